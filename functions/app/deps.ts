@@ -1,0 +1,42 @@
+import type { NetworkPolicy } from '../core/network-policy';
+import type { AgentClient, AgentStore, Clock, TaskCache, TaskQueue, TaskStore, Workflow } from '../core/ports';
+
+/** Knobs the use cases read; parsed once from the environment by functions/shared/config.ts. */
+export interface Settings {
+  heartbeatIntervalSeconds: number;
+  /** At most one Agents-table write per agent per this many seconds; the cache has the rest. */
+  heartbeatPersistSeconds: number;
+  retryBaseDelaySeconds: number;
+  agentPollSeconds: number;
+  /** How long a task may wait for a free, healthy agent before it ends as `timeout`. */
+  queueTimeoutSeconds: number;
+  taskRetentionDays: number;
+  resultTtlSeconds: number;
+  /** How long an unregistered (draining) agent stays listed. */
+  drainSeconds: number;
+  networkPolicy: NetworkPolicy;
+}
+
+/** Counts and timings by agent type, for the dashboard. */
+export interface TaskMetrics {
+  count(name: string, agentType: string, value?: number): void;
+  timing(name: string, ms: number, agentType: string): void;
+}
+
+export interface Deps {
+  tasks: TaskStore;
+  agents: AgentStore;
+  cache: TaskCache;
+  queue: TaskQueue;
+  workflow: Workflow;
+  agentClient: AgentClient;
+  clock: Clock;
+  settings: Settings;
+  metrics: TaskMetrics;
+  /** DNS resolution of an agent host, all addresses. */
+  resolveHost(host: string): Promise<string[]>;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const noMetrics: TaskMetrics = { count: () => undefined, timing: () => undefined };

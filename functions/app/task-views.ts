@@ -1,0 +1,28 @@
+import { type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
+
+/** A task as listed by GET /tasks: the status response plus what was submitted. */
+export interface TaskView extends TaskStatusResponse {
+  parameters: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  timeout_seconds: number;
+  max_retries: number;
+  requested_agent_id?: string;
+  updated_at: string;
+}
+
+export function toTaskView(task: Task): TaskView {
+  const view: TaskView = {
+    ...toStatusResponse(task),
+    parameters: task.parameters,
+    metadata: task.metadata,
+    timeout_seconds: task.timeout_seconds,
+    max_retries: task.max_retries,
+    updated_at: task.updated_at,
+  };
+  if (task.requested_agent_id !== undefined) view.requested_agent_id = task.requested_agent_id;
+  return view;
+}
+
+export function retentionExpiry(nowMs: number, retentionDays: number): number {
+  return Math.floor(nowMs / 1000) + retentionDays * 86_400;
+}

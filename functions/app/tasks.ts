@@ -1,0 +1,108 @@
+/** Use cases behind /tasks: submit, read, list, cancel. */
+import { isExpired } from '../core/agent-model';
+import type { TaskSubmitRequest, TaskSubmitResponse } from '../core/contract';
+import { ConflictError, NoCapableAgentError, NotFoundError } from '../core/errors';
+import { newTaskId } from '../core/ids';
+import type { ListTasksQuery } from '../core/contract';
+import { describeTarget, offers } from '../core/routing';
+import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
+import type { Deps } from './deps';
+import { retentionExpiry, type TaskView, toTaskView } from './task-views';
+
+export function taskPool(task: Pick<Task, 'agent_type' | 'task_type' | 'requested_agent_id'>): string {
+  return task.requested_agent_id ?? `${task.agent_type}:${task.task_type}`;
+}
+
+/** Refuses at once (503) work that no registered agent could ever take; busy or quiet agents are fine. */
+async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: TaskSubmitRequest): Promise<void> {
+  const target = { agentType: req.agent_type, capability: req.task_type, agentId: req.agent_id };
+  const now = deps.clock.now();
+  if (req.agent_id !== undefined) {
+    const agent = await deps.agents.get(req.agent_id);
+    if (!agent || isExpired(agent, now)) {
+      throw new NotFoundError(`agent_id ${req.agent_id} is not a registered agent; GET /agents lists them, or leave agent_id out to let the orchestrator choose`, 'agent_not_found');
+    }
+    if (agent.status === 'draining') throw new NoCapableAgentError(`agent ${req.agent_id} was unregistered and takes no new tasks; leave agent_id out or pick another agent`);
+    if (!offers(agent, target)) {
+      throw new NoCapableAgentError(
+        `agent ${req.agent_id} is of type "${agent.type}" and offers ${agent.capabilities.join(', ')}; it cannot run "${req.task_type}" as a "${req.agent_type}" agent`,
+      );
+    }
+    return;
+  }
+  const registered = (await deps.agents.list(req.agent_type)).filter((a) => !isExpired(a, now) && a.status !== 'draining');
+  if (registered.some((a) => offers(a, target))) return;
+  if (registered.length === 0) throw new NoCapableAgentError(`no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`);
+  const offered = [...new Set(registered.flatMap((a) => a.capabilities))].sort();
+  throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${offered.join(', ')}`);
+}
+
+export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics'>, req: TaskSubmitRequest, onEnqueueError: (err: unknown) => void): Promise<TaskSubmitResponse> {
+  await assertSomeAgentOffers(deps, req);
+  const nowIso = new Date(deps.clock.now()).toISOString();
+  const task: Task = {
+    task_id: newTaskId(),
+    task_type: req.task_type,
+    agent_type: req.agent_type,
+    priority: req.priority,
+    parameters: req.parameters,
+    metadata: req.metadata,
+    timeout_seconds: req.timeout_seconds,
+    max_retries: req.max_retries,
+    status: 'pending',
+    created_at: nowIso,
+    updated_at: nowIso,
+    attempts: 0,
+  };
+  if (req.agent_id !== undefined) {
+    task.requested_agent_id = req.agent_id;
+    task.agent_id = req.agent_id;
+  }
+  await deps.tasks.create(task);
+  deps.metrics.count('TasksSubmitted', task.agent_type);
+  // The task is stored, so it is accepted even if the queue is briefly unreachable: the
+  // reconciler drives pending tasks that never started.
+  try {
+    await deps.queue.enqueue(task.task_id, task.priority);
+  } catch (err) {
+    onEnqueueError(err);
+  }
+  return { task_id: task.task_id, status: task.status, agent_id: task.agent_id ?? '', created_at: task.created_at, status_url: `/tasks/${task.task_id}` };
+}
+
+export async function getTask(deps: Pick<Deps, 'tasks' | 'cache'>, taskId: string): Promise<TaskStatusResponse> {
+  const hot = await deps.cache.getResult(taskId);
+  if (hot) return hot;
+  const task = await deps.tasks.get(taskId);
+  if (!task) throw new NotFoundError(`task ${taskId} does not exist (or has passed its retention period)`, 'task_not_found');
+  return toStatusResponse(task);
+}
+
+export async function listTasks(deps: Pick<Deps, 'tasks'>, query: ListTasksQuery): Promise<{ tasks: TaskView[]; count: number; next_token?: string }> {
+  const page = await deps.tasks.list({ status: query.status, agentType: query.agent_type, limit: query.limit ?? 50, nextToken: query.next_token });
+  const tasks = page.tasks.map(toTaskView);
+  return page.nextToken ? { tasks, count: tasks.length, next_token: page.nextToken } : { tasks, count: tasks.length };
+}
+
+export async function cancelTask(deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics'>, taskId: string): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
+  const task = await deps.tasks.get(taskId);
+  if (!task) throw new NotFoundError(`task ${taskId} does not exist (or has passed its retention period)`, 'task_not_found');
+  const already = () => new ConflictError(`task ${taskId} already finished as "${task.status}"; only unfinished tasks can be cancelled`, 'task_already_finished');
+  if (isTerminal(task.status)) throw already();
+  const now = deps.clock.now();
+  const cancelled = await deps.tasks.transition(taskId, 'cancelled', {
+    set: { completed_at: new Date(now).toISOString(), error: 'cancelled by request' },
+    remove: ['lease_until'],
+    expiresAt: retentionExpiry(now, deps.settings.taskRetentionDays),
+  });
+  if (!cancelled) {
+    const latest = await deps.tasks.get(taskId);
+    throw new ConflictError(`task ${taskId} already finished as "${latest?.status ?? 'unknown'}"; only unfinished tasks can be cancelled`, 'task_already_finished');
+  }
+  deps.metrics.count('TasksCancelled', task.agent_type);
+  await deps.cache.putResult(toStatusResponse(cancelled), deps.settings.resultTtlSeconds);
+  await deps.cache.leaveQueue(taskPool(task), taskId);
+  // The execution would notice on its next step anyway; stopping it early saves its waits.
+  await deps.workflow.stop(taskId, 'cancelled by request');
+  return { message: `task ${taskId} cancelled`, task_id: taskId, status: 'cancelled' };
+}

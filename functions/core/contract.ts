@@ -1,0 +1,183 @@
+/**
+ * The wire contract: one module of schemas that the API handlers, the dispatcher and the agent SDK
+ * all import. Field names and shapes are the seed's (FOUNDATION-0.7); error texts say what to send.
+ */
+import { z } from 'zod';
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV6_RE = /^[0-9a-fA-F:.]+$/;
+
+export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+function describe(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  if (typeof input === 'string') return `"${input.length > 40 ? `${input.slice(0, 40)}...` : input}"`;
+  if (typeof input === 'object') return 'an object';
+  return `${typeof input} ${String(input)}`;
+}
+
+/** One message for every way a field can be wrong: "is required" when absent, else the rule and what came. */
+function rule(what: string) {
+  return (iss: { input?: unknown }) =>
+    iss.input === undefined ? `is required: ${what}` : `must be ${what} (got ${describe(iss.input)})`;
+}
+
+const name = (what: string) => z.string({ error: rule(`${what}: ${NAME_RULE}`) }).regex(NAME_RE, { error: rule(`${what}: ${NAME_RULE}`) });
+
+export const uuidString = (what: string) =>
+  z.string({ error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`) }).regex(UUID_RE, {
+    error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`),
+  });
+
+const jsonObject = (what: string) => z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) });
+
+const intIn = (min: number, max: number, extra = '') => {
+  const text = `an integer from ${min} to ${max}${extra}`;
+  return z.int({ error: rule(text) }).min(min, { error: rule(text) }).max(max, { error: rule(text) });
+};
+
+export const PRIORITY_RULE = `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY} (1 low, 5 normal, 10 high, 15 critical)`;
+
+/** TaskSubmitRequest (seed). `timeout_seconds: 0` means the default, as in the seed; `max_retries: 0` means no retry. */
+export const taskSubmitRequestSchema = z.strictObject({
+  task_type: name('a task type such as "analyze_cost"'),
+  agent_type: name('an agent type such as "cost"'),
+  agent_id: uuidString('the id of a registered agent').optional(),
+  parameters: jsonObject('task parameters').default({}),
+  priority: z
+    .int({ error: rule(PRIORITY_RULE) })
+    .min(MIN_PRIORITY, { error: rule(PRIORITY_RULE) })
+    .max(MAX_PRIORITY, { error: rule(PRIORITY_RULE) })
+    .default(TASK_DEFAULTS.priority),
+  timeout_seconds: intIn(0, TASK_DEFAULTS.maxTimeoutSeconds, ` seconds per attempt; 0 or absent means ${TASK_DEFAULTS.timeoutSeconds}`)
+    .default(0)
+    .transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
+  max_retries: intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry').default(TASK_DEFAULTS.maxRetries),
+  metadata: jsonObject('metadata').default({}),
+});
+export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
+
+export interface TaskSubmitResponse {
+  task_id: string;
+  status: string;
+  agent_id: string;
+  created_at: string;
+  status_url: string;
+}
+
+const statusList = TASK_STATUSES.join(', ');
+export const listTasksQuerySchema = z.strictObject({
+  status: z.enum(TASK_STATUSES, { error: rule(`one of ${statusList}`) }).optional(),
+  agent_type: name('an agent type').optional(),
+  limit: z
+    .string({ error: rule('an integer from 1 to 100') })
+    .regex(/^\d{1,3}$/, { error: rule('an integer from 1 to 100') })
+    .transform(Number)
+    .pipe(intIn(1, 100))
+    .optional(),
+  next_token: z
+    .string({ error: rule('the next_token returned by the previous page') })
+    .regex(/^[A-Za-z0-9_-]{1,2048}$/, { error: rule('the next_token returned by the previous page, unchanged') })
+    .optional(),
+});
+export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
+
+function isValidHost(host: string): boolean {
+  if (HOSTNAME_RE.test(host)) return true;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return bare.includes(':') && IPV6_RE.test(bare);
+}
+const HOST_RULE = 'a host name or IP address without scheme, port or path, such as "10.0.1.12" or "cost-agent-1.internal"';
+
+export const registerAgentRequestSchema = z.strictObject({
+  name: name('an agent name such as "cost-agent-1"'),
+  type: name('an agent type such as "cost"'),
+  host: z.string({ error: rule(HOST_RULE) }).refine(isValidHost, { error: rule(HOST_RULE) }),
+  port: intIn(1, 65535),
+  capabilities: z
+    .array(name('a capability (task type) such as "analyze_cost"'), { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })
+    .min(1, { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })
+    .max(100, { error: rule('at most 100 task types') })
+    .refine((caps) => new Set(caps).size === caps.length, { error: 'must not list the same capability twice' }),
+  version: z.string({ error: rule('a version string of at most 64 characters') }).max(64, { error: rule('at most 64 characters') }).default('1.0.0'),
+  max_concurrency: intIn(1, 1000, ' tasks at once').default(10),
+  metadata: jsonObject('metadata').default({}),
+});
+export type RegisterAgentRequest = z.infer<typeof registerAgentRequestSchema>;
+
+export const heartbeatRequestSchema = z.strictObject({
+  in_flight: intIn(0, 100_000, ' (tasks the agent is working on now)').optional(),
+  metadata: jsonObject('metadata').optional(),
+});
+export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
+
+export const listAgentsQuerySchema = z.strictObject({
+  type: name('an agent type').optional(),
+  status: z.enum(AGENT_STATUSES, { error: rule(`one of ${AGENT_STATUSES.join(', ')}`) }).optional(),
+});
+export type ListAgentsQuery = z.infer<typeof listAgentsQuerySchema>;
+
+/** The agent JSON of DESIGN.md §3. */
+export interface AgentView {
+  id: string;
+  name: string;
+  type: string;
+  host: string;
+  port: number;
+  capabilities: string[];
+  status: AgentStatus;
+  version: string;
+  registered_at: string;
+  last_heartbeat: string;
+  in_flight: number;
+  max_concurrency: number;
+  metadata: Record<string, unknown>;
+}
+
+/** Registration answer: the agent, plus how often to heartbeat and the secret that signs deliveries to it. */
+export interface RegisterAgentResponse extends AgentView {
+  heartbeat_interval_seconds: number;
+  signing_secret: string;
+}
+
+/** Orchestrator → agent: POST http://{host}:{port}/task (seed TaskRequest). */
+export const agentTaskRequestSchema = z.object({
+  task_id: z.string(),
+  task_type: z.string(),
+  parameters: z.record(z.string(), z.unknown()).default({}),
+  timeout_seconds: z.number(),
+  priority: z.number(),
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
+
+/** Agent → orchestrator: the seed's TaskResponse. Lenient on extra fields: agents are written by others. */
+export const agentTaskResponseSchema = z.object({
+  task_id: z.string().optional(),
+  status: z.enum(['completed', 'failed']).default('completed'),
+  result: z.unknown().optional(),
+  error: z.string().nullish(),
+  execution_time_ms: z.number().optional(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+export type AgentTaskResponse = z.infer<typeof agentTaskResponseSchema>;
+
+/** Headers on every delivery to an agent (Standard Webhooks plus attempt, deadline and trace context). */
+export const DELIVERY_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+  attempt: 'x-optiinfra-attempt',
+  deadline: 'x-optiinfra-deadline',
+  traceparent: 'traceparent',
+} as const;
+
+export function isUuid(value: string): boolean {
+  return UUID_RE.test(value);
+}

@@ -1,0 +1,132 @@
+/** Task statuses, priorities and defaults (DESIGN.md §3; the seed's JSON names). No AWS imports here. */
+
+export const TASK_STATUSES = [
+  'pending',
+  'queued',
+  'sent',
+  'running',
+  'retrying',
+  'completed',
+  'failed',
+  'timeout',
+  'cancelled',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled'];
+
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Named levels of the seed; any integer from 1 to 15 is accepted, higher runs first. */
+export const PRIORITY = { low: 1, normal: 5, high: 10, critical: 15 } as const;
+export const MIN_PRIORITY = 1;
+export const MAX_PRIORITY = 15;
+
+export const TASK_DEFAULTS = {
+  timeoutSeconds: 30,
+  maxTimeoutSeconds: 300,
+  maxRetries: 3,
+  maxMaxRetries: 10,
+  firstRetryDelaySeconds: 5,
+  resultTtlSeconds: 3600,
+  priority: PRIORITY.normal,
+} as const;
+
+/**
+ * Allowed status transitions. A terminal status has no way out, so a late agent answer,
+ * a duplicate delivery or a racing cancel can never move a finished task.
+ */
+const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  pending: ['queued', 'sent', 'cancelled', 'failed', 'timeout'],
+  queued: ['sent', 'cancelled', 'failed', 'timeout'],
+  sent: ['running', 'completed', 'failed', 'retrying', 'timeout', 'cancelled'],
+  running: ['completed', 'failed', 'retrying', 'timeout', 'cancelled'],
+  retrying: ['sent', 'cancelled', 'failed', 'timeout'],
+  completed: [],
+  failed: [],
+  timeout: [],
+  cancelled: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** The statuses a task may be in for a move to `to` to be allowed: used to build conditional writes. */
+export function allowedFrom(to: TaskStatus): TaskStatus[] {
+  return TASK_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export type JsonObject = Record<string, unknown>;
+
+/** The stored task, field names as on the wire. */
+export interface Task {
+  task_id: string;
+  task_type: string;
+  agent_type: string;
+  /** The agent asked for at submit time, if any. */
+  requested_agent_id?: string;
+  /** The agent the last attempt went to (or the requested one before the first attempt). */
+  agent_id?: string;
+  priority: number;
+  parameters: JsonObject;
+  metadata: JsonObject;
+  timeout_seconds: number;
+  max_retries: number;
+  status: TaskStatus;
+  result?: unknown;
+  error?: string;
+  created_at: string;
+  queued_at?: string;
+  started_at?: string;
+  completed_at?: string;
+  updated_at: string;
+  /** Attempts started so far. */
+  attempts: number;
+  /** While `sent`: the time (ms since epoch) after which the attempt is known to be over. */
+  lease_until?: number;
+  /** Agents that failed an attempt of this task, most recent last (for anti-affinity). */
+  failed_agents?: string[];
+}
+
+export function retryCount(task: Pick<Task, 'attempts'>): number {
+  return Math.max(0, task.attempts - 1);
+}
+
+/** The seed's TaskStatusResponse, plus `attempts`, `task_type`, `agent_type` and `priority`. */
+export interface TaskStatusResponse {
+  task_id: string;
+  status: TaskStatus;
+  agent_id: string;
+  task_type: string;
+  agent_type: string;
+  priority: number;
+  result?: unknown;
+  error?: string;
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  retry_count: number;
+  attempts: number;
+}
+
+export function toStatusResponse(task: Task): TaskStatusResponse {
+  const out: TaskStatusResponse = {
+    task_id: task.task_id,
+    status: task.status,
+    agent_id: task.agent_id ?? '',
+    task_type: task.task_type,
+    agent_type: task.agent_type,
+    priority: task.priority,
+    created_at: task.created_at,
+    retry_count: retryCount(task),
+    attempts: task.attempts,
+  };
+  if (task.result !== undefined) out.result = task.result;
+  if (task.error !== undefined) out.error = task.error;
+  if (task.started_at !== undefined) out.started_at = task.started_at;
+  if (task.completed_at !== undefined) out.completed_at = task.completed_at;
+  return out;
+}
