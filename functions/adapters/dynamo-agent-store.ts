@@ -1,0 +1,109 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AgentRecord } from '../core/agent-model';
+import type { AgentStore } from '../core/ports';
+
+export const AGENTS_TABLE_KEYS = {
+  partitionKey: 'agent_id',
+  byType: { name: 'by-type', partitionKey: 'type', sortKey: 'agent_id' },
+  ttlAttribute: 'expires_at',
+} as const;
+
+export class DynamoAgentStore implements AgentStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Creates or refreshes the agent; the first registration time and signing secret are kept. */
+  async register(agent: Omit<AgentRecord, 'registered_at' | 'signing_secret'>, nowIso: string, newSecret: string): Promise<AgentRecord> {
+    const { agent_id, ...fields } = agent;
+    const names: Record<string, string> = { '#registered_at': 'registered_at', '#signing_secret': 'signing_secret', '#expires_at': 'expires_at' };
+    const values: Record<string, unknown> = { ':now': nowIso, ':secret': newSecret };
+    const sets = ['#registered_at = if_not_exists(#registered_at, :now)', '#signing_secret = if_not_exists(#signing_secret, :secret)'];
+    Object.entries(fields).forEach(([key, value], i) => {
+      names[`#f${i}`] = key;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    });
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { agent_id },
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE #expires_at`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as AgentRecord;
+  }
+
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { agent_id: agentId }, ConsistentRead: true }));
+    return out.Item as AgentRecord | undefined;
+  }
+
+  async list(type?: string): Promise<AgentRecord[]> {
+    const items: AgentRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = type
+        ? await this.doc.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: AGENTS_TABLE_KEYS.byType.name,
+              KeyConditionExpression: '#type = :type',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: { ':type': type },
+              ExclusiveStartKey: startKey,
+            }),
+          )
+        : await this.doc.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }));
+      items.push(...((out.Items ?? []) as AgentRecord[]));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  async heartbeat(agentId: string, nowIso: string, inFlight: number | undefined, metadata: Record<string, unknown> | undefined): Promise<AgentRecord | undefined> {
+    const names: Record<string, string> = { '#last_heartbeat': 'last_heartbeat' };
+    const values: Record<string, unknown> = { ':now': nowIso };
+    const sets = ['#last_heartbeat = :now'];
+    if (inFlight !== undefined) {
+      names['#in_flight'] = 'in_flight';
+      values[':in_flight'] = inFlight;
+      sets.push('#in_flight = :in_flight');
+    }
+    if (metadata !== undefined) {
+      names['#metadata'] = 'metadata';
+      values[':metadata'] = metadata;
+      sets.push('#metadata = :metadata');
+    }
+    return this.update(agentId, `SET ${sets.join(', ')}`, names, values);
+  }
+
+  async markDraining(agentId: string, expiresAt: number): Promise<AgentRecord | undefined> {
+    return this.update(agentId, 'SET #status = :draining, #expires_at = :expires_at', { '#status': 'status', '#expires_at': 'expires_at' }, { ':draining': 'draining', ':expires_at': expiresAt });
+  }
+
+  private async update(agentId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>): Promise<AgentRecord | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { agent_id: agentId },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(agent_id)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as AgentRecord | undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../core/errors';
+import type { TaskChange, TaskListFilter, TaskPage, TaskStore } from '../core/ports';
+import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
+
+/** Index names and key attributes of the Tasks table; lib/ builds the table from these. */
+export const TASKS_TABLE_KEYS = {
+  partitionKey: 'task_id',
+  byStatus: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
+  byAgentType: { name: 'by-agent-type', partitionKey: 'agent_type', sortKey: 'created_at' },
+  byMonth: { name: 'by-month', partitionKey: 'created_month', sortKey: 'created_at' },
+  ttlAttribute: 'expires_at',
+} as const;
+
+/** How far back an unfiltered listing walks month buckets. */
+const MAX_MONTHS_BACK = 24;
+
+interface PageToken {
+  /** Month bucket being read (unfiltered listing only). */
+  m?: string;
+  /** The index key to continue after; absent to start the month from its newest task. */
+  k?: Record<string, unknown>;
+}
+
+function encodeToken(token: PageToken): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+function decodeToken(raw: string): PageToken {
+  const bad = () => new ValidationError('invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters', [{ field: 'next_token', message: 'not issued by this API' }]);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw bad();
+  const { m, k } = parsed as Record<string, unknown>;
+  if ((k !== undefined && (typeof k !== 'object' || k === null)) || (m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m)))) throw bad();
+  for (const v of Object.values(k ?? {})) if (typeof v !== 'string') throw bad();
+  return { m: m as string | undefined, k: k as Record<string, unknown> | undefined };
+}
+
+function monthOf(iso: string): string {
+  return iso.slice(0, 7);
+}
+
+function previousMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+}
+
+export class DynamoTaskStore implements TaskStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(task: Task): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...task, created_month: monthOf(task.created_at) },
+        ConditionExpression: 'attribute_not_exists(task_id)',
+      }),
+    );
+  }
+
+  async get(taskId: string): Promise<Task | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: taskId }, ConsistentRead: true }));
+    return out.Item ? strip(out.Item) : undefined;
+  }
+
+  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined> {
+    const names: Record<string, string> = { '#status': 'status', '#updated_at': 'updated_at' };
+    const values: Record<string, unknown> = { ':to': to, ':now': new Date().toISOString() };
+    const sets = ['#status = :to', '#updated_at = :now'];
+    let i = 0;
+    for (const [key, value] of Object.entries(change.set ?? {})) {
+      if (value === undefined) continue;
+      names[`#f${i}`] = key;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+      i++;
+    }
+    if (change.expiresAt !== undefined) {
+      names['#expires_at'] = TASKS_TABLE_KEYS.ttlAttribute;
+      values[':expires_at'] = change.expiresAt;
+      sets.push('#expires_at = :expires_at');
+    }
+    if (change.appendFailedAgent !== undefined) {
+      names['#failed_agents'] = 'failed_agents';
+      values[':failed_agent'] = [change.appendFailedAgent];
+      values[':empty_list'] = [];
+      sets.push('#failed_agents = list_append(if_not_exists(#failed_agents, :empty_list), :failed_agent)');
+    }
+    const removes = (change.remove ?? []).map((key, j) => {
+      names[`#r${j}`] = key;
+      return `#r${j}`;
+    });
+    const from = allowedFrom(to);
+    const conditions = [`#status IN (${from.map((_, j) => `:from${j}`).join(', ')})`];
+    from.forEach((status, j) => (values[`:from${j}`] = status));
+    if (change.when?.attempts !== undefined) {
+      names['#attempts'] = 'attempts';
+      values[':when_attempts'] = change.when.attempts;
+      conditions.push('#attempts = :when_attempts');
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { task_id: taskId },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: `attribute_exists(task_id) AND ${conditions.join(' AND ')}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ? strip(out.Attributes) : undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  async list(filter: TaskListFilter): Promise<TaskPage> {
+    const token = filter.nextToken ? decodeToken(filter.nextToken) : undefined;
+    const nowMs = Date.now();
+    if (filter.status !== undefined || filter.agentType !== undefined) {
+      const byStatus = filter.status !== undefined;
+      const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey },
+          ExpressionAttributeValues: { ':pk': byStatus ? filter.status : filter.agentType },
+          ScanIndexForward: false,
+          Limit: filter.limit,
+          ExclusiveStartKey: token?.k,
+        }),
+      );
+      const tasks = (await this.fetch((out.Items ?? []).map((i) => String(i.task_id)))).filter(
+        (t) => (filter.status === undefined || t.status === filter.status) && (filter.agentType === undefined || t.agent_type === filter.agentType) && !expired(t, nowMs),
+      );
+      return out.LastEvaluatedKey ? { tasks, nextToken: encodeToken({ k: out.LastEvaluatedKey }) } : { tasks };
+    }
+    let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
+    let startKey = token?.k;
+    const ids: string[] = [];
+    for (let walked = 0; walked < MAX_MONTHS_BACK && ids.length < filter.limit; walked++) {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TASKS_TABLE_KEYS.byMonth.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TASKS_TABLE_KEYS.byMonth.partitionKey },
+          ExpressionAttributeValues: { ':pk': month },
+          ScanIndexForward: false,
+          Limit: filter.limit - ids.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      ids.push(...(out.Items ?? []).map((i) => String(i.task_id)));
+      if (out.LastEvaluatedKey) {
+        startKey = out.LastEvaluatedKey;
+        if (ids.length >= filter.limit) {
+          const tasks = await this.fetch(ids);
+          return { tasks: tasks.filter((t) => !expired(t, nowMs)), nextToken: encodeToken({ m: month, k: startKey }) };
+        }
+        continue;
+      }
+      month = previousMonth(month);
+      startKey = undefined;
+    }
+    const tasks = (await this.fetch(ids)).filter((t) => !expired(t, nowMs));
+    return ids.length >= filter.limit ? { tasks, nextToken: encodeToken({ m: month }) } : { tasks };
+  }
+
+  async listByStatus(statuses: readonly TaskStatus[], limit: number): Promise<Task[]> {
+    const ids: string[] = [];
+    for (const status of statuses) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const out: QueryCommandOutput = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: TASKS_TABLE_KEYS.byStatus.name,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': 'status' },
+            ExpressionAttributeValues: { ':pk': status },
+            ExclusiveStartKey: startKey,
+            Limit: Math.max(1, limit - ids.length),
+          }),
+        );
+        ids.push(...(out.Items ?? []).map((i) => String(i.task_id)));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey && ids.length < limit);
+      if (ids.length >= limit) break;
+    }
+    return (await this.fetch(ids)).filter((t) => statuses.includes(t.status)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  /** Reads items by id (the list indexes project keys only, so listing does not multiply write cost). */
+  private async fetch(ids: string[]): Promise<Task[]> {
+    const found = new Map<string, Task>();
+    for (let i = 0; i < ids.length; i += 100) {
+      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 100).map((task_id) => ({ task_id }));
+      for (let round = 0; keys && keys.length > 0 && round < 8; round++) {
+        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.task_id), strip(item));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return ids.map((id) => found.get(id)).filter((t): t is Task => t !== undefined);
+  }
+}
+
+/** DynamoDB TTL deletes late (and emulators never do): finished tasks past retention are hidden on read. */
+function expired(task: Task & { expires_at?: number }, nowMs: number): boolean {
+  return task.expires_at !== undefined && task.expires_at * 1000 <= nowMs;
+}
+
+function strip(item: Record<string, unknown>): Task {
+  const { created_month: _month, ...task } = item;
+  return task as unknown as Task;
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import ipaddr from 'ipaddr.js';
+import { Webhook } from 'standardwebhooks';
+import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
+import { checkAddress, type NetworkPolicy } from '../core/network-policy';
+import type { AgentClient, DeliveryTarget } from '../core/ports';
+import type { AttemptResult } from '../core/retry-policy';
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+class BlockedAddressError extends Error {}
+
+/**
+ * POSTs the seed's TaskRequest to http://host:port/task. The address is checked against the network
+ * policy after DNS resolution, on the very address the socket connects to (no rebinding window);
+ * redirects are never followed; the answer is size-limited and read within the attempt deadline.
+ */
+export class HttpAgentClient implements AgentClient {
+  constructor(
+    private readonly policy: NetworkPolicy,
+    private readonly maxAnswerBytes: number,
+  ) {}
+
+  private guardedLookup = (hostname: string, options: object, callback: LookupCallback): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      const list = addresses as LookupAddress[];
+      for (const a of list) {
+        const verdict = checkAddress(a.address, this.policy);
+        if (!verdict.ok) return callback(new BlockedAddressError(verdict.reason), []);
+      }
+      const all = (options as { all?: boolean }).all;
+      if (all) return callback(null, list);
+      const first = list[0];
+      return first ? callback(null, first.address, first.family) : callback(new Error(`${hostname} has no address`), []);
+    });
+  };
+
+  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult> {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    if (ipaddr.isValid(host)) {
+      const verdict = checkAddress(host, this.policy);
+      if (!verdict.ok) return { kind: 'failed', error: `agent address blocked: ${verdict.reason}` };
+    }
+    const body = JSON.stringify(request);
+    const now = new Date();
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'user-agent': 'optiinfra-orchestrator',
+      [DELIVERY_HEADERS.id]: request.task_id,
+      [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
+      [DELIVERY_HEADERS.attempt]: String(attempt),
+      [DELIVERY_HEADERS.deadline]: new Date(deadlineMs).toISOString(),
+      [DELIVERY_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+    };
+    if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(request.task_id, now, body);
+
+    const remaining = deadlineMs - Date.now();
+    if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
+    const signal = AbortSignal.timeout(remaining);
+    try {
+      const { status, text } = await this.post(host, target.port, headers, body, signal);
+      if (status !== 200) return { kind: 'failed', error: `agent answered HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ''}` };
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON' };
+      }
+      const parsed = agentTaskResponseSchema.safeParse(json);
+      if (!parsed.success) return { kind: 'failed', error: `agent answered 200 with a body that is not a TaskResponse (${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')})` };
+      const answer = parsed.data;
+      if (answer.task_id !== undefined && answer.task_id !== request.task_id) return { kind: 'failed', error: `agent answered for task ${answer.task_id}, not ${request.task_id}` };
+      if (answer.status === 'failed') return { kind: 'failed', error: `agent reported failure: ${answer.error ?? 'no error given'}` };
+      return { kind: 'completed', result: answer.result ?? null, executionTimeMs: answer.execution_time_ms };
+    } catch (err) {
+      if (signal.aborted) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
+      if (err instanceof BlockedAddressError) return { kind: 'failed', error: `agent address blocked: ${err.message}` };
+      const code = (err as NodeJS.ErrnoException).code;
+      return { kind: 'failed', error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})` };
+    }
+  }
+
+  private post(host: string, port: number, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup as never, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.maxAnswerBytes) {
+            req.destroy(new Error(`answer larger than ${this.maxAnswerBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}

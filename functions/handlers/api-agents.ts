@@ -1,0 +1,22 @@
+import { getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
+import { heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
+import { parseOrThrow } from '../core/validation';
+import { allDeps, config } from '../shared/composition-root';
+import { httpApi, idParam } from '../shared/http-handler';
+
+const deps = allDeps(['agents', 'cache']);
+
+export const handler = httpApi(
+  'agents',
+  {
+    'POST /agents/register': async (req) => ({ status: 201, body: await registerAgent(deps, parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration')) }),
+    'POST /agents/{id}/heartbeat': async (req) => {
+      const id = idParam(req, 'agent');
+      return { status: 200, body: await heartbeat(deps, id, parseOrThrow(heartbeatRequestSchema, req.body ?? {}, 'heartbeat')) };
+    },
+    'DELETE /agents/{id}': async (req) => ({ status: 200, body: await unregisterAgent(deps, idParam(req, 'agent')) }),
+    'GET /agents': async (req) => ({ status: 200, body: await listAgents(deps, parseOrThrow(listAgentsQuerySchema, req.query, 'agent list query')) }),
+    'GET /agents/{id}': async (req) => ({ status: 200, body: await getAgent(deps, idParam(req, 'agent')) }),
+  },
+  { maxBodyBytes: config.MAX_BODY_BYTES },
+);

@@ -1,0 +1,26 @@
+import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
+import { ValidationError } from '../core/errors';
+import { listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
+import { parseOrThrow } from '../core/validation';
+import { allDeps, config } from '../shared/composition-root';
+import { httpApi, idParam } from '../shared/http-handler';
+import { logger } from '../shared/observability';
+
+const deps = allDeps(['agents', 'tasks', 'queue', 'cache', 'workflow']);
+
+export const handler = httpApi(
+  'tasks',
+  {
+    'POST /tasks': async (req) => {
+      if (req.body === undefined) throw new ValidationError('invalid task submission: the request has no body; send a JSON TaskSubmitRequest such as {"task_type":"analyze_cost","agent_type":"cost"}');
+      const submitted = await submitTask(deps, parseOrThrow(taskSubmitRequestSchema, req.body, 'task submission'), (err) =>
+        logger.error({ message: 'task stored but not enqueued; the reconciler will start it', error: err as Error }),
+      );
+      return { status: 201, body: submitted };
+    },
+    'GET /tasks': async (req) => ({ status: 200, body: await listTasks(deps, parseOrThrow(listTasksQuerySchema, req.query, 'task list query')) }),
+    'GET /tasks/{id}': async (req) => ({ status: 200, body: await getTask(deps, idParam(req, 'task')) }),
+    'DELETE /tasks/{id}': async (req) => ({ status: 200, body: await cancelTask(deps, idParam(req, 'task')) }),
+  },
+  { maxBodyBytes: config.MAX_BODY_BYTES },
+);

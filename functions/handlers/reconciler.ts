@@ -1,0 +1,17 @@
+import { reconcile } from '../app/start';
+import { allDeps, config } from '../shared/composition-root';
+import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/observability';
+
+const deps = allDeps(['tasks', 'queue']);
+
+/**
+ * Scheduled sweep: unfinished tasks that nothing has touched for a while (enqueue lost, execution
+ * died) go back on the intake queue. Starting is idempotent, so live executions are not disturbed.
+ */
+export const handler = eventHandler(async (event: { stale_after_seconds?: number } | undefined) => {
+  const stale = typeof event?.stale_after_seconds === 'number' ? event.stale_after_seconds : config.RECONCILE_STALE_SECONDS;
+  const out = await reconcile(deps, stale);
+  if (out.requeued > 0) logger.info({ message: 'requeued unfinished tasks', ...out });
+  return out;
+});

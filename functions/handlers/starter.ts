@@ -1,0 +1,20 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { startTask } from '../app/start';
+import { allDeps } from '../shared/composition-root';
+import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/observability';
+
+const deps = allDeps(['tasks', 'workflow']);
+const processor = new BatchProcessor(EventType.SQS);
+const messageSchema = z.object({ task_id: z.uuid() });
+
+/** One intake message: start the task's execution. A failure leaves just this message for redelivery (and, in the end, the DLQ). */
+async function startOne(record: SQSRecord): Promise<void> {
+  const { task_id } = messageSchema.parse(JSON.parse(record.body));
+  const outcome = await startTask(deps, task_id);
+  logger.info({ message: 'intake', task_id, outcome, receive_count: record.attributes.ApproximateReceiveCount });
+}
+
+export const handler = eventHandler(async (event: SQSEvent, context) => processPartialResponse(event, startOne, processor, { context }));

@@ -1,0 +1,76 @@
+/**
+ * Builds the clients and adapters once per cold start, from configuration read once. Each function
+ * asks for what it uses; a missing setting fails that function's cold start with a clear message.
+ */
+import { lookup } from 'node:dns/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Deps, systemClock } from '../app/deps';
+import { DynamoAgentStore } from '../adapters/dynamo-agent-store';
+import { DynamoTaskStore } from '../adapters/dynamo-task-store';
+import { HttpAgentClient } from '../adapters/http-agent-client';
+import { MemoryTaskCache } from '../adapters/memory-task-cache';
+import { RedisTaskCache } from '../adapters/redis-task-cache';
+import { SqsTaskQueue } from '../adapters/sqs-task-queue';
+import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
+import type { TaskCache } from '../core/ports';
+import { type Config, loadConfig, required } from './config';
+import { adapterLog, logger, taskMetrics, tracer } from './observability';
+
+export const config: Config = loadConfig(process.env);
+
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined;
+  return () => (value ??= make());
+};
+
+const doc = once(() =>
+  DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  }),
+);
+// An explicit endpoint: the SDK would otherwise send to the host in the queue URL.
+const sqs = once(() => tracer.captureAWSv3Client(new SQSClient(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {})));
+const sfn = once(() => tracer.captureAWSv3Client(new SFNClient({})));
+
+/** The local stand-in cache is shared by every handler in the process, like one ElastiCache endpoint. */
+let memoryCache: MemoryTaskCache | undefined;
+const nullCache = new MemoryTaskCache();
+
+const cache = once((): TaskCache => {
+  const url = config.CACHE_URL;
+  if (!url) {
+    logger.warn('CACHE_URL is not set: running without the cache (routing uses heartbeats stored in DynamoDB)');
+    return nullCache;
+  }
+  if (url.startsWith('memory://')) return (memoryCache ??= new MemoryTaskCache());
+  return RedisTaskCache.fromUrl(url, adapterLog);
+});
+
+export const deps = {
+  tasks: once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE'))),
+  agents: once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE'))),
+  queue: once(() => new SqsTaskQueue(sqs(), required(config, 'INTAKE_QUEUE_URL'))),
+  workflow: once(() => new StepFunctionsWorkflow(sfn(), required(config, 'STATE_MACHINE_ARN'), adapterLog)),
+  agentClient: once(() => new HttpAgentClient(config.settings.networkPolicy, config.MAX_AGENT_ANSWER_BYTES)),
+  cache,
+};
+
+/** Everything, resolved lazily, for use cases that take a Pick<Deps, ...>. */
+export function allDeps(keys: ReadonlyArray<keyof typeof deps>): Deps {
+  for (const key of keys) deps[key]();
+  return {
+    get tasks() { return deps.tasks(); },
+    get agents() { return deps.agents(); },
+    get queue() { return deps.queue(); },
+    get workflow() { return deps.workflow(); },
+    get agentClient() { return deps.agentClient(); },
+    get cache() { return deps.cache(); },
+    clock: systemClock,
+    settings: config.settings,
+    metrics: taskMetrics,
+    resolveHost: async (host: string) => (await lookup(host, { all: true })).map((a) => a.address),
+  };
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { parseNetworkPolicy } from '../core/network-policy';
+import type { Settings } from '../app/deps';
+
+const seconds = (def: number, min = 0, max = 86_400) => z.coerce.number().int().min(min).max(max).default(def);
+const flag = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+/** Every setting the functions read, from the environment, validated once at cold start. */
+const envSchema = z.object({
+  TASKS_TABLE: z.string().min(1).optional(),
+  AGENTS_TABLE: z.string().min(1).optional(),
+  INTAKE_QUEUE_URL: z.string().url().optional(),
+  STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+  /** redis://, rediss:// (TLS, as ElastiCache Serverless needs), or memory:// for the local stand-in. */
+  CACHE_URL: z.string().regex(/^(rediss?|memory):\/\//).optional(),
+  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  HEARTBEAT_INTERVAL_SECONDS: seconds(10, 1, 3600),
+  HEARTBEAT_PERSIST_SECONDS: seconds(60, 1, 3600),
+  RETRY_BASE_DELAY_SECONDS: seconds(5, 0, 600),
+  AGENT_POLL_SECONDS: seconds(2, 1, 60),
+  QUEUE_TIMEOUT_SECONDS: seconds(300, 1, 86_400),
+  TASK_RETENTION_DAYS: seconds(30, 1, 3650),
+  RESULT_TTL_SECONDS: seconds(3600, 60, 86_400),
+  DRAIN_SECONDS: seconds(360, 0, 86_400),
+  RECONCILE_STALE_SECONDS: seconds(120, 0, 86_400),
+  ALLOWED_AGENT_NETWORKS: z.string().default(''),
+  ALLOW_PUBLIC_AGENTS: flag(true),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(131_072),
+  MAX_AGENT_ANSWER_BYTES: z.coerce.number().int().min(1024).max(350_000).default(262_144),
+});
+
+export type Config = z.infer<typeof envSchema> & { settings: Settings };
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    settings: {
+      heartbeatIntervalSeconds: c.HEARTBEAT_INTERVAL_SECONDS,
+      heartbeatPersistSeconds: c.HEARTBEAT_PERSIST_SECONDS,
+      retryBaseDelaySeconds: c.RETRY_BASE_DELAY_SECONDS,
+      agentPollSeconds: c.AGENT_POLL_SECONDS,
+      queueTimeoutSeconds: c.QUEUE_TIMEOUT_SECONDS,
+      taskRetentionDays: c.TASK_RETENTION_DAYS,
+      resultTtlSeconds: c.RESULT_TTL_SECONDS,
+      drainSeconds: c.DRAIN_SECONDS,
+      networkPolicy: parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
+    },
+  };
+}
+
+/** A value a function cannot work without: missing means the deployment is wrong, so fail loudly. */
+export function required<K extends keyof Config>(config: Config, key: K): NonNullable<Config[K]> {
+  const value = config[key];
+  if (value === undefined || value === null) throw new Error(`missing configuration: ${String(key)} must be set for this function`);
+  return value as NonNullable<Config[K]>;
+}

@@ -1,0 +1,118 @@
+/**
+ * The one middleware chain for API functions: Powertools logger, metrics and tracer, body limits
+ * and JSON parsing, routing, and one error mapper to the API's error shape. Route handlers stay a
+ * few lines: parse input with a schema, call one use case, return status and body.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import httpRouterHandler from '@middy/http-router';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type ApiFunction, API_ROUTES, matchRoute, routeKey } from '../api/routes';
+import { AppError, InvalidJsonError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
+import { isUuid } from '../core/contract';
+import { logger, metrics, tracer } from './observability';
+
+export interface ApiRequest {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** Parsed JSON body; undefined when there was none. */
+  body: unknown;
+  requestId: string;
+}
+
+export interface ApiResult {
+  status: number;
+  body: unknown;
+}
+
+export type RouteHandler = (req: ApiRequest) => Promise<ApiResult>;
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function respond(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: status, headers: JSON_HEADERS, body: JSON.stringify(body) };
+}
+
+export function errorResponse(err: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  if (err instanceof AppError && err.status < 500) {
+    const body: Record<string, unknown> = { error: err.message, code: err.code };
+    if (err instanceof ValidationError && err.issues.length > 0) body.details = err.issues;
+    return respond(err.status, body);
+  }
+  if (err instanceof AppError && err.retryable) {
+    logger.warn({ message: 'dependency unavailable', error: err, cause: err.cause });
+    return respond(503, { error: `the service is briefly unavailable; retry the request (request id ${requestId})`, code: err.code });
+  }
+  logger.error({ message: 'unhandled error', error: err as Error });
+  return respond(500, { error: `internal error; nothing was changed if the request failed before it was accepted. Quote request id ${requestId} when reporting it`, code: 'internal_error' });
+}
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+function parseBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const size = Buffer.byteLength(raw);
+  if (size > maxBytes) throw new PayloadTooLargeError(maxBytes, size);
+  const type = header(event, 'content-type');
+  if (type !== undefined && !/^application\/([a-z.+-]*\+)?json\b/i.test(type.trim())) throw new UnsupportedMediaTypeError(type);
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidJsonError(err instanceof Error ? err.message : 'parse error');
+  }
+}
+
+/** Path ids are UUIDs; anything else is a 400 that says so, before any lookup. */
+export function idParam(req: ApiRequest, what: 'task' | 'agent'): string {
+  const id = req.params.id ?? '';
+  if (!isUuid(id)) {
+    throw new ValidationError(`invalid ${what} id "${id.slice(0, 80)}": ${what} ids are UUIDs such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f`, [{ field: 'id', message: 'must be a UUID' }]);
+  }
+  return id;
+}
+
+export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>, options: { maxBodyBytes: number }) {
+  const routes = API_ROUTES.filter((r) => r.fn === fn).map((spec) => {
+    const handle = handlers[routeKey(spec)];
+    if (!handle) throw new Error(`no handler for ${routeKey(spec)} in the ${fn} function`);
+    return {
+      method: spec.method,
+      path: spec.path,
+      handler: async (event: APIGatewayProxyEventV2, context: Context) => {
+        const req: ApiRequest = {
+          params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')])),
+          query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
+          body: parseBody(event, options.maxBodyBytes),
+          requestId: context.awsRequestId,
+        };
+        const result = await handle(req);
+        return respond(result.status, result.body);
+      },
+    };
+  });
+  const router = httpRouterHandler({
+    routes,
+    notFoundResponse: ({ method, path }: { method: string; path: string }) => {
+      const { allowed } = matchRoute(method, path);
+      if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
+      throw new NotFoundError(`no route ${method} ${path}; the API has ${API_ROUTES.map(routeKey).join(', ')}`, 'route_not_found');
+    },
+  });
+  const handler = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    try {
+      return (await router(event, context, {} as never)) as APIGatewayProxyStructuredResultV2;
+    } catch (err) {
+      return errorResponse(err, context.awsRequestId);
+    }
+  };
+  return middy(handler)
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}

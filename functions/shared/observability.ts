@@ -1,0 +1,31 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { TaskMetrics } from '../app/deps';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'optiinfra-orchestrator';
+
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OptiInfra/Orchestrator', serviceName });
+export const tracer = new Tracer({ serviceName });
+
+/** Task counts and timings as EMF metrics, one dimension: the agent type. */
+export const taskMetrics: TaskMetrics = {
+  count(name, agentType, value = 1) {
+    const single = metrics.singleMetric();
+    single.addDimension('AgentType', agentType);
+    single.addMetric(name, MetricUnit.Count, value);
+  },
+  timing(name, ms, agentType) {
+    const single = metrics.singleMetric();
+    single.addDimension('AgentType', agentType);
+    single.addMetric(name, MetricUnit.Milliseconds, ms);
+  },
+};
+
+/** The narrow logger the adapters take, so they do not depend on Powertools. */
+export const adapterLog = {
+  warn(message: string, extra: Record<string, unknown> = {}): void {
+    logger.warn({ message, ...extra });
+  },
+};
