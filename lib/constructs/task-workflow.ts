@@ -1,0 +1,91 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** State names: the local runtime and the tests address states by these. */
+export const WORKFLOW_STATES = {
+  dispatch: 'Dispatch',
+  recordFault: 'RecordFault',
+  route: 'Route',
+  retryDelay: 'RetryDelay',
+  waitForAgent: 'WaitForAgent',
+  done: 'Done',
+  stranded: 'Stranded',
+} as const;
+
+/**
+ * The task's life as a state machine, JSONPath only (the local engine runs no JSONata, Assign or
+ * task tokens). Per-task values come from the execution input and from each step's result, never
+ * from constants: the Dispatch step's time limit is `$.state_timeout_seconds`, and both waits take
+ * `$.step.delay_seconds`, which the dispatcher computes from the task's retry and queue settings.
+ *
+ *   Dispatch ──▶ Route ──retry──▶ RetryDelay ──▶ Dispatch
+ *      │ catch     ├──wait───▶ WaitForAgent ──▶ Dispatch
+ *      ▼           └──done───▶ Done
+ *   RecordFault ──▶ Route            (RecordFault failing too ──▶ Stranded: the reconciler restarts it)
+ */
+export function taskWorkflowDefinition(scope: Construct, dispatcher: IFunction): sfn.IChainable {
+  const dispatch = new tasks.LambdaInvoke(scope, WORKFLOW_STATES.dispatch, {
+    lambdaFunction: dispatcher,
+    payload: sfn.TaskInput.fromObject({ action: 'dispatch', state: sfn.JsonPath.entirePayload }),
+    payloadResponseOnly: true,
+    resultPath: '$.step',
+    taskTimeout: sfn.Timeout.at('$.state_timeout_seconds'),
+    comment: 'Select an agent, POST the task, record the outcome',
+  });
+  const recordFault = new tasks.LambdaInvoke(scope, WORKFLOW_STATES.recordFault, {
+    lambdaFunction: dispatcher,
+    payload: sfn.TaskInput.fromObject({ action: 'fault', state: sfn.JsonPath.entirePayload }),
+    payloadResponseOnly: true,
+    resultPath: '$.step',
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+    comment: 'The dispatch step failed or timed out: count the attempt and decide',
+  });
+  recordFault.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4 });
+  recordFault.addCatch(new sfn.Fail(scope, WORKFLOW_STATES.stranded, { error: 'Stranded', cause: 'the fault step kept failing; the reconciler will drive the task again' }), {
+    errors: ['States.ALL'],
+    resultPath: '$.fault',
+  });
+  dispatch.addCatch(recordFault, { errors: ['States.ALL'], resultPath: '$.fault' });
+
+  const retryDelay = new sfn.Wait(scope, WORKFLOW_STATES.retryDelay, { time: sfn.WaitTime.secondsPath('$.step.delay_seconds') });
+  const waitForAgent = new sfn.Wait(scope, WORKFLOW_STATES.waitForAgent, { time: sfn.WaitTime.secondsPath('$.step.delay_seconds') });
+  retryDelay.next(dispatch);
+  waitForAgent.next(dispatch);
+
+  const route = new sfn.Choice(scope, WORKFLOW_STATES.route)
+    .when(sfn.Condition.stringEquals('$.step.outcome', 'retry'), retryDelay)
+    .when(sfn.Condition.stringEquals('$.step.outcome', 'wait'), waitForAgent)
+    .otherwise(new sfn.Succeed(scope, WORKFLOW_STATES.done));
+  dispatch.next(route);
+  recordFault.next(route);
+  return dispatch;
+}
+
+export interface TaskWorkflowProps {
+  readonly dispatcher: IFunction;
+  readonly stateMachineType: sfn.StateMachineType;
+  /** Upper bound for one execution (Express cannot exceed 5 minutes). */
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** One deployment of the task state machine, with logging and tracing on. */
+export class TaskWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: TaskWorkflowProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(taskWorkflowDefinition(this, props.dispatcher)),
+      stateMachineType: props.stateMachineType,
+      timeout: props.timeout,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}
