@@ -27,9 +27,11 @@ export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock'>
 const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running', 'retrying'];
 
 /**
- * Finds unfinished tasks that nothing seems to be driving (not updated for `staleAfterSeconds`,
- * or every one when 0) and puts them on the intake queue again. Starting is idempotent, so a task
- * whose execution is alive is left alone.
+ * Finds unfinished tasks that nothing seems to be driving (not updated for `staleAfterSeconds`
+ * and with no attempt in flight) and puts them on the intake queue again. With 0, every unfinished
+ * task goes back: used at start-up, when no execution of the last run survives (an attempt that was
+ * in flight is then written off once its lease ends). Starting is idempotent, so a task whose
+ * execution is alive is left alone.
  */
 export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number }> {
   const now = deps.clock.now();
@@ -37,7 +39,7 @@ export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, s
   let requeued = 0;
   for (const task of tasks) {
     const stale = now - Date.parse(task.updated_at) >= staleAfterSeconds * 1000;
-    const leaseOver = (task.lease_until ?? 0) < now;
+    const leaseOver = staleAfterSeconds === 0 || (task.lease_until ?? 0) < now;
     if (stale && leaseOver) {
       await deps.queue.enqueue(task.task_id, task.priority);
       requeued++;

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type ApiFunction, matchRoute, routeKey } from '../functions/api/routes';
+
+export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** API Gateway refuses payloads above 10 MB before any Lambda runs; so does this server. */
+const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+
+function lambdaContext(functionName: string): Context {
+  const started = Date.now();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, 10_000 - (Date.now() - started)),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Serves the HTTP API on one machine: turns each request into the API Gateway HTTP API (payload 2.0)
+ * event and calls the same Lambda handler that serves the route on AWS.
+ */
+export async function startApiServer(options: { host: string; port: number; handlers: Record<ApiFunction, ApiLambda> }): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > GATEWAY_MAX_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      void (async () => {
+        if (tooLarge) return send(res, 413, { error: `request body exceeds ${GATEWAY_MAX_BYTES} bytes`, code: 'payload_too_large' });
+        const url = new URL(req.url ?? '/', 'http://local');
+        const method = (req.method ?? 'GET').toUpperCase();
+        const { route, params } = matchRoute(method, url.pathname);
+        const fn: ApiFunction = route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+        const query: Record<string, string> = {};
+        for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+        const body = Buffer.concat(chunks).toString('utf8');
+        const now = new Date();
+        const event: APIGatewayProxyEventV2 = {
+          version: '2.0',
+          routeKey: route ? routeKey(route) : '$default',
+          rawPath: url.pathname,
+          rawQueryString: url.search.slice(1),
+          headers,
+          queryStringParameters: Object.keys(query).length ? query : undefined,
+          pathParameters: route && Object.keys(params).length ? params : undefined,
+          body: body === '' ? undefined : body,
+          isBase64Encoded: false,
+          requestContext: {
+            accountId: '000000000000',
+            apiId: 'local',
+            domainName: req.headers.host ?? 'localhost',
+            domainPrefix: 'local',
+            http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+            requestId: randomUUID(),
+            routeKey: route ? routeKey(route) : '$default',
+            stage: '$default',
+            time: now.toISOString(),
+            timeEpoch: now.getTime(),
+          },
+        };
+        try {
+          const out = await options.handlers[fn](event, lambdaContext(`${fn}-api`));
+          res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
+          res.end(out.body ?? '');
+        } catch {
+          send(res, 500, { error: 'internal error', code: 'internal_error' });
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host}:${port}`,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

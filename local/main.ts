@@ -1,0 +1,69 @@
+/**
+ * `npm start`: the orchestrator on one machine, on 127.0.0.1:8080, with two example cost agents.
+ *   npm start -- --no-agents --port 9090 --data-dir /tmp/orchestrator
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCostAgent } from '../examples/cost-agent';
+import { startRuntime } from './runtime';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
+    port: { type: 'string', default: process.env.PORT ?? '8080' },
+    'data-dir': { type: 'string', default: process.env.DATA_DIR ?? '.optiinfra' },
+    'no-agents': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`usage: npm start -- [--port 8080] [--host 127.0.0.1] [--data-dir .optiinfra] [--no-agents]
+
+  --no-agents   do not start the two example cost agents
+  --data-dir    where the local DynamoDB keeps its data (kept across restarts)
+Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see README).`);
+  process.exit(0);
+}
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`--port must be a port number, got "${values.port}"`);
+  process.exit(2);
+}
+
+const log = (line: string) => console.log(`[orchestrator] ${line}`);
+const dataDir = path.resolve(values['data-dir']);
+const runtime = await startRuntime({ host: values.host, port, dataDir, log }).catch((err: unknown) => {
+  console.error(`[orchestrator] could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
+
+const agents: Array<{ stop(): Promise<void> }> = [];
+if (!values['no-agents']) {
+  for (const name of ['cost-agent-1', 'cost-agent-2']) {
+    const agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url });
+    await agent.start();
+    agents.push(agent);
+    log(`Agent     ${name} (type cost: analyze_cost, migrate_to_spot, right_size) on ${agent.url}, id ${agent.id}`);
+  }
+}
+log(`ready. Ctrl-C stops everything.`);
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) {
+    log('second signal: exiting now');
+    process.exit(130);
+  }
+  stopping = true;
+  log(`${signal}: stopping`);
+  void (async () => {
+    await Promise.all(agents.map((a) => a.stop().catch(() => undefined)));
+    await runtime.stop();
+    log('stopped');
+    process.exit(0);
+  })();
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -1,0 +1,173 @@
+/**
+ * The orchestrator on one machine: the same Lambda handlers, the same tables, queues and state
+ * machine as the CDK app synthesizes, on embedded stand-ins (dynalite, fauxqs, aws-local-stepfunctions,
+ * redis-server). Unfinished tasks found at start are driven again, so a restart loses nothing.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ApiFunction } from '../functions/api/routes';
+import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
+import { type ApiLambda, startApiServer } from './api-server';
+import { queuesFromTemplate, stateMachinesFromTemplate, tablesFromTemplate } from './stand-ins/asl-from-template';
+import { startDynamo } from './stand-ins/dynamodb';
+import { startRedis } from './stand-ins/redis-launcher';
+import { startSqs } from './stand-ins/sqs';
+import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
+import { startStepFunctionsServer } from './stand-ins/step-functions-server';
+import { synthesizeTemplate } from './synthesized-template';
+
+export interface RuntimeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Extra environment for the handlers (settings such as RETRY_BASE_DELAY_SECONDS). */
+  env?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+export interface Runtime {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+const RECONCILE_EVERY_MS = 30_000;
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+async function importHandler(entry: string): Promise<Handler> {
+  const mod = (await import(path.join('..', entry))) as { handler: Handler };
+  return mod.handler;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { log } = options;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    mkdirSync(options.dataDir, { recursive: true });
+    const template = synthesizeTemplate();
+
+    const dynamo = await startDynamo({ path: path.join(options.dataDir, 'dynamodb') });
+    stops.push(() => dynamo.stop());
+    log(`DynamoDB  dynalite on ${dynamo.endpoint} (data in ${path.join(options.dataDir, 'dynamodb')})`);
+    const sqsServer = await startSqs();
+    stops.push(() => sqsServer.stop());
+    log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
+    const redis = await startRedis({ dataDir: path.join(options.dataDir, 'redis') });
+    let cacheUrl: string;
+    if (redis.kind === 'none') {
+      cacheUrl = 'memory://local';
+      log('Cache     NOTICE: no REDIS_URL and no redis-server on PATH; using an in-process stand-in (install redis-server for the real thing)');
+    } else {
+      cacheUrl = redis.url;
+      stops.push(() => redis.stop());
+      log(`Cache     redis-server ${redis.kind === 'spawned' ? `started (pid ${redis.pid}) on` : 'at'} ${redis.url}`);
+    }
+
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
+    const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
+    const tableNames: Record<string, string> = {};
+    for (const table of tablesFromTemplate(template)) {
+      tableNames[table.logicalId] = table.input.TableName!;
+      if (!existing.has(table.input.TableName!)) await ddb.send(new CreateTableCommand(table.input));
+    }
+    ddb.destroy();
+
+    const sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: REGION, credentials, useQueueUrlAsEndpoint: false });
+    const queueUrls: Record<string, string> = {};
+    const queueArns: Record<string, string> = {};
+    const queues = queuesFromTemplate(template);
+    // Dead-letter queues first: a source queue's redrive policy names its DLQ's ARN.
+    for (const q of [...queues].sort((a, b) => Number(Boolean(a.attributes.RedrivePolicy)) - Number(Boolean(b.attributes.RedrivePolicy)))) {
+      const attributes = { ...q.attributes };
+      if (q.deadLetterLogicalId) attributes.RedrivePolicy = JSON.stringify({ ...JSON.parse(q.attributes.RedrivePolicy ?? '{}'), deadLetterTargetArn: queueArns[q.deadLetterLogicalId] });
+      const created = await sqs.send(new CreateQueueCommand({ QueueName: q.logicalId, Attributes: attributes }));
+      queueUrls[q.logicalId] = created.QueueUrl!;
+      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['QueueArn'] }));
+      queueArns[q.logicalId] = attrs.Attributes?.QueueArn ?? '';
+    }
+
+    const machines = stateMachinesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
+    const machine = machines[0];
+    if (!machine) throw new Error('the synthesized template has no state machine');
+    const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machine.logicalId}`;
+
+    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY]);
+    const entryOf = (logicalId: string): string => {
+      const entry = template.Resources[logicalId]?.Metadata?.[ENTRY_METADATA_KEY];
+      if (typeof entry !== 'string') throw new Error(`function ${logicalId} has no ${ENTRY_METADATA_KEY} metadata`);
+      return entry;
+    };
+    const byEntry = (suffix: string) => functions.find(([, r]) => String(r.Metadata?.[ENTRY_METADATA_KEY]).endsWith(suffix))?.[0];
+    const intakeLogicalId = queues.find((q) => q.deadLetterLogicalId)?.logicalId;
+    if (!intakeLogicalId) throw new Error('the synthesized template has no intake queue');
+
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+      POWERTOOLS_TRACE_ENABLED: 'false',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      TASKS_TABLE: tableNames[Object.keys(tableNames).find((k) => k.startsWith('Tasks'))!],
+      AGENTS_TABLE: tableNames[Object.keys(tableNames).find((k) => k.startsWith('Agents'))!],
+      INTAKE_QUEUE_URL: queueUrls[intakeLogicalId],
+      STATE_MACHINE_ARN: stateMachineArn,
+      CACHE_URL: cacheUrl,
+      ALLOWED_AGENT_NETWORKS: '127.0.0.0/8,::1/128',
+      ALLOW_PUBLIC_AGENTS: 'false',
+      ...options.env,
+    });
+
+    const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const task of machine.taskStates) {
+      const handler = await importHandler(entryOf(task.functionLogicalId));
+      taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000)) as Promise<unknown>;
+    }
+    const sfnServer = await startStepFunctionsServer({ machines: [{ arn: stateMachineArn, definition: machine.definition, handlers: taskHandlers }] });
+    stops.push(() => sfnServer.stop());
+    process.env.AWS_ENDPOINT_URL_SFN = sfnServer.endpoint;
+    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (${machine.taskStates.length} task states) behind ${sfnServer.endpoint}`);
+
+    const starterId = byEntry('handlers/starter.ts');
+    const reconcilerId = byEntry('handlers/reconciler.ts');
+    if (!starterId || !reconcilerId) throw new Error('the synthesized template lacks the starter or reconciler function');
+    const starter = (await importHandler(entryOf(starterId))) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
+    const source = startSqsEventSource({ queueUrl: queueUrls[intakeLogicalId]!, endpoint: sqsServer.endpoint, region: REGION, batchSize: 10, handler: starter, functionName: starterId });
+    stops.push(() => source.stop());
+
+    const reconciler = await importHandler(entryOf(reconcilerId));
+    const reconcileNow = async (staleAfterSeconds?: number) =>
+      (await reconciler(staleAfterSeconds === undefined ? {} : { stale_after_seconds: staleAfterSeconds }, fakeLambdaContext(reconcilerId, 60_000))) as { requeued: number };
+    const recovered = await reconcileNow(0);
+    if (recovered.requeued > 0) log(`Recovery  ${recovered.requeued} unfinished task(s) from the last run put back on the queue`);
+    const timer = setInterval(() => void reconcileNow().catch((err: unknown) => log(`reconciler failed: ${String(err)}`)), RECONCILE_EVERY_MS);
+    stops.push(async () => clearInterval(timer));
+
+    const apiHandlers = {} as Record<ApiFunction, ApiLambda>;
+    for (const fn of ['health', 'agents', 'tasks'] as const) {
+      const id = byEntry(`handlers/api-${fn}.ts`);
+      if (!id) throw new Error(`the synthesized template lacks the ${fn} API function`);
+      apiHandlers[fn] = (await importHandler(entryOf(id))) as unknown as ApiLambda;
+    }
+    const api = await startApiServer({ host: options.host, port: options.port, handlers: apiHandlers });
+    stops.push(() => api.stop());
+    log(`API       ${api.url}  (try: curl ${api.url}/health)`);
+
+    return { url: api.url, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

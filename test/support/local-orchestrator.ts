@@ -1,0 +1,77 @@
+import { freePort, NODE, type Proc, startProcess, tempDir } from './processes';
+
+/** Settings that keep waits short in tests; the behaviour is the same as with the defaults. */
+export const FAST_SETTINGS: Record<string, string> = {
+  RETRY_BASE_DELAY_SECONDS: '1',
+  AGENT_POLL_SECONDS: '1',
+  HEARTBEAT_INTERVAL_SECONDS: '2',
+  HEARTBEAT_PERSIST_SECONDS: '2',
+  QUEUE_TIMEOUT_SECONDS: '20',
+};
+
+export interface LocalOrchestrator {
+  url: string;
+  proc: Proc;
+  dataDir: string;
+  /** Starts a new orchestrator process on the same port and data folder (after a stop or a kill). */
+  restart(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops it and removes its data folder. */
+  dispose(): Promise<void>;
+}
+
+/** Runs `npm start`'s entry point as a real process on a free port with a fresh data folder. */
+export async function startLocalOrchestrator(env: Record<string, string> = {}, args: string[] = ['--no-agents']): Promise<LocalOrchestrator> {
+  const port = await freePort();
+  const data = tempDir('optiinfra-it-');
+  const launch = async () => {
+    const proc = startProcess(NODE, ['--import', 'tsx', 'local/main.ts', '--port', String(port), '--data-dir', data.dir, ...args], { ...FAST_SETTINGS, ...env });
+    await proc.waitFor(/ready\. Ctrl-C stops everything/, 90_000);
+    return proc;
+  };
+  const handle: LocalOrchestrator = {
+    url: `http://127.0.0.1:${port}`,
+    proc: await launch(),
+    dataDir: data.dir,
+    async restart() {
+      handle.proc = await launch();
+    },
+    async stop(signal = 'SIGTERM') {
+      await handle.proc.stop(signal);
+    },
+    async dispose() {
+      await handle.proc.stop('SIGTERM');
+      data.remove();
+    },
+  };
+  return handle;
+}
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+export async function call<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
+  const init: RequestInit = { method, headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers } };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = await fetch(`${base}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+/** Polls GET /tasks/{id} until `done` holds, or fails with the last status seen. */
+export async function waitForTask(base: string, taskId: string, done: (t: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const until = Date.now() + timeoutMs;
+  let last: Record<string, unknown> = {};
+  while (Date.now() < until) {
+    const res = await call(base, 'GET', `/tasks/${taskId}`);
+    last = res.body;
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`task ${taskId} did not reach the expected state in ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
+}
+
+export const TERMINAL = ['completed', 'failed', 'timeout', 'cancelled'];
+export const isTerminal = (t: Record<string, unknown>) => TERMINAL.includes(String(t.status));
