@@ -1,0 +1,120 @@
+/**
+ * A test-fixture agent that misbehaves on purpose, so integration tests can watch retries and timeouts.
+ *
+ *   node --import tsx examples/fault-agent.ts --mode fail500 --log /tmp/attempts.jsonl \
+ *     [--fail-first 2] [--delay-ms 2000] [--name fault-agent-1] [--type fault] [--capabilities fault_task,other]
+ *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100]
+ *
+ * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
+ * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
+ * never answers. Every delivery that reaches a handler is appended to --log as one JSON line
+ * {task_id, task_type, attempt, time, mode} before the agent answers. Once registered it prints
+ * `READY <agent_id> <port>` on stdout. SIGTERM / SIGINT unregister and exit 0.
+ */
+import { appendFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Agent, type TaskContext } from '../sdk';
+
+const MODES = ['ok', 'fail500', 'slow', 'hang'] as const;
+type Mode = (typeof MODES)[number];
+
+function fail(message: string): never {
+  console.error(`fault-agent: ${message}`);
+  process.exit(2);
+}
+
+function intOption(value: string | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`${what} must be a whole number, got "${value}"`);
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: process.env.FAULT_MODE ?? 'ok' },
+    log: { type: 'string', default: process.env.FAULT_LOG },
+    'delay-ms': { type: 'string', default: process.env.FAULT_DELAY_MS },
+    'fail-first': { type: 'string', default: process.env.FAULT_FAIL_FIRST },
+    name: { type: 'string', default: process.env.AGENT_NAME ?? 'fault-agent-1' },
+    type: { type: 'string', default: process.env.AGENT_TYPE ?? 'fault' },
+    capabilities: { type: 'string', default: process.env.AGENT_CAPABILITIES ?? 'fault_task' },
+    port: { type: 'string', default: process.env.AGENT_PORT ?? '0' },
+    orchestrator: { type: 'string', default: process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080' },
+    'max-concurrency': { type: 'string', default: '100' },
+  },
+});
+
+const mode = values.mode as Mode;
+if (!MODES.includes(mode)) fail(`--mode must be one of ${MODES.join(', ')}, got "${values.mode}"`);
+const logFile = values.log;
+const delayMs = intOption(values['delay-ms'], '--delay-ms', 5_000);
+const failFirst = intOption(values['fail-first'], '--fail-first', Number.MAX_SAFE_INTEGER);
+const port = intOption(values.port, '--port', 0);
+const capabilities = (values.capabilities ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+if (capabilities.length === 0) fail('--capabilities must name at least one task type');
+
+const deliveries = new Map<string, number>();
+const shuttingDown = new AbortController();
+
+function record(ctx: TaskContext): number {
+  const seen = (deliveries.get(ctx.taskId) ?? 0) + 1;
+  deliveries.set(ctx.taskId, seen);
+  if (logFile) {
+    const line = JSON.stringify({ task_id: ctx.taskId, task_type: ctx.taskType, attempt: ctx.attempt, time: new Date().toISOString(), mode });
+    // Written synchronously so the line is on disk before the orchestrator sees the answer.
+    appendFileSync(logFile, `${line}\n`);
+  }
+  return seen;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
+  const seen = record(ctx);
+  if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
+  // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
+  if (mode === 'slow') await sleep(delayMs);
+  if (mode === 'hang') await new Promise<never>(() => undefined);
+  return { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
+}
+
+const agent = new Agent({
+  name: values.name ?? 'fault-agent-1',
+  type: values.type ?? 'fault',
+  port,
+  orchestratorUrl: values.orchestrator,
+  maxConcurrency: intOption(values['max-concurrency'], '--max-concurrency', 100),
+  stopGraceMs: 1_000,
+  logger: {
+    info: () => undefined,
+    warn: (m) => console.error(`fault-agent WARN ${m}`),
+    error: (m) => console.error(`fault-agent ERROR ${m}`),
+  },
+});
+for (const taskType of capabilities) agent.handle(taskType, run);
+
+let stopping = false;
+const stop = (signal: NodeJS.Signals) => {
+  if (stopping) process.exit(130);
+  stopping = true;
+  console.error(`fault-agent ${signal}: stopping`);
+  shuttingDown.abort();
+  // A hung handler never settles; stop() gives up on it after stopGraceMs and closes its connection.
+  agent.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
+try {
+  await agent.start({ signal: shuttingDown.signal });
+} catch (err) {
+  if (shuttingDown.signal.aborted) process.exit(0);
+  fail(err instanceof Error ? err.message : String(err));
+}
+console.log(`READY ${agent.id} ${agent.port}`);

@@ -1,0 +1,62 @@
+import type { AgentLogger } from './agent-logger';
+
+/** How `start()` retries registration while the orchestrator cannot be reached or answers 5xx. */
+export interface RegistrationRetryOptions {
+  /** Wait before the second attempt; doubles each time, with jitter. Default 500 ms. */
+  initialDelayMs?: number;
+  /** Longest wait between attempts. Default 10 000 ms. */
+  maxDelayMs?: number;
+  /** Attempts before `start()` rejects with `OrchestratorUnreachableError`. Default: unlimited (bound it with `start({ signal })`). */
+  maxAttempts?: number;
+}
+
+/** Options of `new Agent(options)`. Only `name` and `type` are required. */
+export interface AgentOptions {
+  /** Agent name, 1-64 letters, digits, "_", ".", ":" or "-". The same name, advertised host and port keep the same agent id. */
+  name: string;
+  /** Agent type that clients submit tasks for, such as "cost". */
+  type: string;
+  /** Task types to offer. Default: the task types given to `handle()`. */
+  capabilities?: string[];
+  /** Port to serve POST /task and GET /health on. Default 0: a free port, read from `agent.port` after `start()`. A fixed port keeps the agent id stable across restarts. */
+  port?: number;
+  /** Address to listen on. Default "127.0.0.1". */
+  host?: string;
+  /** Host the orchestrator should call, registered as the agent's `host`. Default: `host`; required when `host` is "0.0.0.0" or "::". */
+  advertiseHost?: string;
+  /** Base URL of the orchestrator API. Default "http://127.0.0.1:8080". */
+  orchestratorUrl?: string;
+  /** Version string sent at registration. Default "1.0.0". */
+  version?: string;
+  /** Tasks run at once; more are refused with HTTP 503 so the orchestrator tries elsewhere. Default 10 (1-1000). */
+  maxConcurrency?: number;
+  /** Free-form JSON sent at registration. Default `{}`. */
+  metadata?: Record<string, unknown>;
+  /** Check Standard Webhooks signatures on deliveries once the orchestrator has given a signing secret; a bad signature gets HTTP 401. Default true. */
+  verifySignatures?: boolean;
+  /** Refuse (401) deliveries without a signature. Default false, so senders that follow only the seed protocol still work. */
+  requireSignatures?: boolean;
+  /** How long `stop()` waits for running handlers before aborting their signals and closing connections. Default 30 000 ms. */
+  stopGraceMs?: number;
+  /** Time limit of each call to the orchestrator (register, heartbeat, unregister). Default 10 000 ms. */
+  requestTimeoutMs?: number;
+  registrationRetry?: RegistrationRetryOptions;
+  /** `fetch` used for calls to the orchestrator: swap in a signing (for example SigV4) or fake fetch. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Where the agent reports registration, heartbeat and task problems. Default: silent. `console` fits. */
+  logger?: AgentLogger;
+}
+
+export const AGENT_DEFAULTS = {
+  port: 0,
+  host: '127.0.0.1',
+  orchestratorUrl: 'http://127.0.0.1:8080',
+  maxConcurrency: 10,
+  verifySignatures: true,
+  requireSignatures: false,
+  stopGraceMs: 30_000,
+  requestTimeoutMs: 10_000,
+  registrationRetry: { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: Number.POSITIVE_INFINITY },
+  /** Used when an orchestrator does not say how often to heartbeat (the seed's 30 s). */
+  heartbeatIntervalSeconds: 30,
+} as const;

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { HeartbeatRequest, RegisterAgentRequest, RegisterAgentResponse } from '../functions/core/contract';
+import { OrchestratorUnreachableError, RegistrationError } from './errors';
+
+/** The fields of RegisterAgentResponse the agent relies on; lenient so a seed-style orchestrator (no secret, no interval) still works. */
+const registrationAnswerSchema = z.object({
+  id: z.string().min(1),
+  heartbeat_interval_seconds: z.number().positive().optional(),
+  signing_secret: z.string().startsWith('whsec_').optional(),
+});
+export type Registration = Pick<RegisterAgentResponse, 'id'> & Partial<Pick<RegisterAgentResponse, 'heartbeat_interval_seconds' | 'signing_secret'>>;
+
+const heartbeatAnswerSchema = z.object({ heartbeat_interval_seconds: z.number().positive().optional() });
+export type HeartbeatOutcome = { kind: 'ok'; intervalSeconds: number | undefined } | { kind: 'forgotten' };
+
+const errorBodySchema = z.object({ error: z.string(), code: z.string().optional() });
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * Calls the orchestrator's /agents routes. Transport failures and 5xx become `OrchestratorUnreachableError`
+ * (worth retrying); a refused registration becomes `RegistrationError`.
+ */
+export class RegistryClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly fetchFn: typeof globalThis.fetch,
+    private readonly timeoutMs: number,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  async register(request: RegisterAgentRequest, signal: AbortSignal): Promise<Registration> {
+    const answer = await this.call('POST', '/agents/register', request, signal);
+    if (answer.status === 200 || answer.status === 201) {
+      const parsed = registrationAnswerSchema.safeParse(answer.body);
+      if (!parsed.success) throw new OrchestratorUnreachableError(`the orchestrator at ${this.baseUrl} answered the registration without an agent id; is it an OptiInfra orchestrator?`);
+      return parsed.data;
+    }
+    if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
+      const { error, code } = describeError(answer.body);
+      throw new RegistrationError(`the orchestrator refused the registration (HTTP ${answer.status}${code ? ` ${code}` : ''}): ${error}`, answer.status, code);
+    }
+    throw new OrchestratorUnreachableError(`the orchestrator answered the registration with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+  }
+
+  async heartbeat(agentId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<HeartbeatOutcome> {
+    const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, request, signal);
+    if (answer.status === 404) return { kind: 'forgotten' };
+    if (answer.status !== 200) throw new OrchestratorUnreachableError(`the orchestrator answered the heartbeat with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+    const parsed = heartbeatAnswerSchema.safeParse(answer.body);
+    return { kind: 'ok', intervalSeconds: parsed.success ? parsed.data.heartbeat_interval_seconds : undefined };
+  }
+
+  /** Resolves once the orchestrator has let the agent go; an agent it no longer knows counts as gone. */
+  async unregister(agentId: string, signal: AbortSignal): Promise<void> {
+    const answer = await this.call('DELETE', `/agents/${encodeURIComponent(agentId)}`, undefined, signal);
+    if (answer.status !== 200 && answer.status !== 204 && answer.status !== 404) {
+      throw new OrchestratorUnreachableError(`the orchestrator answered the unregistration with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+    }
+  }
+
+  private async call(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Answer> {
+    const url = `${this.baseUrl}${path}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, {
+        method,
+        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
+        redirect: 'error',
+      });
+    } catch (err) {
+      const reason = signal.aborted ? 'aborted' : describeFetchFailure(err);
+      throw new OrchestratorUnreachableError(`could not reach the orchestrator at ${url} (${reason})`, { cause: err });
+    }
+    const text = await res.text().catch(() => '');
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Proxies answer HTML or plain text; keep it as text for the message.
+    }
+    return { status: res.status, body: parsed };
+  }
+}
+
+function describeError(body: unknown): { error: string; code: string | undefined } {
+  const parsed = errorBodySchema.safeParse(body);
+  if (parsed.success) return { error: parsed.data.error, code: parsed.data.code };
+  if (typeof body === 'string' && body) return { error: body.slice(0, 300), code: undefined };
+  return { error: 'no error message given', code: undefined };
+}
+
+/** undici hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
+function describeFetchFailure(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return 'no answer in time';
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error) return (cause as NodeJS.ErrnoException).code ?? cause.message;
+  return err instanceof Error ? err.message : String(err);
+}

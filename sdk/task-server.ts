@@ -1,0 +1,227 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
+import type { AgentLogger } from './agent-logger';
+import type { DeliveryVerifier } from './delivery-verifier';
+import type { TaskContext, TaskHandler } from './task-context';
+
+/** Same ceiling as the orchestrator's API: task inputs larger than this belong in object storage. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** setTimeout overflows above this; a deadline that far away is as good as none. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface TaskServerOptions {
+  host: string;
+  port: number;
+  maxConcurrency: number;
+  handlers: ReadonlyMap<string, TaskHandler>;
+  verifier: DeliveryVerifier;
+  logger: AgentLogger;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+function firstHeader(req: http.IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...extraHeaders });
+  res.end(text);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The agent's side of the wire protocol: POST /task runs a handler and answers the seed's TaskResponse,
+ * GET /health reports what it serves. Tracks running handlers so `drain()` can wait for them.
+ */
+export class TaskServer {
+  private readonly server: http.Server;
+  private readonly running = new Set<Running>();
+  private draining = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly options: TaskServerOptions) {
+    this.server = http.createServer((req, res) => this.route(req, res));
+    // A handler may legitimately run up to the orchestrator's 300 s attempt limit.
+    this.server.requestTimeout = 0;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Refuses new tasks (503), waits up to `graceMs` for running ones, then aborts them and closes every connection. */
+  drain(graceMs: number): Promise<void> {
+    this.closed ??= this.doDrain(graceMs);
+    return this.closed;
+  }
+
+  private async doDrain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closing = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace_over'>((resolve) => (timer = setTimeout(() => resolve('grace_over'), graceMs)));
+      const outcome = await Promise.race([Promise.all([...this.running].map((r) => r.done)).then(() => 'done' as const), graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'grace_over') {
+        this.options.logger.warn(`stopping with ${this.running.size} task(s) still running after ${graceMs} ms; aborting them`);
+        for (const r of this.running) r.controller.abort(new DOMException('the agent is stopping', 'AbortError'));
+      }
+    }
+    this.server.closeAllConnections();
+    await closing;
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = new URL(req.url ?? '/', 'http://agent').pathname;
+    if (path === '/health') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET /health', code: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+      return sendJson(res, 200, {
+        status: this.draining ? 'draining' : 'healthy',
+        registered_tasks: [...this.options.handlers.keys()],
+        in_flight: this.running.size,
+        max_concurrency: this.options.maxConcurrency,
+      });
+    }
+    if (path === '/task') {
+      if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST /task', code: 'method_not_allowed' }, { allow: 'POST' });
+      this.readBody(req, res, (raw) => this.onTask(req, res, raw));
+      return;
+    }
+    sendJson(res, 404, { error: `no route ${req.method ?? ''} ${path}; this agent serves POST /task and GET /health`, code: 'not_found' });
+  }
+
+  private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (raw: string) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) {
+        sendJson(res, 413, { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' }, { connection: 'close' });
+        return;
+      }
+      then(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', (err) => this.options.logger.warn(`could not read a task request: ${err.message}`));
+  }
+
+  private onTask(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
+    const { logger, handlers, maxConcurrency } = this.options;
+    const check = this.options.verifier.verify(raw, req.headers);
+    if (!check.ok) {
+      logger.warn(`rejected a delivery: ${check.reason}`, { webhook_id: firstHeader(req, DELIVERY_HEADERS.id) });
+      return sendJson(res, 401, { status: 'failed', error: check.reason, code: 'invalid_signature' });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      return sendJson(res, 400, { status: 'failed', error: `task body is not valid JSON (${errorMessage(err)})`, code: 'invalid_json' });
+    }
+    const parsed = agentTaskRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      const taskId = typeof json === 'object' && json !== null && 'task_id' in json && typeof json.task_id === 'string' ? json.task_id : null;
+      return sendJson(res, 400, { task_id: taskId, status: 'failed', error: `invalid task request: ${issues}`, code: 'invalid_request' });
+    }
+    const task = parsed.data;
+    const handler = handlers.get(task.task_type);
+    if (!handler) {
+      return sendJson(res, 400, { task_id: task.task_id, status: 'failed', error: `No handler registered for task type: ${task.task_type}`, code: 'unknown_task_type' });
+    }
+    if (this.draining) {
+      return sendJson(res, 503, { task_id: task.task_id, status: 'failed', error: 'the agent is shutting down and takes no new tasks', code: 'agent_stopping' });
+    }
+    if (this.running.size >= maxConcurrency) {
+      return sendJson(res, 503, {
+        task_id: task.task_id,
+        status: 'failed',
+        error: `the agent is already running ${this.running.size} tasks, its limit (max_concurrency ${maxConcurrency}); send this task to another agent or later`,
+        code: 'agent_busy',
+      });
+    }
+
+    const started = performance.now();
+    const controller = new AbortController();
+    const attemptHeader = Number(firstHeader(req, DELIVERY_HEADERS.attempt));
+    const deadlineHeader = Date.parse(firstHeader(req, DELIVERY_HEADERS.deadline) ?? '');
+    const now = Date.now();
+    const byTimeout = now + task.timeout_seconds * 1000;
+    // The header comes from the orchestrator's clock; bounding it by timeout_seconds keeps a skewed
+    // agent clock from aborting every task at once or letting one run past the attempt timeout.
+    const deadline = new Date(Number.isFinite(deadlineHeader) && deadlineHeader > now ? Math.min(deadlineHeader, byTimeout) : byTimeout);
+    const ctx: TaskContext = {
+      taskId: task.task_id,
+      taskType: task.task_type,
+      attempt: Number.isInteger(attemptHeader) && attemptHeader >= 1 ? attemptHeader : 1,
+      deadline,
+      signal: controller.signal,
+      priority: task.priority,
+      timeoutSeconds: task.timeout_seconds,
+      metadata: task.metadata,
+      traceparent: firstHeader(req, DELIVERY_HEADERS.traceparent),
+      verified: check.verified,
+    };
+    const deadlineTimer = setTimeout(
+      () => controller.abort(new DOMException(`the deadline of task ${task.task_id} passed`, 'TimeoutError')),
+      Math.min(MAX_TIMER_MS, Math.max(0, deadline.getTime() - Date.now())),
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new DOMException('the orchestrator closed the connection', 'AbortError'));
+    });
+
+    const elapsed = () => Math.round(performance.now() - started);
+    const entry: Running = { controller, done: Promise.resolve() };
+    this.running.add(entry);
+    entry.done = (async () => {
+      try {
+        const result: unknown = await handler(task.parameters, ctx);
+        let text: string;
+        try {
+          text = JSON.stringify({ task_id: task.task_id, status: 'completed', result: result ?? null, error: null, execution_time_ms: elapsed() });
+        } catch (err) {
+          throw new Error(`the handler's result is not JSON-serializable (${errorMessage(err)})`, { cause: err });
+        }
+        logger.info(`task ${task.task_id} (${task.task_type}) completed in ${elapsed()} ms`);
+        if (!res.destroyed) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+          res.end(text);
+        }
+      } catch (err) {
+        logger.error(`task ${task.task_id} (${task.task_type}) failed: ${errorMessage(err)}`, { task_id: task.task_id, attempt: ctx.attempt });
+        sendJson(res, 500, { task_id: task.task_id, status: 'failed', result: null, error: errorMessage(err), execution_time_ms: elapsed() });
+      } finally {
+        clearTimeout(deadlineTimer);
+        this.running.delete(entry);
+      }
+    })();
+  }
+}

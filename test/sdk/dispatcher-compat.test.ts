@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpAgentClient } from '../../functions/adapters/http-agent-client';
+import type { AgentTaskRequest } from '../../functions/core/contract';
+import { parseNetworkPolicy } from '../../functions/core/network-policy';
+import { Agent, type TaskContext } from '../../sdk';
+import { FakeOrchestrator } from './fake-orchestrator';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** The orchestrator's real delivery client against an SDK agent: signatures, attempt headers and answers must agree. */
+describe('SDK agent and the dispatcher HttpAgentClient', () => {
+  const client = new HttpAgentClient(parseNetworkPolicy('127.0.0.0/8', false), 1024 * 1024);
+  const request = (task_type: string, timeout_seconds = 5): AgentTaskRequest => ({ task_id: randomUUID(), task_type, parameters: { a: 1 }, timeout_seconds, priority: 10, metadata: {} });
+
+  async function startAgent(): Promise<{ agent: Agent; fake: FakeOrchestrator; seen: TaskContext[] }> {
+    const fake = new FakeOrchestrator();
+    await fake.listen();
+    cleanups.push(() => fake.close());
+    const seen: TaskContext[] = [];
+    const agent = new Agent({ name: 'compat-agent', type: 'test', orchestratorUrl: fake.url, requireSignatures: true, stopGraceMs: 200 })
+      .handle('ok', (params, ctx) => {
+        seen.push(ctx);
+        return { got: params };
+      })
+      .handle('boom', () => {
+        throw new Error('disk full');
+      })
+      .handle('hang', () => new Promise(() => undefined));
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    return { agent, fake, seen };
+  }
+
+  it('completes a signed delivery and passes the attempt and deadline through', async () => {
+    const { agent, fake, seen } = await startAgent();
+    const req = request('ok');
+    const deadline = Date.now() + 5_000;
+
+    const outcome = await client.deliver({ agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret }, req, 3, deadline);
+
+    expect(outcome).toEqual({ kind: 'completed', result: { got: { a: 1 } }, executionTimeMs: expect.any(Number) as unknown });
+    expect(seen[0]).toMatchObject({ taskId: req.task_id, attempt: 3, priority: 10, verified: true });
+    expect(seen[0]?.deadline.getTime()).toBe(deadline);
+  });
+
+  it('reports handler errors, wrong secrets and hung handlers as failed or timed-out attempts', async () => {
+    const { agent, fake } = await startAgent();
+    const target = { agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret };
+
+    const failed = await client.deliver(target, request('boom'), 1, Date.now() + 5_000);
+    const forged = await client.deliver({ ...target, signingSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }, request('ok'), 1, Date.now() + 5_000);
+    const hung = await client.deliver(target, request('hang', 1), 1, Date.now() + 300);
+
+    expect(failed).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 500') as unknown });
+    expect((failed as { error: string }).error).toContain('disk full');
+    expect(forged).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 401') as unknown });
+    expect(hung.kind).toBe('timed_out');
+  });
+});

@@ -1,0 +1,119 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  body: unknown;
+  at: number;
+}
+
+/**
+ * The orchestrator's /agents routes, just enough to unit-test agents: answers registration with a
+ * fixed signing secret and a short heartbeat interval, records every call, and can be told to forget
+ * an agent (heartbeat 404) or to refuse registrations.
+ */
+export class FakeOrchestrator {
+  readonly calls: RecordedCall[] = [];
+  readonly signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
+  /** Agents it knows, by id. */
+  readonly agents = new Map<string, Record<string, unknown>>();
+  heartbeatIntervalSeconds = 0.2;
+  /** When set, POST /agents/register answers this instead of registering. */
+  refuseRegistration: { status: number; body: unknown } | undefined;
+  private readonly ids = new Map<string, string>();
+  private readonly server: http.Server;
+  private waiters: Array<() => void> = [];
+
+  constructor() {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          body = text;
+        }
+        const path = req.url ?? '/';
+        this.calls.push({ method: req.method ?? '', path, body, at: Date.now() });
+        const [status, answer] = this.answer(req.method ?? '', path, body);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer));
+        for (const w of this.waiters.splice(0)) w();
+      });
+    });
+  }
+
+  async listen(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  forget(id: string): void {
+    this.agents.delete(id);
+  }
+
+  callsTo(method: string, pattern: RegExp): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method && pattern.test(c.path));
+  }
+
+  /** Resolves once `predicate` holds after some call, failing after `timeoutMs`. */
+  async waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!predicate()) {
+      const left = until - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; calls: ${JSON.stringify(this.calls.map((c) => `${c.method} ${c.path}`))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private answer(method: string, path: string, body: unknown): [number, unknown] {
+    if (method === 'POST' && path === '/agents/register') {
+      if (this.refuseRegistration) return [this.refuseRegistration.status, this.refuseRegistration.body];
+      const req = body as Record<string, unknown>;
+      const key = `${String(req.name)}|${String(req.host)}|${String(req.port)}`;
+      const id = this.ids.get(key) ?? randomUUID();
+      this.ids.set(key, id);
+      const agent = { ...req, id, status: 'healthy', in_flight: 0 };
+      this.agents.set(id, agent);
+      return [201, { ...agent, heartbeat_interval_seconds: this.heartbeatIntervalSeconds, signing_secret: this.signingSecret }];
+    }
+    const heartbeat = /^\/agents\/([^/]+)\/heartbeat$/.exec(path);
+    if (method === 'POST' && heartbeat) {
+      const agent = this.agents.get(heartbeat[1]!);
+      if (!agent) return [404, { error: `agent ${heartbeat[1]} is not registered; register again with POST /agents/register`, code: 'agent_not_found' }];
+      agent.in_flight = (body as Record<string, unknown>).in_flight;
+      return [200, { id: heartbeat[1], status: 'healthy', last_heartbeat: new Date().toISOString(), heartbeat_interval_seconds: this.heartbeatIntervalSeconds }];
+    }
+    const agentPath = /^\/agents\/([^/]+)$/.exec(path);
+    if (method === 'DELETE' && agentPath) {
+      const agent = this.agents.get(agentPath[1]!);
+      if (!agent) return [404, { error: `agent ${agentPath[1]} is not registered`, code: 'agent_not_found' }];
+      agent.status = 'draining';
+      return [200, { message: `agent ${agentPath[1]} unregistered`, agent }];
+    }
+    return [404, { error: `no route ${method} ${path}`, code: 'not_found' }];
+  }
+}
