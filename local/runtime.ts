@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ApiFunction } from '../functions/api/routes';
 import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
@@ -83,17 +83,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: REGION, credentials, useQueueUrlAsEndpoint: false });
     const queueUrls: Record<string, string> = {};
-    const queueArns: Record<string, string> = {};
-    const queues = queuesFromTemplate(template);
-    // Dead-letter queues first: a source queue's redrive policy names its DLQ's ARN.
-    for (const q of [...queues].sort((a, b) => Number(Boolean(a.attributes.RedrivePolicy)) - Number(Boolean(b.attributes.RedrivePolicy)))) {
-      const attributes = { ...q.attributes };
-      if (q.deadLetterLogicalId) attributes.RedrivePolicy = JSON.stringify({ ...JSON.parse(q.attributes.RedrivePolicy ?? '{}'), deadLetterTargetArn: queueArns[q.deadLetterLogicalId] });
-      const created = await sqs.send(new CreateQueueCommand({ QueueName: q.logicalId, Attributes: attributes }));
+    const queues = queuesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
+    // Dead-letter queues first: a source queue's redrive policy names its DLQ.
+    for (const q of [...queues].sort((a, b) => Number(Boolean(a.deadLetterLogicalId)) - Number(Boolean(b.deadLetterLogicalId)))) {
+      const created = await sqs.send(new CreateQueueCommand({ QueueName: q.queueName, Attributes: q.attributes }));
       queueUrls[q.logicalId] = created.QueueUrl!;
-      const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['QueueArn'] }));
-      queueArns[q.logicalId] = attrs.Attributes?.QueueArn ?? '';
     }
+    sqs.destroy();
 
     const machines = stateMachinesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
     const machine = machines[0];

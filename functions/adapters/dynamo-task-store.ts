@@ -42,6 +42,11 @@ function decodeToken(raw: string): PageToken {
   return { m: m as string | undefined, k: k as Record<string, unknown> | undefined };
 }
 
+/** The key of an index entry: the table key plus the index's keys, as ExclusiveStartKey wants it. */
+function indexKey(item: Record<string, unknown>, partitionKey: string): Record<string, unknown> {
+  return { task_id: item.task_id, [partitionKey]: item[partitionKey], created_at: item.created_at };
+}
+
 function monthOf(iso: string): string {
   return iso.slice(0, 7);
 }
@@ -140,20 +145,25 @@ export class DynamoTaskStore implements TaskStore {
           ExpressionAttributeNames: { '#pk': index.partitionKey },
           ExpressionAttributeValues: { ':pk': byStatus ? filter.status : filter.agentType },
           ScanIndexForward: false,
-          Limit: filter.limit,
+          Limit: filter.limit + 1,
           ExclusiveStartKey: token?.k,
         }),
       );
-      const tasks = (await this.fetch((out.Items ?? []).map((i) => String(i.task_id)))).filter(
+      // One extra item tells whether another page exists, so the last page carries no next_token.
+      const items = out.Items ?? [];
+      const more = items.length > filter.limit;
+      const kept = items.slice(0, filter.limit);
+      const last = kept[kept.length - 1];
+      const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter(
         (t) => (filter.status === undefined || t.status === filter.status) && (filter.agentType === undefined || t.agent_type === filter.agentType) && !expired(t, nowMs),
       );
-      return out.LastEvaluatedKey ? { tasks, nextToken: encodeToken({ k: out.LastEvaluatedKey }) } : { tasks };
+      return more && last ? { tasks, nextToken: encodeToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
     }
     let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
     let startKey = token?.k;
-    const ids: string[] = [];
-    for (let walked = 0; walked < MAX_MONTHS_BACK && ids.length < filter.limit; walked++) {
-      const out = await this.doc.send(
+    const found: Array<Record<string, unknown>> = [];
+    for (let walked = 0; walked < MAX_MONTHS_BACK && found.length <= filter.limit; walked++) {
+      const out: QueryCommandOutput = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: TASKS_TABLE_KEYS.byMonth.name,
@@ -161,24 +171,25 @@ export class DynamoTaskStore implements TaskStore {
           ExpressionAttributeNames: { '#pk': TASKS_TABLE_KEYS.byMonth.partitionKey },
           ExpressionAttributeValues: { ':pk': month },
           ScanIndexForward: false,
-          Limit: filter.limit - ids.length,
+          Limit: filter.limit + 1 - found.length,
           ExclusiveStartKey: startKey,
         }),
       );
-      ids.push(...(out.Items ?? []).map((i) => String(i.task_id)));
+      found.push(...(out.Items ?? []));
       if (out.LastEvaluatedKey) {
         startKey = out.LastEvaluatedKey;
-        if (ids.length >= filter.limit) {
-          const tasks = await this.fetch(ids);
-          return { tasks: tasks.filter((t) => !expired(t, nowMs)), nextToken: encodeToken({ m: month, k: startKey }) };
-        }
         continue;
       }
       month = previousMonth(month);
       startKey = undefined;
     }
-    const tasks = (await this.fetch(ids)).filter((t) => !expired(t, nowMs));
-    return ids.length >= filter.limit ? { tasks, nextToken: encodeToken({ m: month }) } : { tasks };
+    const kept = found.slice(0, filter.limit);
+    const last = kept[kept.length - 1];
+    const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter((t) => !expired(t, nowMs));
+    if (found.length > filter.limit && last) {
+      return { tasks, nextToken: encodeToken({ m: String(last.created_month), k: indexKey(last, TASKS_TABLE_KEYS.byMonth.partitionKey) }) };
+    }
+    return { tasks };
   }
 
   async listByStatus(statuses: readonly TaskStatus[], limit: number): Promise<Task[]> {

@@ -8,11 +8,15 @@ export class AppError extends Error {
     readonly code: string,
     readonly status: number,
     readonly retryable = false,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; expose?: boolean },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.expose = options?.expose ?? status < 500;
   }
+
+  /** Whether the message is meant for the caller (every 4xx, and 503s that say what to change). */
+  readonly expose: boolean;
 }
 
 export interface FieldIssue {
@@ -65,7 +69,7 @@ export class ConflictError extends AppError {
 
 export class NoCapableAgentError extends AppError {
   constructor(message: string) {
-    super(message, 'no_capable_agent', 503);
+    super(message, 'no_capable_agent', 503, false, { expose: true });
   }
 }
 

@@ -3,12 +3,12 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, tracer } from './observability';
+import { logger, metrics, metricsEnabled, tracer } from './observability';
 
 /** The one middleware chain for non-HTTP triggers (SQS, Step Functions, schedules). */
 export function eventHandler<E, R>(fn: (event: E, context: Context) => Promise<R>) {
   return middy(fn)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(metricsEnabled ? logMetrics(metrics) : {});
 }

@@ -12,7 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { type ApiFunction, API_ROUTES, matchRoute, routeKey } from '../api/routes';
 import { AppError, InvalidJsonError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
 import { isUuid } from '../core/contract';
-import { logger, metrics, tracer } from './observability';
+import { logger, metrics, metricsEnabled, tracer } from './observability';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -36,7 +36,7 @@ function respond(status: number, body: unknown): APIGatewayProxyStructuredResult
 }
 
 export function errorResponse(err: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
-  if (err instanceof AppError && err.status < 500) {
+  if (err instanceof AppError && err.expose) {
     const body: Record<string, unknown> = { error: err.message, code: err.code };
     if (err instanceof ValidationError && err.issues.length > 0) body.details = err.issues;
     return respond(err.status, body);
@@ -114,5 +114,5 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
   return middy(handler)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+    .use(metricsEnabled ? logMetrics(metrics) : {});
 }

@@ -9,6 +9,9 @@ export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OptiInfra/Orchestrator', serviceName });
 export const tracer = new Tracer({ serviceName });
 
+/** Off in the local runtime, where there is no CloudWatch to read the EMF lines. */
+export const metricsEnabled = process.env.POWERTOOLS_METRICS_DISABLED !== 'true';
+
 /** Task counts and timings as EMF metrics, one dimension: the agent type. */
 export const taskMetrics: TaskMetrics = {
   count(name, agentType, value = 1) {

@@ -25,7 +25,7 @@ export async function startLocalOrchestrator(env: Record<string, string> = {}, a
   const port = await freePort();
   const data = tempDir('optiinfra-it-');
   const launch = async () => {
-    const proc = startProcess(NODE, ['--import', 'tsx', 'local/main.ts', '--port', String(port), '--data-dir', data.dir, ...args], { ...FAST_SETTINGS, ...env });
+    const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'local/main.ts', '--port', String(port), '--data-dir', data.dir, ...args], { ...FAST_SETTINGS, ...env });
     await proc.waitFor(/ready\. Ctrl-C stops everything/, 90_000);
     return proc;
   };
