@@ -2,6 +2,7 @@
  * The wire contract: one module of schemas that the API handlers, the dispatcher and the agent SDK
  * all import. Field names and shapes are the seed's (FOUNDATION-0.7); error texts say what to send.
  */
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 
@@ -9,7 +10,6 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV6_RE = /^[0-9a-fA-F:.]+$/;
 
 export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -88,17 +88,23 @@ export const listTasksQuerySchema = z.strictObject({
 });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 function isValidHost(host: string): boolean {
-  if (HOSTNAME_RE.test(host)) return true;
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return bare.includes(':') && IPV6_RE.test(bare);
+  return HOSTNAME_RE.test(host) || isIPv6(bareHost(host));
 }
 const HOST_RULE = 'a host name or IP address without scheme, port or path, such as "10.0.1.12" or "cost-agent-1.internal"';
 
 export const registerAgentRequestSchema = z.strictObject({
   name: name('an agent name such as "cost-agent-1"'),
   type: name('an agent type such as "cost"'),
-  host: z.string({ error: rule(HOST_RULE) }).refine(isValidHost, { error: rule(HOST_RULE) }),
+  // IPv6 is stored without brackets, so "[::1]" and "::1" are the same agent.
+  host: z
+    .string({ error: rule(HOST_RULE) })
+    .refine(isValidHost, { error: rule(HOST_RULE) })
+    .transform((h) => bareHost(h).toLowerCase()),
   port: intIn(1, 65535),
   capabilities: z
     .array(name('a capability (task type) such as "analyze_cost"'), { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isUuid } from '../../functions/core/contract';
+import { agentIdFor, newSigningSecret, newTaskId } from '../../functions/core/ids';
+
+const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe('agentIdFor', () => {
+  it('registering the same agent again yields the same id', () => {
+    expect(agentIdFor('cost-agent-1', '10.0.1.12', 8080)).toBe(agentIdFor('cost-agent-1', '10.0.1.12', 8080));
+  });
+
+  it.each([
+    ['another port', ['cost-agent-1', '10.0.1.12', 8081]],
+    ['another host', ['cost-agent-1', '10.0.1.13', 8080]],
+    ['another name', ['cost-agent-2', '10.0.1.12', 8080]],
+    ['a name that differs only in case', ['Cost-Agent-1', '10.0.1.12', 8080]],
+  ] as Array<[string, [string, string, number]]>)('an agent with %s gets a different id', (_label, args) => {
+    expect(agentIdFor(...args)).not.toBe(agentIdFor('cost-agent-1', '10.0.1.12', 8080));
+  });
+
+  it('fields are separated, so shifting text between name and host changes the id', () => {
+    expect(agentIdFor('ab', 'c', 1)).not.toBe(agentIdFor('a', 'bc', 1));
+  });
+
+  it('the host is compared without regard to case', () => {
+    expect(agentIdFor('a', 'Agent.Internal', 80)).toBe(agentIdFor('a', 'agent.internal', 80));
+  });
+
+  it.each([
+    ['cost-agent-1', '10.0.1.12', 8080],
+    ['x', 'fd00::1', 1],
+    ['security.scanner:v2', 'scanner.internal', 65535],
+  ])('the id of %s at %s:%i has the UUID v5 layout', (name, host, port) => {
+    const id = agentIdFor(name, host, port);
+    expect(id).toMatch(UUID_V5);
+    expect(isUuid(id)).toBe(true);
+  });
+
+  it('the id stays stable across releases (a golden value)', () => {
+    // Changing the derivation would give every registered agent a new id on its next registration.
+    expect(agentIdFor('cost-agent-1', '10.0.1.12', 8080)).toBe('860aa880-1f33-53b2-9f40-b995d7dd57dc');
+  });
+
+  it('the id is the first 16 bytes of SHA-1 over namespace, name, host and port with version and variant bits set', () => {
+    const hex = createHash('sha1').update('optiinfra-agent\u0000n\u0000h.example\u00001234').digest('hex').slice(0, 32);
+    const id = agentIdFor('n', 'h.example', 1234).replaceAll('-', '');
+    expect(id.slice(0, 12)).toBe(hex.slice(0, 12));
+    expect(id[12]).toBe('5');
+    expect(id.slice(13, 16)).toBe(hex.slice(13, 16));
+    expect(Number.parseInt(id.slice(16, 18), 16)).toBe((Number.parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80);
+    expect(id.slice(18)).toBe(hex.slice(18));
+  });
+});
+
+describe('newSigningSecret', () => {
+  it('is "whsec_" followed by base64 of 32 bytes', () => {
+    const secret = newSigningSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const bytes = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    expect(bytes.length).toBe(32);
+    expect(bytes.toString('base64')).toBe(secret.slice('whsec_'.length));
+  });
+
+  it('is different every time', () => {
+    const secrets = new Set(Array.from({ length: 50 }, () => newSigningSecret()));
+    expect(secrets.size).toBe(50);
+  });
+});
+
+describe('newTaskId', () => {
+  it('is a random UUID v4, different every time', () => {
+    const ids = Array.from({ length: 20 }, () => newTaskId());
+    for (const id of ids) expect(id).toMatch(UUID_V4);
+    expect(new Set(ids).size).toBe(20);
+  });
+});
