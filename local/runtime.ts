@@ -3,9 +3,10 @@
  * machine as the CDK app synthesizes, on embedded stand-ins (dynalite, fauxqs, aws-local-stepfunctions,
  * redis-server). Unfinished tasks found at start are driven again, so a restart loses nothing.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ApiFunction } from '../functions/api/routes';
@@ -36,6 +37,11 @@ export interface Runtime {
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const RECONCILE_EVERY_MS = 30_000;
+
+/** A short digest of a state machine definition, printed at start so a run can be matched to a deployment. */
+export function definitionDigest(definition: unknown): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
+}
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -77,7 +83,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const tableNames: Record<string, string> = {};
     for (const table of tablesFromTemplate(template)) {
       tableNames[table.logicalId] = table.input.TableName!;
-      if (!existing.has(table.input.TableName!)) await ddb.send(new CreateTableCommand(table.input));
+      if (existing.has(table.input.TableName!)) continue;
+      await ddb.send(new CreateTableCommand(table.input));
+      // dynalite answers CREATING and turns ACTIVE a tick later, like DynamoDB: wait for it.
+      await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: table.input.TableName });
     }
     ddb.destroy();
 
@@ -131,10 +140,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const handler = await importHandler(entryOf(task.functionLogicalId));
       taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000)) as Promise<unknown>;
     }
-    const sfnServer = await startStepFunctionsServer({ machines: [{ arn: stateMachineArn, definition: machine.definition, handlers: taskHandlers }] });
+    const sfnServer = await startStepFunctionsServer({
+      machines: [{ arn: stateMachineArn, definition: machine.definition, handlers: taskHandlers }],
+      onExecutionEnd: (info) => {
+        if (info.status === 'FAILED' || info.status === 'TIMED_OUT') log(`Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`);
+      },
+    });
     stops.push(() => sfnServer.stop());
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.endpoint;
-    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (${machine.taskStates.length} task states) behind ${sfnServer.endpoint}`);
+    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (definition sha256 ${definitionDigest(machine.definition)}) behind ${sfnServer.endpoint}`);
 
     const starterId = byEntry('handlers/starter.ts');
     const reconcilerId = byEntry('handlers/reconciler.ts');

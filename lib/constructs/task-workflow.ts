@@ -30,7 +30,13 @@ export const WORKFLOW_STATES = {
 export function taskWorkflowDefinition(scope: Construct, dispatcher: IFunction): sfn.IChainable {
   const dispatch = new tasks.LambdaInvoke(scope, WORKFLOW_STATES.dispatch, {
     lambdaFunction: dispatcher,
-    payload: sfn.TaskInput.fromObject({ action: 'dispatch', state: sfn.JsonPath.entirePayload }),
+    // The limit is repeated at the top of the parameters: AWS reads TimeoutSecondsPath from the state
+    // input, aws-local-stepfunctions from the input after Parameters; this path resolves in both.
+    payload: sfn.TaskInput.fromObject({
+      action: 'dispatch',
+      state: sfn.JsonPath.entirePayload,
+      state_timeout_seconds: sfn.JsonPath.numberAt('$.state_timeout_seconds'),
+    }),
     payloadResponseOnly: true,
     resultPath: '$.step',
     taskTimeout: sfn.Timeout.at('$.state_timeout_seconds'),

@@ -377,7 +377,7 @@ const QUEUE_ATTRIBUTES = [
 function deadLetterLogicalIdOf(target: unknown, template: CfnTemplate): string | undefined {
   if (isRecord(target) && 'Fn::GetAtt' in target) {
     const arg = target['Fn::GetAtt'];
-    const id = typeof arg === 'string' ? arg.split('.')[0] : Array.isArray(arg) ? arg[0] : undefined;
+    const id = typeof arg === 'string' ? arg.split('.')[0] : Array.isArray(arg) ? (arg as unknown[])[0] : undefined;
     return typeof id === 'string' ? id : undefined;
   }
   if (typeof target === 'string') {
