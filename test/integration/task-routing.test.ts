@@ -113,7 +113,7 @@ describe('failure paths', () => {
     expect(done).toMatchObject({ status: 'failed', retry_count: 2, attempts: 3, agent_id: failing.id });
     expect(String(done.error)).toContain('HTTP 500');
     const attempts = failing.deliveries().filter((d) => d.task_id === id);
-    expect(attempts.map((d) => d.attempt)).toEqual(['1', '2', '3']);
+    expect(attempts.map((d) => Number(d.attempt))).toEqual([1, 2, 3]);
   });
 
   it('makes one attempt only when max_retries is an explicit 0', async () => {

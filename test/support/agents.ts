@@ -7,7 +7,7 @@ export interface AgentProcess {
   port: number;
   proc: Proc;
   /** Deliveries the agent received so far, in order. */
-  deliveries(): Array<{ task_id: string; attempt: string; time: string }>;
+  deliveries(): Array<{ task_id: string; attempt: number | string; time: string }>;
   stop(): Promise<void>;
 }
 
@@ -31,7 +31,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: { mode: 
         ? readFileSync(log, 'utf8')
             .split('\n')
             .filter(Boolean)
-            .map((l) => JSON.parse(l) as { task_id: string; attempt: string; time: string })
+            .map((l) => JSON.parse(l) as { task_id: string; attempt: number | string; time: string })
         : [],
     async stop() {
       await proc.stop('SIGTERM');

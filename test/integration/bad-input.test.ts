@@ -1,0 +1,95 @@
+/**
+ * Every bad input of DESIGN.md §3 gets a 4xx whose message says what to fix, changes nothing, and
+ * reaches no agent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, startFaultAgent } from '../support/agents';
+import { call, type LocalOrchestrator, startLocalOrchestrator } from '../support/local-orchestrator';
+
+let orch: LocalOrchestrator;
+let agent: AgentProcess;
+const UNKNOWN = '0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f';
+
+beforeAll(async () => {
+  orch = await startLocalOrchestrator();
+  agent = await startFaultAgent(orch.url, { mode: 'ok', type: 'guarded', capabilities: ['work'] });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  await orch?.dispose();
+});
+
+const valid = { task_type: 'work', agent_type: 'guarded' };
+
+type Case = [label: string, method: string, path: string, body: unknown, status: number, code: string, fragment: string, headers?: Record<string, string>];
+
+const cases: Case[] = [
+  ['missing task_type', 'POST', '/tasks', { agent_type: 'guarded' }, 400, 'validation_error', 'task_type is required'],
+  ['missing agent_type', 'POST', '/tasks', { task_type: 'work' }, 400, 'validation_error', 'agent_type is required'],
+  ['unknown field', 'POST', '/tasks', { ...valid, timeout: 5 }, 400, 'validation_error', 'unknown field "timeout"'],
+  ['wrong type for priority', 'POST', '/tasks', { ...valid, priority: 'high' }, 400, 'validation_error', 'priority must be an integer from 1 to 15'],
+  ['priority out of range', 'POST', '/tasks', { ...valid, priority: 99 }, 400, 'validation_error', 'priority must be an integer from 1 to 15'],
+  ['timeout above the maximum', 'POST', '/tasks', { ...valid, timeout_seconds: 301 }, 400, 'validation_error', 'timeout_seconds must be an integer from 0 to 300'],
+  ['negative max_retries', 'POST', '/tasks', { ...valid, max_retries: -1 }, 400, 'validation_error', 'max_retries must be an integer from 0 to 10'],
+  ['parameters not an object', 'POST', '/tasks', { ...valid, parameters: [1, 2] }, 400, 'validation_error', 'parameters must be a JSON object'],
+  ['agent_id not a UUID', 'POST', '/tasks', { ...valid, agent_id: 'agent-7' }, 400, 'validation_error', 'agent_id must be the id of a registered agent'],
+  ['body not an object', 'POST', '/tasks', '[1,2,3]', 400, 'validation_error', 'must be a JSON object', { 'content-type': 'application/json' }],
+  ['body not JSON', 'POST', '/tasks', '{"task_type":', 400, 'invalid_json', 'not valid JSON', { 'content-type': 'application/json' }],
+  ['no body', 'POST', '/tasks', undefined, 400, 'validation_error', 'no body'],
+  ['body not declared as JSON', 'POST', '/tasks', JSON.stringify(valid), 415, 'unsupported_media_type', 'content-type must be application/json', { 'content-type': 'text/plain' }],
+  ['body too large', 'POST', '/tasks', { ...valid, parameters: { blob: 'x'.repeat(200_000) } }, 413, 'payload_too_large', 'the limit is 131072 bytes'],
+  ['unknown agent_id', 'POST', '/tasks', { ...valid, agent_id: UNKNOWN }, 404, 'agent_not_found', 'is not a registered agent'],
+  ['no agent offers it', 'POST', '/tasks', { task_type: 'other', agent_type: 'guarded' }, 503, 'no_capable_agent', 'they offer work'],
+  ['bad task id', 'GET', '/tasks/not-a-uuid', undefined, 400, 'validation_error', 'task ids are UUIDs'],
+  ['unknown task', 'GET', `/tasks/${UNKNOWN}`, undefined, 404, 'task_not_found', 'does not exist'],
+  ['cancel unknown task', 'DELETE', `/tasks/${UNKNOWN}`, undefined, 404, 'task_not_found', 'does not exist'],
+  ['bad status filter', 'GET', '/tasks?status=done', undefined, 400, 'validation_error', 'status must be one of pending'],
+  ['bad limit', 'GET', '/tasks?limit=1000', undefined, 400, 'validation_error', 'limit must be an integer from 1 to 100'],
+  ['unknown query parameter', 'GET', '/tasks?colour=red', undefined, 400, 'validation_error', 'unknown field "colour"'],
+  ['tampered next_token', 'GET', '/tasks?next_token=eyJrIjoxfQ', undefined, 400, 'validation_error', 'not one this API issued'],
+  ['register with a scheme in host', 'POST', '/agents/register', { name: 'a', type: 't', host: 'http://x', port: 1, capabilities: ['c'] }, 400, 'validation_error', 'host must be a host name or IP address'],
+  ['register instance metadata', 'POST', '/agents/register', { name: 'a', type: 't', host: '169.254.169.254', port: 80, capabilities: ['c'] }, 400, 'validation_error', 'linkLocal'],
+  ['register a network not allowed', 'POST', '/agents/register', { name: 'a', type: 't', host: '10.0.0.5', port: 80, capabilities: ['c'] }, 400, 'validation_error', 'ALLOWED_AGENT_NETWORKS'],
+  ['register without capabilities', 'POST', '/agents/register', { name: 'a', type: 't', host: '127.0.0.1', port: 80, capabilities: [] }, 400, 'validation_error', 'capabilities must be a non-empty array'],
+  ['register with port out of range', 'POST', '/agents/register', { name: 'a', type: 't', host: '127.0.0.1', port: 70000, capabilities: ['c'] }, 400, 'validation_error', 'port must be an integer from 1 to 65535'],
+  ['heartbeat unknown agent', 'POST', `/agents/${UNKNOWN}/heartbeat`, {}, 404, 'agent_not_found', 'register again'],
+  ['heartbeat bad id', 'POST', '/agents/x/heartbeat', {}, 400, 'validation_error', 'agent ids are UUIDs'],
+  ['heartbeat unknown field', 'POST', `/agents/${UNKNOWN}/heartbeat`, { load: 1 }, 400, 'validation_error', 'unknown field "load"'],
+  ['unknown agent', 'GET', `/agents/${UNKNOWN}`, undefined, 404, 'agent_not_found', 'is not registered'],
+  ['bad agent status filter', 'GET', '/agents?status=alive', undefined, 400, 'validation_error', 'status must be one of healthy, unhealthy, draining'],
+  ['unknown route', 'GET', '/jobs', undefined, 404, 'route_not_found', 'no route GET /jobs'],
+  ['wrong method', 'PUT', '/tasks', '{}', 405, 'method_not_allowed', 'use POST or GET', { 'content-type': 'application/json' }],
+];
+
+describe('bad input', () => {
+  it.each(cases)('%s: %s %s answers %#', async (_label, method, path, body, status, code, fragment, headers) => {
+    const res = await call(orch.url, method, path, body, headers);
+    expect(res.status, JSON.stringify(res.body)).toBe(status);
+    expect(res.body.code).toBe(code);
+    expect(String(res.body.error)).toContain(fragment);
+  });
+
+  it('stored no task and delivered nothing to the agent', async () => {
+    const listed = await call<{ count: number }>(orch.url, 'GET', '/tasks?limit=100');
+    expect(listed.body.count).toBe(0);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(agent.deliveries()).toEqual([]);
+    const agents = await call<{ count: number }>(orch.url, 'GET', '/agents');
+    expect(agents.body.count).toBe(1);
+  });
+
+  it('cancelling a finished task is a conflict (409) and leaves it as it was', async () => {
+    const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', valid);
+    const id = submitted.body.task_id;
+    const until = Date.now() + 20_000;
+    let status = '';
+    while (Date.now() < until && status !== 'completed') {
+      status = String((await call(orch.url, 'GET', `/tasks/${id}`)).body.status);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const res = await call(orch.url, 'DELETE', `/tasks/${id}`);
+    expect(res).toEqual({ status: 409, body: { code: 'task_already_finished', error: `task ${id} already finished as "completed"; only unfinished tasks can be cancelled` } });
+    expect((await call(orch.url, 'GET', `/tasks/${id}`)).body.status).toBe('completed');
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Nothing lost, nothing stuck: the local runtime killed (SIGKILL, no clean-up) or stopped with work
+ * in flight, and started again on the same data, still brings every accepted task to one terminal state.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, startFaultAgent } from '../support/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+
+let orch: LocalOrchestrator;
+let slow: AgentProcess;
+
+beforeAll(async () => {
+  orch = await startLocalOrchestrator();
+  slow = await startFaultAgent(orch.url, { mode: 'slow', delayMs: 2500, type: 'restart' });
+});
+
+afterAll(async () => {
+  await slow?.stop();
+  await orch?.dispose();
+});
+
+describe('restarting the local runtime', () => {
+  it('drives a task that was at an agent when the process was killed to a terminal state after a restart', async () => {
+    const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 4, max_retries: 2 });
+    const id = submitted.body.task_id;
+    await waitForTask(orch.url, id, (t) => t.status === 'sent', 15_000);
+    await orch.stop('SIGKILL');
+    await orch.restart();
+    const done = await waitForTask(orch.url, id, isTerminal, 45_000);
+    // The interrupted attempt is written off when its lease ends; a later attempt completes.
+    expect(done).toMatchObject({ status: 'completed', agent_id: slow.id });
+    expect(Number(done.attempts)).toBeGreaterThanOrEqual(2);
+    expect(String(done.error ?? '')).toBe('');
+  });
+
+  it('starts tasks accepted but not yet dispatched before a clean stop', async () => {
+    const queued = await Promise.all(
+      Array.from({ length: 4 }, async () => (await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 10 })).body.task_id),
+    );
+    await orch.stop('SIGTERM');
+    await orch.restart();
+    const done = await Promise.all(queued.map((id) => waitForTask(orch.url, id, isTerminal, 45_000)));
+    expect(done.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+  });
+
+  it('keeps agents, tasks and results across restarts', async () => {
+    const agents = await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents?type=restart');
+    expect(agents.body.agents.map((a) => a.id)).toContain(slow.id);
+    const completed = await call<{ count: number }>(orch.url, 'GET', '/tasks?status=completed&limit=100');
+    expect(completed.body.count).toBeGreaterThanOrEqual(5);
+  });
+});
