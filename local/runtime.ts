@@ -140,6 +140,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const handler = await importHandler(entryOf(task.functionLogicalId));
       taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000)) as Promise<unknown>;
     }
+    // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
+    const digest = definitionDigest(machine.definition);
     const sfnServer = await startStepFunctionsServer({
       machines: [{ arn: stateMachineArn, definition: machine.definition, handlers: taskHandlers }],
       onExecutionEnd: (info) => {
@@ -148,7 +150,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     stops.push(() => sfnServer.stop());
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.endpoint;
-    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (definition sha256 ${definitionDigest(machine.definition)}) behind ${sfnServer.endpoint}`);
+    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (definition sha256 ${digest}) behind ${sfnServer.endpoint}`);
 
     const starterId = byEntry('handlers/starter.ts');
     const reconcilerId = byEntry('handlers/reconciler.ts');

@@ -10,5 +10,5 @@ export function eventHandler<E, R>(fn: (event: E, context: Context) => Promise<R
   return middy(fn)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(metricsEnabled ? logMetrics(metrics) : {});
+    .use(metricsEnabled ? logMetrics(metrics) : { before: () => undefined });
 }

@@ -114,5 +114,5 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
   return middy(handler)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(metricsEnabled ? logMetrics(metrics) : {});
+    .use(metricsEnabled ? logMetrics(metrics) : { before: () => undefined });
 }

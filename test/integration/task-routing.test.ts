@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent, startPlainPythonAgent } from '../support/agents';
 import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+import { stateMachinesFromTemplate } from '../../local/stand-ins/asl-from-template';
+import { definitionDigest } from '../../local/runtime';
+import { synthesizeDeployedTemplate } from '../support/deployed-template';
 import { NODE, type Proc, startProcess } from '../support/processes';
 
 let orch: LocalOrchestrator;
@@ -34,6 +37,12 @@ async function submit(body: Record<string, unknown>): Promise<string> {
 }
 
 describe('routing tasks to agents on one machine', () => {
+  it('executes exactly the state machine definition that the CDK app deploys', () => {
+    const [deployed] = stateMachinesFromTemplate(synthesizeDeployedTemplate());
+    const printed = orch.proc.output().match(/definition sha256 ([0-9a-f]{16})/);
+    expect(printed?.[1]).toBe(definitionDigest(deployed!.definition));
+  });
+
   it('answers /health', async () => {
     const res = await call(orch.url, 'GET', '/health');
     expect(res).toMatchObject({ status: 200, body: { status: 'healthy' } });
