@@ -11,6 +11,8 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
+      // Handlers implement Promise-returning interfaces; an async body without await is fine there.
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
@@ -22,6 +24,11 @@ export default tseslint.config(
         { object: 'test', property: 'skip' },
       ],
     },
+  },
+  {
+    // Vitest's asymmetric matchers (expect.any, objectContaining) are typed `any`.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

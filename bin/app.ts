@@ -5,7 +5,8 @@ import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '.
 const app = new App();
 const ctx = (key: string): string | undefined => {
   const value: unknown = app.node.tryGetContext(key);
-  return value === undefined || value === null ? undefined : String(value);
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 };
 const list = (key: string): string[] | undefined => ctx(key)?.split(',').map((s) => s.trim()).filter(Boolean);
 

@@ -138,7 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const task of machine.taskStates) {
       const handler = await importHandler(entryOf(task.functionLogicalId));
-      taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000)) as Promise<unknown>;
+      taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
     }
     // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
     const digest = definitionDigest(machine.definition);

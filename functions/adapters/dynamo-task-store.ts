@@ -39,7 +39,7 @@ function decodeToken(raw: string): PageToken {
   const { m, k } = parsed as Record<string, unknown>;
   if ((k !== undefined && (typeof k !== 'object' || k === null)) || (m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m)))) throw bad();
   for (const v of Object.values(k ?? {})) if (typeof v !== 'string') throw bad();
-  return { m: m as string | undefined, k: k as Record<string, unknown> | undefined };
+  return { m: m, k: k as Record<string, unknown> | undefined };
 }
 
 /** The key of an index entry: the table key plus the index's keys, as ExclusiveStartKey wants it. */

@@ -26,7 +26,7 @@ export class HttpAgentClient implements AgentClient {
   private guardedLookup = (hostname: string, options: object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
-      const list = addresses as LookupAddress[];
+      const list = addresses;
       for (const a of list) {
         const verdict = checkAddress(a.address, this.policy);
         if (!verdict.ok) return callback(new BlockedAddressError(verdict.reason), []);
@@ -86,7 +86,7 @@ export class HttpAgentClient implements AgentClient {
 
   private post(host: string, port: number, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup as never, agent: false }, (res) => {
+      const req = http.request({ host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {

@@ -19,7 +19,7 @@ function describe(input: unknown): string {
   if (Array.isArray(input)) return 'an array';
   if (typeof input === 'string') return `"${input.length > 40 ? `${input.slice(0, 40)}...` : input}"`;
   if (typeof input === 'object') return 'an object';
-  return `${typeof input} ${String(input)}`;
+  return `${typeof input} ${JSON.stringify(input) ?? ''}`;
 }
 
 /** One message for every way a field can be wrong: "is required" when absent, else the rule and what came. */

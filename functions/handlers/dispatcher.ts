@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dispatchStep, faultStep, type StepResult, type WorkflowState } from '../app/dispatch';
+import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
 import { allDeps } from '../shared/composition-root';
 import { eventHandler } from '../shared/event-handler';
 
@@ -13,5 +13,5 @@ const inputSchema = z.object({
 /** The state machine's Task states: `dispatch` runs one step; `fault` handles a step that failed. */
 export const handler = eventHandler(async (event: unknown): Promise<StepResult> => {
   const { action, state } = inputSchema.parse(event);
-  return action === 'dispatch' ? dispatchStep(deps, state as WorkflowState) : faultStep(deps, state as WorkflowState);
+  return action === 'dispatch' ? dispatchStep(deps, state) : faultStep(deps, state);
 });

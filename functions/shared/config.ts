@@ -61,5 +61,5 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 export function required<K extends keyof Config>(config: Config, key: K): NonNullable<Config[K]> {
   const value = config[key];
   if (value === undefined || value === null) throw new Error(`missing configuration: ${String(key)} must be set for this function`);
-  return value as NonNullable<Config[K]>;
+  return value;
 }

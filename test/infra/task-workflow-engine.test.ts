@@ -28,7 +28,7 @@ async function run(dispatch: Array<Step | Error>, fault: Array<Step | Error> = [
   const machine = new StateMachine(definition as never);
   const execution = machine.run({ task_id: 't-1', state_timeout_seconds: 5 }, {
     overrides: {
-      taskResourceLocalHandlers: { Dispatch: script('Dispatch', dispatch), RecordFault: script('RecordFault', fault) },
+      taskResourceLocalHandlers: { Dispatch: script('Dispatch', dispatch), RecordFault: script('RecordFault', fault) } as never,
       retryIntervalOverrides: { Dispatch: 0, RecordFault: 0 },
     },
   });
@@ -79,7 +79,7 @@ describe('the task state machine, run locally', () => {
             faults.push(input);
             return { outcome: 'done', status: 'timeout' };
           },
-        },
+        } as never,
       },
     });
     const output = (await execution.result) as Record<string, unknown>;
