@@ -14,12 +14,13 @@ export interface AgentProcess {
 let counter = 0;
 
 /** Starts examples/fault-agent.ts as a real process registered with `orchestratorUrl`. */
-export async function startFaultAgent(orchestratorUrl: string, options: { mode: 'ok' | 'fail500' | 'slow' | 'hang'; type: string; capabilities?: string[]; delayMs?: number; name?: string }): Promise<AgentProcess> {
+export async function startFaultAgent(orchestratorUrl: string, options: { mode: 'ok' | 'fail500' | 'slow' | 'hang'; type: string; capabilities?: string[]; delayMs?: number; name?: string; maxConcurrency?: number }): Promise<AgentProcess> {
   const dir = tempDir('fault-agent-');
   const log = path.join(dir.dir, 'deliveries.jsonl');
   const name = options.name ?? `fault-${options.mode}-${process.pid}-${++counter}`;
   const args = ['--import', 'tsx', 'examples/fault-agent.ts', '--mode', options.mode, '--log', log, '--name', name, '--type', options.type, '--capabilities', (options.capabilities ?? ['work']).join(','), '--orchestrator', orchestratorUrl];
   if (options.delayMs !== undefined) args.push('--delay-ms', String(options.delayMs));
+  if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   return {

@@ -1,0 +1,93 @@
+/**
+ * Routing by health and priority: quiet agents get no tasks, unregistered ones drain, tasks wait a
+ * bounded time for a free agent, and waiting tasks take free slots in priority order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, startFaultAgent } from '../support/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+import { freePort } from '../support/processes';
+
+let orch: LocalOrchestrator;
+const agents: AgentProcess[] = [];
+
+beforeAll(async () => {
+  orch = await startLocalOrchestrator({ HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_PERSIST_SECONDS: '1', QUEUE_TIMEOUT_SECONDS: '6' });
+});
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await orch?.dispose();
+});
+
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const res = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.task_id;
+}
+
+describe('agent health and priorities', () => {
+  it('marks an agent that stops heartbeating unhealthy after 3 intervals and routes around it', async () => {
+    const live = await startFaultAgent(orch.url, { mode: 'ok', type: 'health' });
+    agents.push(live);
+    const silent = await call<{ id: string; heartbeat_interval_seconds: number }>(orch.url, 'POST', '/agents/register', {
+      name: 'silent-agent',
+      type: 'health',
+      host: '127.0.0.1',
+      port: await freePort(),
+      capabilities: ['work'],
+    });
+    expect(silent.status).toBe(201);
+    expect(silent.body.heartbeat_interval_seconds).toBe(1);
+    expect((await call(orch.url, 'GET', `/agents/${silent.body.id}`)).body.status).toBe('healthy');
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await call(orch.url, 'GET', `/agents/${silent.body.id}`)).body.status).toBe('unhealthy');
+    const unhealthy = await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents?type=health&status=unhealthy');
+    expect(unhealthy.body.agents.map((a) => a.id)).toEqual([silent.body.id]);
+
+    const ids = await Promise.all(Array.from({ length: 5 }, () => submit({ task_type: 'work', agent_type: 'health', max_retries: 0 })));
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal)));
+    expect(done.map((t) => [t.status, t.agent_id])).toEqual(ids.map(() => ['completed', live.id]));
+  });
+
+  it('gives an unregistered agent no new tasks, lists it as draining, and refuses work only it offered', async () => {
+    const leaving = await startFaultAgent(orch.url, { mode: 'ok', type: 'leaving' });
+    agents.push(leaving);
+    const res = await call<{ agent: { status: string } }>(orch.url, 'DELETE', `/agents/${leaving.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.agent.status).toBe('draining');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await call(orch.url, 'GET', `/agents/${leaving.id}`)).body.status).toBe('draining');
+    const refused = await call(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'leaving' });
+    expect(refused.status).toBe(503);
+    expect(leaving.deliveries()).toEqual([]);
+  });
+
+  it('ends a task timeout when no agent becomes free within the queue timeout', async () => {
+    const busy = await startFaultAgent(orch.url, { mode: 'hang', type: 'busy', maxConcurrency: 1 });
+    agents.push(busy);
+    const blocker = await submit({ task_type: 'work', agent_type: 'busy', timeout_seconds: 30, max_retries: 0 });
+    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
+    const waiting = await submit({ task_type: 'work', agent_type: 'busy', max_retries: 0 });
+    const done = await waitForTask(orch.url, waiting, isTerminal, 20_000);
+    expect(done).toMatchObject({ status: 'timeout', attempts: 0 });
+    expect(String(done.error)).toContain('queue timeout of 6 s');
+    expect(busy.deliveries().map((d) => d.task_id)).toEqual([blocker]);
+    await call(orch.url, 'DELETE', `/tasks/${blocker}`);
+  });
+
+  it('lets waiting tasks of higher priority take a free slot first', async () => {
+    const single = await startFaultAgent(orch.url, { mode: 'slow', delayMs: 1200, type: 'single', maxConcurrency: 1 });
+    agents.push(single);
+    const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
+    await waitForTask(orch.url, first, (t) => t.status === 'sent');
+    const low = [];
+    for (let i = 0; i < 2; i++) low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
+    await new Promise((r) => setTimeout(r, 300));
+    const critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
+    await Promise.all([first, ...low, critical].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const order = single.deliveries().map((d) => d.task_id);
+    expect(order[0]).toBe(first);
+    expect(order[1]).toBe(critical);
+    expect(order.slice(2).sort()).toEqual([...low].sort());
+  });
+});
