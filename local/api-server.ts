@@ -92,6 +92,10 @@ export async function startApiServer(options: { host: string; port: number; hand
       })();
     });
   });
+  // Idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a client
+  // never sends on a connection the server is closing, as behind API Gateway.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
