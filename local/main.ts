@@ -41,9 +41,15 @@ const runtime = await startRuntime({ host: values.host, port, dataDir, log }).ca
 
 const agents: Array<{ stop(): Promise<void> }> = [];
 if (!values['no-agents']) {
-  for (const name of ['cost-agent-1', 'cost-agent-2']) {
-    const agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url });
-    await agent.start();
+  for (const [i, name] of ['cost-agent-1', 'cost-agent-2'].entries()) {
+    // The seed's ports, so the agents keep their ids across restarts; any free port if taken.
+    let agent = createCostAgent({ name, port: 8001 + i, orchestratorUrl: runtime.url });
+    try {
+      await agent.start();
+    } catch {
+      agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url });
+      await agent.start();
+    }
     agents.push(agent);
     log(`Agent     ${name} (type cost: analyze_cost, migrate_to_spot, right_size) on ${agent.url}, id ${agent.id}`);
   }
