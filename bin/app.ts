@@ -1,21 +1,59 @@
 import { App } from 'aws-cdk-lib';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../lib/app-builder';
 
-/** The only place that reads CDK context: `cdk deploy -c stage=prod -c allowedAgentNetworks=10.0.0.0/16`. */
+/**
+ * The only place that reads CDK context, for example:
+ *   npx cdk deploy --all -c stage=prod -c allowedAgentNetworks=10.20.0.0/16 -c allowPublicAgents=false \
+ *     -c vpcId=vpc-0abc -c vpcAzs=eu-west-1a,eu-west-1b -c vpcPrivateSubnetIds=subnet-1,subnet-2
+ */
 const app = new App();
 const ctx = (key: string): string | undefined => {
   const value: unknown = app.node.tryGetContext(key);
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null || value === '') return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 };
 const list = (key: string): string[] | undefined => ctx(key)?.split(',').map((s) => s.trim()).filter(Boolean);
+const num = (key: string, fallback: number): number => {
+  const raw = ctx(key);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`context ${key} must be a non-negative number, got "${raw}"`);
+  return n;
+};
+const bool = (key: string, fallback: boolean): boolean => {
+  const raw = ctx(key);
+  if (raw === undefined) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`context ${key} must be true or false, got "${raw}"`);
+  return raw === 'true';
+};
+
+const d = DEFAULT_DEPLOYMENT;
+const vpcId = ctx('vpcId');
+const workflow = ctx('workflow') ?? d.workflowMode;
+if (workflow !== 'auto' && workflow !== 'standard') throw new Error(`context workflow must be auto or standard, got "${workflow}"`);
+const jwtIssuer = ctx('jwtIssuer');
 
 const options: DeploymentOptions = {
-  stage: ctx('stage') ?? DEFAULT_DEPLOYMENT.stage,
-  allowedAgentNetworks: list('allowedAgentNetworks') ?? DEFAULT_DEPLOYMENT.allowedAgentNetworks,
-  allowPublicAgents: (ctx('allowPublicAgents') ?? String(DEFAULT_DEPLOYMENT.allowPublicAgents)) === 'true',
-  logRetentionDays: Number(ctx('logRetentionDays') ?? DEFAULT_DEPLOYMENT.logRetentionDays),
-  cacheUrl: ctx('cacheUrl'),
+  stage: ctx('stage') ?? d.stage,
+  allowedAgentNetworks: list('allowedAgentNetworks') ?? d.allowedAgentNetworks,
+  allowPublicAgents: bool('allowPublicAgents', d.allowPublicAgents),
+  logRetentionDays: num('logRetentionDays', d.logRetentionDays),
+  vpc: vpcId ? { vpcId, availabilityZones: list('vpcAzs') ?? [], privateSubnetIds: list('vpcPrivateSubnetIds') ?? [] } : undefined,
+  createVpcEndpoints: bool('createVpcEndpoints', d.createVpcEndpoints),
+  workflowMode: workflow,
+  auth: jwtIssuer ? { kind: 'jwt', issuer: jwtIssuer, audience: list('jwtAudience') ?? [] } : d.auth,
+  throttle: { rateLimit: num('throttleRate', d.throttle.rateLimit), burstLimit: num('throttleBurst', d.throttle.burstLimit) },
+  thresholds: {
+    failedExecutions: num('alarmFailedExecutions', d.thresholds.failedExecutions),
+    api5xx: num('alarmApi5xx', d.thresholds.api5xx),
+    dispatchErrors: num('alarmDispatchErrors', d.thresholds.dispatchErrors),
+  },
+  alarmTopicArn: ctx('alarmTopicArn'),
+  cacheMaxDataGb: num('cacheMaxDataGb', d.cacheMaxDataGb),
+  nag: bool('nag', d.nag),
 };
+if (options.vpc && (options.vpc.availabilityZones.length === 0 || options.vpc.privateSubnetIds.length !== options.vpc.availabilityZones.length)) {
+  throw new Error('with vpcId, give vpcAzs and vpcPrivateSubnetIds (one subnet per availability zone, comma-separated)');
+}
 buildOrchestrator(app, options);
 app.synth();

@@ -1,13 +1,38 @@
-import { App, type Stack } from 'aws-cdk-lib';
+import { type App, Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { OrchestratorStack } from './orchestrator-stack';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { AlarmThresholds } from './constructs/operations';
+import type { ApiAuth } from './constructs/orchestrator-api';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { StatefulStack } from './stateful-stack';
+import { StatelessStack } from './stateless-stack';
 
+export interface ExistingVpc {
+  vpcId: string;
+  availabilityZones: string[];
+  privateSubnetIds: string[];
+}
+
+/** Everything a deployment can choose; bin/app.ts fills it from CDK context. */
 export interface DeploymentOptions {
   stage: string;
+  /** CIDRs agents may be in besides public addresses (a reused VPC's range, for example). */
   allowedAgentNetworks: string[];
+  /** Whether agents may have public addresses; only then is a NAT gateway made. */
   allowPublicAgents: boolean;
   logRetentionDays: logs.RetentionDays;
-  cacheUrl?: string;
+  /** Reuse the VPC where the agents live, instead of making one. */
+  vpc?: ExistingVpc;
+  createVpcEndpoints: boolean;
+  workflowMode: 'auto' | 'standard';
+  auth: ApiAuth;
+  throttle: { rateLimit: number; burstLimit: number };
+  thresholds: AlarmThresholds;
+  alarmTopicArn?: string;
+  cacheMaxDataGb: number;
+  /** Run cdk-nag's AwsSolutions checks on synth (on by default). */
+  nag: boolean;
 }
 
 export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
@@ -15,16 +40,45 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   allowedAgentNetworks: [],
   allowPublicAgents: true,
   logRetentionDays: logs.RetentionDays.ONE_MONTH,
+  createVpcEndpoints: true,
+  workflowMode: 'auto',
+  auth: { kind: 'iam' },
+  throttle: { rateLimit: 500, burstLimit: 1000 },
+  thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
+  cacheMaxDataGb: 1,
+  nag: true,
 };
 
-/** Composes the stacks; bin/app.ts passes options read from context, the local runtime the defaults. */
-export function buildOrchestrator(app: App, options: DeploymentOptions): { orchestrator: Stack } {
-  const orchestrator = new OrchestratorStack(app, `OptiInfraOrchestrator-${options.stage}`, {
+const STARTER_TIMEOUT = Duration.seconds(30);
+
+/** Composes the two stacks: what keeps data (stateful) and what runs (stateless). */
+export function buildOrchestrator(app: App, options: DeploymentOptions): { stateful: StatefulStack; stateless: StatelessStack } {
+  const prefix = `OptiInfraOrchestrator-${options.stage}`;
+  const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+    description: `OptiInfra Orchestrator (${options.stage}): tables, intake queue, cache, network`,
+    vpc: options.vpc ? ec2.Vpc.fromVpcAttributes(app, 'ExistingVpc', { vpcId: options.vpc.vpcId, availabilityZones: options.vpc.availabilityZones, privateSubnetIds: options.vpc.privateSubnetIds }) : undefined,
+    agentsOutsideVpc: options.allowPublicAgents,
+    createVpcEndpoints: options.createVpcEndpoints,
+    logRetention: options.logRetentionDays,
+    cacheMaxDataGb: options.cacheMaxDataGb,
+    starterTimeout: STARTER_TIMEOUT,
+    alarmTopicArn: options.alarmTopicArn,
+  });
+  const stateless = new StatelessStack(app, `${prefix}-Stateless`, {
+    description: `OptiInfra Orchestrator (${options.stage}): functions, state machines, API, dashboard`,
+    stateful,
     allowedAgentNetworks: options.allowedAgentNetworks,
     allowPublicAgents: options.allowPublicAgents,
     logRetention: options.logRetentionDays,
-    cacheUrl: options.cacheUrl,
-    description: `OptiInfra Orchestrator (${options.stage}): task router for agents`,
+    workflowMode: options.workflowMode,
+    auth: options.auth,
+    throttle: options.throttle,
+    thresholds: options.thresholds,
+    starterTimeout: STARTER_TIMEOUT,
   });
-  return { orchestrator };
+  if (options.nag) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    acknowledgeNagFindings(stateful, stateless);
+  }
+  return { stateful, stateless };
 }

@@ -9,6 +9,8 @@ import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { AGENTS_TABLE_KEYS } from '../functions/adapters/dynamo-agent-store';
+import { TASKS_TABLE_KEYS } from '../functions/adapters/dynamo-task-store';
 import type { ApiFunction } from '../functions/api/routes';
 import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
 import { type ApiLambda, startApiServer } from './api-server';
@@ -80,9 +82,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
     const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
+    // Tables are told apart by their partition key, as the adapters define them.
     const tableNames: Record<string, string> = {};
     for (const table of tablesFromTemplate(template)) {
-      tableNames[table.logicalId] = table.input.TableName!;
+      tableNames[table.input.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName ?? table.logicalId] = table.input.TableName!;
       if (existing.has(table.input.TableName!)) continue;
       await ddb.send(new CreateTableCommand(table.input));
       // dynalite answers CREATING and turns ACTIVE a tick later, like DynamoDB: wait for it.
@@ -101,9 +104,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     sqs.destroy();
 
     const machines = stateMachinesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
-    const machine = machines[0];
-    if (!machine) throw new Error('the synthesized template has no state machine');
-    const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machine.logicalId}`;
+    const standard = machines.find((m) => m.stateMachineType === 'STANDARD');
+    const express = machines.find((m) => m.stateMachineType === 'EXPRESS');
+    if (!standard || !express) throw new Error('the synthesized template lacks the Standard or the Express state machine');
+    const arnOf = (m: { logicalId: string }) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${m.logicalId}`;
 
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY]);
     const entryOf = (logicalId: string): string => {
@@ -125,32 +129,37 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
-      TASKS_TABLE: tableNames[Object.keys(tableNames).find((k) => k.startsWith('Tasks'))!],
-      AGENTS_TABLE: tableNames[Object.keys(tableNames).find((k) => k.startsWith('Agents'))!],
+      TASKS_TABLE: tableNames[TASKS_TABLE_KEYS.partitionKey],
+      AGENTS_TABLE: tableNames[AGENTS_TABLE_KEYS.partitionKey],
       INTAKE_QUEUE_URL: queueUrls[intakeLogicalId],
-      STATE_MACHINE_ARN: stateMachineArn,
+      STATE_MACHINE_ARN: arnOf(standard),
+      EXPRESS_STATE_MACHINE_ARN: arnOf(express),
       CACHE_URL: cacheUrl,
       ALLOWED_AGENT_NETWORKS: '127.0.0.0/8,::1/128',
       ALLOW_PUBLIC_AGENTS: 'false',
       ...options.env,
     });
 
-    const taskHandlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const task of machine.taskStates) {
-      const handler = await importHandler(entryOf(task.functionLogicalId));
-      taskHandlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
+    const localMachines = [];
+    for (const machine of [standard, express]) {
+      const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+      for (const task of machine.taskStates) {
+        const handler = await importHandler(entryOf(task.functionLogicalId));
+        handlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
+      }
+      // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
+      const digest = definitionDigest(machine.definition);
+      localMachines.push({ arn: arnOf(machine), definition: machine.definition, handlers, digest, logicalId: machine.logicalId, type: machine.stateMachineType });
     }
-    // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
-    const digest = definitionDigest(machine.definition);
     const sfnServer = await startStepFunctionsServer({
-      machines: [{ arn: stateMachineArn, definition: machine.definition, handlers: taskHandlers }],
+      machines: localMachines,
       onExecutionEnd: (info) => {
         if (info.status === 'FAILED' || info.status === 'TIMED_OUT') log(`Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`);
       },
     });
     stops.push(() => sfnServer.stop());
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.endpoint;
-    log(`Workflow  aws-local-stepfunctions runs ${machine.logicalId} (definition sha256 ${digest}) behind ${sfnServer.endpoint}`);
+    for (const m of localMachines) log(`Workflow  aws-local-stepfunctions runs ${m.type} ${m.logicalId} (definition sha256 ${m.digest}) behind ${sfnServer.endpoint}`);
 
     const starterId = byEntry('handlers/starter.ts');
     const reconcilerId = byEntry('handlers/reconciler.ts');

@@ -15,8 +15,12 @@ export function synthesizeTemplate(): CfnTemplate {
   const outdir = mkdtempSync(path.join(tmpdir(), 'optiinfra-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const { orchestrator } = buildOrchestrator(app, DEFAULT_DEPLOYMENT);
-    return app.synth().getStackByName(orchestrator.stackName).template as CfnTemplate;
+    const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: false });
+    const assembly = app.synth();
+    // One machine runs both stacks: their resources side by side (cross-stack references are not followed).
+    const merged: CfnTemplate = { Resources: {} };
+    for (const stack of [stacks.stateful, stacks.stateless]) Object.assign(merged.Resources, (assembly.getStackByName(stack.stackName).template as CfnTemplate).Resources);
+    return merged;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -1,43 +1,58 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StartOutcome, Workflow, WorkflowInput } from '../core/ports';
+import type { WorkflowKind } from '../core/workflow-choice';
 
 export interface WorkflowLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
 }
 
-/** One execution per task, named by the task id, so a redelivered start message starts nothing new. */
+export interface StateMachineArns {
+  standard: string;
+  /** Absent when the deployment runs everything on Standard. */
+  express?: string;
+}
+
+/**
+ * Executions named by the task id. On Standard the name makes a redelivered start message start
+ * nothing new; Express allows duplicate names, and the dispatcher's conditional lease makes a
+ * duplicate execution harmless.
+ */
 export class StepFunctionsWorkflow implements Workflow {
   constructor(
     private readonly sfn: SFNClient,
-    private readonly stateMachineArn: string,
+    private readonly arns: StateMachineArns,
     private readonly log: WorkflowLogger,
   ) {}
 
-  private executionArn(name: string): string {
-    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  private executionArn(stateMachineArn: string, name: string): string {
+    return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   }
 
-  async start(taskId: string, input: WorkflowInput): Promise<StartOutcome> {
+  async start(kind: WorkflowKind, name: string, input: WorkflowInput): Promise<StartOutcome> {
+    const stateMachineArn = kind === 'express' && this.arns.express ? this.arns.express : this.arns.standard;
     const payload = JSON.stringify(input);
     try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: taskId, input: payload }));
+      await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: payload }));
       return 'started';
     } catch (err) {
       if (!(err instanceof ExecutionAlreadyExists)) throw err;
+      if (stateMachineArn !== this.arns.standard) return 'already_running';
     }
-    const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(taskId) }));
+    const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(stateMachineArn, name) }));
     if (existing.status === 'RUNNING') return 'already_running';
-    // The first execution ended without finishing the task (the task is not terminal, or we would
-    // not be here), and Standard names cannot be reused: carry on under a new name.
-    await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: `${taskId}.${Date.now()}`, input: payload }));
+    // The first execution ended without finishing the task (else we would not be starting it),
+    // and Standard names cannot be reused: carry on under a new name.
+    await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: `${name}.${Date.now()}`, input: payload }));
     return 'already_closed';
   }
 
-  async stop(taskId: string, reason: string): Promise<void> {
+  async stop(name: string, reason: string): Promise<void> {
     try {
-      await this.sfn.send(new StopExecutionCommand({ executionArn: this.executionArn(taskId), cause: reason }));
+      await this.sfn.send(new StopExecutionCommand({ executionArn: this.executionArn(this.arns.standard, name), cause: reason }));
     } catch (err) {
-      this.log.warn('could not stop the execution; it ends at its next step instead', { task_id: taskId, error: err instanceof Error ? err.name : String(err) });
+      // A task on Express has no Standard execution to stop; it ends at its next step instead.
+      if (err instanceof ExecutionDoesNotExist) return;
+      this.log.warn('could not stop the execution; it ends at its next step instead', { execution: name, error: err instanceof Error ? err.name : String(err) });
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { NetworkPolicy } from '../core/network-policy';
+import type { WorkflowMode } from '../core/workflow-choice';
 import type { AgentClient, AgentStore, Clock, TaskCache, TaskQueue, TaskStore, Workflow } from '../core/ports';
 
 /** Knobs the use cases read; parsed once from the environment by functions/shared/config.ts. */
@@ -15,6 +16,7 @@ export interface Settings {
   /** How long an unregistered (draining) agent stays listed. */
   drainSeconds: number;
   networkPolicy: NetworkPolicy;
+  workflowMode: WorkflowMode;
 }
 
 /** Counts and timings by agent type, for the dashboard. */

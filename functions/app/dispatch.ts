@@ -8,7 +8,8 @@ import { agentStatus, isExpired } from '../core/agent-model';
 import type { AgentTaskRequest } from '../core/contract';
 import { afterFailedAttempt, agentPollSeconds, type AttemptResult } from '../core/retry-policy';
 import { selectAgent } from '../core/routing';
-import { isTerminal, type Task, type TaskStatus, toStatusResponse } from '../core/task-model';
+import { mustHandOver } from '../core/workflow-choice';
+import { isTerminal, PRIORITY, type Task, type TaskStatus, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 import { inFlightOf } from './agents';
 import { taskPool } from './tasks';
@@ -27,11 +28,14 @@ export interface StepResult {
   waiting_since?: number;
   /** Consecutive failures of the orchestrator's own steps. */
   fault_count: number;
+  /** Set when this (Express) execution gave the task to a Standard execution and ends here. */
+  handed_over?: true;
 }
 
 export interface WorkflowState {
   task_id: string;
   state_timeout_seconds: number;
+  express_deadline_ms?: number;
   step?: StepResult;
   fault?: { Error?: string; Cause?: string };
 }
@@ -41,7 +45,7 @@ export const LEASE_GRACE_MS = 5_000;
 /** Orchestrator faults tolerated in a row before the task is failed. */
 export const MAX_CONSECUTIVE_FAULTS = 3;
 
-type StepDeps = Pick<Deps, 'tasks' | 'agents' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics'>;
+type StepDeps = Pick<Deps, 'tasks' | 'agents' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'>;
 
 function done(task: Task | undefined, prev?: StepResult): StepResult {
   return { outcome: 'done', delay_seconds: 0, status: task?.status ?? 'gone', attempts: task?.attempts ?? prev?.attempts ?? 0, fault_count: 0 };
@@ -98,7 +102,25 @@ async function wait(deps: StepDeps, task: Task, prev: StepResult | undefined, re
   };
 }
 
+/**
+ * An Express execution ends at 5 minutes. Before it sleeps into that limit (long waits for agents,
+ * late retries) it puts the task back on the intake queue and ends: the starter starts a Standard
+ * execution for a task that is no longer pending, and that carries on from the task's stored state.
+ * (The dispatcher cannot start the Standard machine itself: that machine's definition names the
+ * dispatcher, so the reference would be circular.)
+ */
+async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, result: StepResult): Promise<StepResult> {
+  if (result.outcome === 'done' || !mustHandOver(state.express_deadline_ms, deps.clock.now(), result.delay_seconds, state.state_timeout_seconds)) return result;
+  await deps.queue.enqueue(state.task_id, PRIORITY.normal);
+  deps.metrics.count('HandedOverToStandard', 'all');
+  return { ...result, outcome: 'done', handed_over: true };
+}
+
 export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
+  return handOverIfNeeded(deps, state, await dispatchOnce(deps, state));
+}
+
+async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   const prev = state.step;
   const task = await deps.tasks.get(state.task_id);
   if (!task || isTerminal(task.status)) {
@@ -194,6 +216,11 @@ export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promis
  * before the task is failed, so every execution still ends with the task in a terminal state.
  */
 export async function faultStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
+  deps.metrics.count('DispatchFaults', 'all');
+  return handOverIfNeeded(deps, state, await recordFault(deps, state));
+}
+
+async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   const task = await deps.tasks.get(state.task_id);
   if (!task || isTerminal(task.status)) return done(task, state.step);
   const errorName = state.fault?.Error ?? 'UnknownError';

@@ -1,25 +1,30 @@
 /** Intake: start one state machine execution per task (starter), and drive stranded tasks again (reconciler). */
 import { isTerminal, type Task, type TaskStatus } from '../core/task-model';
 import type { WorkflowInput } from '../core/ports';
+import { chooseWorkflow, EXPRESS_LIMIT_SECONDS, EXPRESS_SAFETY_SECONDS, STEP_OVERHEAD_SECONDS, type WorkflowKind } from '../core/workflow-choice';
 import type { Deps } from './deps';
 
-/** Time the dispatch step may take beyond the attempt timeout (selection, lease, recording). */
-export const STEP_OVERHEAD_SECONDS = 20;
-
-export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>): WorkflowInput {
-  return { task_id: task.task_id, state_timeout_seconds: task.timeout_seconds + STEP_OVERHEAD_SECONDS };
+export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, kind: WorkflowKind, nowMs: number): WorkflowInput {
+  const input: WorkflowInput = { task_id: task.task_id, state_timeout_seconds: task.timeout_seconds + STEP_OVERHEAD_SECONDS };
+  if (kind === 'express') input.express_deadline_ms = nowMs + (EXPRESS_LIMIT_SECONDS - EXPRESS_SAFETY_SECONDS) * 1000;
+  return input;
 }
 
 export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_task';
 
-export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock'>, taskId: string): Promise<StartResult> {
+/**
+ * Starts the task's execution, named by the task id. A first start picks Express or Standard; a task
+ * driven again (after a restart or a lost execution) always goes to Standard, which has no time limit.
+ */
+export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>, taskId: string): Promise<StartResult> {
   const task = await deps.tasks.get(taskId);
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
-  const outcome = await deps.workflow.start(taskId, workflowInput(task));
+  const now = deps.clock.now();
+  const kind = task.status === 'pending' ? chooseWorkflow(task, deps.settings.workflowMode, deps.settings.retryBaseDelaySeconds) : 'standard';
+  const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
   if (task.status === 'pending') {
-    const nowIso = new Date(deps.clock.now()).toISOString();
-    await deps.tasks.transition(taskId, 'queued', { set: { queued_at: nowIso }, when: { attempts: task.attempts } });
+    await deps.tasks.transition(taskId, 'queued', { set: { queued_at: new Date(now).toISOString(), workflow: kind }, when: { attempts: task.attempts } });
   }
   return outcome === 'already_running' ? 'already_running' : 'started';
 }

@@ -3,6 +3,7 @@ import type { AgentLiveness, AgentRecord } from './agent-model';
 import type { AgentTaskRequest } from './contract';
 import type { AttemptResult } from './retry-policy';
 import type { Task, TaskStatus, TaskStatusResponse } from './task-model';
+import type { WorkflowKind } from './workflow-choice';
 
 export interface TaskPage {
   tasks: Task[];
@@ -89,14 +90,17 @@ export interface WorkflowInput {
   task_id: string;
   /** Per-task limits read by the state machine (TimeoutSecondsPath and friends). */
   state_timeout_seconds: number;
+  /** On Express only: when (ms since epoch) the execution must have handed the task to Standard. */
+  express_deadline_ms?: number;
 }
 
 export type StartOutcome = 'started' | 'already_running' | 'already_closed';
 
 export interface Workflow {
-  start(taskId: string, input: WorkflowInput): Promise<StartOutcome>;
-  /** Best effort: stops a running execution to save cost after a cancel. */
-  stop(taskId: string, reason: string): Promise<void>;
+  /** Starts the execution named `name` (the task id, or a derived name for a hand-over). */
+  start(kind: WorkflowKind, name: string, input: WorkflowInput): Promise<StartOutcome>;
+  /** Best effort: stops a running Standard execution to save its waits after a cancel (Express cannot be stopped). */
+  stop(name: string, reason: string): Promise<void>;
 }
 
 export interface DeliveryTarget {

@@ -89,6 +89,8 @@ export interface Task {
   lease_until?: number;
   /** Agents that failed an attempt of this task, most recent last (for anti-affinity). */
   failed_agents?: string[];
+  /** Which state machine drives the task now. */
+  workflow?: 'express' | 'standard';
 }
 
 export function retryCount(task: Pick<Task, 'attempts'>): number {

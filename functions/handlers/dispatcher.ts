@@ -3,11 +3,11 @@ import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
 import { allDeps } from '../shared/composition-root';
 import { eventHandler } from '../shared/event-handler';
 
-const deps = allDeps(['tasks', 'agents', 'cache', 'agentClient']);
+const deps = allDeps(['tasks', 'agents', 'cache', 'agentClient', 'queue']);
 
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),
-  state: z.looseObject({ task_id: z.uuid(), state_timeout_seconds: z.number() }),
+  state: z.looseObject({ task_id: z.uuid(), state_timeout_seconds: z.number(), express_deadline_ms: z.number().optional() }),
 });
 
 /** The state machine's Task states: `dispatch` runs one step; `fault` handles a step that failed. */

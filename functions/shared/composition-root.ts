@@ -53,7 +53,7 @@ export const deps = {
   tasks: once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE'))),
   agents: once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE'))),
   queue: once(() => new SqsTaskQueue(sqs(), required(config, 'INTAKE_QUEUE_URL'))),
-  workflow: once(() => new StepFunctionsWorkflow(sfn(), required(config, 'STATE_MACHINE_ARN'), adapterLog)),
+  workflow: once(() => new StepFunctionsWorkflow(sfn(), { standard: required(config, 'STATE_MACHINE_ARN'), express: config.EXPRESS_STATE_MACHINE_ARN }, adapterLog)),
   agentClient: once(() => new HttpAgentClient(config.settings.networkPolicy, config.MAX_AGENT_ANSWER_BYTES)),
   cache,
 };

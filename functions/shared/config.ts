@@ -15,6 +15,8 @@ const envSchema = z.object({
   AGENTS_TABLE: z.string().min(1).optional(),
   INTAKE_QUEUE_URL: z.string().url().optional(),
   STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+  EXPRESS_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+  WORKFLOW_MODE: z.enum(['auto', 'standard']).default('auto'),
   /** redis://, rediss:// (TLS, as ElastiCache Serverless needs), or memory:// for the local stand-in. */
   CACHE_URL: z.string().regex(/^(rediss?|memory):\/\//).optional(),
   AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
@@ -53,6 +55,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       resultTtlSeconds: c.RESULT_TTL_SECONDS,
       drainSeconds: c.DRAIN_SECONDS,
       networkPolicy: parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
+      // Without an Express machine there is nothing to choose.
+      workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
     },
   };
 }

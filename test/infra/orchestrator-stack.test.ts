@@ -2,32 +2,49 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
-import { buildOrchestrator, DEFAULT_DEPLOYMENT } from '../../lib/app-builder';
+import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 
-let template: Template;
-
-beforeAll(() => {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  template = Template.fromStack(buildOrchestrator(app, DEFAULT_DEPLOYMENT).orchestrator);
-});
-
-function definitionOf(): Record<string, unknown> {
-  const machines = template.findResources('AWS::StepFunctions::StateMachine');
-  const [machine] = Object.values(machines);
-  const def = (machine as { Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } }).Properties.DefinitionString;
-  const text = def['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'arn:aws:lambda:us-east-1:000000000000:function:Dispatcher')).join('');
-  return JSON.parse(text) as Record<string, unknown>;
+function synth(options: Partial<DeploymentOptions> = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+  const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: false, ...options });
+  return { stateful: Template.fromStack(stacks.stateful), stateless: Template.fromStack(stacks.stateless) };
 }
 
-describe('the deployed task state machine', () => {
+let stateful: Template;
+let stateless: Template;
+
+beforeAll(() => {
+  ({ stateful, stateless } = synth());
+});
+
+type Definition = { States: Record<string, Record<string, unknown>>; TimeoutSeconds?: number };
+
+function definitions(): Record<string, Definition> {
+  const machines = stateless.findResources('AWS::StepFunctions::StateMachine') as Record<string, { Properties: { StateMachineType?: string; DefinitionString: { 'Fn::Join': [string, unknown[]] } } }>;
+  return Object.fromEntries(
+    Object.values(machines).map((m) => {
+      const text = m.Properties.DefinitionString['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'arn:aws:lambda:us-east-1:000000000000:function:Dispatcher')).join('');
+      return [m.Properties.StateMachineType ?? 'STANDARD', JSON.parse(text) as Definition];
+    }),
+  );
+}
+
+describe('the task state machines', () => {
+  it('deploys one definition twice: an Express machine (5 minutes) and a Standard one', () => {
+    const defs = definitions();
+    expect(Object.keys(defs).sort()).toEqual(['EXPRESS', 'STANDARD']);
+    expect(defs.EXPRESS!.TimeoutSeconds).toBe(300);
+    expect({ ...defs.EXPRESS, TimeoutSeconds: 0 }).toEqual({ ...defs.STANDARD, TimeoutSeconds: 0 });
+  });
+
   it('limits each dispatch step by the per-task timeout from the execution input', () => {
-    const states = definitionOf().States as Record<string, Record<string, unknown>>;
+    const states = definitions().STANDARD!.States;
     expect(states.Dispatch).toMatchObject({ Type: 'Task', TimeoutSecondsPath: '$.state_timeout_seconds', ResultPath: '$.step' });
     expect(states.Dispatch!.TimeoutSeconds).toBeUndefined();
   });
 
   it('waits between retries and for agents for as long as each step says, not a constant', () => {
-    const states = definitionOf().States as Record<string, Record<string, unknown>>;
+    const states = definitions().STANDARD!.States;
     expect(states.RetryDelay).toEqual({ Type: 'Wait', SecondsPath: '$.step.delay_seconds', Next: 'Dispatch' });
     expect(states.WaitForAgent).toEqual({ Type: 'Wait', SecondsPath: '$.step.delay_seconds', Next: 'Dispatch' });
     expect(states.Route).toMatchObject({
@@ -41,76 +58,123 @@ describe('the deployed task state machine', () => {
   });
 
   it('catches every failure of the dispatch step in a step that records it, which itself ends in Stranded', () => {
-    const states = definitionOf().States as Record<string, Record<string, unknown>>;
+    const states = definitions().STANDARD!.States;
     expect(states.Dispatch!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'RecordFault' }]);
     expect(states.RecordFault).toMatchObject({ Next: 'Route', Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'Stranded' }] });
     expect(states.Stranded).toMatchObject({ Type: 'Fail' });
   });
 
   it('uses JSONPath only (the local engine cannot run JSONata or variables)', () => {
-    const text = JSON.stringify(definitionOf());
-    expect(text).not.toMatch(/JSONata|"Assign"|\$\$\.Task\.Token|waitForTaskToken/);
+    expect(JSON.stringify(definitions())).not.toMatch(/JSONata|"Assign"|\$\$\.Task\.Token|waitForTaskToken/);
   });
 
-  it('has logging at ALL and X-Ray tracing', () => {
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+  it('logs at ALL without execution data, and traces, on both machines', () => {
+    const machines = stateless.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { TracingConfiguration: { Enabled: true }, LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }) },
     });
+    expect(Object.keys(machines)).toHaveLength(2);
   });
 });
 
-describe('the data stores', () => {
-  it('keeps tasks and agents in on-demand tables with point-in-time recovery and TTL', () => {
-    const tables = template.findResources('AWS::DynamoDB::Table', {
+describe('the stateful stack', () => {
+  it('keeps tasks and agents in on-demand tables with point-in-time recovery and TTL, retained on delete', () => {
+    const tables = stateful.findResources('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
       Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true } },
     });
     expect(Object.keys(tables)).toHaveLength(2);
   });
 
-  it('indexes tasks by status, agent type and month for listing', () => {
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+  it('indexes tasks by status, agent type and month for listing, keys only', () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: Match.arrayWith([
+      GlobalSecondaryIndexes: [
         Match.objectLike({ IndexName: 'by-status', Projection: { ProjectionType: 'KEYS_ONLY' } }),
-        Match.objectLike({ IndexName: 'by-agent-type' }),
-        Match.objectLike({ IndexName: 'by-month' }),
-      ]),
+        Match.objectLike({ IndexName: 'by-agent-type', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        Match.objectLike({ IndexName: 'by-month', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ],
     });
   });
 
-  it('gives the intake queue a dead-letter queue and starts tasks with partial batch failures', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 } });
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });
+  it('gives the intake queue a dead-letter queue with a redrive policy and an alarm on it', () => {
+    stateful.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 }, VisibilityTimeout: 180 });
+    stateful.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: [Match.anyValue()] });
+  });
+
+  it('runs a serverless Valkey cache reachable only from the functions security group', () => {
+    stateful.hasResourceProperties('AWS::ElastiCache::ServerlessCache', { Engine: 'valkey', SecurityGroupIds: [Match.anyValue()] });
+    stateful.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6379, ToPort: 6380, SourceSecurityGroupId: Match.anyValue() });
+  });
+
+  it('makes a NAT gateway only when agents may be outside the VPC, and endpoints either way', () => {
+    stateful.resourceCountIs('AWS::EC2::NatGateway', 1);
+    const isolated = synth({ allowPublicAgents: false, allowedAgentNetworks: ['10.0.0.0/16'] }).stateful;
+    isolated.resourceCountIs('AWS::EC2::NatGateway', 0);
+    isolated.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    isolated.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+    expect(Object.keys(isolated.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }))).toHaveLength(2);
   });
 });
 
-describe('the functions and the API', () => {
-  it('runs every function on Node 22, arm64, with active tracing', () => {
-    const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns).length).toBeGreaterThanOrEqual(6);
+describe('the stateless stack', () => {
+  it('runs every function on Node 22, arm64, with active tracing and its own log group', () => {
+    const fns = stateless.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(6);
     for (const fn of Object.values(fns) as Array<{ Properties: Record<string, unknown> }>) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogGroup: expect.anything() } });
     }
   });
 
-  it('authenticates every route with IAM except GET /health', () => {
-    const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, { Properties: { RouteKey: string; AuthorizationType?: string } }>;
-    const keys = Object.values(routes).map((r) => r.Properties.RouteKey).sort();
-    expect(keys).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    for (const route of Object.values(routes)) {
-      expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === 'GET /health' ? 'NONE' : 'AWS_IAM');
-    }
+  it('authenticates every route with IAM except GET /health, or with JWT when configured', () => {
+    const check = (template: Template, auth: string) => {
+      const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, { Properties: { RouteKey: string; AuthorizationType?: string } }>;
+      expect(Object.values(routes).map((r) => r.Properties.RouteKey).sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+      for (const route of Object.values(routes)) expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === 'GET /health' ? 'NONE' : auth);
+    };
+    check(stateless, 'AWS_IAM');
+    check(synth({ auth: { kind: 'jwt', issuer: 'https://issuer.example.com', audience: ['orchestrator'] } }).stateless, 'JWT');
   });
 
-  it('grants no IAM statement a service-wide wildcard on every resource', () => {
-    const policies = template.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+  it('throttles the API and writes access logs', () => {
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 }),
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+
+  it('consumes the intake queue with partial batch failures', () => {
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });
+  });
+
+  it('has one dashboard and alarms on failed executions, API 5xx and dispatch errors, all notifying SNS', () => {
+    stateless.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const alarms = stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: { AlarmDescription: string; AlarmActions: unknown[] } }>;
+    const descriptions = Object.values(alarms).map((a) => a.Properties.AlarmDescription);
+    expect(descriptions).toEqual(expect.arrayContaining([expect.stringMatching(/^Task executions failed/), expect.stringMatching(/^The API answered 5xx/), expect.stringMatching(/^The dispatcher failed/)]));
+    for (const a of Object.values(alarms)) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('grants no IAM statement a service-wide wildcard on every resource, and no table index wildcard', () => {
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
     for (const policy of Object.values(policies)) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         const actions = [statement.Action].flat();
-        const onEverything = statement.Resource === '*';
-        for (const action of actions) expect(onEverything && /:\*$/.test(action), `${action} on *`).toBe(false);
+        for (const action of actions) expect(statement.Resource === '*' && /:\*$/.test(action), `${action} on *`).toBe(false);
+        expect(JSON.stringify(statement.Resource)).not.toContain('/index/*');
       }
     }
+  });
+
+  it('lets only the cache users run in the VPC', () => {
+    const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<string, { Metadata: Record<string, string> }>;
+    expect(Object.values(inVpc).map((f) => f.Metadata['optiinfra:entry']).sort()).toEqual(['functions/handlers/api-agents.ts', 'functions/handlers/api-tasks.ts', 'functions/handlers/dispatcher.ts']);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('finds nothing unacknowledged in the AwsSolutions pack', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+    buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: true });
+    expect(() => app.synth()).not.toThrow();
   });
 });

@@ -10,7 +10,7 @@ import { synthesizeDeployedTemplate } from '../support/deployed-template';
 let definition: AslDefinition;
 
 beforeAll(() => {
-  const [machine] = stateMachinesFromTemplate(synthesizeDeployedTemplate());
+  const machine = stateMachinesFromTemplate(synthesizeDeployedTemplate()).find((m) => m.stateMachineType === 'STANDARD');
   definition = machine!.definition;
 });
 

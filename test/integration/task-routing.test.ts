@@ -37,10 +37,11 @@ async function submit(body: Record<string, unknown>): Promise<string> {
 }
 
 describe('routing tasks to agents on one machine', () => {
-  it('executes exactly the state machine definition that the CDK app deploys', () => {
-    const [deployed] = stateMachinesFromTemplate(synthesizeDeployedTemplate());
-    const printed = orch.proc.output().match(/definition sha256 ([0-9a-f]{16})/);
-    expect(printed?.[1]).toBe(definitionDigest(deployed!.definition));
+  it('executes exactly the state machine definitions that the CDK app deploys', () => {
+    const deployed = stateMachinesFromTemplate(synthesizeDeployedTemplate());
+    const printed = [...orch.proc.output().matchAll(/runs (STANDARD|EXPRESS) \S+ \(definition sha256 ([0-9a-f]{16})\)/g)].map((m) => [m[1], m[2]]);
+    expect(printed.sort()).toEqual(deployed.map((m) => [m.stateMachineType, definitionDigest(m.definition)]).sort());
+    expect(printed).toHaveLength(2);
   });
 
   it('answers /health', async () => {

@@ -1,0 +1,118 @@
+import { Duration } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+export const METRICS_NAMESPACE = 'OptiInfra/Orchestrator';
+export const SERVICE_NAME = 'optiinfra-orchestrator';
+
+export interface AlarmThresholds {
+  /** Failed or timed-out executions in 5 minutes. */
+  readonly failedExecutions: number;
+  /** API 5xx answers in 5 minutes. */
+  readonly api5xx: number;
+  /** Dispatcher errors and faults in 5 minutes. */
+  readonly dispatchErrors: number;
+}
+
+export interface OperationsProps {
+  readonly api: HttpApi;
+  readonly intake: Queue;
+  readonly deadLetters: Queue;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+  readonly stateMachines: Record<'express' | 'standard', StateMachine>;
+  readonly functions: Record<string, IFunction>;
+  readonly dispatcher: IFunction;
+  readonly thresholds: AlarmThresholds;
+  /** Where the alarms made here notify (the DLQ alarm notifies through its queue's construct). */
+  readonly alarmTopic: sns.ITopic;
+}
+
+/** Task metrics the handlers emit (EMF), one series per agent type. */
+function byAgentType(metricName: string, statistic: string, label: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: `SEARCH('{${METRICS_NAMESPACE},AgentType,service} MetricName="${metricName}"', '${statistic}', 60)`,
+    label,
+    period: Duration.minutes(1),
+  });
+}
+
+/** One dashboard for running the orchestrator, and the alarms that page someone. */
+export class Operations extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly topic: sns.ITopic;
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    this.topic = props.alarmTopic;
+    const fiveMinutes = Duration.minutes(5);
+    const machines = Object.entries(props.stateMachines);
+
+    const failedExecutions = new cloudwatch.MathExpression({
+      expression: machines.map((_, i) => `f${i} + t${i}`).join(' + '),
+      usingMetrics: Object.fromEntries(machines.flatMap(([, m], i) => [[`f${i}`, m.metricFailed({ period: fiveMinutes, statistic: 'Sum' })], [`t${i}`, m.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' })]])),
+      label: 'Executions failed or timed out',
+      period: fiveMinutes,
+    });
+    const dispatchFaults = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'DispatchFaults', dimensionsMap: { service: SERVICE_NAME, AgentType: 'all' }, statistic: 'Sum', period: fiveMinutes });
+    const dispatchErrors = new cloudwatch.MathExpression({
+      expression: 'errors + FILL(faults, 0)',
+      usingMetrics: { errors: props.dispatcher.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), faults: dispatchFaults },
+      label: 'Dispatcher errors and faults',
+      period: fiveMinutes,
+    });
+    const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string) =>
+      new cloudwatch.Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    const own = [
+      alarm('FailedExecutionsAlarm', failedExecutions, props.thresholds.failedExecutions, 'Task executions failed or timed out: tasks may be stranded until the reconciler drives them again. Check the state machine logs.'),
+      alarm('Api5xxAlarm', props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }), props.thresholds.api5xx, 'The API answered 5xx: a bug or an unavailable dependency. Check the API functions\' logs by request id.'),
+      alarm('DispatchErrorsAlarm', dispatchErrors, props.thresholds.dispatchErrors, 'The dispatcher failed or its steps faulted: tasks are being retried by the fault path. Check the dispatcher logs.'),
+    ];
+    for (const a of own) a.addAlarmAction(new actions.SnsAction(this.topic));
+    this.alarms = [props.deadLetterAlarm, ...own];
+
+    const fns = Object.entries(props.functions);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'API requests and errors', left: [props.api.metricCount({ statistic: 'Sum' }), props.api.metricClientError({ statistic: 'Sum' }), props.api.metricServerError({ statistic: 'Sum' })], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'API latency (ms)', left: [props.api.metricLatency({ statistic: 'p50' }), props.api.metricLatency({ statistic: 'p99' })], width: 8 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Tasks submitted / completed', left: [byAgentType('TasksSubmitted', 'Sum', 'submitted'), byAgentType('TasksCompleted', 'Sum', 'completed')], width: 12 }),
+      new cloudwatch.GraphWidget({ title: 'Tasks failed / timed out / retried / cancelled', left: [byAgentType('TasksFailed', 'Sum', 'failed'), byAgentType('TasksTimedOut', 'Sum', 'timed out'), byAgentType('TasksRetried', 'Sum', 'retried'), byAgentType('TasksCancelled', 'Sum', 'cancelled')], width: 12 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Dispatch latency (agent answer, ms)', left: [byAgentType('DispatchLatency', 'p50', 'p50'), byAgentType('DispatchLatency', 'p95', 'p95')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Queue wait for a free agent (ms)', left: [byAgentType('QueueWait', 'p50', 'p50'), byAgentType('QueueWait', 'p95', 'p95')], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Intake queue depth and age; DLQ depth',
+        left: [props.intake.metricApproximateNumberOfMessagesVisible(), props.deadLetters.metricApproximateNumberOfMessagesVisible({ label: 'DLQ depth' })],
+        right: [props.intake.metricApproximateAgeOfOldestMessage()],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Executions failed / timed out',
+        left: machines.flatMap(([kind, m]) => [m.metricFailed({ label: `${kind} failed`, statistic: 'Sum' }), m.metricTimedOut({ label: `${kind} timed out`, statistic: 'Sum' })]),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Lambda errors and throttles', left: fns.flatMap(([name, f]) => [f.metricErrors({ label: `${name} errors`, statistic: 'Sum' }), f.metricThrottles({ label: `${name} throttles`, statistic: 'Sum' })]), width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Lambda duration p95 (ms)', left: fns.map(([name, f]) => f.metricDuration({ label: name, statistic: 'p95' })), width: 8 }),
+    );
+  }
+}

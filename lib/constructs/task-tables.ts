@@ -1,0 +1,76 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { AGENTS_TABLE_KEYS } from '../../functions/adapters/dynamo-agent-store';
+import { TASKS_TABLE_KEYS } from '../../functions/adapters/dynamo-task-store';
+
+const TASK_INDEXES = [TASKS_TABLE_KEYS.byStatus.name, TASKS_TABLE_KEYS.byAgentType.name, TASKS_TABLE_KEYS.byMonth.name];
+const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];
+
+/**
+ * The source of truth: tasks and the agent registry, on demand, with point-in-time recovery and TTL.
+ * The task list indexes project keys only, so status changes do not multiply write cost.
+ */
+export class TaskTables extends Construct {
+  readonly tasks: dynamodb.Table;
+  readonly agents: dynamodb.Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const common = {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
+    this.tasks = new dynamodb.Table(this, 'Tasks', {
+      ...common,
+      partitionKey: { name: TASKS_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: TASKS_TABLE_KEYS.ttlAttribute,
+    });
+    for (const index of [TASKS_TABLE_KEYS.byStatus, TASKS_TABLE_KEYS.byAgentType, TASKS_TABLE_KEYS.byMonth]) {
+      this.tasks.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      });
+    }
+    this.agents = new dynamodb.Table(this, 'Agents', {
+      ...common,
+      partitionKey: { name: AGENTS_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: AGENTS_TABLE_KEYS.ttlAttribute,
+    });
+    this.agents.addGlobalSecondaryIndex({
+      indexName: AGENTS_TABLE_KEYS.byType.name,
+      partitionKey: { name: AGENTS_TABLE_KEYS.byType.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: AGENTS_TABLE_KEYS.byType.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+
+  /** Grants `actions` on a table and on each of its indexes by name: no `index/*` wildcard. */
+  private grantOn(grantee: IGrantable, table: dynamodb.Table, indexNames: readonly string[], actions: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions, resources: [table.tableArn, ...indexNames.map((name) => `${table.tableArn}/index/${name}`)] }),
+    );
+  }
+
+  /** Read and write tasks (the use cases never delete: TTL does). */
+  grantTasksReadWrite(grantee: IGrantable): void {
+    this.grantOn(grantee, this.tasks, TASK_INDEXES, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  }
+
+  grantTasksRead(grantee: IGrantable): void {
+    this.grantOn(grantee, this.tasks, TASK_INDEXES, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']);
+  }
+
+  grantAgentsRead(grantee: IGrantable): void {
+    this.grantOn(grantee, this.agents, AGENT_INDEXES, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+  }
+
+  grantAgentsReadWrite(grantee: IGrantable): void {
+    this.grantOn(grantee, this.agents, AGENT_INDEXES, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+  }
+}

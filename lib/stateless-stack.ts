@@ -1,0 +1,121 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { ApiFunction } from '../functions/api/routes';
+import { HandlerFunction } from './constructs/handler-function';
+import { type AlarmThresholds, Operations } from './constructs/operations';
+import { type ApiAuth, OrchestratorApi } from './constructs/orchestrator-api';
+import { TaskWorkflow } from './constructs/task-workflow';
+import type { StatefulStack } from './stateful-stack';
+
+export interface StatelessStackProps extends StackProps {
+  readonly stateful: StatefulStack;
+  readonly allowedAgentNetworks: string[];
+  readonly allowPublicAgents: boolean;
+  readonly logRetention: logs.RetentionDays;
+  readonly workflowMode: 'auto' | 'standard';
+  readonly auth: ApiAuth;
+  readonly throttle: { rateLimit: number; burstLimit: number };
+  readonly thresholds: AlarmThresholds;
+  readonly starterTimeout: Duration;
+}
+
+/** Longest attempt the API accepts (timeout_seconds). */
+const MAX_ATTEMPT_SECONDS = 300;
+
+/** What runs: the functions, both state machines, the API, the schedule and the dashboard. */
+export class StatelessStack extends Stack {
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { tables, intake, cache, network } = props.stateful;
+    const logRetention = props.logRetention;
+    const common = {
+      TASKS_TABLE: tables.tasks.tableName,
+      AGENTS_TABLE: tables.agents.tableName,
+      ALLOWED_AGENT_NETWORKS: props.allowedAgentNetworks.join(','),
+      ALLOW_PUBLIC_AGENTS: String(props.allowPublicAgents),
+    };
+    const withCache = { ...common, CACHE_URL: cache.url };
+
+    const dispatcher = new HandlerFunction(this, 'Dispatcher', {
+      entry: 'functions/handlers/dispatcher.ts',
+      description: 'State machine step: select an agent, POST the task, record the outcome',
+      memorySize: 512,
+      timeout: Duration.seconds(MAX_ATTEMPT_SECONDS + 30),
+      environment: { ...withCache, INTAKE_QUEUE_URL: intake.queue.queueUrl },
+      logRetention,
+      network,
+    }).fn;
+    tables.grantTasksReadWrite(dispatcher);
+    tables.grantAgentsRead(dispatcher);
+    intake.queue.grantSendMessages(dispatcher);
+
+    const standard = new TaskWorkflow(this, 'StandardWorkflow', { dispatcher, stateMachineType: sfn.StateMachineType.STANDARD, timeout: Duration.days(7), logRetention }).stateMachine;
+    const express = new TaskWorkflow(this, 'ExpressWorkflow', { dispatcher, stateMachineType: sfn.StateMachineType.EXPRESS, timeout: Duration.minutes(5), logRetention }).stateMachine;
+    const workflowEnv = { STATE_MACHINE_ARN: standard.stateMachineArn, EXPRESS_STATE_MACHINE_ARN: express.stateMachineArn, WORKFLOW_MODE: props.workflowMode };
+
+    const starter = new HandlerFunction(this, 'Starter', {
+      entry: 'functions/handlers/starter.ts',
+      description: 'Intake queue consumer: one state machine execution per task',
+      timeout: props.starterTimeout,
+      environment: { ...common, ...workflowEnv },
+      logRetention,
+    }).fn;
+    tables.grantTasksReadWrite(starter);
+    standard.grantStartExecution(starter);
+    express.grantStartExecution(starter);
+    standard.grantExecution(starter, 'states:DescribeExecution');
+    starter.addEventSource(new SqsEventSource(intake.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }));
+
+    const reconciler = new HandlerFunction(this, 'Reconciler', {
+      entry: 'functions/handlers/reconciler.ts',
+      description: 'Puts unfinished tasks that nothing drives back on the intake queue',
+      timeout: Duration.seconds(60),
+      environment: { ...common, INTAKE_QUEUE_URL: intake.queue.queueUrl },
+      logRetention,
+    }).fn;
+    tables.grantTasksRead(reconciler);
+    intake.queue.grantSendMessages(reconciler);
+    new events.Rule(this, 'ReconcileSchedule', { description: 'Drive unfinished tasks that nothing is driving', schedule: events.Schedule.rate(Duration.minutes(1)), targets: [new targets.LambdaFunction(reconciler)] });
+
+    const health = new HandlerFunction(this, 'HealthApi', { entry: 'functions/handlers/api-health.ts', description: 'GET /health', timeout: Duration.seconds(5), environment: {}, logRetention }).fn;
+    const agentsApi = new HandlerFunction(this, 'AgentsApi', { entry: 'functions/handlers/api-agents.ts', description: '/agents routes', timeout: Duration.seconds(10), environment: withCache, logRetention, network }).fn;
+    tables.grantAgentsReadWrite(agentsApi);
+    const tasksApi = new HandlerFunction(this, 'TasksApi', {
+      entry: 'functions/handlers/api-tasks.ts',
+      description: '/tasks routes',
+      timeout: Duration.seconds(10),
+      environment: { ...withCache, ...workflowEnv, INTAKE_QUEUE_URL: intake.queue.queueUrl },
+      logRetention,
+      network,
+    }).fn;
+    tables.grantAgentsRead(tasksApi);
+    tables.grantTasksReadWrite(tasksApi);
+    intake.queue.grantSendMessages(tasksApi);
+    standard.grantExecution(tasksApi, 'states:StopExecution');
+
+    const apiFunctions: Record<ApiFunction, typeof health> = { health, agents: agentsApi, tasks: tasksApi };
+    const { api } = new OrchestratorApi(this, 'Api', { functions: apiFunctions, auth: props.auth, throttle: props.throttle, logRetention });
+
+    new Operations(this, 'Operations', {
+      api,
+      intake: intake.queue,
+      deadLetters: intake.deadLetters,
+      deadLetterAlarm: intake.deadLetterAlarm,
+      stateMachines: { express, standard },
+      functions: { dispatcher, starter, reconciler, health, agentsApi, tasksApi },
+      dispatcher,
+      thresholds: props.thresholds,
+      alarmTopic: props.stateful.alarmTopic,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.apiEndpoint, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'StandardStateMachineArn', { value: standard.stateMachineArn });
+    new CfnOutput(this, 'ExpressStateMachineArn', { value: express.stateMachineArn });
+    new CfnOutput(this, 'IntakeDeadLetterQueueUrl', { value: intake.deadLetters.queueUrl });
+  }
+}
