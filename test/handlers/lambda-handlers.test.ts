@@ -1,0 +1,234 @@
+/**
+ * The Lambda handlers called in-process, as Lambda calls them, against real stand-ins: dynalite,
+ * fauxqs, a real redis-server and the local Step Functions server. Whole responses are asserted.
+ */
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { queuesFromTemplate, stateMachinesFromTemplate, tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
+import { startDynamo } from '../../local/stand-ins/dynamodb';
+import { startRedis } from '../../local/stand-ins/redis-launcher';
+import { startSqs } from '../../local/stand-ins/sqs';
+import { fakeLambdaContext } from '../../local/stand-ins/sqs-event-source';
+import { startStepFunctionsServer } from '../../local/stand-ins/step-functions-server';
+import { synthesizeTemplate } from '../../local/synthesized-template';
+
+type Api = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+type Fn = (event: unknown, context: Context) => Promise<unknown>;
+
+const stops: Array<() => Promise<unknown>> = [];
+let health: Api;
+let agents: Api;
+let tasks: Api;
+let starter: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+let dispatcher: Fn;
+let sqs: SQSClient;
+let queueUrl: string;
+
+function event(method: string, path: string, options: { body?: unknown; query?: Record<string, string>; params?: Record<string, string>; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  return {
+    version: '2.0',
+    routeKey: `${method} ${path}`,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { 'content-type': 'application/json', ...options.headers },
+    queryStringParameters: options.query,
+    pathParameters: options.params,
+    body,
+    isBase64Encoded: false,
+    requestContext: { accountId: '0', apiId: 'test', domainName: 'test', domainPrefix: 'test', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r', routeKey: `${method} ${path}`, stage: '$default', time: '', timeEpoch: 0 },
+  };
+}
+
+async function invoke(api: Api, e: APIGatewayProxyEventV2) {
+  const out = await api(e, fakeLambdaContext('api', 10_000));
+  return { statusCode: out.statusCode, headers: out.headers, body: JSON.parse(out.body ?? '{}') as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  const region = 'us-east-1';
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const template = synthesizeTemplate();
+  const dynamo = await startDynamo();
+  stops.push(() => dynamo.stop());
+  const sqsServer = await startSqs();
+  stops.push(() => sqsServer.stop());
+  const redis = await startRedis();
+  if (redis.kind === 'none') throw new Error('these tests need redis-server on PATH');
+  stops.push(() => redis.stop());
+
+  const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+  const names: Record<string, string> = {};
+  for (const t of tablesFromTemplate(template)) {
+    await ddb.send(new CreateTableCommand(t.input));
+    await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: t.input.TableName });
+    names[t.input.KeySchema![0]!.AttributeName!] = t.input.TableName!;
+  }
+  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region, credentials, useQueueUrlAsEndpoint: false });
+  const queues = queuesFromTemplate(template);
+  for (const q of [...queues].sort((a) => (a.deadLetterLogicalId ? 1 : -1))) {
+    const url = (await sqs.send(new CreateQueueCommand({ QueueName: q.queueName, Attributes: q.attributes }))).QueueUrl!;
+    if (q.deadLetterLogicalId) queueUrl = url;
+  }
+  const machines = stateMachinesFromTemplate(template);
+  const arn = (m: { logicalId: string }) => `arn:aws:states:${region}:000000000000:stateMachine:${m.logicalId}`;
+  Object.assign(process.env, {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+    TASKS_TABLE: names.task_id,
+    AGENTS_TABLE: names.agent_id,
+    INTAKE_QUEUE_URL: queueUrl,
+    STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'STANDARD')!),
+    EXPRESS_STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'EXPRESS')!),
+    CACHE_URL: redis.url,
+    ALLOWED_AGENT_NETWORKS: '127.0.0.0/8',
+    ALLOW_PUBLIC_AGENTS: 'false',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    RETRY_BASE_DELAY_SECONDS: '1',
+    AGENT_POLL_SECONDS: '1',
+  });
+  dispatcher = ((await import('../../functions/handlers/dispatcher')).handler as unknown as Fn);
+  const sfn = await startStepFunctionsServer({
+    machines: machines.map((m) => ({ arn: arn(m), definition: m.definition, handlers: Object.fromEntries(m.taskStates.map((t) => [t.stateName, (input: unknown) => dispatcher(input, fakeLambdaContext('dispatcher', 330_000))])) })),
+  });
+  stops.push(() => sfn.stop());
+  process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+  health = (await import('../../functions/handlers/api-health')).handler as unknown as Api;
+  agents = (await import('../../functions/handlers/api-agents')).handler as unknown as Api;
+  tasks = (await import('../../functions/handlers/api-tasks')).handler as unknown as Api;
+  starter = (await import('../../functions/handlers/starter')).handler as unknown as typeof starter;
+}, 90_000);
+
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+});
+
+describe('the API handlers', () => {
+  it('GET /health answers 200 with the service status', async () => {
+    expect(await invoke(health, event('GET', '/health'))).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: { status: 'healthy', service: 'optiinfra-orchestrator', timestamp: expect.any(String), heartbeat_interval_seconds: 10 },
+    });
+  });
+
+  it('POST /agents/register answers 201 with the agent, the heartbeat interval and a signing secret', async () => {
+    const res = await invoke(agents, event('POST', '/agents/register', { body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost'] } }));
+    expect(res).toEqual({
+      statusCode: 201,
+      headers: { 'content-type': 'application/json' },
+      body: {
+        id: expect.any(String),
+        name: 'reg-1',
+        type: 'cost',
+        host: '127.0.0.1',
+        port: 9101,
+        capabilities: ['analyze_cost'],
+        status: 'healthy',
+        version: '1.0.0',
+        registered_at: expect.any(String),
+        last_heartbeat: expect.any(String),
+        in_flight: 0,
+        max_concurrency: 10,
+        metadata: {},
+        heartbeat_interval_seconds: 10,
+        signing_secret: expect.stringMatching(/^whsec_/),
+      },
+    });
+    const again = await invoke(agents, event('POST', '/agents/register', { body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] } }));
+    expect(again.body).toMatchObject({ id: res.body.id, signing_secret: res.body.signing_secret, registered_at: res.body.registered_at, capabilities: ['analyze_cost', 'right_size'] });
+  });
+
+  it('POST /tasks answers 201 with the seed TaskSubmitResponse and puts the task on the intake queue', async () => {
+    const res = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost' } }));
+    expect(res).toEqual({
+      statusCode: 201,
+      headers: { 'content-type': 'application/json' },
+      body: { task_id: expect.any(String), status: 'pending', agent_id: '', created_at: expect.any(String), status_url: `/tasks/${String(res.body.task_id)}` },
+    });
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }));
+    expect((received.Messages ?? []).map((m) => JSON.parse(m.Body!) as unknown)).toContainEqual({ task_id: res.body.task_id });
+  });
+
+  it('answers bad input with a 400 naming each field, and writes nothing', async () => {
+    const before = await invoke(tasks, event('GET', '/tasks', { query: { limit: '100' } }));
+    const res = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost', priority: 0, extra: true } }));
+    expect(res).toEqual({
+      statusCode: 400,
+      headers: { 'content-type': 'application/json' },
+      body: {
+        code: 'validation_error',
+        error: expect.stringContaining('priority must be an integer from 1 to 15'),
+        details: [
+          { field: 'priority', message: expect.stringContaining('(got number 0)') },
+          { field: 'extra', message: expect.stringContaining('unknown field "extra"') },
+        ],
+      },
+    });
+    const after = await invoke(tasks, event('GET', '/tasks', { query: { limit: '100' } }));
+    expect(after.body.count).toBe(before.body.count);
+  });
+
+  it('answers an unknown task 404 and a malformed id 400', async () => {
+    expect(await invoke(tasks, event('GET', '/tasks/0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f', { params: { id: '0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f' } }))).toMatchObject({ statusCode: 404, body: { code: 'task_not_found' } });
+    expect(await invoke(tasks, event('GET', '/tasks/abc', { params: { id: 'abc' } }))).toMatchObject({ statusCode: 400, body: { code: 'validation_error' } });
+  });
+});
+
+describe('the starter and the dispatcher', () => {
+  it('start an execution per task, dispatch it to a registered agent and record the result', async () => {
+    // A plain seed-protocol agent, registered through the agents handler.
+    const agentServer = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const task = JSON.parse(body) as { task_id: string; parameters: unknown };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ task_id: task.task_id, status: 'completed', result: { echoed: task.parameters }, execution_time_ms: 1 }));
+      });
+    });
+    await new Promise<void>((r) => agentServer.listen(0, '127.0.0.1', () => r()));
+    stops.push(() => new Promise((r) => agentServer.close(r)));
+    const agentPort = (agentServer.address() as { port: number }).port;
+    const registered = await invoke(agents, event('POST', '/agents/register', { body: { name: 'echo-agent', type: 'handlers', host: '127.0.0.1', port: agentPort, capabilities: ['echo'] } }));
+    expect(registered.statusCode).toBe(201);
+
+    const submitted = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'echo', agent_type: 'handlers', parameters: { n: 7 } } }));
+    const taskId = String(submitted.body.task_id);
+    const sqsEvent: SQSEvent = {
+      Records: [
+        { messageId: 'm1', receiptHandle: 'h1', body: JSON.stringify({ task_id: taskId }), attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' },
+        { messageId: 'm2', receiptHandle: 'h2', body: 'not json', attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' },
+      ],
+    };
+    // The malformed record alone is reported for redelivery; the good one is not.
+    expect(await starter(sqsEvent, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+
+    let status: Record<string, unknown> = {};
+    for (let i = 0; i < 50 && status.status !== 'completed'; i++) {
+      status = (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toMatchObject({ status: 'completed', agent_id: registered.body.id, result: { echoed: { n: 7 } }, attempts: 1, retry_count: 0 });
+  });
+
+  it('the dispatcher ends at once, without calling an agent, for a cancelled task', async () => {
+    const submitted = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'echo', agent_type: 'handlers' } }));
+    const taskId = String(submitted.body.task_id);
+    expect((await invoke(tasks, event('DELETE', `/tasks/${taskId}`, { params: { id: taskId } }))).statusCode).toBe(200);
+    const step = await dispatcher({ action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 50 } }, fakeLambdaContext('dispatcher', 330_000));
+    expect(step).toEqual({ outcome: 'done', delay_seconds: 0, status: 'cancelled', attempts: 0, fault_count: 0 });
+  });
+
+  it('the dispatcher refuses an input that is not a step of the state machine', async () => {
+    await expect(dispatcher({ action: 'dance', state: {} }, fakeLambdaContext('dispatcher', 1000))).rejects.toThrow();
+  });
+});
