@@ -95,16 +95,16 @@ beforeAll(async () => {
     RETRY_BASE_DELAY_SECONDS: '1',
     AGENT_POLL_SECONDS: '1',
   });
-  dispatcher = ((await import('../../functions/handlers/dispatcher')).handler as unknown as Fn);
+  dispatcher = ((await import('../../functions/handlers/dispatcher')).handler);
   const sfn = await startStepFunctionsServer({
     machines: machines.map((m) => ({ arn: arn(m), definition: m.definition, handlers: Object.fromEntries(m.taskStates.map((t) => [t.stateName, (input: unknown) => dispatcher(input, fakeLambdaContext('dispatcher', 330_000))])) })),
   });
   stops.push(() => sfn.stop());
   process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
-  health = (await import('../../functions/handlers/api-health')).handler as unknown as Api;
-  agents = (await import('../../functions/handlers/api-agents')).handler as unknown as Api;
-  tasks = (await import('../../functions/handlers/api-tasks')).handler as unknown as Api;
-  starter = (await import('../../functions/handlers/starter')).handler as unknown as typeof starter;
+  health = (await import('../../functions/handlers/api-health')).handler;
+  agents = (await import('../../functions/handlers/api-agents')).handler;
+  tasks = (await import('../../functions/handlers/api-tasks')).handler;
+  starter = (await import('../../functions/handlers/starter')).handler;
 }, 90_000);
 
 afterAll(async () => {
