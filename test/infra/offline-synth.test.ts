@@ -1,0 +1,31 @@
+/** `npm run synth` needs no network: the CLI's notices and telemetry are off, and the app makes no calls. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../support/processes';
+
+describe('offline synth', () => {
+  it('synthesizes both stacks with cdk-nag and attempts no outbound connection', () => {
+    const out = tempDir('optiinfra-synth-');
+    const record = path.join(out.dir, 'network.log');
+    try {
+      execFileSync(path.join(ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', path.join(out.dir, 'cdk.out')], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+          NODE_OPTIONS: `--require ${path.join(ROOT, 'test', 'support', 'record-network.cjs')}`,
+          RECORD_NETWORK_FILE: record,
+        },
+        stdio: 'pipe',
+        timeout: 120_000,
+      });
+      const templates = readdirSync(path.join(out.dir, 'cdk.out')).filter((f) => f.endsWith('.template.json'));
+      expect(templates.sort()).toEqual(['OptiInfraOrchestrator-dev-Stateful.template.json', 'OptiInfraOrchestrator-dev-Stateless.template.json']);
+      expect(existsSync(record) ? readFileSync(record, 'utf8') : '').toBe('');
+    } finally {
+      out.remove();
+    }
+  }, 150_000);
+});
