@@ -155,7 +155,8 @@ describe('the stateless stack', () => {
   });
 
   it('grants no IAM statement a service-wide wildcard on every resource, and no table index wildcard', () => {
-    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const policies = { ...stateful.findResources('AWS::IAM::Policy'), ...stateless.findResources('AWS::IAM::Policy') } as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    expect(Object.keys(policies).length).toBeGreaterThan(6);
     for (const policy of Object.values(policies)) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
         const actions = [statement.Action].flat();
@@ -163,6 +164,24 @@ describe('the stateless stack', () => {
         expect(JSON.stringify(statement.Resource)).not.toContain('/index/*');
       }
     }
+  });
+
+  it('lets only the tasks API stop executions, and only Standard ones (Express cannot be stopped: cancel is a conditional write the next step sees)', () => {
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> }; Roles: unknown[] } }>;
+    const stopping = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StopExecution')));
+    expect(stopping.map(([id]) => id)).toEqual([expect.stringMatching(/^TasksApi/)]);
+    const statement = stopping[0]![1].Properties.PolicyDocument.Statement.find((s) => [s.Action].flat().includes('states:StopExecution'))!;
+    expect(JSON.stringify(statement.Resource)).toContain('StandardWorkflowStateMachine');
+    expect(JSON.stringify(statement.Resource)).not.toContain('ExpressWorkflow');
+  });
+
+  it('lets the starter start both machines, and the dispatcher start neither (it hands over through the queue)', () => {
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const starting = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StartExecution')));
+    expect(starting.map(([id]) => id)).toEqual([expect.stringMatching(/^Starter/)]);
+    const resources = JSON.stringify(starting[0]![1].Properties.PolicyDocument.Statement.filter((s) => [s.Action].flat().includes('states:StartExecution')).map((s) => s.Resource));
+    expect(resources).toContain('StandardWorkflowStateMachine');
+    expect(resources).toContain('ExpressWorkflowStateMachine');
   });
 
   it('lets only the cache users run in the VPC', () => {
