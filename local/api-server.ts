@@ -1,31 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, matchRoute, routeKey } from '../functions/api/routes';
+import { listen } from './stand-ins/listen';
+import { fakeLambdaContext } from './stand-ins/sqs-event-source';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** API Gateway refuses payloads above 10 MB before any Lambda runs; so does this server. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
-
-function lambdaContext(functionName: string): Context {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, 10_000 - (Date.now() - started)),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -83,7 +66,7 @@ export async function startApiServer(options: { host: string; port: number; hand
           },
         };
         try {
-          const out = await options.handlers[fn](event, lambdaContext(`${fn}-api`));
+          const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
           res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
           res.end(out.body ?? '');
         } catch {
@@ -96,11 +79,7 @@ export async function startApiServer(options: { host: string; port: number; hand
   // never sends on a connection the server is closing, as behind API Gateway.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port, options.host);
   return {
     url: `http://${options.host}:${port}`,
     port,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { listen } from './listen';
 
 export interface DynamoOptions {
   /** Folder for the LevelDB store, kept across restarts; in memory when absent. */
@@ -22,14 +22,7 @@ export async function startDynamo(options: DynamoOptions = {}): Promise<DynamoSt
   if (options.path) mkdirSync(options.path, { recursive: true });
   // Tables are ACTIVE at once; dynalite's default 500 ms in CREATING would fail the first write.
   const server = dynalite({ ...(options.path ? { path: options.path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port);
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,

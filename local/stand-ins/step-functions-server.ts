@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { listen } from './listen';
 
 export type TaskHandler = (input: unknown) => unknown;
 
@@ -339,14 +339,7 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     })();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port);
   let stopping: Promise<void> | undefined;
 
   return {
