@@ -3,19 +3,25 @@
  *
  *   node --import tsx examples/fault-agent.ts --mode fail500 --log /tmp/attempts.jsonl \
  *     [--fail-first 2] [--delay-ms 2000] [--name fault-agent-1] [--type fault] [--capabilities fault_task,other]
- *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100]
+ *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100] [--refuse-above N]
+ *     [--fail-deliveries N]
  *
  * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
  * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
- * never answers. Every delivery that reaches a handler is appended to --log as one JSON line
- * {task_id, task_type, attempt, time, mode} before the agent answers. Once registered it prints
+ * never answers; `reject` answers `failed` marked not retryable. With --fail-deliveries N the first N
+ * deliveries of all (any task) answer HTTP 500 before the mode applies: a flapping agent.
+ * --max-concurrency is what it registers; --refuse-above is where the agent itself starts answering
+ * 503 (default: far above, so a test sees whatever the orchestrator sends).
+ * Every delivery that reaches a handler is appended to --log as one JSON line
+ * {task_id, task_type, attempt, time, mode, concurrent} before the agent answers (`concurrent`:
+ * tasks running on this agent including this one). Once registered it prints
  * `READY <agent_id> <port>` on stdout. SIGTERM / SIGINT unregister and exit 0.
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Agent, type TaskContext } from '../sdk';
+import { Agent, NonRetryableTaskError, type TaskContext } from '../sdk';
 
-const MODES = ['ok', 'fail500', 'slow', 'hang'] as const;
+const MODES = ['ok', 'fail500', 'slow', 'hang', 'reject'] as const;
 type Mode = (typeof MODES)[number];
 
 function fail(message: string): never {
@@ -42,6 +48,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.AGENT_PORT ?? '0' },
     orchestrator: { type: 'string', default: process.env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080' },
     'max-concurrency': { type: 'string', default: '100' },
+    'refuse-above': { type: 'string', default: '1000' },
+    'fail-deliveries': { type: 'string', default: '0' },
   },
 });
 
@@ -54,14 +62,17 @@ const port = intOption(values.port, '--port', 0);
 const capabilities = (values.capabilities ?? '').split(',').map((c) => c.trim()).filter(Boolean);
 if (capabilities.length === 0) fail('--capabilities must name at least one task type');
 
+const failDeliveries = intOption(values['fail-deliveries'], '--fail-deliveries', 0);
 const deliveries = new Map<string, number>();
+let received = 0;
+let running = 0;
 const shuttingDown = new AbortController();
 
 function record(ctx: TaskContext): number {
   const seen = (deliveries.get(ctx.taskId) ?? 0) + 1;
   deliveries.set(ctx.taskId, seen);
   if (logFile) {
-    const line = JSON.stringify({ task_id: ctx.taskId, task_type: ctx.taskType, attempt: ctx.attempt, time: new Date().toISOString(), mode });
+    const line = JSON.stringify({ task_id: ctx.taskId, task_type: ctx.taskType, attempt: ctx.attempt, time: new Date().toISOString(), mode, concurrent: running });
     // Written synchronously so the line is on disk before the orchestrator sees the answer.
     appendFileSync(logFile, `${line}\n`);
   }
@@ -73,12 +84,20 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
-  const seen = record(ctx);
-  if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
-  // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
-  if (mode === 'slow') await sleep(delayMs);
-  if (mode === 'hang') await new Promise<never>(() => undefined);
-  return { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
+  running += 1;
+  try {
+    const seen = record(ctx);
+    received += 1;
+    if (received <= failDeliveries) throw new Error(`fault-agent fails its delivery ${received} of ${failDeliveries} on purpose (flapping)`);
+    if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
+    if (mode === 'reject') throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
+    // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
+    if (mode === 'slow') await sleep(delayMs);
+    if (mode === 'hang') await new Promise<never>(() => undefined);
+    return { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
+  } finally {
+    running -= 1;
+  }
 }
 
 const agent = new Agent({
@@ -87,6 +106,7 @@ const agent = new Agent({
   port,
   orchestratorUrl: values.orchestrator,
   maxConcurrency: intOption(values['max-concurrency'], '--max-concurrency', 100),
+  refuseAbove: intOption(values['refuse-above'], '--refuse-above', 1000),
   stopGraceMs: 1_000,
   logger: {
     info: () => undefined,

@@ -28,8 +28,10 @@ export interface AgentOptions {
   orchestratorUrl?: string;
   /** Version string sent at registration. Default "1.0.0". */
   version?: string;
-  /** Tasks run at once; more are refused with HTTP 503 so the orchestrator tries elsewhere. Default 10 (1-1000). */
+  /** Tasks the orchestrator may send at once (registered as `max_concurrency`). Default 10 (1-1000). */
   maxConcurrency?: number;
+  /** Deliveries beyond this many running tasks are refused with HTTP 503 and Retry-After: 1. Default: `maxConcurrency`. */
+  refuseAbove?: number;
   /** Free-form JSON sent at registration. Default `{}`. */
   metadata?: Record<string, unknown>;
   /** Check Standard Webhooks signatures on deliveries once the orchestrator has given a signing secret; a bad signature gets HTTP 401. Default true. */

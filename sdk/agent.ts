@@ -122,7 +122,7 @@ export class Agent {
       // Validated before binding, so a bad option fails at once rather than after a listen.
       this.request = this.buildRequest(advertiseHost, this.options.port || 1, capabilities);
 
-      const maxConcurrency = this.request.max_concurrency;
+      const maxConcurrency = this.options.refuseAbove ?? this.request.max_concurrency;
       this.server = new TaskServer({ host, port: this.options.port ?? AGENT_DEFAULTS.port, maxConcurrency, handlers: this.handlers, verifier: this.verifier, logger: this.logger });
       this.listenPort = await this.server.listen();
       this.request = { ...this.request, port: this.listenPort };

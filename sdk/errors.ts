@@ -45,3 +45,16 @@ export class AgentAbortedError extends AgentError {
     super(message, 'aborted');
   }
 }
+
+/**
+ * Throw from a task handler when another attempt cannot succeed (bad parameters, a resource that does
+ * not exist): the agent answers `{"status": "failed", "retryable": false}` and the orchestrator fails
+ * the task at once instead of retrying it. Any error with `retryable === false` does the same.
+ */
+export class NonRetryableTaskError extends Error {
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableTaskError';
+  }
+}

@@ -166,7 +166,7 @@ export class TaskServer {
         status: 'failed',
         error: `the agent is already running ${this.running.size} tasks, its limit (max_concurrency ${maxConcurrency}); send this task to another agent or later`,
         code: 'agent_busy',
-      });
+      }, { 'retry-after': '1' });
     }
 
     const started = performance.now();
@@ -217,6 +217,11 @@ export class TaskServer {
         }
       } catch (err) {
         logger.error(`task ${task.task_id} (${task.task_type}) failed: ${errorMessage(err)}`, { task_id: task.task_id, attempt: ctx.attempt });
+        if (typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false) {
+          // The task cannot succeed anywhere: say so in a proper answer, so it is not retried.
+          sendJson(res, 200, { task_id: task.task_id, status: 'failed', result: null, error: errorMessage(err), retryable: false, execution_time_ms: elapsed() });
+          return;
+        }
         sendJson(res, 500, { task_id: task.task_id, status: 'failed', result: null, error: errorMessage(err), execution_time_ms: elapsed() });
       } finally {
         clearTimeout(deadlineTimer);

@@ -83,7 +83,8 @@ export class DynamoAgentStore implements AgentStore {
     return this.update(agentId, `SET ${sets.join(', ')}`, names, values);
   }
 
-  async markDraining(agentId: string, expiresAt: number): Promise<AgentRecord | undefined> {
+  async markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
+    if (expiresAt === undefined) return this.update(agentId, 'SET #status = :draining', { '#status': 'status' }, { ':draining': 'draining' });
     return this.update(agentId, 'SET #status = :draining, #expires_at = :expires_at', { '#status': 'status', '#expires_at': 'expires_at' }, { ':draining': 'draining', ':expires_at': expiresAt });
   }
 

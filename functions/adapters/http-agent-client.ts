@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
 import { checkAddress, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryTarget } from '../core/ports';
-import type { AttemptResult } from '../core/retry-policy';
+import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core/retry-policy';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -42,7 +42,7 @@ export class HttpAgentClient implements AgentClient {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     if (ipaddr.isValid(host)) {
       const verdict = checkAddress(host, this.policy);
-      if (!verdict.ok) return { kind: 'failed', error: `agent address blocked: ${verdict.reason}` };
+      if (!verdict.ok) return { kind: 'failed', error: `agent address blocked: ${verdict.reason}`, retryable: true, health: 'failure' };
     }
     const body = JSON.stringify(request);
     const now = new Date();
@@ -62,29 +62,44 @@ export class HttpAgentClient implements AgentClient {
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
     const signal = AbortSignal.timeout(remaining);
     try {
-      const { status, text } = await this.post(host, target.port, headers, body, signal);
-      if (status !== 200) return { kind: 'failed', error: `agent answered HTTP ${status}${text ? `: ${text.slice(0, 300)}` : ''}` };
+      const { status, text, retryAfter } = await this.post(host, target.port, headers, body, signal);
+      if (status !== 200) {
+        const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
+        const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);
+        const detail = text ? `: ${text.slice(0, 300)}` : '';
+        const why = retryable ? (retryAfterSeconds !== undefined ? ` (asked to wait ${retryAfterSeconds} s)` : '') : ' (a 4xx refusal is not retried)';
+        const failed: AttemptResult = { kind: 'failed', error: `agent answered HTTP ${status}${why}${detail}`, retryable, health };
+        if (retryAfterSeconds !== undefined) failed.retryAfterSeconds = retryAfterSeconds;
+        return failed;
+      }
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON' };
+        return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON', retryable: true, health: 'failure' };
       }
       const parsed = agentTaskResponseSchema.safeParse(json);
-      if (!parsed.success) return { kind: 'failed', error: `agent answered 200 with a body that is not a TaskResponse (${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')})` };
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+        return { kind: 'failed', error: `agent answered 200 with a body that is not a TaskResponse (${issues})`, retryable: true, health: 'failure' };
+      }
       const answer = parsed.data;
-      if (answer.task_id !== undefined && answer.task_id !== request.task_id) return { kind: 'failed', error: `agent answered for task ${answer.task_id}, not ${request.task_id}` };
-      if (answer.status === 'failed') return { kind: 'failed', error: `agent reported failure: ${answer.error ?? 'no error given'}` };
+      if (answer.task_id !== undefined && answer.task_id !== request.task_id) return { kind: 'failed', error: `agent answered for task ${answer.task_id}, not ${request.task_id}`, retryable: true, health: 'failure' };
+      if (answer.status === 'failed') {
+        // The agent worked and said no: that is about the task, not the agent's health.
+        const retryable = answer.retryable !== false;
+        return { kind: 'failed', error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${answer.error ?? 'no error given'}`, retryable, health: 'neutral' };
+      }
       return { kind: 'completed', result: answer.result ?? null, executionTimeMs: answer.execution_time_ms };
     } catch (err) {
       if (signal.aborted) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
-      if (err instanceof BlockedAddressError) return { kind: 'failed', error: `agent address blocked: ${err.message}` };
+      if (err instanceof BlockedAddressError) return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
       const code = (err as NodeJS.ErrnoException).code;
-      return { kind: 'failed', error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})` };
+      return { kind: 'failed', error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`, retryable: true, health: 'failure' };
     }
   }
 
-  private post(host: string, port: number, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  private post(host: string, port: number, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string; retryAfter?: string }> {
     return new Promise((resolve, reject) => {
       const req = http.request({ host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup, agent: false }, (res) => {
         const chunks: Buffer[] = [];
@@ -97,7 +112,7 @@ export class HttpAgentClient implements AgentClient {
           }
           chunks.push(chunk);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
         res.on('error', reject);
       });
       req.on('error', reject);

@@ -1,5 +1,7 @@
 import type { AgentLiveness } from '../core/agent-model';
-import type { ActiveDispatch, TaskCache } from '../core/ports';
+import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
+import type { ActiveDispatch, AgentKey, SlotAnswer, SlotRequest, TaskCache } from '../core/ports';
+import { pickLeastLoaded } from '../core/routing';
 import type { TaskStatusResponse } from '../core/task-model';
 
 interface Entry<T> {
@@ -13,7 +15,10 @@ interface Entry<T> {
  */
 export class MemoryTaskCache implements TaskCache {
   private readonly values = new Map<string, Entry<unknown>>();
-  private readonly leases = new Map<string, Map<string, number>>();
+  /** type + agent id → task id → slot end (ms). */
+  private readonly slots = new Map<string, Map<string, number>>();
+  private readonly outcomes = new Map<string, Array<{ id: string; at: number; failed: boolean }>>();
+  private readonly open = new Map<string, OpenCircuit>();
   private readonly waiting = new Map<string, Map<string, { score: number; seen: number }>>();
 
   private put(key: string, value: unknown, ttlSeconds: number): void {
@@ -42,20 +47,67 @@ export class MemoryTaskCache implements TaskCache {
   async clearActive(taskId: string): Promise<void> {
     this.values.delete(`active:${taskId}`);
   }
-  async addLease(agentId: string, taskId: string, untilMs: number): Promise<void> {
-    const leases = this.leases.get(agentId) ?? new Map<string, number>();
-    leases.set(taskId, untilMs);
-    this.leases.set(agentId, leases);
+  private slotsOf(agent: AgentKey, nowMs: number): Map<string, number> {
+    const key = `${agent.type}\u0000${agent.agentId}`;
+    const slots = this.slots.get(key) ?? new Map<string, number>();
+    this.slots.set(key, slots);
+    for (const [task, until] of slots) if (until <= nowMs) slots.delete(task);
+    return slots;
   }
-  async removeLease(agentId: string, taskId: string): Promise<void> {
-    this.leases.get(agentId)?.delete(taskId);
+  async acquireSlot(req: SlotRequest): Promise<SlotAnswer> {
+    const waitKey = `${req.agentType}\u0000${req.pool}`;
+    const waiters = this.waiting.get(waitKey) ?? new Map<string, { score: number; seen: number }>();
+    this.waiting.set(waitKey, waiters);
+    for (const [id, w] of waiters) if (w.seen < req.nowMs - req.staleMs) waiters.delete(id);
+    const score = waiters.get(req.taskId)?.score ?? req.score;
+    waiters.set(req.taskId, { score, seen: req.nowMs });
+    const position = [...waiters.entries()].filter(([id, w]) => w.score < score || (w.score === score && id < req.taskId)).length;
+    const loads = new Map<string, number>();
+    for (const e of req.eligible) loads.set(e.agentId, this.slotsOf({ agentId: e.agentId, type: req.agentType }, req.nowMs).size);
+    const { pick, freeSlots } = pickLeastLoaded(req.eligible, (id) => loads.get(id) ?? 0);
+    if (!pick) return { kind: 'busy', loads };
+    if (position >= freeSlots) return { kind: 'behind', loads, freeSlots, position };
+    this.slotsOf({ agentId: pick.agentId, type: req.agentType }, req.nowMs).set(req.taskId, req.leaseUntilMs);
+    waiters.delete(req.taskId);
+    return { kind: 'acquired', agentId: pick.agentId, loads };
   }
-  async inFlight(agentIds: readonly string[], nowMs: number): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const id of agentIds) {
-      const leases = this.leases.get(id);
-      for (const [task, until] of leases ?? []) if (until <= nowMs) leases!.delete(task);
-      out.set(id, leases?.size ?? 0);
+  async releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
+    this.slots.get(`${agent.type}\u0000${agent.agentId}`)?.delete(taskId);
+  }
+  async inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number>> {
+    return new Map(agents.map((a) => [a.agentId, this.slotsOf(a, nowMs).size]));
+  }
+  async leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
+    this.waiting.get(`${agentType}\u0000${pool}`)?.delete(taskId);
+  }
+  async recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats> {
+    const key = `${agent.type}\u0000${agent.agentId}`;
+    const window = (this.outcomes.get(key) ?? []).filter((o) => o.at > nowMs - windowMs && o.id !== dispatchId);
+    window.push({ id: dispatchId, at: nowMs, failed });
+    this.outcomes.set(key, window);
+    const stats: CircuitStats = { dispatches: window.length, failures: window.filter((o) => o.failed).length };
+    const open = this.open.get(key);
+    if (open) stats.open = open;
+    return stats;
+  }
+  async setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void> {
+    const key = `${agent.type}\u0000${agent.agentId}`;
+    if (open) {
+      this.open.set(key, open);
+      return;
+    }
+    this.open.delete(key);
+    this.outcomes.delete(key);
+  }
+  async circuits(agents: readonly AgentKey[], nowMs: number, windowMs: number, withCounts: boolean): Promise<Map<string, CircuitStats>> {
+    const out = new Map<string, CircuitStats>();
+    for (const a of agents) {
+      const key = `${a.type}\u0000${a.agentId}`;
+      const window = withCounts ? (this.outcomes.get(key) ?? []).filter((o) => o.at > nowMs - windowMs) : [];
+      const stats: CircuitStats = { dispatches: window.length, failures: window.filter((o) => o.failed).length };
+      const open = this.open.get(key);
+      if (open) stats.open = open;
+      out.set(a.agentId, stats);
     }
     return out;
   }
@@ -74,18 +126,6 @@ export class MemoryTaskCache implements TaskCache {
     if (this.read(`persisted:${agentId}`)) return false;
     this.put(`persisted:${agentId}`, true, periodSeconds);
     return true;
-  }
-  async waitTurn(pool: string, taskId: string, score: number, freeSlots: number, nowMs: number, staleMs: number): Promise<boolean> {
-    const waiters = this.waiting.get(pool) ?? new Map<string, { score: number; seen: number }>();
-    this.waiting.set(pool, waiters);
-    for (const [id, w] of waiters) if (w.seen < nowMs - staleMs) waiters.delete(id);
-    waiters.set(taskId, { score: waiters.get(taskId)?.score ?? score, seen: nowMs });
-    const mine = waiters.get(taskId)!.score;
-    const ahead = [...waiters.entries()].filter(([id, w]) => w.score < mine || (w.score === mine && id < taskId)).length;
-    return ahead < freeSlots;
-  }
-  async leaveQueue(pool: string, taskId: string): Promise<void> {
-    this.waiting.get(pool)?.delete(taskId);
   }
   async close(): Promise<void> {
     this.values.clear();

@@ -1,25 +1,40 @@
 import { Redis } from 'ioredis';
 import type { AgentLiveness } from '../core/agent-model';
-import type { ActiveDispatch, TaskCache } from '../core/ports';
+import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
+import type { ActiveDispatch, AgentKey, SlotAnswer, SlotRequest, TaskCache } from '../core/ports';
 import type { TaskStatusResponse } from '../core/task-model';
 
 /**
- * Cache keys. The seed's task keys, plus agent liveness and the priority queue of waiting tasks.
- * A pool's two waiting keys share a hash tag so one script can touch both on a cluster.
+ * Cache keys. The seed's task keys, plus agent liveness, circuit breakers and the priority queue of
+ * waiting tasks. Every key that the slot script or a breaker update touches together carries the
+ * agent type as a hash tag, so each of those steps stays on one slot of a cluster.
  */
 export const cacheKeys = {
   /** Tasks sent to an agent and not yet answered: sorted set, score = lease end (ms). Its size is the agent's load. */
-  pending: (agentId: string) => `task:pending:${agentId}`,
+  pending: (type: string, agentId: string) => `task:pending:{${type}}:${agentId}`,
   active: (taskId: string) => `task:active:${taskId}`,
   result: (taskId: string) => `task:result:${taskId}`,
   heartbeat: (agentId: string) => `agent:heartbeat:${agentId}`,
   persisted: (agentId: string) => `agent:persisted:${agentId}`,
-  waiting: (pool: string) => `task:waiting:{${pool}}`,
-  waitingSeen: (pool: string) => `task:waiting-seen:{${pool}}`,
+  waiting: (type: string, pool: string) => `task:waiting:{${type}}:${pool}`,
+  waitingSeen: (type: string, pool: string) => `task:waiting-seen:{${type}}:${pool}`,
+  /** Dispatch outcomes in the breaker window: sorted sets, score = time (ms). */
+  dispatches: (type: string, agentId: string) => `agent:dispatches:{${type}}:${agentId}`,
+  failures: (type: string, agentId: string) => `agent:failures:{${type}}:${agentId}`,
+  /** Open breakers of a type: hash, agent id → OpenCircuit JSON. */
+  circuits: (type: string) => `agent:circuits:{${type}}`,
 };
 
-const WAIT_TURN = `
-local stale = tonumber(ARGV[4]) - tonumber(ARGV[5])
+/**
+ * The slot script: KEYS = waiting zset, waiting-seen hash, then one pending zset per eligible agent;
+ * ARGV = task id, score, now, staleMs, lease end, then capacity and tier per agent.
+ * Answers {code, chosen index, free slots, position, load per agent}; code 2 acquired, 1 behind, 0 busy.
+ * The choice is `pickLeastLoaded` (functions/core/routing.ts): lower tier, then lower load/capacity
+ * (compared by cross-multiplying), then more spare slots, then list order.
+ */
+const ACQUIRE_SLOT = `
+local now = tonumber(ARGV[3])
+local stale = now - tonumber(ARGV[4])
 local seen = redis.call('HGETALL', KEYS[2])
 for i = 1, #seen, 2 do
   if tonumber(seen[i + 1]) < stale then
@@ -28,12 +43,52 @@ for i = 1, #seen, 2 do
   end
 end
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], 3600000)
 redis.call('PEXPIRE', KEYS[2], 3600000)
-local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if rank < tonumber(ARGV[3]) then return 1 end
-return 0`;
+local n = #KEYS - 2
+local loads = {}
+local free = 0
+local best = 0
+for i = 1, n do
+  local key = KEYS[i + 2]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local load = redis.call('ZCARD', key)
+  loads[i] = load
+  local cap = tonumber(ARGV[4 + 2 * i])
+  local tier = tonumber(ARGV[5 + 2 * i])
+  if load < cap then
+    free = free + cap - load
+    if best == 0 then
+      best = i
+    else
+      local bcap = tonumber(ARGV[4 + 2 * best])
+      local btier = tonumber(ARGV[5 + 2 * best])
+      local bload = loads[best]
+      local left = load * bcap
+      local right = bload * cap
+      if tier < btier or (tier == btier and (left < right or (left == right and cap - load > bcap - bload))) then
+        best = i
+      end
+    end
+  end
+end
+local position = redis.call('ZRANK', KEYS[1], ARGV[1])
+local code = 0
+if best > 0 then
+  if position < free then
+    code = 2
+    redis.call('ZADD', KEYS[best + 2], ARGV[5], ARGV[1])
+    redis.call('PEXPIRE', KEYS[best + 2], 3600000)
+    redis.call('ZREM', KEYS[1], ARGV[1])
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  else
+    code = 1
+  end
+end
+local out = {code, best, free, position}
+for i = 1, n do out[4 + i] = loads[i] end
+return out`;
 
 export interface CacheLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
@@ -99,32 +154,114 @@ export class RedisTaskCache implements TaskCache {
     }, undefined);
   }
 
-  addLease(agentId: string, taskId: string, untilMs: number): Promise<void> {
-    return this.safe('add lease', async () => {
-      await this.redis.multi().zadd(cacheKeys.pending(agentId), untilMs, taskId).pexpire(cacheKeys.pending(agentId), 3_600_000).exec();
+  acquireSlot(req: SlotRequest): Promise<SlotAnswer | undefined> {
+    return this.safe('acquire slot', async () => {
+      const keys = [cacheKeys.waiting(req.agentType, req.pool), cacheKeys.waitingSeen(req.agentType, req.pool), ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId))];
+      const args = [req.taskId, req.score, req.nowMs, req.staleMs, req.leaseUntilMs, ...req.eligible.flatMap((e) => [e.capacity, e.tier])];
+      const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
+      const [code, best, free, position] = raw;
+      const loads = new Map<string, number>();
+      req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
+      if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
+      if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
+      return { kind: 'busy' as const, loads };
     }, undefined);
   }
 
-  removeLease(agentId: string, taskId: string): Promise<void> {
-    return this.safe('remove lease', async () => {
-      await this.redis.zrem(cacheKeys.pending(agentId), taskId);
+  releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
+    return this.safe('release slot', async () => {
+      await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
     }, undefined);
   }
 
-  inFlight(agentIds: readonly string[], nowMs: number): Promise<Map<string, number> | undefined> {
+  inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined> {
     return this.safe('read load', async () => {
-      if (agentIds.length === 0) return new Map<string, number>();
+      if (agents.length === 0) return new Map<string, number>();
       const pipeline = this.redis.pipeline();
-      // Leases of attempts whose dispatcher died expire on their own, so a lost decrement cannot pin an agent as busy.
-      for (const id of agentIds) pipeline.zremrangebyscore(cacheKeys.pending(id), '-inf', nowMs).zcard(cacheKeys.pending(id));
+      // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
+      for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
       const results = (await pipeline.exec()) ?? [];
       const load = new Map<string, number>();
-      agentIds.forEach((id, i) => {
-        const [err, count] = results[i * 2 + 1] ?? [null, 0];
+      agents.forEach((a, i) => {
+        const [err, count] = results[i] ?? [null, 0];
         if (err) throw err;
-        load.set(id, Number(count));
+        load.set(a.agentId, Number(count));
       });
       return load;
+    }, undefined);
+  }
+
+  leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
+    return this.safe('leave queue', async () => {
+      await this.redis.multi().zrem(cacheKeys.waiting(agentType, pool), taskId).hdel(cacheKeys.waitingSeen(agentType, pool), taskId).exec();
+    }, undefined);
+  }
+
+  recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {
+    return this.safe('record outcome', async () => {
+      const d = cacheKeys.dispatches(agent.type, agent.agentId);
+      const f = cacheKeys.failures(agent.type, agent.agentId);
+      const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
+      if (failed) tx.zadd(f, nowMs, dispatchId);
+      const results = await tx
+        .zremrangebyscore(d, '-inf', nowMs - windowMs)
+        .zremrangebyscore(f, '-inf', nowMs - windowMs)
+        .pexpire(d, windowMs)
+        .pexpire(f, windowMs)
+        .zcard(d)
+        .zcard(f)
+        .hget(cacheKeys.circuits(agent.type), agent.agentId)
+        .exec();
+      if (!results) throw new Error('the outcome transaction was aborted');
+      const tail = results.slice(-3).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
+      if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
+      return stats;
+    }, undefined);
+  }
+
+  setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void> {
+    return this.safe('set circuit', async () => {
+      const key = cacheKeys.circuits(agent.type);
+      if (open) {
+        await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
+        return;
+      }
+      await this.redis.multi().hdel(key, agent.agentId).del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId)).exec();
+    }, undefined);
+  }
+
+  circuits(agents: readonly AgentKey[], nowMs: number, windowMs: number, withCounts: boolean): Promise<Map<string, CircuitStats> | undefined> {
+    return this.safe('read circuits', async () => {
+      const out = new Map<string, CircuitStats>();
+      const types = [...new Set(agents.map((a) => a.type))];
+      const pipeline = this.redis.pipeline();
+      for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
+      if (withCounts) {
+        for (const a of agents) {
+          pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+          pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+        }
+      }
+      const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const open = new Map<string, OpenCircuit>();
+      types.forEach((type, i) => {
+        const hash = (results[i] ?? {}) as Record<string, string>;
+        for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
+      });
+      agents.forEach((a, i) => {
+        const stats: CircuitStats = withCounts ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) } : { dispatches: 0, failures: 0 };
+        const o = open.get(`${a.type}\u0000${a.agentId}`);
+        if (o) stats.open = o;
+        out.set(a.agentId, stats);
+      });
+      return out;
     }, undefined);
   }
 
@@ -152,19 +289,6 @@ export class RedisTaskCache implements TaskCache {
 
   shouldPersistHeartbeat(agentId: string, periodSeconds: number): Promise<boolean> {
     return this.safe('heartbeat gate', async () => (await this.redis.set(cacheKeys.persisted(agentId), '1', 'EX', periodSeconds, 'NX')) === 'OK', true);
-  }
-
-  waitTurn(pool: string, taskId: string, score: number, freeSlots: number, nowMs: number, staleMs: number): Promise<boolean> {
-    return this.safe('priority gate', async () => {
-      const allowed = await this.redis.eval(WAIT_TURN, 2, cacheKeys.waiting(pool), cacheKeys.waitingSeen(pool), taskId, score, freeSlots, nowMs, staleMs);
-      return allowed === 1;
-    }, true);
-  }
-
-  leaveQueue(pool: string, taskId: string): Promise<void> {
-    return this.safe('leave queue', async () => {
-      await this.redis.multi().zrem(cacheKeys.waiting(pool), taskId).hdel(cacheKeys.waitingSeen(pool), taskId).exec();
-    }, undefined);
   }
 
   async close(): Promise<void> {

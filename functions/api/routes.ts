@@ -16,6 +16,7 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   { method: 'GET', path: '/health', fn: 'health', public: true },
   { method: 'POST', path: '/agents/register', fn: 'agents' },
   { method: 'POST', path: '/agents/{id}/heartbeat', fn: 'agents' },
+  { method: 'POST', path: '/agents/{id}/drain', fn: 'agents' },
   { method: 'DELETE', path: '/agents/{id}', fn: 'agents' },
   { method: 'GET', path: '/agents', fn: 'agents' },
   { method: 'GET', path: '/agents/{id}', fn: 'agents' },

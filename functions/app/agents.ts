@@ -4,6 +4,7 @@ import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentVi
 import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '../core/contract';
 import { NotFoundError, ValidationError } from '../core/errors';
 import { agentIdFor, newSigningSecret } from '../core/ids';
+import { toCircuitView } from '../core/circuit-breaker';
 import { checkAddress } from '../core/network-policy';
 import type { Deps } from './deps';
 
@@ -32,12 +33,18 @@ async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>,
 export async function viewAgents(deps: Pick<Deps, 'cache' | 'clock' | 'settings'>, agents: AgentRecord[]): Promise<AgentView[]> {
   const now = deps.clock.now();
   const live = agents.filter((a) => !isExpired(a, now));
-  const ids = live.map((a) => a.agent_id);
-  const [liveness, leases] = await Promise.all([deps.cache.getLiveness(ids), deps.cache.inFlight(ids, now)]);
+  const keys = live.map((a) => ({ agentId: a.agent_id, type: a.type }));
+  const { breaker } = deps.settings;
+  const [liveness, leases, circuits] = await Promise.all([
+    deps.cache.getLiveness(keys.map((k) => k.agentId)),
+    deps.cache.inFlight(keys, now),
+    deps.cache.circuits(keys, now, breaker.windowSeconds * 1000, true),
+  ]);
   const grace = liveness ? 0 : deps.settings.heartbeatPersistSeconds * 1000;
   return live.map((a) => {
     const l = liveness?.get(a.agent_id);
-    return toAgentView(a, agentStatus(a, now, deps.settings.heartbeatIntervalSeconds, l, grace), l, inFlightOf(a, l, leases));
+    const status = agentStatus(a, now, deps.settings.heartbeatIntervalSeconds, l, grace);
+    return toAgentView(a, status, l, inFlightOf(a, l, leases), toCircuitView(circuits?.get(a.agent_id), now, breaker));
   });
 }
 
@@ -107,6 +114,16 @@ export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clo
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);
   return { message: `agent ${agentId} unregistered: it receives no new tasks, and tasks already sent to it still finish`, agent: view! };
+}
+
+/** Takes the agent out of rotation but keeps it registered: tasks already sent to it finish; registering again brings it back. */
+export async function drainAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string): Promise<{ message: string; agent: AgentView }> {
+  const existing = await deps.agents.get(agentId);
+  if (!existing || isExpired(existing, deps.clock.now())) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
+  if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  const [view] = await viewAgents(deps, [agent]);
+  return { message: `agent ${agentId} is draining: it receives no new tasks, tasks already sent to it finish; register it again to bring it back`, agent: view! };
 }
 
 export async function listAgents(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, query: ListAgentsQuery): Promise<{ agents: AgentView[]; count: number }> {

@@ -1,3 +1,4 @@
+import type { BreakerSettings } from '../core/circuit-breaker';
 import type { NetworkPolicy } from '../core/network-policy';
 import type { WorkflowMode } from '../core/workflow-choice';
 import type { AgentClient, AgentStore, Clock, TaskCache, TaskQueue, TaskStore, Workflow } from '../core/ports';
@@ -9,8 +10,12 @@ export interface Settings {
   heartbeatPersistSeconds: number;
   retryBaseDelaySeconds: number;
   agentPollSeconds: number;
-  /** How long a task may wait for a free, healthy agent before it ends as `timeout`. */
+  /** How long a task may wait for a free, healthy agent before it fails (unless it sets its own). */
   queueTimeoutSeconds: number;
+  /** How long a dispatcher reuses its read of an agent type's registry (0: read it every time). */
+  registryCacheSeconds: number;
+  /** The per-agent circuit breaker. */
+  breaker: BreakerSettings;
   taskRetentionDays: number;
   resultTtlSeconds: number;
   /** How long an unregistered (draining) agent stays listed. */

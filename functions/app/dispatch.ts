@@ -4,12 +4,14 @@
  * saw, so a duplicate execution, a retried invocation or a racing cancel cannot dispatch an attempt
  * twice or move a finished task.
  */
-import { agentStatus, isExpired } from '../core/agent-model';
+import { type AgentRecord, agentStatus, isExpired } from '../core/agent-model';
+import { afterOutcome, circuitState, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
-import { afterFailedAttempt, agentPollSeconds, type AttemptResult } from '../core/retry-policy';
-import { selectAgent } from '../core/routing';
+import type { AgentKey } from '../core/ports';
+import { afterFailedAttempt, agentPollSeconds, type AttemptResult, healthOf } from '../core/retry-policy';
+import { describeDecision, describeTarget, offers, pickLeastLoaded, planRouting } from '../core/routing';
 import { mustHandOver } from '../core/workflow-choice';
-import { isTerminal, PRIORITY, type Task, type TaskStatus, toStatusResponse } from '../core/task-model';
+import { isTerminal, PRIORITY, type RoutingDecision, type Task, type TaskStatus, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 import { inFlightOf } from './agents';
 import { taskPool } from './tasks';
@@ -57,11 +59,13 @@ async function finish(deps: StepDeps, task: Task): Promise<void> {
   if (metric) deps.metrics.count(metric, task.agent_type);
 }
 
+type FailedAttempt = Exclude<AttemptResult, { kind: 'completed' }>;
+
 /** Records a failed attempt `attempts` of a task that is `sent`, deciding retry or the end. */
-async function recordFailure(deps: StepDeps, task: Task, attempts: number, kind: 'failed' | 'timed_out', error: string, agentId: string | undefined): Promise<StepResult> {
+async function recordFailure(deps: StepDeps, task: Task, attempts: number, failure: FailedAttempt, agentId: string | undefined): Promise<StepResult> {
   const now = deps.clock.now();
-  const next = afterFailedAttempt(attempts, task.max_retries, deps.settings.retryBaseDelaySeconds, kind);
-  const base = { set: { error }, remove: ['lease_until'] as Array<keyof Task>, when: { attempts }, appendFailedAgent: agentId };
+  const next = afterFailedAttempt(attempts, task.max_retries, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds, failure);
+  const base = { set: { error: failure.error }, remove: ['lease_until'] as Array<keyof Task>, when: { attempts }, appendFailedAgent: agentId };
   if (next.retry) {
     const updated = await deps.tasks.transition(task.task_id, 'retrying', base);
     if (!updated) return done(await deps.tasks.get(task.task_id));
@@ -78,17 +82,36 @@ async function recordFailure(deps: StepDeps, task: Task, attempts: number, kind:
   return done(updated);
 }
 
+/** Feeds the agent's circuit breaker with what an attempt said about its health. */
+async function noteHealth(deps: StepDeps, agent: AgentRecord, dispatchId: string, signal: HealthSignal): Promise<void> {
+  if (signal === 'neutral') return;
+  const key: AgentKey = { agentId: agent.agent_id, type: agent.type };
+  const now = deps.clock.now();
+  const breaker = deps.settings.breaker;
+  const stats = await deps.cache.recordOutcome(key, dispatchId, signal === 'failure', now, breaker.windowSeconds * 1000);
+  if (!stats) return;
+  const change = afterOutcome(stats, signal, now, breaker);
+  if (change.kind === 'open') {
+    await deps.cache.setCircuit(key, change.open);
+    deps.metrics.count('CircuitsOpened', agent.type);
+  } else if (change.kind === 'close') {
+    await deps.cache.setCircuit(key, undefined);
+    deps.metrics.count('CircuitsClosed', agent.type);
+  }
+}
+
 async function wait(deps: StepDeps, task: Task, prev: StepResult | undefined, reason: string): Promise<StepResult> {
   const now = deps.clock.now();
   const since = prev?.waiting_since ?? now;
-  if (now - since >= deps.settings.queueTimeoutSeconds * 1000) {
-    const error = `no agent could take the task within the queue timeout of ${deps.settings.queueTimeoutSeconds} s: ${reason}`;
-    const updated = await deps.tasks.transition(task.task_id, 'timeout', {
+  const queueTimeout = task.queue_timeout_seconds ?? deps.settings.queueTimeoutSeconds;
+  if (now - since >= queueTimeout * 1000) {
+    const error = `no agent became available within the queue timeout of ${queueTimeout} s (${reason}); add or free agents, or submit with a longer queue_timeout_seconds`;
+    const updated = await deps.tasks.transition(task.task_id, 'failed', {
       set: { error, completed_at: new Date(now).toISOString() },
       when: { attempts: task.attempts },
       expiresAt: retentionExpiry(now, deps.settings.taskRetentionDays),
     });
-    await deps.cache.leaveQueue(taskPool(task), task.task_id);
+    await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
     if (updated) await finish(deps, updated);
     return done(updated ?? (await deps.tasks.get(task.task_id)));
   }
@@ -116,6 +139,138 @@ async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, result: St
   return { ...result, outcome: 'done', handed_over: true };
 }
 
+export type Choice = { kind: 'chosen'; agent: AgentRecord; routing: RoutingDecision } | { kind: 'wait'; reason: string };
+
+/** Above this many agents offering a task, the choice is made among a random sample of this size (power of d choices). */
+export const ROUTING_SAMPLE_SIZE = 64;
+
+/**
+ * Each dispatcher keeps the registry of an agent type for `registryCacheSeconds`: at 10 000 agents
+ * reading it costs more than everything else in a choice. The chosen agent is always re-read
+ * (strongly consistent) before it is used, so a drained or re-registered agent is never used
+ * stale; a new agent may wait up to that long for its first task while others can take the work.
+ */
+const registrySnapshots = new WeakMap<object, Map<string, { atMs: number; agents: AgentRecord[] }>>();
+
+async function registryOf(deps: Pick<StepDeps, 'agents' | 'settings'>, type: string, nowMs: number, fresh: boolean): Promise<{ agents: AgentRecord[]; cached: boolean }> {
+  const ttlMs = deps.settings.registryCacheSeconds * 1000;
+  const byType = registrySnapshots.get(deps.agents) ?? new Map<string, { atMs: number; agents: AgentRecord[] }>();
+  registrySnapshots.set(deps.agents, byType);
+  const hit = byType.get(type);
+  if (!fresh && ttlMs > 0 && hit && nowMs - hit.atMs < ttlMs) return { agents: hit.agents, cached: true };
+  const agents = await deps.agents.list(type);
+  byType.set(type, { atMs: nowMs, agents });
+  return { agents, cached: false };
+}
+
+function sample<T>(items: readonly T[], size: number, random: () => number = Math.random): T[] {
+  const pool = [...items];
+  for (let i = 0; i < size && i < pool.length - 1; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, size);
+}
+
+/**
+ * Chooses the agent for the task's next attempt and takes one of its slots until `leaseUntilMs`
+ * (the caller releases it): registry, then the agents' liveness, load and circuits, then the plan
+ * (functions/core/routing.ts), then the cache picks and takes the slot in one atomic step.
+ * With more than ROUTING_SAMPLE_SIZE agents offering the task, a random sample of them is tried
+ * first, and all of them if the sample has no free slot.
+ */
+export async function chooseAgent(deps: Pick<StepDeps, 'agents' | 'cache' | 'settings'>, task: Task, now: number, leaseUntilMs: number): Promise<Choice> {
+  const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
+  let registry = await registryOf(deps, task.agent_type, now, false);
+  for (;;) {
+    const offering = registry.agents.filter((a) => !isExpired(a, now) && offers(a, target));
+    let choice: Choice | undefined;
+    if (offering.length > ROUTING_SAMPLE_SIZE) {
+      const active = offering.filter((a) => a.status !== 'draining');
+      const picked = sample(active, ROUTING_SAMPLE_SIZE);
+      const sampled = await chooseAmong(deps, task, picked, now, leaseUntilMs, `sampled ${picked.length} of ${offering.length} agents`);
+      if (sampled.kind === 'chosen') choice = sampled;
+    }
+    choice ??= await chooseAmong(deps, task, offering, now, leaseUntilMs, undefined);
+    if (choice.kind === 'wait' && registry.cached) {
+      // Nothing fits in the snapshot: an agent may have registered since; look at the table itself.
+      registry = await registryOf(deps, task.agent_type, now, true);
+      continue;
+    }
+    if (choice.kind === 'chosen') {
+      const current = await deps.agents.get(choice.agent.agent_id);
+      if (!current || isExpired(current, now) || current.status === 'draining' || !offers(current, target)) {
+        await deps.cache.releaseSlot({ agentId: choice.agent.agent_id, type: task.agent_type }, task.task_id);
+        if (registry.cached) {
+          registry = await registryOf(deps, task.agent_type, now, true);
+          continue;
+        }
+        return { kind: 'wait', reason: `agent ${choice.agent.agent_id} changed while it was being chosen` };
+      }
+      return { ...choice, agent: current };
+    }
+    return choice;
+  }
+}
+
+async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Task, agents: AgentRecord[], now: number, leaseUntilMs: number, sampling: string | undefined): Promise<Choice> {
+  const keys: AgentKey[] = agents.map((a) => ({ agentId: a.agent_id, type: a.type }));
+  const [liveness, leases, circuits] = await Promise.all([
+    deps.cache.getLiveness(keys.map((k) => k.agentId)),
+    deps.cache.inFlight(keys, now),
+    deps.cache.circuits(keys, now, deps.settings.breaker.windowSeconds * 1000, false),
+  ]);
+  const grace = liveness ? 0 : deps.settings.heartbeatPersistSeconds * 1000;
+  const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
+  const plan = planRouting(
+    agents.map((agent) => {
+      const live = liveness?.get(agent.agent_id);
+      return {
+        agent,
+        status: agentStatus(agent, now, deps.settings.heartbeatIntervalSeconds, live, grace),
+        inFlight: inFlightOf(agent, live, leases),
+        circuit: circuitState(circuits?.get(agent.agent_id)?.open, now),
+      };
+    }),
+    { ...target, avoid: task.failed_agents },
+  );
+  const slot = {
+    agentType: task.agent_type,
+    pool: taskPool(task),
+    taskId: task.task_id,
+    score: (16 - task.priority) * 1e13 + Date.parse(task.queued_at ?? task.created_at),
+    nowMs: now,
+    staleMs: 3 * agentPollSeconds(1, deps.settings.agentPollSeconds) * 1000 + 5_000,
+    leaseUntilMs,
+  };
+  if (plan.kind !== 'try') {
+    // Join the queue anyway, so this task keeps its place for when an agent comes back.
+    if (!sampling) await deps.cache.acquireSlot({ ...slot, eligible: [] });
+    return { kind: 'wait', reason: plan.reason };
+  }
+  const answer = await deps.cache.acquireSlot({ ...slot, eligible: plan.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })) });
+  let chosenId: string;
+  let loads: Map<string, number>;
+  if (answer === undefined) {
+    // Cache down: the same rule on the loads known from heartbeats, without the cross-instance guarantee.
+    loads = new Map(plan.eligible.map((e) => [e.agentId, e.candidate.inFlight]));
+    const { pick } = pickLeastLoaded(plan.eligible, (id) => loads.get(id) ?? 0);
+    if (!pick) return { kind: 'wait', reason: `every eligible ${describeTarget(target)} is at its max_concurrency` };
+    chosenId = pick.agentId;
+  } else if (answer.kind === 'busy') {
+    return { kind: 'wait', reason: `every eligible ${describeTarget(target)} is at its max_concurrency` };
+  } else if (answer.kind === 'behind') {
+    return { kind: 'wait', reason: `${answer.position} task(s) of higher priority or older are waiting for the same agents, which have ${answer.freeSlots} free slot(s)` };
+  } else {
+    chosenId = answer.agentId;
+    loads = answer.loads;
+  }
+  const agent = plan.eligible.find((e) => e.agentId === chosenId)!.candidate.agent;
+  const routing = describeDecision(plan, agent.agent_id, loads, task.attempts + 1, now, task.requested_agent_id !== undefined);
+  if (sampling) routing.reason = `${routing.reason}; ${sampling}`;
+  return { kind: 'chosen', agent, routing };
+}
+
 export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   return handOverIfNeeded(deps, state, await dispatchOnce(deps, state));
 }
@@ -124,7 +279,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const prev = state.step;
   const task = await deps.tasks.get(state.task_id);
   if (!task || isTerminal(task.status)) {
-    if (task) await deps.cache.leaveQueue(taskPool(task), task.task_id);
+    if (task) await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
     return done(task, prev);
   }
   const now = deps.clock.now();
@@ -133,49 +288,28 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     const leaseLeft = (task.lease_until ?? 0) - now;
     // Another invocation still owns this attempt (a retried invocation or a duplicate execution): look again later.
     if (leaseLeft > 0) return { outcome: 'wait', delay_seconds: Math.max(1, Math.min(deps.settings.agentPollSeconds, Math.ceil(leaseLeft / 1000))), status: task.status, attempts: task.attempts, fault_count: 0 };
-    return recordFailure(deps, task, task.attempts, 'failed', `attempt ${task.attempts} got no outcome before its deadline (the orchestrator was interrupted)`, task.agent_id);
+    const error = `attempt ${task.attempts} got no outcome before its deadline (the orchestrator was interrupted)`;
+    return recordFailure(deps, task, task.attempts, { kind: 'failed', error, retryable: true, health: 'neutral' }, task.agent_id);
   }
 
-  const agents = (await deps.agents.list(task.agent_type)).filter((a) => !isExpired(a, now));
-  const ids = agents.map((a) => a.agent_id);
-  const [liveness, leases] = await Promise.all([deps.cache.getLiveness(ids), deps.cache.inFlight(ids, now)]);
-  const grace = liveness ? 0 : deps.settings.heartbeatPersistSeconds * 1000;
-  const selection = selectAgent(
-    agents.map((agent) => {
-      const live = liveness?.get(agent.agent_id);
-      return { agent, status: agentStatus(agent, now, deps.settings.heartbeatIntervalSeconds, live, grace), inFlight: inFlightOf(agent, live, leases) };
-    }),
-    { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id, avoid: task.failed_agents },
-  );
-  const pool = taskPool(task);
-  const score = (16 - task.priority) * 1e13 + Date.parse(task.queued_at ?? task.created_at);
-  const staleMs = 3 * agentPollSeconds(1, deps.settings.agentPollSeconds) * 1000 + 5_000;
-  if (selection.kind !== 'selected') {
-    await deps.cache.waitTurn(pool, task.task_id, score, 0, now, staleMs);
-    return wait(deps, task, prev, selection.reason);
-  }
-  if (!(await deps.cache.waitTurn(pool, task.task_id, score, selection.freeSlots, now, staleMs))) {
-    return wait(deps, task, prev, 'tasks of higher priority are waiting for the same agents');
-  }
-
-  const agent = selection.agent;
   const attempt = task.attempts + 1;
   const deadline = now + task.timeout_seconds * 1000;
+  const choice = await chooseAgent(deps, task, now, deadline + LEASE_GRACE_MS);
+  if (choice.kind === 'wait') return wait(deps, task, prev, choice.reason);
+  const { agent, routing } = choice;
+  const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
   const leased = await deps.tasks.transition(task.task_id, 'sent', {
-    set: { attempts: attempt, agent_id: agent.agent_id, lease_until: deadline + LEASE_GRACE_MS, started_at: task.started_at ?? new Date(now).toISOString() },
+    set: { attempts: attempt, agent_id: agent.agent_id, lease_until: deadline + LEASE_GRACE_MS, started_at: task.started_at ?? new Date(now).toISOString(), routing },
     when: { attempts: task.attempts },
   });
   if (!leased) {
-    // Someone else moved the task (cancel, or another execution took this attempt): look again.
+    // Someone else moved the task (cancel, or another execution took this attempt): give the slot back and look again.
+    await deps.cache.releaseSlot(agentKey, task.task_id);
     const latest = await deps.tasks.get(task.task_id);
     return latest && !isTerminal(latest.status) ? { outcome: 'wait', delay_seconds: 1, status: latest.status, attempts: latest.attempts, fault_count: 0 } : done(latest);
   }
-  await deps.cache.leaveQueue(pool, task.task_id);
   if (prev?.waiting_since !== undefined) deps.metrics.timing('QueueWait', now - prev.waiting_since, task.agent_type);
-  await Promise.all([
-    deps.cache.addLease(agent.agent_id, task.task_id, deadline + LEASE_GRACE_MS),
-    deps.cache.putActive(task.task_id, { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() }, task.timeout_seconds + 60),
-  ]);
+  await deps.cache.putActive(task.task_id, { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() }, task.timeout_seconds + 60);
 
   const request: AgentTaskRequest = {
     task_id: task.task_id,
@@ -190,9 +324,10 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   try {
     result = await deps.agentClient.deliver({ agentId: agent.agent_id, host: agent.host, port: agent.port, signingSecret: agent.signing_secret }, request, attempt, deadline);
   } finally {
-    await Promise.all([deps.cache.removeLease(agent.agent_id, task.task_id), deps.cache.clearActive(task.task_id)]);
+    await Promise.all([deps.cache.releaseSlot(agentKey, task.task_id), deps.cache.clearActive(task.task_id)]);
   }
   deps.metrics.timing('DispatchLatency', deps.clock.now() - sentAt, task.agent_type);
+  await noteHealth(deps, agent, `${task.task_id}:${attempt}`, healthOf(result));
 
   if (result.kind === 'completed') {
     const finishedAt = deps.clock.now();
@@ -207,7 +342,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     await finish(deps, completed);
     return done(completed);
   }
-  return recordFailure(deps, leased, attempt, result.kind, `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}`, agent.agent_id);
+  return recordFailure(deps, leased, attempt, { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` }, agent.agent_id);
 }
 
 /**
@@ -227,7 +362,8 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
   const timedOut = errorName === 'States.Timeout';
   if ((task.status === 'sent' || task.status === 'running') && (task.lease_until ?? 0) > 0) {
     const why = timedOut ? 'the dispatch step exceeded its time limit' : `the dispatch step failed (${errorName})`;
-    return recordFailure(deps, task, task.attempts, timedOut ? 'timed_out' : 'failed', `attempt ${task.attempts}: ${why}`, task.agent_id);
+    const error = `attempt ${task.attempts}: ${why}`;
+    return recordFailure(deps, task, task.attempts, timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral' }, task.agent_id);
   }
   const faults = (state.step?.fault_count ?? 0) + 1;
   if (faults < MAX_CONSECUTIVE_FAULTS) {

@@ -6,6 +6,8 @@ export interface TaskView extends TaskStatusResponse {
   metadata: Record<string, unknown>;
   timeout_seconds: number;
   max_retries: number;
+  retry_delay_seconds?: number;
+  queue_timeout_seconds?: number;
   requested_agent_id?: string;
   updated_at: string;
 }
@@ -20,6 +22,8 @@ export function toTaskView(task: Task): TaskView {
     updated_at: task.updated_at,
   };
   if (task.requested_agent_id !== undefined) view.requested_agent_id = task.requested_agent_id;
+  if (task.retry_delay_seconds !== undefined) view.retry_delay_seconds = task.retry_delay_seconds;
+  if (task.queue_timeout_seconds !== undefined) view.queue_timeout_seconds = task.queue_timeout_seconds;
   return view;
 }
 

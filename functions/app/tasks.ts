@@ -37,7 +37,7 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
   throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${offered.join(', ')}`);
 }
 
-export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics'>, req: TaskSubmitRequest, onEnqueueError: (err: unknown) => void): Promise<TaskSubmitResponse> {
+export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings'>, req: TaskSubmitRequest, onEnqueueError: (err: unknown) => void): Promise<TaskSubmitResponse> {
   await assertSomeAgentOffers(deps, req);
   const nowIso = new Date(deps.clock.now()).toISOString();
   const task: Task = {
@@ -49,6 +49,8 @@ export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' |
     metadata: req.metadata,
     timeout_seconds: req.timeout_seconds,
     max_retries: req.max_retries,
+    retry_delay_seconds: req.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds,
+    queue_timeout_seconds: req.queue_timeout_seconds || deps.settings.queueTimeoutSeconds,
     status: 'pending',
     created_at: nowIso,
     updated_at: nowIso,
@@ -101,7 +103,7 @@ export async function cancelTask(deps: Pick<Deps, 'tasks' | 'cache' | 'workflow'
   }
   deps.metrics.count('TasksCancelled', task.agent_type);
   await deps.cache.putResult(toStatusResponse(cancelled), deps.settings.resultTtlSeconds);
-  await deps.cache.leaveQueue(taskPool(task), taskId);
+  await deps.cache.leaveQueue(task.agent_type, taskPool(task), taskId);
   // The execution would notice on its next step anyway; stopping it early saves its waits.
   await deps.workflow.stop(taskId, 'cancelled by request');
   return { message: `task ${taskId} cancelled`, task_id: taskId, status: 'cancelled' };

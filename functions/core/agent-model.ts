@@ -1,3 +1,4 @@
+import type { CircuitView } from './circuit-breaker';
 import type { AgentStatus, AgentView } from './contract';
 
 /** The stored agent (Agents table). `status` is what was decided; `unhealthy` is derived from heartbeats. */
@@ -46,7 +47,7 @@ export function isExpired(agent: AgentRecord, nowMs: number): boolean {
   return agent.expires_at !== undefined && agent.expires_at * 1000 <= nowMs;
 }
 
-export function toAgentView(agent: AgentRecord, status: AgentStatus, live: AgentLiveness | undefined, inFlight: number): AgentView {
+export function toAgentView(agent: AgentRecord, status: AgentStatus, live: AgentLiveness | undefined, inFlight: number, circuit: CircuitView): AgentView {
   return {
     id: agent.agent_id,
     name: agent.name,
@@ -61,5 +62,6 @@ export function toAgentView(agent: AgentRecord, status: AgentStatus, live: Agent
     in_flight: inFlight,
     max_concurrency: agent.max_concurrency,
     metadata: agent.metadata,
+    circuit,
   };
 }

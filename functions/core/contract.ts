@@ -4,6 +4,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
+import type { CircuitView } from './circuit-breaker';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -59,6 +60,10 @@ export const taskSubmitRequestSchema = z.strictObject({
     .default(0)
     .transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
   max_retries: intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry').default(TASK_DEFAULTS.maxRetries),
+  /** Base of the retry backoff; absent means the orchestrator's default (5 s). */
+  retry_delay_seconds: intIn(0, TASK_DEFAULTS.maxRetryDelaySeconds, ' seconds before the first retry (later retries wait up to twice as long each time, jittered)').optional(),
+  /** Longest wait for a free agent; absent or 0 means the orchestrator's default (300 s). */
+  queue_timeout_seconds: intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default').optional(),
   metadata: jsonObject('metadata').default({}),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
@@ -123,6 +128,9 @@ export const heartbeatRequestSchema = z.strictObject({
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
+/** POST /agents/{id}/drain takes no options: an empty body or `{}`. */
+export const drainRequestSchema = z.strictObject({}, { error: rule('an empty JSON object {} or no body') });
+
 export const listAgentsQuerySchema = z.strictObject({
   type: name('an agent type').optional(),
   status: z.enum(AGENT_STATUSES, { error: rule(`one of ${AGENT_STATUSES.join(', ')}`) }).optional(),
@@ -144,6 +152,8 @@ export interface AgentView {
   in_flight: number;
   max_concurrency: number;
   metadata: Record<string, unknown>;
+  /** Passive health from recent dispatches: `open` means out of rotation until `open_until`. */
+  circuit: CircuitView;
 }
 
 /** Registration answer: the agent, plus how often to heartbeat and the secret that signs deliveries to it. */
@@ -171,6 +181,8 @@ export const agentTaskResponseSchema = z.object({
   error: z.string().nullish(),
   execution_time_ms: z.number().optional(),
   metadata: z.record(z.string(), z.unknown()).nullish(),
+  /** With `status: "failed"`: `false` tells the orchestrator that another attempt cannot succeed. */
+  retryable: z.boolean().nullish(),
 });
 export type AgentTaskResponse = z.infer<typeof agentTaskResponseSchema>;
 

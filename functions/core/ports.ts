@@ -1,5 +1,6 @@
 /** What the use cases need from the outside world. Adapters in functions/adapters implement these. */
 import type { AgentLiveness, AgentRecord } from './agent-model';
+import type { CircuitStats, OpenCircuit } from './circuit-breaker';
 import type { AgentTaskRequest } from './contract';
 import type { AttemptResult } from './retry-policy';
 import type { Task, TaskStatus, TaskStatusResponse } from './task-model';
@@ -47,7 +48,8 @@ export interface AgentStore {
   list(type?: string): Promise<AgentRecord[]>;
   /** Records a heartbeat; undefined when the agent is unknown. */
   heartbeat(agentId: string, nowIso: string, inFlight: number | undefined, metadata: Record<string, unknown> | undefined): Promise<AgentRecord | undefined>;
-  markDraining(agentId: string, expiresAt: number): Promise<AgentRecord | undefined>;
+  /** Stops new tasks to the agent; with `expiresAt` (seconds since epoch) it is forgotten then, without it stays listed. */
+  markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined>;
 }
 
 export interface ActiveDispatch {
@@ -56,29 +58,72 @@ export interface ActiveDispatch {
   deadline: string;
 }
 
+/** An agent as the cache keys it: its routing keys share its type as a hash tag (one slot on a cluster). */
+export interface AgentKey {
+  agentId: string;
+  type: string;
+}
+
+/** One agent the dispatcher may use, with the slots it may hold and its preference tier (lower first). */
+export interface EligibleSlot {
+  agentId: string;
+  capacity: number;
+  tier: number;
+}
+
+export interface SlotRequest {
+  agentType: string;
+  /** The priority queue of tasks waiting for the same agents. */
+  pool: string;
+  taskId: string;
+  /** Lower is served first: priority, then age. */
+  score: number;
+  nowMs: number;
+  /** Waiters not seen for this long drop out of the queue. */
+  staleMs: number;
+  /** The slot frees itself at this time if nobody releases it (a dispatcher that died). */
+  leaseUntilMs: number;
+  /** In tie-breaking order: equal candidates go to the one listed first. */
+  eligible: readonly EligibleSlot[];
+}
+
+export type SlotAnswer =
+  /** The slot is taken for the task, atomically with the load check. */
+  | { kind: 'acquired'; agentId: string; loads: Map<string, number> }
+  /** Every eligible agent is at its capacity. */
+  | { kind: 'busy'; loads: Map<string, number> }
+  /** There are free slots, but tasks ahead in the queue (higher priority, or older) get them first. */
+  | { kind: 'behind'; loads: Map<string, number>; freeSlots: number; position: number };
+
 /**
  * The hot, losable side (ElastiCache / Redis). Every method degrades instead of throwing when the
- * cache is unavailable: reads answer undefined, gates answer "go ahead".
+ * cache is unavailable: reads answer undefined, writes do nothing.
  */
 export interface TaskCache {
   getResult(taskId: string): Promise<TaskStatusResponse | undefined>;
   putResult(result: TaskStatusResponse, ttlSeconds: number): Promise<void>;
   putActive(taskId: string, active: ActiveDispatch, ttlSeconds: number): Promise<void>;
   clearActive(taskId: string): Promise<void>;
-  addLease(agentId: string, taskId: string, untilMs: number): Promise<void>;
-  removeLease(agentId: string, taskId: string): Promise<void>;
-  /** Tasks in flight per agent (unexpired leases); undefined when the cache cannot be read. */
-  inFlight(agentIds: readonly string[], nowMs: number): Promise<Map<string, number> | undefined>;
+  /**
+   * In one atomic step: joins the task to its pool's priority queue, drops expired slots, and if the
+   * task's turn has come takes a slot on the least-loaded eligible agent (lowest tier, then lowest
+   * in-flight/capacity, then most spare slots, then list order). Undefined when the cache is down.
+   */
+  acquireSlot(req: SlotRequest): Promise<SlotAnswer | undefined>;
+  releaseSlot(agent: AgentKey, taskId: string): Promise<void>;
+  /** Tasks in flight per agent (unexpired slots); undefined when the cache cannot be read. */
+  inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined>;
+  leaveQueue(agentType: string, pool: string, taskId: string): Promise<void>;
+  /** Counts one dispatch outcome in the agent's window and answers the window's counts with it. */
+  recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined>;
+  /** Opens the agent's breaker, or closes it (`undefined`) and clears its window. */
+  setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void>;
+  /** Breaker records of the given agents; counts of the window only when `withCounts`. */
+  circuits(agents: readonly AgentKey[], nowMs: number, windowMs: number, withCounts: boolean): Promise<Map<string, CircuitStats> | undefined>;
   putLiveness(agentId: string, live: AgentLiveness, ttlSeconds: number): Promise<void>;
   getLiveness(agentIds: readonly string[]): Promise<Map<string, AgentLiveness> | undefined>;
   /** True at most once per `periodSeconds` per agent (and always when the cache is down). */
   shouldPersistHeartbeat(agentId: string, periodSeconds: number): Promise<boolean>;
-  /**
-   * Priority gate for tasks waiting on the same pool of agents: true when `taskId` is among the
-   * first `freeSlots` waiters (higher priority first, then oldest). Waiters not seen for `staleMs` drop out.
-   */
-  waitTurn(pool: string, taskId: string, score: number, freeSlots: number, nowMs: number, staleMs: number): Promise<boolean>;
-  leaveQueue(pool: string, taskId: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -30,6 +30,9 @@ export const TASK_DEFAULTS = {
   maxRetries: 3,
   maxMaxRetries: 10,
   firstRetryDelaySeconds: 5,
+  maxRetryDelaySeconds: 300,
+  queueTimeoutSeconds: 300,
+  maxQueueTimeoutSeconds: 86_400,
   resultTtlSeconds: 3600,
   priority: PRIORITY.normal,
 } as const;
@@ -91,6 +94,38 @@ export interface Task {
   failed_agents?: string[];
   /** Which state machine drives the task now. */
   workflow?: 'express' | 'standard';
+  /** Longest wait for a free agent before the task fails (seconds); set at submit. */
+  queue_timeout_seconds?: number;
+  /** Base of the exponential retry backoff (seconds); set at submit. */
+  retry_delay_seconds?: number;
+  /** Why the last attempt went to its agent. */
+  routing?: RoutingDecision;
+}
+
+/** One agent as the dispatcher saw it when it chose. */
+export interface LoadSeen {
+  agent_id: string;
+  name: string;
+  in_flight: number;
+  max_concurrency: number;
+  status: string;
+  circuit: string;
+}
+
+/** The record of a routing choice, shown in the task's status response. */
+export interface RoutingDecision {
+  attempt: number;
+  agent_id: string;
+  agent_name: string;
+  decided_at: string;
+  /** In words: the rule that picked the agent and what was left out. */
+  reason: string;
+  /** Registered, unexpired agents that offer the task's type and capability. */
+  candidates: number;
+  /** Of those, the ones that could take it at that moment. */
+  eligible: number;
+  /** The chosen agent and the least-loaded others (at most 10), as seen at the choice. */
+  load_seen: LoadSeen[];
 }
 
 export function retryCount(task: Pick<Task, 'attempts'>): number {
@@ -112,6 +147,7 @@ export interface TaskStatusResponse {
   completed_at?: string;
   retry_count: number;
   attempts: number;
+  routing?: RoutingDecision;
 }
 
 export function toStatusResponse(task: Task): TaskStatusResponse {
@@ -130,5 +166,6 @@ export function toStatusResponse(task: Task): TaskStatusResponse {
   if (task.error !== undefined) out.error = task.error;
   if (task.started_at !== undefined) out.started_at = task.started_at;
   if (task.completed_at !== undefined) out.completed_at = task.completed_at;
+  if (task.routing !== undefined) out.routing = task.routing;
   return out;
 }

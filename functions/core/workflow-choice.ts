@@ -1,4 +1,4 @@
-import { MAX_RETRY_DELAY_SECONDS } from './retry-policy';
+import { backoffCeilingSeconds } from './retry-policy';
 import type { Task } from './task-model';
 
 export type WorkflowKind = 'express' | 'standard';
@@ -16,7 +16,8 @@ export function worstCaseRunSeconds(task: Pick<Task, 'timeout_seconds' | 'max_re
   let total = 0;
   for (let attempt = 1; attempt <= task.max_retries + 1; attempt++) {
     total += task.timeout_seconds + STEP_OVERHEAD_SECONDS;
-    if (attempt <= task.max_retries) total += Math.min(MAX_RETRY_DELAY_SECONDS, retryBaseDelaySeconds * 2 ** (attempt - 1));
+    // The jittered wait is at most the ceiling; an agent's Retry-After beyond it triggers a hand-over.
+    if (attempt <= task.max_retries) total += backoffCeilingSeconds(attempt, retryBaseDelaySeconds);
   }
   return total;
 }

@@ -1,5 +1,5 @@
-import { getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
-import { heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
+import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
+import { drainRequestSchema, heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
 import { allDeps, config } from '../shared/composition-root';
 import { httpApi, idParam } from '../shared/http-handler';
@@ -13,6 +13,11 @@ export const handler = httpApi(
     'POST /agents/{id}/heartbeat': async (req) => {
       const id = idParam(req, 'agent');
       return { status: 200, body: await heartbeat(deps, id, parseOrThrow(heartbeatRequestSchema, req.body ?? {}, 'heartbeat')) };
+    },
+    'POST /agents/{id}/drain': async (req) => {
+      const id = idParam(req, 'agent');
+      parseOrThrow(drainRequestSchema, req.body ?? {}, 'drain request');
+      return { status: 200, body: await drainAgent(deps, id) };
     },
     'DELETE /agents/{id}': async (req) => ({ status: 200, body: await unregisterAgent(deps, idParam(req, 'agent')) }),
     'GET /agents': async (req) => ({ status: 200, body: await listAgents(deps, parseOrThrow(listAgentsQuerySchema, req.query, 'agent list query')) }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_BREAKER } from '../core/circuit-breaker';
 import { parseNetworkPolicy } from '../core/network-policy';
 import type { Settings } from '../app/deps';
 
@@ -25,6 +26,11 @@ const envSchema = z.object({
   RETRY_BASE_DELAY_SECONDS: seconds(5, 0, 600),
   AGENT_POLL_SECONDS: seconds(2, 1, 60),
   QUEUE_TIMEOUT_SECONDS: seconds(300, 1, 86_400),
+  REGISTRY_CACHE_SECONDS: seconds(5, 0, 300),
+  BREAKER_WINDOW_SECONDS: seconds(DEFAULT_BREAKER.windowSeconds, 1, 3600),
+  BREAKER_MIN_DISPATCHES: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_BREAKER.minDispatches),
+  BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(DEFAULT_BREAKER.failureRatio),
+  BREAKER_COOLDOWN_SECONDS: seconds(DEFAULT_BREAKER.cooldownSeconds, 1, 3600),
   TASK_RETENTION_DAYS: seconds(30, 1, 3650),
   RESULT_TTL_SECONDS: seconds(3600, 60, 86_400),
   DRAIN_SECONDS: seconds(360, 0, 86_400),
@@ -51,6 +57,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryBaseDelaySeconds: c.RETRY_BASE_DELAY_SECONDS,
       agentPollSeconds: c.AGENT_POLL_SECONDS,
       queueTimeoutSeconds: c.QUEUE_TIMEOUT_SECONDS,
+      registryCacheSeconds: c.REGISTRY_CACHE_SECONDS,
+      breaker: {
+        windowSeconds: c.BREAKER_WINDOW_SECONDS,
+        minDispatches: c.BREAKER_MIN_DISPATCHES,
+        failureRatio: c.BREAKER_FAILURE_RATIO,
+        cooldownSeconds: c.BREAKER_COOLDOWN_SECONDS,
+      },
       taskRetentionDays: c.TASK_RETENTION_DAYS,
       resultTtlSeconds: c.RESULT_TTL_SECONDS,
       drainSeconds: c.DRAIN_SECONDS,

@@ -96,6 +96,9 @@ export class Operations extends Construct {
       new cloudwatch.GraphWidget({ title: 'Tasks failed / timed out / retried / cancelled', left: [byAgentType('TasksFailed', 'Sum', 'failed'), byAgentType('TasksTimedOut', 'Sum', 'timed out'), byAgentType('TasksRetried', 'Sum', 'retried'), byAgentType('TasksCancelled', 'Sum', 'cancelled')], width: 12 }),
     );
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Agent circuits opened / closed (passive health)', left: [byAgentType('CircuitsOpened', 'Sum', 'opened'), byAgentType('CircuitsClosed', 'Sum', 'closed')], width: 24 }),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Dispatch latency (agent answer, ms)', left: [byAgentType('DispatchLatency', 'p50', 'p50'), byAgentType('DispatchLatency', 'p95', 'p95')], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Queue wait for a free agent (ms)', left: [byAgentType('QueueWait', 'p50', 'p50'), byAgentType('QueueWait', 'p95', 'p95')], width: 8 }),
       new cloudwatch.GraphWidget({

@@ -139,6 +139,7 @@ describe('the API handlers', () => {
         in_flight: 0,
         max_concurrency: 10,
         metadata: {},
+        circuit: { state: 'closed', recent_dispatches: 0, recent_failures: 0, window_seconds: 60 },
         heartbeat_interval_seconds: 10,
         signing_secret: expect.stringMatching(/^whsec_/),
       },
@@ -175,6 +176,28 @@ describe('the API handlers', () => {
     });
     const after = await invoke(tasks, event('GET', '/tasks', { query: { limit: '100' } }));
     expect(after.body.count).toBe(before.body.count);
+  });
+
+  it('POST /agents/{id}/drain keeps the agent listed as draining, refuses a body with fields, and 404s an unknown agent', async () => {
+    const reg = await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
+    const id = String(reg.body.id);
+    const bad = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: { now: true } }));
+    expect(bad.statusCode).toBe(400);
+    expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
+
+    const drained = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id } }));
+    expect(drained.statusCode).toBe(200);
+    expect(drained.body).toMatchObject({ message: expect.stringContaining('receives no new tasks'), agent: { id, status: 'draining' } });
+    expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'draining' });
+    // Draining twice is fine; new work for what only it offered is refused.
+    expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {} }))).statusCode).toBe(200);
+    expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(503);
+    // Registering again brings it back.
+    await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
+    expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown } }))).statusCode).toBe(404);
   });
 
   it('answers an unknown task 404 and a malformed id 400', async () => {
@@ -218,6 +241,17 @@ describe('the starter and the dispatcher', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toMatchObject({ status: 'completed', agent_id: registered.body.id, result: { echoed: { n: 7 } }, attempts: 1, retry_count: 0 });
+    // Why this agent: the decision is recorded with the loads seen.
+    expect(status.routing).toEqual({
+      attempt: 1,
+      agent_id: registered.body.id,
+      agent_name: 'echo-agent',
+      decided_at: expect.any(String),
+      reason: 'least loaded of 1 eligible agent (0 of 10 slots in use before this task)',
+      candidates: 1,
+      eligible: 1,
+      load_seen: [{ agent_id: registered.body.id, name: 'echo-agent', in_flight: 0, max_concurrency: 10, status: 'healthy', circuit: 'closed' }],
+    });
   });
 
   it('the dispatcher ends at once, without calling an agent, for a cancelled task', async () => {

@@ -1,6 +1,6 @@
 /**
- * Routing by health and priority: quiet agents get no tasks, unregistered ones drain, tasks wait a
- * bounded time for a free agent, and waiting tasks take free slots in priority order.
+ * Routing by health: quiet agents get no tasks, unregistered ones drain. (Capacity, priorities,
+ * retries elsewhere, circuit breakers and the queue timeout: routing-under-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../support/agents';
@@ -11,7 +11,7 @@ let orch: LocalOrchestrator;
 const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
-  orch = await startLocalOrchestrator({ HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_PERSIST_SECONDS: '1', QUEUE_TIMEOUT_SECONDS: '6' });
+  orch = await startLocalOrchestrator({ HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_PERSIST_SECONDS: '1' });
 });
 
 afterAll(async () => {
@@ -25,7 +25,7 @@ async function submit(body: Record<string, unknown>): Promise<string> {
   return res.body.task_id;
 }
 
-describe('agent health and priorities', () => {
+describe('agent health', () => {
   it('marks an agent that stops heartbeating unhealthy after 3 intervals and routes around it', async () => {
     const live = await startFaultAgent(orch.url, { mode: 'ok', type: 'health' });
     agents.push(live);
@@ -60,34 +60,5 @@ describe('agent health and priorities', () => {
     const refused = await call(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'leaving' });
     expect(refused.status).toBe(503);
     expect(leaving.deliveries()).toEqual([]);
-  });
-
-  it('ends a task timeout when no agent becomes free within the queue timeout', async () => {
-    const busy = await startFaultAgent(orch.url, { mode: 'hang', type: 'busy', maxConcurrency: 1 });
-    agents.push(busy);
-    const blocker = await submit({ task_type: 'work', agent_type: 'busy', timeout_seconds: 30, max_retries: 0 });
-    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
-    const waiting = await submit({ task_type: 'work', agent_type: 'busy', max_retries: 0 });
-    const done = await waitForTask(orch.url, waiting, isTerminal, 20_000);
-    expect(done).toMatchObject({ status: 'timeout', attempts: 0 });
-    expect(String(done.error)).toContain('queue timeout of 6 s');
-    expect(busy.deliveries().map((d) => d.task_id)).toEqual([blocker]);
-    await call(orch.url, 'DELETE', `/tasks/${blocker}`);
-  });
-
-  it('lets waiting tasks of higher priority take a free slot first', async () => {
-    const single = await startFaultAgent(orch.url, { mode: 'slow', delayMs: 1200, type: 'single', maxConcurrency: 1 });
-    agents.push(single);
-    const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
-    await waitForTask(orch.url, first, (t) => t.status === 'sent');
-    const low = [];
-    for (let i = 0; i < 2; i++) low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
-    await new Promise((r) => setTimeout(r, 300));
-    const critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
-    await Promise.all([first, ...low, critical].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
-    const order = single.deliveries().map((d) => d.task_id);
-    expect(order[0]).toBe(first);
-    expect(order[1]).toBe(critical);
-    expect(order.slice(2).sort()).toEqual([...low].sort());
   });
 });

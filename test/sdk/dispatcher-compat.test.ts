@@ -55,9 +55,11 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
     const forged = await client.deliver({ ...target, signingSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }, request('ok'), 1, Date.now() + 5_000);
     const hung = await client.deliver(target, request('hang', 1), 1, Date.now() + 300);
 
-    expect(failed).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 500') as unknown });
+    // A handler's exception is a 500: retried, and counted against the agent's health.
+    expect(failed).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 500') as unknown, retryable: true, health: 'failure' });
     expect((failed as { error: string }).error).toContain('disk full');
-    expect(forged).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 401') as unknown });
+    // The agent cannot verify us: another agent may, so it is retried (and counted against this one).
+    expect(forged).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 401') as unknown, retryable: true, health: 'failure' });
     expect(hung.kind).toBe('timed_out');
   });
 });

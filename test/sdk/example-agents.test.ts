@@ -81,10 +81,28 @@ describe('examples/fault-agent', () => {
     expect(await second.json()).toMatchObject({ status: 'completed', result: { ok: true, attempt: 2, delivery: 2, echo: { x: 1 } } });
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
-      { task_id: body.task_id, task_type: 'fault_task', attempt: 1, time: expect.any(String) as unknown, mode: 'fail500' },
-      { task_id: body.task_id, task_type: 'fault_task', attempt: 2, time: expect.any(String) as unknown, mode: 'fail500' },
+      { task_id: body.task_id, task_type: 'fault_task', attempt: 1, time: expect.any(String) as unknown, mode: 'fail500', concurrent: 1 },
+      { task_id: body.task_id, task_type: 'fault_task', attempt: 2, time: expect.any(String) as unknown, mode: 'fail500', concurrent: 1 },
     ]);
     expect(await proc.stop('SIGTERM')).toBe(0);
+  });
+
+  it('flaps with --fail-deliveries (the first N deliveries of any task fail) and rejects as not retryable in reject mode', async () => {
+    const fake = await fakeOrchestrator();
+    const flap = startProcess(NODE, ['--import', 'tsx', 'examples/fault-agent.ts', '--mode', 'ok', '--fail-deliveries', '2', '--orchestrator', fake.url, '--name', 'fault-flap']);
+    const reject = startProcess(NODE, ['--import', 'tsx', 'examples/fault-agent.ts', '--mode', 'reject', '--orchestrator', fake.url, '--name', 'fault-reject']);
+    cleanups.push(() => flap.stop(), () => reject.stop());
+    const [, , flapPort] = await flap.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
+    const [, , rejectPort] = await reject.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
+    const post = (port: string | undefined, body: unknown) => fetch(`http://127.0.0.1:${port}/task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(flapPort, task('fault_task', { i }))).status);
+    expect(statuses).toEqual([500, 500, 200, 200]);
+
+    const rejected = await post(rejectPort, task('fault_task', {}));
+    expect(rejected.status).toBe(200);
+    expect(await rejected.json()).toMatchObject({ status: 'failed', retryable: false, error: expect.stringContaining('no attempt can succeed') as unknown });
   });
 
   it('never answers in hang mode, and still exits 0 on SIGTERM', async () => {

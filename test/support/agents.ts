@@ -6,35 +6,62 @@ export interface AgentProcess {
   id: string;
   port: number;
   proc: Proc;
+  /** Pauses (SIGSTOP) or resumes (SIGCONT) the process: a paused agent neither heartbeats nor answers. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Deliveries the agent received so far, in order. */
-  deliveries(): Array<{ task_id: string; attempt: number | string; time: string }>;
+  deliveries(): Delivery[];
   stop(): Promise<void>;
+}
+
+export interface Delivery {
+  task_id: string;
+  attempt: number | string;
+  time: string;
+  /** Tasks running on the agent when this one arrived, itself included. */
+  concurrent: number;
 }
 
 let counter = 0;
 
 /** Starts examples/fault-agent.ts as a real process registered with `orchestratorUrl`. */
-export async function startFaultAgent(orchestratorUrl: string, options: { mode: 'ok' | 'fail500' | 'slow' | 'hang'; type: string; capabilities?: string[]; delayMs?: number; name?: string; maxConcurrency?: number }): Promise<AgentProcess> {
+export interface FaultAgentOptions {
+  mode: 'ok' | 'fail500' | 'slow' | 'hang' | 'reject';
+  type: string;
+  capabilities?: string[];
+  delayMs?: number;
+  name?: string;
+  maxConcurrency?: number;
+  /** The first N deliveries of all answer HTTP 500. */
+  failDeliveries?: number;
+  /** The agent itself answers 503 with Retry-After above this many running tasks. */
+  refuseAbove?: number;
+}
+
+export async function startFaultAgent(orchestratorUrl: string, options: FaultAgentOptions): Promise<AgentProcess> {
   const dir = tempDir('fault-agent-');
   const log = path.join(dir.dir, 'deliveries.jsonl');
   const name = options.name ?? `fault-${options.mode}-${process.pid}-${++counter}`;
   const args = ['--import', 'tsx', 'examples/fault-agent.ts', '--mode', options.mode, '--log', log, '--name', name, '--type', options.type, '--capabilities', (options.capabilities ?? ['work']).join(','), '--orchestrator', orchestratorUrl];
   if (options.delayMs !== undefined) args.push('--delay-ms', String(options.delayMs));
   if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
+  if (options.failDeliveries !== undefined) args.push('--fail-deliveries', String(options.failDeliveries));
+  if (options.refuseAbove !== undefined) args.push('--refuse-above', String(options.refuseAbove));
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   return {
     id: id!,
     port: Number(port),
     proc,
+    signal: (signal) => void proc.child.kill(signal),
     deliveries: () =>
       existsSync(log)
         ? readFileSync(log, 'utf8')
             .split('\n')
             .filter(Boolean)
-            .map((l) => JSON.parse(l) as { task_id: string; attempt: number | string; time: string })
+            .map((l) => JSON.parse(l) as Delivery)
         : [],
     async stop() {
+      proc.child.kill('SIGCONT');
       await proc.stop('SIGTERM');
       dir.remove();
     },

@@ -1,0 +1,225 @@
+/**
+ * Routing under load and failure, end to end: `npm start`'s entry point as a real process with a real
+ * redis-server, and real agent processes (examples/fault-agent.ts) that log every delivery with the
+ * number of tasks they were running when it arrived. Each test uses its own agent type.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../support/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+
+const COOLDOWN_SECONDS = 4;
+let orch: LocalOrchestrator;
+const agents: AgentProcess[] = [];
+
+beforeAll(async () => {
+  orch = await startLocalOrchestrator({
+    BREAKER_MIN_DISPATCHES: '4',
+    BREAKER_FAILURE_RATIO: '0.5',
+    BREAKER_WINDOW_SECONDS: '60',
+    BREAKER_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await orch?.dispose();
+});
+
+async function agent(options: FaultAgentOptions): Promise<AgentProcess> {
+  const a = await startFaultAgent(orch.url, options);
+  agents.push(a);
+  return a;
+}
+
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const res = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.task_id;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface AgentJson {
+  id: string;
+  status: string;
+  in_flight: number;
+  circuit: { state: string; recent_dispatches: number; recent_failures: number; open_until?: string };
+}
+
+async function agentView(id: string): Promise<AgentJson> {
+  return (await call<AgentJson>(orch.url, 'GET', `/agents/${id}`)).body;
+}
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = await probe();
+  while (!ok(last)) {
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms; last ${JSON.stringify(last)}`);
+    await sleep(150);
+    last = await probe();
+  }
+  return last;
+}
+
+describe('capacity and selection', () => {
+  it('spreads 9 one-second tasks over 3 equal agents 3/3/3 (±1), and records why each agent was chosen', async () => {
+    const fleet = await Promise.all(['a', 'b', 'c'].map((n) => agent({ mode: 'slow', delayMs: 1000, type: 'spread3', name: `spread3-${n}` })));
+    const ids = await Promise.all(Array.from({ length: 9 }, () => submit({ task_type: 'work', agent_type: 'spread3', max_retries: 0 })));
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal)));
+    expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    const counts = fleet.map((a) => a.deliveries().length);
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(9);
+    for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeGreaterThanOrEqual(2);
+    for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeLessThanOrEqual(4);
+
+    const routing = done[0]!.routing as { agent_id: string; reason: string; candidates: number; eligible: number; load_seen: Array<{ agent_id: string; in_flight: number }> };
+    expect(routing.agent_id).toBe(done[0]!.agent_id);
+    expect(routing).toMatchObject({ candidates: 3, eligible: 3, reason: expect.stringMatching(/^least loaded of 3 eligible agents/) as unknown });
+    expect(routing.load_seen.map((l) => l.agent_id).sort()).toEqual(fleet.map((a) => a.id).sort());
+    expect(routing.load_seen[0]!.agent_id).toBe(routing.agent_id);
+  });
+
+  it('never has more than max_concurrency 2 tasks at once on an agent under a burst of 20', async () => {
+    const pair = await agent({ mode: 'slow', delayMs: 300, type: 'cap2', maxConcurrency: 2 });
+    const ids = await Promise.all(Array.from({ length: 20 }, () => submit({ task_type: 'work', agent_type: 'cap2', max_retries: 0, queue_timeout_seconds: 60 })));
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 60_000)));
+    expect(done.map((t) => [t.status, t.attempts])).toEqual(ids.map(() => ['completed', 1]));
+    const seen = pair.deliveries();
+    expect(seen).toHaveLength(20);
+    const most = Math.max(...seen.map((d) => d.concurrent));
+    expect(most, 'the agent held more tasks at once than its max_concurrency').toBeLessThanOrEqual(2);
+    expect(most, 'the burst should have filled both slots').toBe(2);
+    // Slots are released as answers come in (the agent's own heartbeat report may lag by an interval).
+    await until('the agent shows no task in flight', () => agentView(pair.id), (a) => a.in_flight === 0, 10_000);
+  });
+});
+
+describe('priority under saturation', () => {
+  it('dispatches a critical task submitted after three low ones before them, and the low ones first come first served', async () => {
+    const single = await agent({ mode: 'slow', delayMs: 800, type: 'single', maxConcurrency: 1 });
+    const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
+    await waitForTask(orch.url, first, (t) => t.status === 'sent');
+    const low: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
+      await sleep(50);
+    }
+    await sleep(300);
+    const critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
+    const done = await Promise.all([first, ...low, critical].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    expect(done.map((t) => t.status)).toEqual(done.map(() => 'completed'));
+    expect(single.deliveries().map((d) => d.task_id)).toEqual([first, critical, ...low]);
+  });
+
+  it('fails a task whose only agent stays saturated once its queue timeout passes, saying no agent became available', async () => {
+    const busy = await agent({ mode: 'hang', type: 'saturated', maxConcurrency: 1 });
+    const blocker = await submit({ task_type: 'work', agent_type: 'saturated', timeout_seconds: 30, max_retries: 0 });
+    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
+    const started = Date.now();
+    const waiting = await submit({ task_type: 'work', agent_type: 'saturated', max_retries: 0, queue_timeout_seconds: 3 });
+    const done = await waitForTask(orch.url, waiting, isTerminal, 20_000);
+    expect(done).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(String(done.error)).toContain('no agent became available within the queue timeout of 3 s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    expect(busy.deliveries().map((d) => d.task_id)).toEqual([blocker]);
+    expect((await call(orch.url, 'DELETE', `/tasks/${blocker}`)).status).toBe(200);
+  });
+});
+
+describe('retries that help', () => {
+  it('completes a task on a second agent after the first fails, without going back to the first while the second is healthy', async () => {
+    const failing = await agent({ mode: 'fail500', type: 'affinity', name: 'affinity-failing' });
+    const healthy = await agent({ mode: 'slow', delayMs: 1500, type: 'affinity', name: 'affinity-healthy', maxConcurrency: 1 });
+    // Keep the healthy agent's only slot busy, so the first attempt goes to the failing agent.
+    const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id });
+    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
+    const id = await submit({ task_type: 'work', agent_type: 'affinity', max_retries: 3, retry_delay_seconds: 1 });
+    const done = await waitForTask(orch.url, id, isTerminal, 30_000);
+    expect(done).toMatchObject({ status: 'completed', agent_id: healthy.id, attempts: 2 });
+    expect(done.routing).toMatchObject({ attempt: 2, agent_id: healthy.id, reason: expect.stringContaining('1 agent that failed this task before left out') as unknown });
+    // One delivery to the failing agent (the first attempt); the retry waited for the busy healthy agent instead.
+    expect(failing.deliveries().filter((d) => d.task_id === id)).toHaveLength(1);
+    expect(healthy.deliveries().map((d) => d.task_id)).toEqual([blocker, id]);
+  });
+
+  it('does not retry a failure the agent marks not retryable', async () => {
+    const rejecting = await agent({ mode: 'reject', type: 'rejecting' });
+    const id = await submit({ task_type: 'work', agent_type: 'rejecting', max_retries: 3 });
+    const done = await waitForTask(orch.url, id, isTerminal);
+    expect(done).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(String(done.error)).toContain('marked not retryable');
+    expect(rejecting.deliveries()).toHaveLength(1);
+  });
+
+  it("honours an agent's Retry-After (503 when it is full), without counting it against the agent", async () => {
+    // Registered for 3 at once but refusing above 1: the orchestrator sends a second task and is told to come back in 1 s.
+    const choosy = await agent({ mode: 'slow', delayMs: 600, type: 'choosy', maxConcurrency: 3, refuseAbove: 1 });
+    const ids = await Promise.all([0, 1].map(() => submit({ task_type: 'work', agent_type: 'choosy', max_retries: 3, retry_delay_seconds: 0 })));
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    expect(done.map((t) => t.status)).toEqual(['completed', 'completed']);
+    expect(done.map((t) => t.attempts).sort()).toEqual([1, 2]);
+    const retried = done.find((t) => t.attempts === 2)!;
+    const [refusedAt, acceptedAt] = [Date.parse(String(retried.started_at)), Date.parse(String((retried.routing as { decided_at: string }).decided_at))];
+    expect(acceptedAt - refusedAt, 'the retry came sooner than the agent asked').toBeGreaterThanOrEqual(1000);
+    expect((await agentView(choosy.id)).circuit).toMatchObject({ state: 'closed', recent_failures: 0 });
+  });
+});
+
+describe('passive health and draining', () => {
+  it('takes a flapping agent out of rotation when its circuit opens, and back after the cool-down', async () => {
+    const flapping = await agent({ mode: 'ok', failDeliveries: 4, type: 'flap', name: 'flap-flapping' });
+    const steady = await agent({ mode: 'slow', delayMs: 500, type: 'flap', name: 'flap-steady', maxConcurrency: 2 });
+    const firstWave = await Promise.all(Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })));
+    const open = await until("the flapping agent's circuit opens", () => agentView(flapping.id), (a) => a.circuit.state === 'open');
+    expect(open.circuit).toMatchObject({ recent_failures: 4 });
+    expect(open.status).toBe('healthy');
+    const openUntil = Date.parse(open.circuit.open_until!);
+    const openedAt = openUntil - COOLDOWN_SECONDS * 1000;
+
+    const listed = (await call<{ agents: AgentJson[] }>(orch.url, 'GET', '/agents?type=flap')).body.agents;
+    expect(listed.find((a) => a.id === flapping.id)?.circuit.state).toBe('open');
+    await Promise.all(firstWave.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+
+    // After the cool-down one probe goes through; it succeeds, so the circuit closes and the agent is back.
+    while (Date.now() < openUntil + 200) await sleep(100);
+    const secondWave = await Promise.all(Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })));
+    const all = await Promise.all([...firstWave, ...secondWave].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
+
+    const times = flapping.deliveries().map((d) => Date.parse(d.time));
+    // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
+    expect(times.filter((t) => t > openedAt + 500 && t < openUntil), 'deliveries while the circuit was open').toEqual([]);
+    expect(times.filter((t) => t >= openUntil).length, 'deliveries after the cool-down').toBeGreaterThanOrEqual(2);
+    expect((await agentView(flapping.id)).circuit.state).toBe('closed');
+  });
+
+  it('sends a drained agent no new tasks while the one it holds finishes', async () => {
+    const leaving = await agent({ mode: 'slow', delayMs: 1500, type: 'drain', name: 'drain-leaving' });
+    const staying = await agent({ mode: 'ok', type: 'drain', name: 'drain-staying' });
+    const held = await submit({ task_type: 'work', agent_type: 'drain', agent_id: leaving.id });
+    await waitForTask(orch.url, held, (t) => t.status === 'sent');
+    const drained = await call<{ agent: AgentJson }>(orch.url, 'POST', `/agents/${leaving.id}/drain`);
+    expect(drained.status).toBe(200);
+    expect(drained.body.agent.status).toBe('draining');
+    const ids = await Promise.all(Array.from({ length: 4 }, () => submit({ task_type: 'work', agent_type: 'drain' })));
+    const done = await Promise.all([held, ...ids].map((id) => waitForTask(orch.url, id, isTerminal)));
+    expect(done.map((t) => [t.status, t.agent_id])).toEqual([['completed', leaving.id], ...ids.map(() => ['completed', staying.id])]);
+    expect(leaving.deliveries().map((d) => d.task_id)).toEqual([held]);
+    expect((await agentView(leaving.id)).status).toBe('draining');
+  });
+
+  it('retries the tasks of an agent that stops heartbeating elsewhere after their attempt timeout, and frees its slots', async () => {
+    const dying = await agent({ mode: 'hang', type: 'death', name: 'death-dying' });
+    const ids = await Promise.all(Array.from({ length: 3 }, () => submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 })));
+    await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
+    expect((await agentView(dying.id)).in_flight).toBe(3);
+    // Frozen: no heartbeats, no answers, connections left open.
+    dying.signal('SIGSTOP');
+    const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', heir.id, 2]));
+    const gone = await until('the frozen agent turns unhealthy with its slots freed', () => agentView(dying.id), (a) => a.status === 'unhealthy' && a.in_flight === 0, 30_000);
+    expect(gone).toMatchObject({ status: 'unhealthy', in_flight: 0 });
+    expect(dying.deliveries().map((d) => d.task_id).sort()).toEqual([...ids].sort());
+  });
+});
