@@ -21,7 +21,7 @@ export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' 
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
   const now = deps.clock.now();
-  const kind = task.status === 'pending' ? chooseWorkflow(task, deps.settings.workflowMode, deps.settings.retryBaseDelaySeconds) : 'standard';
+  const kind = task.status === 'pending' ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds) : 'standard';
   const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
   if (task.status === 'pending') {
     await deps.tasks.transition(taskId, 'queued', { set: { queued_at: new Date(now).toISOString(), workflow: kind }, when: { attempts: task.attempts } });

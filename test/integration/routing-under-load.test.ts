@@ -185,6 +185,9 @@ describe('passive health and draining', () => {
     const secondWave = await Promise.all(Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })));
     const all = await Promise.all([...firstWave, ...secondWave].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
     expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
+    // The four tasks the flapping agent failed were retried on the steady agent.
+    const failedThere = new Set(flapping.deliveries().slice(0, 4).map((d) => d.task_id));
+    expect(all.filter((t) => failedThere.has(String(t.task_id))).map((t) => t.agent_id)).toEqual([...failedThere].map(() => steady.id));
 
     const times = flapping.deliveries().map((d) => Date.parse(d.time));
     // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
