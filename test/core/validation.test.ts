@@ -16,7 +16,7 @@ const PRIORITY_RULE = 'an integer from 1 to 15';
 const TIMEOUT_RULE = 'an integer from 0 to 300 seconds per attempt; 0 or absent means 30';
 const RETRIES_RULE = 'an integer from 0 to 10; 0 means one attempt and no retry';
 const HOST_RULE = 'a host name or IP address without scheme, port or path';
-const SUBMIT_FIELDS = 'task_type, agent_type, agent_id, parameters, priority, timeout_seconds, max_retries, metadata';
+const SUBMIT_FIELDS = 'task_type, agent_type, agent_id, parameters, priority, timeout_seconds, max_retries, retry_delay_seconds, queue_timeout_seconds, metadata';
 
 /** Runs parseOrThrow expecting a ValidationError; returns it for further checks. */
 function rejection(schema: z.ZodType, input: unknown, where: string): ValidationError {
@@ -60,6 +60,11 @@ describe('task submission validation', () => {
     ['a string timeout_seconds is rejected', submit({ timeout_seconds: '30' }), ['timeout_seconds'], [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got "30")']],
     ['max_retries above 10 is rejected', submit({ max_retries: 11 }), ['max_retries'], [`max_retries must be ${RETRIES_RULE}`, '(got number 11)']],
     ['a negative max_retries is rejected', submit({ max_retries: -1 }), ['max_retries'], [`max_retries must be ${RETRIES_RULE}`]],
+    ['queue_timeout_seconds above a day is rejected', submit({ queue_timeout_seconds: 86_401 }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer from 0 to 86400 seconds to wait for a free agent', '(got number 86401)']],
+    ['a negative queue_timeout_seconds is rejected', submit({ queue_timeout_seconds: -1 }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer from 0 to 86400']],
+    ['a string queue_timeout_seconds is rejected', submit({ queue_timeout_seconds: '60' }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer', '(got "60")']],
+    ['retry_delay_seconds above 300 is rejected', submit({ retry_delay_seconds: 301 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300 seconds before the first retry', '(got number 301)']],
+    ['a fractional retry_delay_seconds is rejected', submit({ retry_delay_seconds: 0.5 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300']],
     ['parameters given as an array are rejected', submit({ parameters: [1, 2] }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got an array)']],
     ['parameters given as a string are rejected', submit({ parameters: 'x=1' }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got "x=1")']],
     ['parameters given as null are rejected', submit({ parameters: null }), ['parameters'], ['parameters must be a JSON object', '(got null)']],
@@ -121,6 +126,10 @@ describe('task submission validation', () => {
     ['an explicit max_retries 0 is kept as 0 (no retry)', { max_retries: 0 }, { max_retries: 0 }],
     ['max_retries absent means 3', {}, { max_retries: 3 }],
     ['max_retries 10 is the largest kept', { max_retries: 10 }, { max_retries: 10 }],
+    ['retry_delay_seconds 0 (retry at once) is kept', { retry_delay_seconds: 0 }, { retry_delay_seconds: 0 }],
+    ['retry_delay_seconds 300 is the largest kept', { retry_delay_seconds: 300 }, { retry_delay_seconds: 300 }],
+    ['queue_timeout_seconds 0 is kept (the orchestrator reads it as its default)', { queue_timeout_seconds: 0 }, { queue_timeout_seconds: 0 }],
+    ['queue_timeout_seconds 86400 is the largest kept', { queue_timeout_seconds: 86_400 }, { queue_timeout_seconds: 86_400 }],
     ['priority 1 (low) is kept', { priority: 1 }, { priority: 1 }],
     ['priority 15 (critical) is kept', { priority: 15 }, { priority: 15 }],
     ['priority absent means 5 (normal)', {}, { priority: 5 }],
