@@ -68,7 +68,8 @@ describe('isExpired', () => {
 describe('toAgentView', () => {
   it('shows the derived status, live load and the freshest heartbeat, and never the signing secret', () => {
     const agent = agentRecord({ last_heartbeat: new Date(BEAT).toISOString(), in_flight: 1 });
-    const view = toAgentView(agent, 'healthy', { lastHeartbeatMs: BEAT + 5_000, reportedInFlight: 4 }, 4);
+    const circuit = { state: 'open' as const, recent_dispatches: 6, recent_failures: 5, window_seconds: 60, open_until: '2025-01-01T00:00:35.000Z' };
+    const view = toAgentView(agent, 'healthy', { lastHeartbeatMs: BEAT + 5_000, reportedInFlight: 4 }, 4, circuit);
     expect(view).toEqual({
       id: agent.agent_id,
       name: 'cost-agent-1',
@@ -83,6 +84,7 @@ describe('toAgentView', () => {
       in_flight: 4,
       max_concurrency: 10,
       metadata: {},
+      circuit,
     });
     expect(JSON.stringify(view)).not.toContain('whsec_');
   });
