@@ -14,6 +14,7 @@ import {
 type Failure = Exclude<AttemptResult, { kind: 'completed' }>;
 const failed = (extra: Partial<Extract<Failure, { kind: 'failed' }>> = {}): Failure => ({ kind: 'failed', error: 'boom', retryable: true, health: 'failure', ...extra });
 const timedOut: Failure = { kind: 'timed_out', error: 'no answer' };
+const completed: AttemptResult = { kind: 'completed', result: 1 };
 const LOW = () => 0;
 const HIGH = () => 0.999999;
 
@@ -139,7 +140,7 @@ describe('parseRetryAfter', () => {
 
 describe('healthOf', () => {
   it.each([
-    [{ kind: 'completed', result: 1 }, 'success'],
+    [completed, 'success'],
     [timedOut, 'failure'],
     [failed(), 'failure'],
     [failed({ health: 'neutral' }), 'neutral'],
