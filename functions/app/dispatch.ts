@@ -139,7 +139,11 @@ async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, result: St
   return { ...result, outcome: 'done', handed_over: true };
 }
 
-export type Choice = { kind: 'chosen'; agent: AgentRecord; routing: RoutingDecision } | { kind: 'wait'; reason: string };
+export type Choice =
+  /** `failedBefore`: only agents that failed this task were usable, and this is one of them. */
+  | { kind: 'chosen'; agent: AgentRecord; routing: RoutingDecision; failedBefore?: boolean }
+  /** `noneUsable`: no agent could take the task at all (as opposed to all of them being busy). */
+  | { kind: 'wait'; reason: string; noneUsable?: boolean };
 
 /** Above this many agents offering a task, the choice is made among a random sample of this size (power of d choices). */
 export const ROUTING_SAMPLE_SIZE = 64;
@@ -192,8 +196,15 @@ export async function chooseAgent(deps: Pick<StepDeps, 'agents' | 'cache' | 'set
       if (sampled.kind === 'chosen') choice = sampled;
     }
     choice ??= await chooseAmong(deps, task, offering, now, leaseUntilMs, undefined);
-    if (choice.kind === 'wait' && registry.cached) {
-      // Nothing fits in the snapshot: an agent may have registered since; look at the table itself.
+    if (choice.kind === 'wait' && choice.noneUsable && registry.cached) {
+      // No agent in the snapshot can take it: one may have registered since; look at the table itself.
+      // (When they are merely busy, a new agent shows up with the next snapshot.)
+      registry = await registryOf(deps, task.agent_type, now, true);
+      continue;
+    }
+    if (choice.kind === 'chosen' && choice.failedBefore && registry.cached) {
+      // Before going back to an agent that failed this task, make sure no other agent registered since.
+      await deps.cache.releaseSlot({ agentId: choice.agent.agent_id, type: task.agent_type }, task.task_id);
       registry = await registryOf(deps, task.agent_type, now, true);
       continue;
     }
@@ -207,7 +218,7 @@ export async function chooseAgent(deps: Pick<StepDeps, 'agents' | 'cache' | 'set
         }
         return { kind: 'wait', reason: `agent ${choice.agent.agent_id} changed while it was being chosen` };
       }
-      return { ...choice, agent: current };
+      return { kind: 'chosen', agent: current, routing: choice.routing };
     }
     return choice;
   }
@@ -246,7 +257,7 @@ async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Tas
   if (plan.kind !== 'try') {
     // Join the queue anyway, so this task keeps its place for when an agent comes back.
     if (!sampling) await deps.cache.acquireSlot({ ...slot, eligible: [] });
-    return { kind: 'wait', reason: plan.reason };
+    return { kind: 'wait', reason: plan.reason, noneUsable: true };
   }
   const answer = await deps.cache.acquireSlot({ ...slot, eligible: plan.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })) });
   let chosenId: string;
@@ -265,10 +276,11 @@ async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Tas
     chosenId = answer.agentId;
     loads = answer.loads;
   }
-  const agent = plan.eligible.find((e) => e.agentId === chosenId)!.candidate.agent;
+  const pick = plan.eligible.find((e) => e.agentId === chosenId)!;
+  const agent = pick.candidate.agent;
   const routing = describeDecision(plan, agent.agent_id, loads, task.attempts + 1, now, task.requested_agent_id !== undefined);
   if (sampling) routing.reason = `${routing.reason}; ${sampling}`;
-  return { kind: 'chosen', agent, routing };
+  return pick.tier > 0 ? { kind: 'chosen', agent, routing, failedBefore: true } : { kind: 'chosen', agent, routing };
 }
 
 export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {

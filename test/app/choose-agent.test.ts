@@ -120,6 +120,31 @@ describe('chooseAgent with a registry snapshot', () => {
     expect(none).toMatchObject({ kind: 'wait', reason: expect.stringContaining('2 draining agents skipped') as unknown });
   });
 
+  it('reads the table again before going back to an agent that failed the task, so a new agent gets it', async () => {
+    await put([record('again', 1)]);
+    expect((await chooseAgent(deps(), task('again'), Date.now(), Date.now() + 60_000)).kind).toBe('chosen');
+    await put([record('again', 2)]);
+    const retry = { ...task('again'), attempts: 1, failed_agents: ['again-1'] };
+    const choice = await chooseAgent(deps(), retry, Date.now(), Date.now() + 60_000);
+    expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('again-2');
+  });
+
+  it('does not read the table again while the agents are merely busy', async () => {
+    let lists = 0;
+    const counting = Object.assign(Object.create(store) as DynamoAgentStore, {
+      list: async (type?: string) => {
+        lists += 1;
+        return store.list(type);
+      },
+    });
+    await put([record('busy', 1, 1)]);
+    const now = Date.now();
+    const first = await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000);
+    expect(first.kind).toBe('chosen');
+    for (let i = 0; i < 5; i++) expect((await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000)).kind).toBe('wait');
+    expect(lists).toBe(1);
+  });
+
   it('reads the table again when the snapshot has no agent for the task, so a new agent is found at once', async () => {
     expect(await chooseAgent(deps(), task('late'), Date.now(), Date.now() + 60_000)).toMatchObject({ kind: 'wait' });
     await put([record('late', 1)]);
