@@ -4,6 +4,7 @@ import http from 'node:http';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
 import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
+import { JSON_LIMITS, jsonDepth } from '../core/json-limits';
 import { checkAddress, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryTarget } from '../core/ports';
 import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core/retry-policy';
@@ -11,6 +12,10 @@ import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 class BlockedAddressError extends Error {}
+class AnswerTooLargeError extends Error {}
+
+/** An agent's own error text is kept up to this many characters. */
+export const MAX_AGENT_ERROR_CHARS = 2_000;
 
 /**
  * POSTs the seed's TaskRequest to http://host:port/task. The address is checked against the network
@@ -78,6 +83,8 @@ export class HttpAgentClient implements AgentClient {
       } catch {
         return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON', retryable: true, health: 'failure' };
       }
+      const tooDeep = jsonDepth(json, JSON_LIMITS.maxDepth + 1) > JSON_LIMITS.maxDepth + 1;
+      if (tooDeep) return { kind: 'failed', error: `the agent's result nests more than ${JSON_LIMITS.maxDepth} levels of objects and arrays, more than the task store keeps (not retried)`, retryable: false, health: 'neutral' };
       const parsed = agentTaskResponseSchema.safeParse(json);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
@@ -88,11 +95,16 @@ export class HttpAgentClient implements AgentClient {
       if (answer.status === 'failed') {
         // The agent worked and said no: that is about the task, not the agent's health.
         const retryable = answer.retryable !== false;
-        return { kind: 'failed', error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${answer.error ?? 'no error given'}`, retryable, health: 'neutral' };
+        const said = (answer.error ?? 'no error given').slice(0, MAX_AGENT_ERROR_CHARS);
+        return { kind: 'failed', error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${said}`, retryable, health: 'neutral' };
       }
       return { kind: 'completed', result: answer.result ?? null, executionTimeMs: answer.execution_time_ms };
     } catch (err) {
       if (signal.aborted) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
+      if (err instanceof AnswerTooLargeError) {
+        // The same result would be too large on every attempt.
+        return { kind: 'failed', error: `the agent's answer is larger than the ${this.maxAnswerBytes}-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)`, retryable: false, health: 'neutral' };
+      }
       if (err instanceof BlockedAddressError) return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
       const code = (err as NodeJS.ErrnoException).code;
       return { kind: 'failed', error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`, retryable: true, health: 'failure' };
@@ -107,7 +119,9 @@ export class HttpAgentClient implements AgentClient {
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > this.maxAnswerBytes) {
-            req.destroy(new Error(`answer larger than ${this.maxAnswerBytes} bytes`));
+            // Settle first: destroying the socket may still end the response with the part read so far.
+            reject(new AnswerTooLargeError(`answer larger than ${this.maxAnswerBytes} bytes`));
+            req.destroy();
             return;
           }
           chunks.push(chunk);

@@ -5,6 +5,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { CircuitView } from './circuit-breaker';
+import { JSON_LIMITS, jsonLimitProblem } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -36,7 +37,11 @@ export const uuidString = (what: string) =>
     error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`),
   });
 
-const jsonObject = (what: string) => z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) });
+const jsonObject = (what: string, maxBytes: number) =>
+  z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) }).superRefine((value, ctx) => {
+    const problem = jsonLimitProblem(value, JSON_LIMITS.maxDepth, maxBytes);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+  });
 
 const intIn = (min: number, max: number, extra = '') => {
   const text = `an integer from ${min} to ${max}${extra}`;
@@ -50,7 +55,7 @@ export const taskSubmitRequestSchema = z.strictObject({
   task_type: name('a task type such as "analyze_cost"'),
   agent_type: name('an agent type such as "cost"'),
   agent_id: uuidString('the id of a registered agent').optional(),
-  parameters: jsonObject('task parameters').default({}),
+  parameters: jsonObject('task parameters', JSON_LIMITS.parametersBytes).default({}),
   priority: z
     .int({ error: rule(PRIORITY_RULE) })
     .min(MIN_PRIORITY, { error: rule(PRIORITY_RULE) })
@@ -64,7 +69,7 @@ export const taskSubmitRequestSchema = z.strictObject({
   retry_delay_seconds: intIn(0, TASK_DEFAULTS.maxRetryDelaySeconds, ' seconds before the first retry (later retries wait up to twice as long each time, jittered)').optional(),
   /** Longest wait for a free agent; absent or 0 means the orchestrator's default (300 s). */
   queue_timeout_seconds: intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default').optional(),
-  metadata: jsonObject('metadata').default({}),
+  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
 
@@ -118,13 +123,13 @@ export const registerAgentRequestSchema = z.strictObject({
     .refine((caps) => new Set(caps).size === caps.length, { error: 'must not list the same capability twice' }),
   version: z.string({ error: rule('a version string of at most 64 characters') }).max(64, { error: rule('at most 64 characters') }).default('1.0.0'),
   max_concurrency: intIn(1, 1000, ' tasks at once').default(10),
-  metadata: jsonObject('metadata').default({}),
+  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
 });
 export type RegisterAgentRequest = z.infer<typeof registerAgentRequestSchema>;
 
 export const heartbeatRequestSchema = z.strictObject({
   in_flight: intIn(0, 100_000, ' (tasks the agent is working on now)').optional(),
-  metadata: jsonObject('metadata').optional(),
+  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).optional(),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 

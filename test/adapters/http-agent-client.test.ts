@@ -93,6 +93,28 @@ describe('HttpAgentClient classifies failed attempts', () => {
     expect(result).toMatchObject({ kind: 'failed', retryable: true, health: 'failure', error: expect.stringContaining('ECONNREFUSED') as unknown });
   });
 
+  it('fails, without retry, an answer over the size limit or a result nested deeper than the store keeps', async () => {
+    const small = new HttpAgentClient(parseNetworkPolicy('127.0.0.0/8', false), 1_024);
+    replies.set('t-big', { status: 200, body: { status: 'completed', result: { blob: 'x'.repeat(5_000) } } });
+    const request = { task_id: 't-big', task_type: 'work', parameters: {}, timeout_seconds: 5, priority: 5, metadata: {} };
+    const big = await small.deliver({ agentId: 'a', host: '127.0.0.1', port, signingSecret: '' }, request, 1, Date.now() + 5_000);
+    expect(big).toEqual({ kind: 'failed', error: "the agent's answer is larger than the 1024-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)", retryable: false, health: 'neutral' });
+
+    // Written as text: JSON.stringify itself would overflow the stack on it.
+    const deepBody = `{"status":"completed","result":${'{"next":'.repeat(5_000)}"leaf"${'}'.repeat(5_000)}}`;
+    const deepAnswer = await deliver('t-deep', { status: 200, body: deepBody });
+    expect(deepAnswer).toMatchObject({ kind: 'failed', retryable: false, health: 'neutral', error: expect.stringContaining('nests more than 16 levels') as unknown });
+
+    let ok: unknown = 'leaf';
+    for (let i = 0; i < 16; i++) ok = { next: ok };
+    expect(await deliver('t-deep-ok', { status: 200, body: { status: 'completed', result: ok } })).toMatchObject({ kind: 'completed' });
+  });
+
+  it("keeps at most 2 000 characters of an agent's own error", async () => {
+    const result = await deliver('t-long-error', { status: 200, body: { status: 'failed', error: 'e'.repeat(10_000) } });
+    expect(result.kind === 'failed' && result.error.length).toBe('agent reported failure: '.length + 2_000);
+  });
+
   it('a completed answer is a success', async () => {
     expect(await deliver('t-ok', { status: 200, body: { status: 'completed', result: { n: 1 }, execution_time_ms: 3 } })).toEqual({ kind: 'completed', result: { n: 1 }, executionTimeMs: 3 });
   });

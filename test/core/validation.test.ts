@@ -34,6 +34,13 @@ function rejection(schema: z.ZodType, input: unknown, where: string): Validation
   return err;
 }
 
+/** An object nested `levels` deep (levels >= 1). */
+function deep(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf: true };
+  for (let i = 1; i < levels; i++) value = { next: value };
+  return value;
+}
+
 const submit = (extra: Record<string, unknown>) => ({ task_type: 'analyze_cost', agent_type: 'cost', ...extra });
 const register = (extra: Record<string, unknown>) => ({ name: 'cost-agent-1', type: 'cost', host: '10.0.1.12', port: 8080, capabilities: ['analyze_cost'], ...extra });
 
@@ -65,6 +72,10 @@ describe('task submission validation', () => {
     ['a string queue_timeout_seconds is rejected', submit({ queue_timeout_seconds: '60' }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer', '(got "60")']],
     ['retry_delay_seconds above 300 is rejected', submit({ retry_delay_seconds: 301 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300 seconds before the first retry', '(got number 301)']],
     ['a fractional retry_delay_seconds is rejected', submit({ retry_delay_seconds: 0.5 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300']],
+    ['parameters nested 17 levels deep are rejected', submit({ parameters: deep(17) }), ['parameters'], ['parameters must nest at most 16 levels of objects and arrays']],
+    ['parameters nested 20 000 levels deep are rejected without overflowing', submit({ parameters: deep(20_000) }), ['parameters'], ['parameters must nest at most 16 levels']],
+    ['parameters over 64 KiB are rejected', submit({ parameters: { blob: 'x'.repeat(65_536) } }), ['parameters'], ['parameters must be at most 65536 bytes as JSON (got 65547)', 'pass a reference']],
+    ['metadata over 16 KiB is rejected', submit({ metadata: { note: 'x'.repeat(16_384) } }), ['metadata'], ['metadata must be at most 16384 bytes as JSON']],
     ['parameters given as an array are rejected', submit({ parameters: [1, 2] }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got an array)']],
     ['parameters given as a string are rejected', submit({ parameters: 'x=1' }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got "x=1")']],
     ['parameters given as null are rejected', submit({ parameters: null }), ['parameters'], ['parameters must be a JSON object', '(got null)']],
@@ -133,6 +144,7 @@ describe('task submission validation', () => {
     ['priority 1 (low) is kept', { priority: 1 }, { priority: 1 }],
     ['priority 15 (critical) is kept', { priority: 15 }, { priority: 15 }],
     ['priority absent means 5 (normal)', {}, { priority: 5 }],
+    ['parameters nested exactly 16 levels are kept', { parameters: deep(16) }, { parameters: deep(16) }],
     ['nested parameters pass through untouched', { parameters: { a: [1, { b: null }] } }, { parameters: { a: [1, { b: null }] } }],
     ['a UUID agent_id is kept', { agent_id: '0B6F3A52-5C3E-4D8E-9F3E-1A2B3C4D5E6F' }, { agent_id: '0B6F3A52-5C3E-4D8E-9F3E-1A2B3C4D5E6F' }],
     ['names may use letters, digits, "_", ".", ":" and "-"', { task_type: 'a1_b.c:d-e' }, { task_type: 'a1_b.c:d-e' }],
@@ -158,6 +170,8 @@ describe('agent registration validation', () => {
     ['capabilities given as a string are rejected', register({ capabilities: 'analyze_cost' }), 'capabilities', ['capabilities must be a non-empty array of task types']],
     ['a capability listed twice is rejected', register({ capabilities: ['analyze_cost', 'analyze_cost'] }), 'capabilities', ['capabilities must not list the same capability twice']],
     ['a capability with a space is named by its position', register({ capabilities: ['ok', 'analyze cost'] }), 'capabilities.1', ['capabilities.1 must be a capability (task type)', NAME_RULE, '(got "analyze cost")']],
+    ['metadata over 16 KiB is rejected', register({ metadata: { blob: 'x'.repeat(20_000) } }), 'metadata', ['metadata must be at most 16384 bytes as JSON']],
+    ['metadata nested 17 levels deep is rejected', register({ metadata: deep(17) }), 'metadata', ['metadata must nest at most 16 levels']],
     ['more than 100 capabilities are rejected', register({ capabilities: Array.from({ length: 101 }, (_, i) => `c${i}`) }), 'capabilities', ['at most 100 task types']],
     ['a name with spaces is rejected', register({ name: 'cost agent' }), 'name', ['name must be an agent name such as "cost-agent-1"', NAME_RULE, '(got "cost agent")']],
     ['a name starting with "-" is rejected', register({ name: '-agent' }), 'name', ['name must be an agent name', NAME_RULE]],
@@ -225,6 +239,7 @@ describe('heartbeat validation', () => {
     ['a negative in_flight', { in_flight: -1 }, 'in_flight must be an integer from 0 to 100000 (tasks the agent is working on now)'],
     ['a string in_flight', { in_flight: '3' }, 'in_flight must be an integer from 0 to 100000'],
     ['metadata given as a string', { metadata: 'x' }, 'metadata must be a JSON object of metadata'],
+    ['metadata nested 5 000 levels deep', { metadata: deep(5_000) }, 'metadata must nest at most 16 levels'],
   ])('%s is rejected', (_label, body, fragment) => {
     expect(rejection(heartbeatRequestSchema, body, 'heartbeat').message).toContain(fragment);
   });

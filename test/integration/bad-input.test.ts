@@ -22,6 +22,12 @@ afterAll(async () => {
 
 const valid = { task_type: 'work', agent_type: 'guarded' };
 
+function nestedObject(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf: 1 };
+  for (let i = 1; i < levels; i++) value = { next: value };
+  return value;
+}
+
 type Case = [label: string, method: string, path: string, body: unknown, status: number, code: string, fragment: string, headers?: Record<string, string>];
 
 const cases: Case[] = [
@@ -40,6 +46,10 @@ const cases: Case[] = [
   ['drain unknown agent', 'POST', `/agents/${UNKNOWN}/drain`, {}, 404, 'agent_not_found', 'is not registered'],
   ['drain bad id', 'POST', '/agents/x/drain', {}, 400, 'validation_error', 'agent ids are UUIDs'],
   ['drain with options', 'POST', `/agents/${UNKNOWN}/drain`, { force: true }, 400, 'validation_error', 'unknown field "force"'],
+  ['parameters nested 20 000 levels deep', 'POST', '/tasks', `{"task_type":"work","agent_type":"guarded","parameters":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`, 400, 'validation_error', 'parameters must nest at most 16 levels', { 'content-type': 'application/json' }],
+  ['an unknown field nested 20 000 levels deep', 'POST', '/tasks', `{"task_type":"work","agent_type":"guarded","colour":${'['.repeat(20_000)}${']'.repeat(20_000)}}`, 400, 'validation_error', 'unknown field "colour"', { 'content-type': 'application/json' }],
+  ['parameters over 64 KiB', 'POST', '/tasks', { ...valid, parameters: { blob: 'x'.repeat(70_000) } }, 400, 'validation_error', 'parameters must be at most 65536 bytes as JSON'],
+  ['heartbeat metadata nested too deep', 'POST', `/agents/${UNKNOWN}/heartbeat`, { metadata: nestedObject(17) }, 400, 'validation_error', 'metadata must nest at most 16 levels'],
   ['parameters not an object', 'POST', '/tasks', { ...valid, parameters: [1, 2] }, 400, 'validation_error', 'parameters must be a JSON object'],
   ['agent_id not a UUID', 'POST', '/tasks', { ...valid, agent_id: 'agent-7' }, 400, 'validation_error', 'agent_id must be the id of a registered agent'],
   ['body not an object', 'POST', '/tasks', '[1,2,3]', 400, 'validation_error', 'must be a JSON object', { 'content-type': 'application/json' }],
