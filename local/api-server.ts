@@ -11,6 +11,7 @@ export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Pro
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }
@@ -30,16 +31,21 @@ export async function startApiServer(options: { host: string; port: number; hand
       else chunks.push(chunk);
     });
     req.on('end', () => {
+      // Whatever goes wrong with one request answers that request; it never takes the runtime down.
       void (async () => {
         if (tooLarge) return send(res, 413, { error: `request body exceeds ${GATEWAY_MAX_BYTES} bytes`, code: 'payload_too_large' });
-        const url = new URL(req.url ?? '/', 'http://local');
+        // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
+        const target = req.url ?? '/';
+        const mark = target.indexOf('?');
+        const url = { pathname: mark >= 0 ? target.slice(0, mark) : target, search: mark >= 0 ? target.slice(mark) : '' };
+        const searchParams = new URLSearchParams(url.search);
         const method = (req.method ?? 'GET').toUpperCase();
         const { route, params } = matchRoute(method, url.pathname);
         const fn: ApiFunction = route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
         const query: Record<string, string> = {};
-        for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+        for (const [k, v] of searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
         const body = Buffer.concat(chunks).toString('utf8');
         const now = new Date();
         const event: APIGatewayProxyEventV2 = {
@@ -72,7 +78,7 @@ export async function startApiServer(options: { host: string; port: number; hand
         } catch {
           send(res, 500, { error: 'internal error', code: 'internal_error' });
         }
-      })();
+      })().catch(() => send(res, 500, { error: 'internal error', code: 'internal_error' }));
     });
   });
   // Idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a client
