@@ -117,13 +117,14 @@ async function main(): Promise<void> {
       port: { type: 'string', default: env.AGENT_PORT ?? '8001' },
       orchestrator: { type: 'string', default: env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080' },
       'delay-ms': { type: 'string', default: env.WORK_DELAY_MS },
+      'api-token': { type: 'string', default: env.API_TOKEN },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(`usage: node --import tsx examples/cost-agent.ts [--name cost-agent-1] [--port 8001] [--host 127.0.0.1]
-       [--advertise-host HOST] [--orchestrator http://127.0.0.1:8080] [--delay-ms N]
-Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS.`);
+       [--advertise-host HOST] [--orchestrator http://127.0.0.1:8080] [--delay-ms N] [--api-token T]
+Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS, API_TOKEN.`);
     return;
   }
   const port = Number(values.port);
@@ -139,6 +140,7 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
     port,
     orchestratorUrl: values.orchestrator,
     workDelayMs: delay,
+    apiToken: values['api-token'],
     logger: { info: log('INFO'), warn: log('WARN'), error: log('ERROR') },
   });
 

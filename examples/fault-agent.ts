@@ -4,7 +4,7 @@
  *   node --import tsx examples/fault-agent.ts --mode fail500 --log /tmp/attempts.jsonl \
  *     [--fail-first 2] [--delay-ms 2000] [--name fault-agent-1] [--type fault] [--capabilities fault_task,other]
  *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100] [--refuse-above N]
- *     [--fail-deliveries N]
+ *     [--fail-deliveries N] [--api-token T (default: env API_TOKEN)]
  *
  * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
  * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     'max-concurrency': { type: 'string', default: '100' },
     'refuse-above': { type: 'string', default: '1000' },
     'fail-deliveries': { type: 'string', default: '0' },
+    'api-token': { type: 'string', default: process.env.API_TOKEN },
   },
 });
 
@@ -107,6 +108,7 @@ const agent = new Agent({
   orchestratorUrl: values.orchestrator,
   maxConcurrency: intOption(values['max-concurrency'], '--max-concurrency', 100),
   refuseAbove: intOption(values['refuse-above'], '--refuse-above', 1000),
+  apiToken: values['api-token'],
   stopGraceMs: 1_000,
   logger: {
     info: () => undefined,

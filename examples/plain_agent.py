@@ -138,8 +138,9 @@ class TaskHandler:
 class Registration:
     """Registers with the orchestrator and heartbeats, registering again when it has forgotten the agent."""
 
-    def __init__(self, orchestrator_url: str, request: Dict[str, Any], in_flight: Callable[[], int]):
+    def __init__(self, orchestrator_url: str, request: Dict[str, Any], in_flight: Callable[[], int], api_token: Optional[str] = None):
         self.base = orchestrator_url.rstrip("/")
+        self.api_token = api_token
         self.request = request
         self.in_flight = in_flight
         self.agent_id: Optional[str] = None
@@ -149,8 +150,10 @@ class Registration:
 
     def _call(self, method: str, path: str, body: Optional[Dict[str, Any]] = None):
         data = None if body is None else json.dumps(body).encode("utf-8")
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_token:
+            headers["Authorization"] = "Bearer " + self.api_token
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as res:
                 text = res.read().decode("utf-8")
@@ -246,6 +249,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--type", default=env.get("AGENT_TYPE", "plain"))
     parser.add_argument("--port", type=int, default=int(env.get("AGENT_PORT", "8002")))
     parser.add_argument("--orchestrator", default=env.get("ORCHESTRATOR_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--api-token", default=env.get("API_TOKEN"),
+                        help="bearer token for an orchestrator started with API_TOKENS")
     parser.add_argument("--capabilities", default=env.get("AGENT_CAPABILITIES"),
                         help="comma-separated task types to offer (default: every task type this agent handles)")
     parser.add_argument("--delay-ms", type=int, default=int(env.get("WORK_DELAY_MS", "200")),
@@ -272,7 +277,7 @@ def main(argv: List[str]) -> int:
         "capabilities": capabilities,
         "version": "1.0.0",
         "metadata": {"language": "python", "sdk": "none"},
-    }, lambda: handler.in_flight)
+    }, lambda: handler.in_flight, args.api_token)
 
     stopped = threading.Event()
 

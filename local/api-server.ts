@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, matchRoute, routeKey } from '../functions/api/routes';
@@ -10,9 +10,9 @@ export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Pro
 /** API Gateway refuses payloads above 10 MB before any Lambda runs; so does this server. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 
@@ -20,7 +20,28 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
  * Serves the HTTP API on one machine: turns each request into the API Gateway HTTP API (payload 2.0)
  * event and calls the same Lambda handler that serves the route on AWS.
  */
-export async function startApiServer(options: { host: string; port: number; handlers: Record<ApiFunction, ApiLambda> }): Promise<{ url: string; port: number; stop(): Promise<void> }> {
+/** True when the request carries `Authorization: Bearer <one of tokens>` (compared in constant time). */
+export function hasBearerToken(header: string | undefined, tokens: readonly string[]): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) return false;
+  const given = createHash('sha256').update(match[1]!).digest();
+  // Every token is compared, so the time taken does not tell which one (or how much of one) matched.
+  return tokens.map((t) => timingSafeEqual(given, createHash('sha256').update(t).digest())).includes(true);
+}
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  handlers: Record<ApiFunction, ApiLambda>;
+  /**
+   * When set, every route but the public ones (GET /health) needs `Authorization: Bearer <token>`
+   * with one of these: the local stand-in for API Gateway's IAM or JWT authorizer. Several tokens
+   * let a token be rotated without downtime.
+   */
+  bearerTokens?: readonly string[];
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -41,6 +62,11 @@ export async function startApiServer(options: { host: string; port: number; hand
         const searchParams = new URLSearchParams(url.search);
         const method = (req.method ?? 'GET').toUpperCase();
         const { route, params } = matchRoute(method, url.pathname);
+        const tokens = options.bearerTokens ?? [];
+        if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
+          const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
+          return send(res, 401, { error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`, code: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+        }
         const fn: ApiFunction = route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;

@@ -22,7 +22,8 @@ if (values.help) {
 
   --no-agents   do not start the two example cost agents
   --data-dir    where the local DynamoDB keeps its data (kept across restarts)
-Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see README).`);
+Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see README).
+API_TOKENS=<token>[,<token>...] requires "Authorization: Bearer <token>" on every route but GET /health.`);
   process.exit(0);
 }
 
@@ -32,9 +33,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+// API_TOKENS: comma-separated; list the new token beside the old one while callers switch over.
+const apiTokens = (process.env.API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+const weak = apiTokens.find((t) => t.length < 16 || /\s/.test(t));
+if (weak !== undefined) {
+  console.error('API_TOKENS must list tokens of at least 16 characters without spaces, separated by commas (for example: openssl rand -hex 32)');
+  process.exit(2);
+}
+
 const log = (line: string) => console.log(`[orchestrator] ${line}`);
 const dataDir = path.resolve(values['data-dir']);
-const runtime = await startRuntime({ host: values.host, port, dataDir, log }).catch((err: unknown) => {
+const runtime = await startRuntime({ host: values.host, port, dataDir, log, apiTokens }).catch((err: unknown) => {
   console.error(`[orchestrator] could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
@@ -43,11 +52,11 @@ const agents: Array<{ stop(): Promise<void> }> = [];
 if (!values['no-agents']) {
   for (const [i, name] of ['cost-agent-1', 'cost-agent-2'].entries()) {
     // The seed's ports, so the agents keep their ids across restarts; any free port if taken.
-    let agent = createCostAgent({ name, port: 8001 + i, orchestratorUrl: runtime.url });
+    let agent = createCostAgent({ name, port: 8001 + i, orchestratorUrl: runtime.url, apiToken: apiTokens[0] });
     try {
       await agent.start();
     } catch {
-      agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url });
+      agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url, apiToken: apiTokens[0] });
       await agent.start();
     }
     agents.push(agent);

@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   dataDir: string;
   /** Extra environment for the handlers (settings such as RETRY_BASE_DELAY_SECONDS). */
   env?: Record<string, string>;
+  /** Bearer tokens callers must send (API_TOKENS); none means the local API is open. */
+  apiTokens?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -182,9 +184,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!id) throw new Error(`the synthesized template lacks the ${fn} API function`);
       apiHandlers[fn] = (await importHandler(entryOf(id))) as unknown as ApiLambda;
     }
-    const api = await startApiServer({ host: options.host, port: options.port, handlers: apiHandlers });
+    const api = await startApiServer({ host: options.host, port: options.port, handlers: apiHandlers, bearerTokens: options.apiTokens ?? [] });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
+    const tokens = options.apiTokens?.length ?? 0;
+    log(tokens > 0 ? `Auth      bearer token required on every route but GET /health (${tokens} accepted, from API_TOKENS)` : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)');
 
     return { url: api.url, stop: stopAll };
   } catch (err) {

@@ -53,6 +53,7 @@ export class Agent {
       options.orchestratorUrl ?? AGENT_DEFAULTS.orchestratorUrl,
       options.fetch ?? globalThis.fetch,
       options.requestTimeoutMs ?? AGENT_DEFAULTS.requestTimeoutMs,
+      options.apiToken,
     );
     this.verifier = new DeliveryVerifier(options.verifySignatures ?? AGENT_DEFAULTS.verifySignatures, options.requireSignatures ?? AGENT_DEFAULTS.requireSignatures);
   }

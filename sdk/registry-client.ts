@@ -31,6 +31,7 @@ export class RegistryClient {
     baseUrl: string,
     private readonly fetchFn: typeof globalThis.fetch,
     private readonly timeoutMs: number,
+    private readonly apiToken?: string,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
@@ -71,7 +72,11 @@ export class RegistryClient {
     try {
       res = await this.fetchFn(url, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.apiToken ? { authorization: `Bearer ${this.apiToken}` } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
         redirect: 'error',

@@ -76,6 +76,20 @@ describe('Agent registration', () => {
     expect(agent.url).toBe(`http://127.0.0.1:${agent.port}`);
   });
 
+  it('sends its apiToken as a bearer token on every call to the orchestrator, and none without one', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = newAgent(fake, { apiToken: 'tok-0123456789abcdef' }).handle('work', () => 1);
+    await agent.start();
+    await fake.waitFor(() => fake.callsTo('POST', /heartbeat$/).length > 0, 'a heartbeat');
+    await agent.stop();
+    expect(fake.calls.length).toBeGreaterThanOrEqual(3);
+    expect(fake.calls.map((c) => c.authorization)).toEqual(fake.calls.map(() => 'Bearer tok-0123456789abcdef'));
+
+    const plain = await fakeOrchestrator();
+    await newAgent(plain).handle('work', () => 1).start();
+    expect(plain.calls.map((c) => c.authorization)).toEqual([undefined]);
+  });
+
   it('registers the advertised host and explicit capabilities instead of the listen address', async () => {
     const fake = await fakeOrchestrator();
     const agent = newAgent(fake, { advertiseHost: 'localhost', capabilities: ['analyze_cost'], metadata: { zone: 'a' }, version: '2.1.0', maxConcurrency: 3 }).handle('analyze_cost', () => ({}));

@@ -7,6 +7,7 @@ export interface RecordedCall {
   path: string;
   body: unknown;
   at: number;
+  authorization?: string;
 }
 
 /**
@@ -39,7 +40,7 @@ export class FakeOrchestrator {
           body = text;
         }
         const path = req.url ?? '/';
-        this.calls.push({ method: req.method ?? '', path, body, at: Date.now() });
+        this.calls.push({ method: req.method ?? '', path, body, at: Date.now(), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
         const [status, answer] = this.answer(req.method ?? '', path, body);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer));

@@ -35,6 +35,8 @@ export interface FaultAgentOptions {
   failDeliveries?: number;
   /** The agent itself answers 503 with Retry-After above this many running tasks. */
   refuseAbove?: number;
+  /** Bearer token for the orchestrator's API. */
+  apiToken?: string;
 }
 
 export async function startFaultAgent(orchestratorUrl: string, options: FaultAgentOptions): Promise<AgentProcess> {
@@ -46,6 +48,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
   if (options.failDeliveries !== undefined) args.push('--fail-deliveries', String(options.failDeliveries));
   if (options.refuseAbove !== undefined) args.push('--refuse-above', String(options.refuseAbove));
+  if (options.apiToken !== undefined) args.push('--api-token', options.apiToken);
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   return {
