@@ -266,3 +266,73 @@ describe('the starter and the dispatcher', () => {
     await expect(dispatcher({ action: 'dance', state: {} }, fakeLambdaContext('dispatcher', 1000))).rejects.toThrow();
   });
 });
+
+describe('duplicates are harmless (at-least-once queue, repeated starts)', () => {
+  /** A seed-protocol agent that counts deliveries per task and takes `delayMs` to answer. */
+  async function countingAgent(type: string, delayMs: number): Promise<{ id: string; deliveries: Map<string, number> }> {
+    const deliveries = new Map<string, number>();
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const task = JSON.parse(body) as { task_id: string };
+        deliveries.set(task.task_id, (deliveries.get(task.task_id) ?? 0) + 1);
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ task_id: task.task_id, status: 'completed', result: { ok: true } }));
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    stops.push(() => new Promise((r) => server.close(r)));
+    const port = (server.address() as { port: number }).port;
+    const registered = await invoke(agents, event('POST', '/agents/register', { body: { name: `${type}-agent`, type, host: '127.0.0.1', port, capabilities: ['work'] } }));
+    return { id: String(registered.body.id), deliveries };
+  }
+
+  const record = (messageId: string, taskId: string) => ({
+    messageId,
+    receiptHandle: messageId,
+    body: JSON.stringify({ task_id: taskId }),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn',
+    awsRegion: 'us-east-1',
+  });
+
+  async function finished(taskId: string): Promise<Record<string, unknown>> {
+    let status: Record<string, unknown> = {};
+    for (let i = 0; i < 100 && !['completed', 'failed', 'timeout', 'cancelled'].includes(String(status.status)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body;
+    }
+    return status;
+  }
+
+  it('the same queue message delivered twice (in one batch and again later) starts one execution: one delivery', async () => {
+    const agent = await countingAgent('dupmsg', 300);
+    const taskId = String((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupmsg' } }))).body.task_id);
+    const batch: SQSEvent = { Records: [record('a', taskId), record('b', taskId)] };
+    expect(await starter(batch, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
+    expect(await starter({ Records: [record('c', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
+    expect(await finished(taskId)).toMatchObject({ status: 'completed', attempts: 1, agent_id: agent.id });
+    // Once more after it finished: nothing happens.
+    expect(await starter({ Records: [record('d', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(agent.deliveries.get(taskId)).toBe(1);
+  });
+
+  it('two executions driving the same task (a duplicate start) deliver its attempt once', async () => {
+    const agent = await countingAgent('dupexec', 500);
+    const taskId = String((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupexec', max_retries: 0 } }))).body.task_id);
+    // Five dispatch steps at once, as five executions (or retried invocations) would run them.
+    const steps = await Promise.all(Array.from({ length: 5 }, () => dispatcher({ action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 60 } }, fakeLambdaContext('dispatcher', 330_000))));
+    const outcomes = (steps as Array<{ outcome: string; status: string }>).map((s) => `${s.outcome}:${s.status}`).sort();
+    expect(outcomes.filter((o) => o === 'done:completed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o !== 'done:completed').every((o) => o.startsWith('wait:') || o === 'done:completed')).toBe(true);
+    expect(await finished(taskId)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(agent.deliveries.get(taskId)).toBe(1);
+  });
+});
