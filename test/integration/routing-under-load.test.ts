@@ -211,6 +211,20 @@ describe('passive health and draining', () => {
     expect((await agentView(leaving.id)).status).toBe('draining');
   });
 
+  it('retries at once elsewhere the tasks of an agent killed (SIGKILL) while it works on them', async () => {
+    const doomed = await agent({ mode: 'slow', delayMs: 5_000, type: 'killed', name: 'killed-doomed' });
+    const ids = await Promise.all(Array.from({ length: 2 }, () => submit({ task_type: 'work', agent_type: 'killed', timeout_seconds: 30, max_retries: 2, retry_delay_seconds: 0 })));
+    await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
+    const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
+    const killedAt = Date.now();
+    doomed.proc.child.kill('SIGKILL');
+    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', survivor.id, 2]));
+    // The connection reset ended the attempts: nobody waited for the 30 s attempt timeout.
+    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    expect(doomed.deliveries().map((d) => d.task_id).sort()).toEqual([...ids].sort());
+  });
+
   it('retries the tasks of an agent that stops heartbeating elsewhere after their attempt timeout, and frees its slots', async () => {
     const dying = await agent({ mode: 'hang', type: 'death', name: 'death-dying' });
     const ids = await Promise.all(Array.from({ length: 3 }, () => submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 })));
