@@ -33,6 +33,8 @@ export interface FaultAgentOptions {
   maxConcurrency?: number;
   /** The first N deliveries of all answer HTTP 500. */
   failDeliveries?: number;
+  /** With mode fail500: only the first N deliveries of each task fail. */
+  failFirst?: number;
   /** The agent itself answers 503 with Retry-After above this many running tasks. */
   refuseAbove?: number;
   /** Bearer token for the orchestrator's API. */
@@ -47,6 +49,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.delayMs !== undefined) args.push('--delay-ms', String(options.delayMs));
   if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
   if (options.failDeliveries !== undefined) args.push('--fail-deliveries', String(options.failDeliveries));
+  if (options.failFirst !== undefined) args.push('--fail-first', String(options.failFirst));
   if (options.refuseAbove !== undefined) args.push('--refuse-above', String(options.refuseAbove));
   if (options.apiToken !== undefined) args.push('--api-token', options.apiToken);
   const proc = startProcess(NODE, args);
