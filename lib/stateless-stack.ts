@@ -89,10 +89,11 @@ export class StatelessStack extends Stack {
       entry: 'functions/handlers/api-tasks.ts',
       description: '/tasks routes',
       timeout: Duration.seconds(10),
-      environment: { ...withCache, ...workflowEnv, INTAKE_QUEUE_URL: intake.queue.queueUrl },
+      environment: { ...withCache, ...workflowEnv, INTAKE_QUEUE_URL: intake.queue.queueUrl, IDEMPOTENCY_TABLE: tables.idempotency.tableName },
       logRetention,
       network,
     }).fn;
+    tables.grantIdempotencyReadWrite(tasksApi);
     tables.grantAgentsRead(tasksApi);
     tables.grantTasksReadWrite(tasksApi);
     intake.queue.grantSendMessages(tasksApi);

@@ -11,6 +11,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { AGENTS_TABLE_KEYS } from '../functions/adapters/dynamo-agent-store';
 import { TASKS_TABLE_KEYS } from '../functions/adapters/dynamo-task-store';
+import { IDEMPOTENCY_TABLE_KEYS } from '../functions/adapters/submit-idempotency';
 import type { ApiFunction } from '../functions/api/routes';
 import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
 import { type ApiLambda, startApiServer } from './api-server';
@@ -133,6 +134,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
       TASKS_TABLE: tableNames[TASKS_TABLE_KEYS.partitionKey],
       AGENTS_TABLE: tableNames[AGENTS_TABLE_KEYS.partitionKey],
+      IDEMPOTENCY_TABLE: tableNames[IDEMPOTENCY_TABLE_KEYS.partitionKey],
       INTAKE_QUEUE_URL: queueUrls[intakeLogicalId],
       STATE_MACHINE_ARN: arnOf(standard),
       EXPRESS_STATE_MACHINE_ARN: arnOf(express),

@@ -5,6 +5,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { CircuitView } from './circuit-breaker';
+import { ValidationError } from './errors';
 import { JSON_LIMITS, jsonLimitProblem } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 
@@ -72,6 +73,19 @@ export const taskSubmitRequestSchema = z.strictObject({
   metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
+
+export const IDEMPOTENCY_KEY_RULE = '1-255 visible ASCII characters, such as a UUID';
+
+/** The `Idempotency-Key` header of POST /tasks, if sent; a malformed one is a 400. */
+export function idempotencyKeyOf(headers: Record<string, string>): string | undefined {
+  const key = headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    const shown = key.length > 40 ? `${key.slice(0, 40)}...` : key;
+    throw new ValidationError(`invalid Idempotency-Key header: it must be ${IDEMPOTENCY_KEY_RULE} (got "${shown}")`, [{ field: 'Idempotency-Key', message: `must be ${IDEMPOTENCY_KEY_RULE}` }]);
+  }
+  return key;
+}
 
 export interface TaskSubmitResponse {
   task_id: string;

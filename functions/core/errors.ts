@@ -67,6 +67,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** Well-formed but not acceptable as it stands (for example an Idempotency-Key reused with another body). */
+export class UnprocessableError extends AppError {
+  constructor(message: string, code: string) {
+    super(message, code, 422);
+  }
+}
+
 export class NoCapableAgentError extends AppError {
   constructor(message: string) {
     super(message, 'no_capable_agent', 503, false, { expose: true });

@@ -1,5 +1,6 @@
 /** What the use cases need from the outside world. Adapters in functions/adapters implement these. */
 import type { AgentLiveness, AgentRecord } from './agent-model';
+import type { Context as LambdaContext } from 'aws-lambda';
 import type { CircuitStats, OpenCircuit } from './circuit-breaker';
 import type { AgentTaskRequest } from './contract';
 import type { AttemptResult } from './retry-policy';
@@ -125,6 +126,11 @@ export interface TaskCache {
   /** True at most once per `periodSeconds` per agent (and always when the cache is down). */
   shouldPersistHeartbeat(agentId: string, periodSeconds: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** Runs a submission once per idempotency key (24 h); a repeat answers the first result. */
+export interface SubmitIdempotency {
+  run<T extends object>(key: string, payload: unknown, context: LambdaContext | undefined, submit: () => Promise<T>): Promise<T>;
 }
 
 export interface TaskQueue {

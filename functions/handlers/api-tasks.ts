@@ -1,8 +1,8 @@
 import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
 import { ValidationError } from '../core/errors';
-import { listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
+import { idempotencyKeyOf, listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { allDeps, config } from '../shared/composition-root';
+import { deps as adapters, allDeps, config } from '../shared/composition-root';
 import { httpApi, idParam } from '../shared/http-handler';
 import { logger } from '../shared/observability';
 
@@ -13,9 +13,11 @@ export const handler = httpApi(
   {
     'POST /tasks': async (req) => {
       if (req.body === undefined) throw new ValidationError('invalid task submission: the request has no body; send a JSON TaskSubmitRequest such as {"task_type":"analyze_cost","agent_type":"cost"}');
-      const submitted = await submitTask(deps, parseOrThrow(taskSubmitRequestSchema, req.body, 'task submission'), (err) =>
-        logger.error({ message: 'task stored but not enqueued; the reconciler will start it', error: err as Error }),
-      );
+      const key = idempotencyKeyOf(req.headers);
+      const request = parseOrThrow(taskSubmitRequestSchema, req.body, 'task submission');
+      const submit = () => submitTask(deps, request, (err) => logger.error({ message: 'task stored but not enqueued; the reconciler will start it', error: err as Error }));
+      // Keys are per caller: two callers may pick the same key without seeing each other's tasks.
+      const submitted = key === undefined ? await submit() : await adapters.submitIdempotency().run(`${req.caller}:${key}`, request, req.context, submit);
       return { status: 201, body: submitted };
     },
     'GET /tasks': async (req) => ({ status: 200, body: await listTasks(deps, parseOrThrow(listTasksQuerySchema, req.query, 'task list query')) }),

@@ -14,6 +14,7 @@ import { HttpAgentClient } from '../adapters/http-agent-client';
 import { MemoryTaskCache } from '../adapters/memory-task-cache';
 import { RedisTaskCache } from '../adapters/redis-task-cache';
 import { SqsTaskQueue } from '../adapters/sqs-task-queue';
+import { PowertoolsSubmitIdempotency } from '../adapters/submit-idempotency';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
 import type { TaskCache } from '../core/ports';
 import { type Config, loadConfig, required } from './config';
@@ -26,8 +27,9 @@ const once = <T>(make: () => T): (() => T) => {
   return () => (value ??= make());
 };
 
+const dynamo = once(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
 const doc = once(() =>
-  DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+  DynamoDBDocumentClient.from(dynamo(), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   }),
 );
@@ -56,6 +58,8 @@ export const deps = {
   workflow: once(() => new StepFunctionsWorkflow(sfn(), { standard: required(config, 'STATE_MACHINE_ARN'), express: config.EXPRESS_STATE_MACHINE_ARN }, adapterLog)),
   agentClient: once(() => new HttpAgentClient(config.settings.networkPolicy, config.MAX_AGENT_ANSWER_BYTES)),
   cache,
+  /** Only the tasks API uses it (POST /tasks with an Idempotency-Key). */
+  submitIdempotency: once(() => new PowertoolsSubmitIdempotency(required(config, 'IDEMPOTENCY_TABLE'), dynamo())),
 };
 
 /** Everything, resolved lazily, for use cases that take a Pick<Deps, ...>. */

@@ -14,6 +14,7 @@ const flag = (def: boolean) =>
 const envSchema = z.object({
   TASKS_TABLE: z.string().min(1).optional(),
   AGENTS_TABLE: z.string().min(1).optional(),
+  IDEMPOTENCY_TABLE: z.string().min(1).optional(),
   INTAKE_QUEUE_URL: z.string().url().optional(),
   STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
   EXPRESS_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),

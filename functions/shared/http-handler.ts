@@ -17,9 +17,20 @@ import { logger, metrics, metricsEnabled, tracer } from './observability';
 export interface ApiRequest {
   params: Record<string, string>;
   query: Record<string, string>;
+  /** Header names in lower case, as API Gateway (payload 2.0) passes them. */
+  headers: Record<string, string>;
   /** Parsed JSON body; undefined when there was none. */
   body: unknown;
   requestId: string;
+  /** Who called, as the authorizer says (IAM principal or JWT subject); "anonymous" without one. */
+  caller: string;
+  context: Context;
+}
+
+function callerOf(event: APIGatewayProxyEventV2): string {
+  const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } }).authorizer;
+  const jwtSubject = authorizer?.jwt?.claims?.sub;
+  return authorizer?.iam?.userArn ?? (typeof jwtSubject === 'string' ? `jwt:${jwtSubject}` : 'anonymous');
 }
 
 export interface ApiResult {
@@ -88,8 +99,11 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
         const req: ApiRequest = {
           params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')])),
           query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
+          headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? ''])),
           body: parseBody(event, options.maxBodyBytes),
           requestId: context.awsRequestId,
+          caller: callerOf(event),
+          context,
         };
         const result = await handle(req);
         return respond(result.status, result.body);

@@ -5,6 +5,7 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AGENTS_TABLE_KEYS } from '../../functions/adapters/dynamo-agent-store';
 import { TASKS_TABLE_KEYS } from '../../functions/adapters/dynamo-task-store';
+import { IDEMPOTENCY_TABLE_KEYS } from '../../functions/adapters/submit-idempotency';
 
 const TASK_INDEXES = [TASKS_TABLE_KEYS.byStatus.name, TASKS_TABLE_KEYS.byAgentType.name, TASKS_TABLE_KEYS.byMonth.name];
 const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];
@@ -16,6 +17,8 @@ const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];
 export class TaskTables extends Construct {
   readonly tasks: dynamodb.Table;
   readonly agents: dynamodb.Table;
+  /** Idempotency-Key records of POST /tasks (Powertools idempotency), kept 24 h. */
+  readonly idempotency: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -48,6 +51,17 @@ export class TaskTables extends Construct {
       sortKey: { name: AGENTS_TABLE_KEYS.byType.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // Short-lived by design: nothing here is worth a restore, so it goes with the stack.
+    this.idempotency = new dynamodb.Table(this, 'Idempotency', {
+      ...common,
+      removalPolicy: RemovalPolicy.DESTROY,
+      partitionKey: { name: IDEMPOTENCY_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: IDEMPOTENCY_TABLE_KEYS.ttlAttribute,
+    });
+  }
+
+  grantIdempotencyReadWrite(grantee: IGrantable): void {
+    this.grantOn(grantee, this.idempotency, [], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
   }
 
   /** Grants `actions` on a table and on each of its indexes by name: no `index/*` wildcard. */

@@ -83,6 +83,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
     TASKS_TABLE: names.task_id,
     AGENTS_TABLE: names.agent_id,
+    IDEMPOTENCY_TABLE: names.id,
     INTAKE_QUEUE_URL: queueUrl,
     STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'STANDARD')!),
     EXPRESS_STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'EXPRESS')!),
@@ -198,6 +199,51 @@ describe('the API handlers', () => {
 
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect((await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown } }))).statusCode).toBe(404);
+  });
+
+  it('POST /tasks with an Idempotency-Key returns the same task for a repeat, refuses another body with that key, and keeps keys per caller', async () => {
+    const body = { task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: 'idem' } };
+    const key = { 'idempotency-key': `key-${Date.now()}` };
+    const first = await invoke(tasks, event('POST', '/tasks', { body, headers: key }));
+    const again = await invoke(tasks, event('POST', '/tasks', { body, headers: key }));
+    expect(first.statusCode).toBe(201);
+    expect(again).toEqual(first);
+
+    const changed = await invoke(tasks, event('POST', '/tasks', { body: { ...body, priority: 10 }, headers: key }));
+    expect(changed.statusCode).toBe(422);
+    expect(changed.body).toMatchObject({ code: 'idempotency_key_reused', error: expect.stringContaining('was already used in the last 24 h with a different body') as unknown });
+
+    const other = await invoke(tasks, event('POST', '/tasks', { body, headers: { 'idempotency-key': `${key['idempotency-key']}-2` } }));
+    expect(other.statusCode).toBe(201);
+    expect(other.body.task_id).not.toBe(first.body.task_id);
+    const without = await invoke(tasks, event('POST', '/tasks', { body }));
+    expect(without.body.task_id).not.toBe(first.body.task_id);
+
+    // Another caller (another IAM principal) with the same key gets its own task.
+    const asOther = event('POST', '/tasks', { body, headers: key });
+    (asOther.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn: 'arn:aws:iam::111111111111:user/other' } };
+    const otherCaller = await invoke(tasks, asOther);
+    expect(otherCaller.statusCode).toBe(201);
+    expect(otherCaller.body.task_id).not.toBe(first.body.task_id);
+
+    // Only one task was stored for the repeated key.
+    const listed = await invoke(tasks, event('GET', '/tasks', { query: { agent_type: 'cost', limit: '100' } }));
+    const ids = (listed.body.tasks as Array<{ task_id: string }>).map((t) => t.task_id);
+    expect(ids.filter((id) => id === first.body.task_id)).toHaveLength(1);
+  });
+
+  it.each([
+    ['too long', 'k'.repeat(256)],
+    ['with a space', 'my key'],
+    ['with non-ASCII', 'clé-1'],
+    ['empty', ''],
+  ])('refuses an Idempotency-Key %s with a 400, and stores nothing', async (_label, value) => {
+    const before = await invoke(tasks, event('GET', '/tasks', { query: { agent_type: 'cost', limit: '100' } }));
+    const res = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost' }, headers: { 'idempotency-key': value } }));
+    expect(res.statusCode).toBe(400);
+    expect(String(res.body.error)).toContain('invalid Idempotency-Key header: it must be 1-255 visible ASCII characters');
+    const after = await invoke(tasks, event('GET', '/tasks', { query: { agent_type: 'cost', limit: '100' } }));
+    expect(after.body.count).toBe(before.body.count);
   });
 
   it('answers an unknown task 404 and a malformed id 400', async () => {

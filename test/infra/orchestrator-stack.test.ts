@@ -85,6 +85,18 @@ describe('the stateful stack', () => {
     expect(Object.keys(tables)).toHaveLength(2);
   });
 
+  it('keeps Idempotency-Key records in their own on-demand table with TTL, which only the tasks API may use', () => {
+    const tables = stateful.findResources('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: { BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } },
+    });
+    expect(Object.keys(tables)).toHaveLength(1);
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const using = Object.entries(policies).filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('Idempotency'));
+    expect(using.map(([id]) => id)).toEqual([expect.stringMatching(/^TasksApi/)]);
+    stateless.hasResourceProperties('AWS::Lambda::Function', { Description: '/tasks routes', Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE: Match.anyValue() }) } });
+  });
+
   it('indexes tasks by status, agent type and month for listing, keys only', () => {
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],

@@ -76,6 +76,19 @@ describe('routing tasks to agents on one machine', () => {
     expect(done).toMatchObject({ status: 'completed', agent_id: costAgentId, result: { total_instances: 2 } });
   });
 
+  it('returns the same task for a submit repeated with its Idempotency-Key, and refuses the key with another body', async () => {
+    const body = { task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: 'retry-me' } };
+    const headers = { 'idempotency-key': 'it-7f3c2a' };
+    const first = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', body, headers);
+    const second = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', body, headers);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body).toEqual(first.body);
+    const conflict = await call(orch.url, 'POST', '/tasks', { ...body, parameters: { account_id: 'other' } }, headers);
+    expect(conflict.status).toBe(422);
+    expect(conflict.body.code).toBe('idempotency_key_reused');
+    expect(await waitForTask(orch.url, first.body.task_id, isTerminal)).toMatchObject({ status: 'completed' });
+  });
+
   it('refuses at once (503) a task no registered agent offers, saying what is registered', async () => {
     const byType = await call(orch.url, 'POST', '/tasks', { task_type: 'tune_inference', agent_type: 'performance' });
     expect(byType.status).toBe(503);
