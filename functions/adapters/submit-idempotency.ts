@@ -25,7 +25,7 @@ export class PowertoolsSubmitIdempotency implements SubmitIdempotency {
     if (context) config.registerLambdaContext(context);
     const once = makeIdempotent(async (_request: { key: string; payload: unknown }) => submit(), { persistenceStore: this.store, config });
     try {
-      return (await once({ key, payload })) as T;
+      return (await once({ key, payload }));
     } catch (err) {
       const shown = key.slice(key.indexOf(':') + 1);
       if (err instanceof IdempotencyValidationError) {
