@@ -13,6 +13,8 @@ export interface TaskContext {
   metadata: Record<string, unknown>;
   /** W3C trace context of the delivery, to continue the trace. */
   traceparent: string | undefined;
+  /** The delivery's `webhook-id` ("<task_id>:<attempt>"): the same only when one attempt is delivered again, so a key to de-duplicate on. */
+  deliveryId: string | undefined;
   /** True when the delivery carried a valid signature from the orchestrator. */
   verified: boolean;
 }

@@ -188,6 +188,7 @@ export class TaskServer {
       timeoutSeconds: task.timeout_seconds,
       metadata: task.metadata,
       traceparent: firstHeader(req, DELIVERY_HEADERS.traceparent),
+      deliveryId: firstHeader(req, DELIVERY_HEADERS.id),
       verified: check.verified,
     };
     const deadlineTimer = setTimeout(

@@ -14,6 +14,11 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 class BlockedAddressError extends Error {}
 class AnswerTooLargeError extends Error {}
 
+/** `webhook-id` of a delivery: the task and the attempt, so a redelivered attempt is recognisable and a retry is not. */
+export function deliveryId(taskId: string, attempt: number): string {
+  return `${taskId}:${attempt}`;
+}
+
 /** An agent's own error text is kept up to this many characters. */
 export const MAX_AGENT_ERROR_CHARS = 2_000;
 
@@ -55,13 +60,13 @@ export class HttpAgentClient implements AgentClient {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
       'user-agent': 'optiinfra-orchestrator',
-      [DELIVERY_HEADERS.id]: request.task_id,
+      [DELIVERY_HEADERS.id]: deliveryId(request.task_id, attempt),
       [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
       [DELIVERY_HEADERS.attempt]: String(attempt),
       [DELIVERY_HEADERS.deadline]: new Date(deadlineMs).toISOString(),
       [DELIVERY_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
     };
-    if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(request.task_id, now, body);
+    if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(deliveryId(request.task_id, attempt), now, body);
 
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };

@@ -43,7 +43,7 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
     const outcome = await client.deliver({ agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret }, req, 3, deadline);
 
     expect(outcome).toEqual({ kind: 'completed', result: { got: { a: 1 } }, executionTimeMs: expect.any(Number) as unknown });
-    expect(seen[0]).toMatchObject({ taskId: req.task_id, attempt: 3, priority: 10, verified: true });
+    expect(seen[0]).toMatchObject({ taskId: req.task_id, attempt: 3, priority: 10, verified: true, deliveryId: `${req.task_id}:3` });
     expect(seen[0]?.deadline.getTime()).toBe(deadline);
   });
 

@@ -1,0 +1,53 @@
+/**
+ * The README's Python snippet for checking a delivery's signature, run as written against deliveries
+ * signed the way the dispatcher signs them: so an agent author copying it gets a working check.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../support/processes';
+
+const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const snippet = /```python\n(import base64[\s\S]*?def verify[\s\S]*?)```/.exec(readme)?.[1];
+const dir = tempDir('readme-verify-');
+afterAll(() => dir.remove());
+
+const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+
+function runVerify(headers: Record<string, string>, body: string, key = secret): boolean {
+  const file = path.join(dir.dir, 'check.py');
+  writeFileSync(file, `${snippet}\nimport json, sys\nc = json.load(sys.stdin)\nprint(verify(c["secret"], c["headers"], c["body"].encode()))\n`);
+  const out = execFileSync('python3', [file], { input: JSON.stringify({ secret: key, headers, body }) }).toString().trim();
+  return out === 'True';
+}
+
+function signed(body: string, at = new Date(), id = 'f6d1a6a4-1111-4111-8111-111111111111:1'): Record<string, string> {
+  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign(id, at, body) };
+}
+
+describe("the README's signature check in Python", () => {
+  it('is in the README', () => {
+    expect(snippet).toContain('def verify');
+  });
+
+  const body = JSON.stringify({ task_id: 'f6d1a6a4-1111-4111-8111-111111111111', task_type: 'work', parameters: { n: 1 } });
+
+  it('accepts a delivery signed as the dispatcher signs it', () => {
+    expect(runVerify(signed(body), body)).toBe(true);
+  });
+
+  it.each([
+    ['an altered body', signed(body), `${body} `],
+    ['another webhook-id', { ...signed(body), 'webhook-id': 'f6d1a6a4-1111-4111-8111-111111111111:2' }, body],
+    ['a stale timestamp (6 minutes old)', signed(body, new Date(Date.now() - 6 * 60_000)), body],
+    ['a forged signature', { ...signed(body), 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` }, body],
+  ])('refuses %s', (_label, headers, sent) => {
+    expect(runVerify(headers, sent)).toBe(false);
+  });
+
+  it('refuses a delivery signed with another secret', () => {
+    expect(runVerify(signed(body), body, `whsec_${Buffer.alloc(32, 9).toString('base64')}`)).toBe(false);
+  });
+});
