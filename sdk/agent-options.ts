@@ -36,7 +36,7 @@ export interface AgentOptions {
   metadata?: Record<string, unknown>;
   /** Check Standard Webhooks signatures on deliveries once the orchestrator has given a signing secret; a bad signature gets HTTP 401. Default true. */
   verifySignatures?: boolean;
-  /** Refuse (401) deliveries without a signature. Default false, so senders that follow only the seed protocol still work. */
+  /** Refuse (401) deliveries without a signature. Default true; false only for a sender that does not sign (the seed's orchestrator). */
   requireSignatures?: boolean;
   /** How long `stop()` waits for running handlers before aborting their signals and closing connections. Default 30 000 ms. */
   stopGraceMs?: number;
@@ -57,7 +57,7 @@ export const AGENT_DEFAULTS = {
   orchestratorUrl: 'http://127.0.0.1:8080',
   maxConcurrency: 10,
   verifySignatures: true,
-  requireSignatures: false,
+  requireSignatures: true,
   stopGraceMs: 30_000,
   requestTimeoutMs: 10_000,
   registrationRetry: { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: Number.POSITIVE_INFINITY },

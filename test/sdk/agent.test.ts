@@ -17,9 +17,13 @@ async function fakeOrchestrator(): Promise<FakeOrchestrator> {
   return fake;
 }
 
+/** The secret each agent got from its fake orchestrator: deliveries are signed with it unless a test says otherwise. */
+const secrets = new WeakMap<Agent, string>();
+
 function newAgent(fake: FakeOrchestrator, options: Partial<AgentOptions> = {}): Agent {
   const agent = new Agent({ name: `test-agent-${randomUUID().slice(0, 8)}`, type: 'test', orchestratorUrl: fake.url, stopGraceMs: 2_000, ...options });
   cleanups.push(() => agent.stop());
+  secrets.set(agent, fake.signingSecret);
   return agent;
 }
 
@@ -28,7 +32,10 @@ function taskBody(taskType: string, extra: Record<string, unknown> = {}): Record
 }
 
 interface Delivery {
+  /** Signs with this secret instead of the agent's own. */
   secret?: string;
+  /** Sends no signature at all. */
+  unsigned?: boolean;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -38,10 +45,11 @@ async function deliver(agent: Agent, body: Record<string, unknown> | string, del
   const taskId = typeof body === 'string' ? randomUUID() : String(body.task_id);
   const now = new Date();
   const headers: Record<string, string> = { 'content-type': 'application/json', ...delivery.headers };
-  if (delivery.secret) {
-    headers['webhook-id'] = taskId;
+  const secret = delivery.unsigned ? undefined : (delivery.secret ?? secrets.get(agent));
+  if (secret) {
+    headers['webhook-id'] = `${taskId}:1`;
     headers['webhook-timestamp'] = String(Math.floor(now.getTime() / 1000));
-    headers['webhook-signature'] = new Webhook(delivery.secret).sign(taskId, now, text);
+    headers['webhook-signature'] = new Webhook(secret).sign(`${taskId}:1`, now, text);
   }
   const res = await fetch(`${agent.url}/task`, { method: 'POST', headers, body: text, signal: delivery.signal });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -291,16 +299,36 @@ describe('Agent task endpoint', () => {
     expect(calls).toBe(0);
   });
 
-  it('accepts unsigned deliveries from seed-style senders unless requireSignatures is set', async () => {
+  it('refuses unsigned deliveries by default, and accepts them only with requireSignatures: false (a sender that does not sign)', async () => {
     const fake = await fakeOrchestrator();
-    const lenient = newAgent(fake).handle('echo', (_p, ctx) => ({ verified: ctx.verified }));
-    const strict = newAgent(fake, { requireSignatures: true }).handle('echo', () => ({}));
-    await lenient.start();
+    let ran = 0;
+    const strict = newAgent(fake).handle('echo', () => ({ ran: ++ran }));
+    const lenient = newAgent(fake, { requireSignatures: false }).handle('echo', (_p, ctx) => ({ verified: ctx.verified }));
     await strict.start();
+    await lenient.start();
 
-    expect(await deliver(lenient, taskBody('echo'))).toMatchObject({ status: 200, body: { status: 'completed', result: { verified: false } } });
-    expect(await deliver(strict, taskBody('echo'))).toMatchObject({ status: 401, body: { status: 'failed', code: 'invalid_signature', error: expect.stringContaining('missing webhook-signature header') as unknown } });
-    expect(await deliver(strict, taskBody('echo'), { secret: fake.signingSecret })).toMatchObject({ status: 200 });
+    expect(await deliver(strict, taskBody('echo'), { unsigned: true })).toMatchObject({ status: 401, body: { status: 'failed', code: 'invalid_signature', error: expect.stringContaining('missing webhook-signature header') as unknown } });
+    expect(ran).toBe(0);
+    expect(await deliver(strict, taskBody('echo'))).toMatchObject({ status: 200, body: { result: { ran: 1 } } });
+    expect(await deliver(lenient, taskBody('echo'), { unsigned: true })).toMatchObject({ status: 200, body: { status: 'completed', result: { verified: false } } });
+  });
+
+  it('refuses a delivery signed more than 5 minutes ago (a replay)', async () => {
+    const fake = await fakeOrchestrator();
+    let ran = 0;
+    const agent = newAgent(fake).handle('echo', () => ({ ran: ++ran }));
+    await agent.start();
+    const body = JSON.stringify(taskBody('echo'));
+    const id = 'replayed:1';
+    const then = new Date(Date.now() - 6 * 60_000);
+    const res = await fetch(`${agent.url}/task`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(then.getTime() / 1000)), 'webhook-signature': new Webhook(fake.signingSecret).sign(id, then, body) },
+      body,
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: 'invalid_signature', error: expect.stringContaining('invalid webhook signature') as unknown });
+    expect(ran).toBe(0);
   });
 
   it('answers 400 for an unknown task type, as the seed does', async () => {

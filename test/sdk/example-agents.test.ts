@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCostAgent } from '../../examples/cost-agent';
 import { NODE, startProcess, tempDir } from '../support/processes';
@@ -18,8 +19,17 @@ async function fakeOrchestrator(): Promise<FakeOrchestrator> {
   return fake;
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+/** A delivery signed as the orchestrator signs it: SDK agents refuse unsigned ones. */
+function signed(secret: string, body: unknown, extra: Record<string, string> = {}): RequestInit {
+  const text = JSON.stringify(body);
+  const id = `${(body as { task_id?: string }).task_id ?? randomUUID()}:${extra['x-optiinfra-attempt'] ?? '1'}`;
+  const now = new Date();
+  const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign(id, now, text), ...extra };
+  return { method: 'POST', headers, body: text };
+}
+
+async function post(url: string, body: unknown, secret: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, signed(secret, body));
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -33,10 +43,10 @@ describe('examples/cost-agent', () => {
     await agent.start();
 
     expect(fake.calls[0]?.body).toMatchObject({ name: 'cost-agent-test', type: 'cost', capabilities: ['analyze_cost', 'migrate_to_spot', 'right_size'] });
-    const analyzed = await post(`${agent.url}/task`, task('analyze_cost', { account_id: 'acct-9' }));
-    const migrated = await post(`${agent.url}/task`, task('migrate_to_spot', { instance_ids: ['i-1', 'i-2'] }));
-    const sized = await post(`${agent.url}/task`, task('right_size', { instance_ids: ['i-1'] }));
-    const invalid = await post(`${agent.url}/task`, task('right_size', { instance_ids: 'i-1' }));
+    const analyzed = await post(`${agent.url}/task`, task('analyze_cost', { account_id: 'acct-9' }), fake.signingSecret);
+    const migrated = await post(`${agent.url}/task`, task('migrate_to_spot', { instance_ids: ['i-1', 'i-2'] }), fake.signingSecret);
+    const sized = await post(`${agent.url}/task`, task('right_size', { instance_ids: ['i-1'] }), fake.signingSecret);
+    const invalid = await post(`${agent.url}/task`, task('right_size', { instance_ids: 'i-1' }), fake.signingSecret);
 
     expect(analyzed.body.result).toMatchObject({ account_id: 'acct-9', period: 'last_7_days', current_spend: 15420.5, potential_savings: 6800.25, savings_percentage: 44.1 });
     expect((analyzed.body.result as { recommendations: unknown[] }).recommendations).toHaveLength(3);
@@ -73,8 +83,8 @@ describe('examples/fault-agent', () => {
 
     const body = task('fault_task', { x: 1 });
     const url = `http://127.0.0.1:${port}/task`;
-    const first = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-optiinfra-attempt': '1' }, body: JSON.stringify(body) });
-    const second = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-optiinfra-attempt': '2' }, body: JSON.stringify(body) });
+    const first = await fetch(url, signed(fake.signingSecret, body, { 'x-optiinfra-attempt': '1' }));
+    const second = await fetch(url, signed(fake.signingSecret, body, { 'x-optiinfra-attempt': '2' }));
 
     expect(first.status).toBe(500);
     expect(second.status).toBe(200);
@@ -94,7 +104,7 @@ describe('examples/fault-agent', () => {
     cleanups.push(() => flap.stop(), () => reject.stop());
     const [, , flapPort] = await flap.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
     const [, , rejectPort] = await reject.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
-    const post = (port: string | undefined, body: unknown) => fetch(`http://127.0.0.1:${port}/task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (port: string | undefined, body: unknown) => fetch(`http://127.0.0.1:${port}/task`, signed(fake.signingSecret, body));
 
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await post(flapPort, task('fault_task', { i }))).status);
@@ -111,7 +121,7 @@ describe('examples/fault-agent', () => {
     cleanups.push(() => proc.stop());
     const [, , port] = await proc.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
 
-    const answer = await fetch(`http://127.0.0.1:${port}/task`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(task('fault_task', {})), signal: AbortSignal.timeout(500) }).catch((err: unknown) => err);
+    const answer = await fetch(`http://127.0.0.1:${port}/task`, { ...signed(fake.signingSecret, task('fault_task', {})), signal: AbortSignal.timeout(500) }).catch((err: unknown) => err);
 
     expect((answer as Error).name).toBe('TimeoutError');
     expect(await proc.stop('SIGTERM')).toBe(0);
