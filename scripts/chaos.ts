@@ -11,12 +11,12 @@
  *   duplicated  attempts an agent received more than once (the same task and attempt number)
  * and exits 1 if either is not.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { type AgentProcess, type Delivery, type FaultAgentOptions, startFaultAgent } from '../test/support/agents';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../test/support/local-orchestrator';
 import { freePort } from '../test/support/processes';
+import { killNow, startRedisOn } from '../test/support/redis';
 
 const { values } = parseArgs({
   options: {
@@ -46,26 +46,12 @@ const log = (line: string) => console.log(`[chaos ${new Date().toISOString().sli
 let redis: ChildProcess | undefined;
 const redisPort = await freePort();
 async function startRedis(): Promise<void> {
-  redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect(redisPort, '127.0.0.1');
-      s.once('connect', () => (s.end(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) return;
-    await sleep(50);
-  }
-  throw new Error('redis-server did not start (apt-get install -y redis-server)');
+  redis = await startRedisOn(redisPort);
 }
 async function killRedis(): Promise<void> {
   const child = redis;
   redis = undefined;
-  if (!child || child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+  await killNow(child);
 }
 
 // ---- the fleet: a dozen agents of one type, some of them unreliable

@@ -3,44 +3,22 @@
  * the same port. Routing degrades, status reads fall back to DynamoDB, and every accepted task
  * still ends in exactly one terminal state, with each attempt delivered once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../support/agents';
 import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
 import { freePort } from '../support/processes';
+import { killNow, startRedisOn } from '../support/redis';
 
 let orch: LocalOrchestrator;
 let redis: ChildProcess | undefined;
 let redisPort: number;
 const agents: AgentProcess[] = [];
 
-async function startRedisOn(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return child;
-    if (Date.now() > until) throw new Error(`redis-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function killRedis(): Promise<void> {
   const child = redis;
   redis = undefined;
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+  return killNow(child);
 }
 
 beforeAll(async () => {
