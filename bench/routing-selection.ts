@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       last_heartbeat: new Date(now).toISOString(),
       in_flight: 0,
       signing_secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      token_hash: '0'.repeat(64),
     }));
     for (let i = 0; i < records.length; i += 25) {
       await doc.send(new BatchWriteCommand({ RequestItems: { [agentsTable.input.TableName!]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));

@@ -118,13 +118,14 @@ async function main(): Promise<void> {
       orchestrator: { type: 'string', default: env.ORCHESTRATOR_URL ?? 'http://127.0.0.1:8080' },
       'delay-ms': { type: 'string', default: env.WORK_DELAY_MS },
       'api-token': { type: 'string', default: env.API_TOKEN },
+      'fleet-token': { type: 'string', default: env.FLEET_TOKEN },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(`usage: node --import tsx examples/cost-agent.ts [--name cost-agent-1] [--port 8001] [--host 127.0.0.1]
-       [--advertise-host HOST] [--orchestrator http://127.0.0.1:8080] [--delay-ms N] [--api-token T]
-Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS, API_TOKEN.`);
+       [--advertise-host HOST] [--orchestrator http://127.0.0.1:8080] [--delay-ms N] [--api-token T] [--fleet-token T]
+Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS, API_TOKEN, FLEET_TOKEN.`);
     return;
   }
   const port = Number(values.port);
@@ -141,6 +142,7 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
     orchestratorUrl: values.orchestrator,
     workDelayMs: delay,
     apiToken: values['api-token'],
+    fleetToken: values['fleet-token'],
     logger: { info: log('INFO'), warn: log('WARN'), error: log('ERROR') },
   });
 

@@ -4,7 +4,7 @@
  *   node --import tsx examples/fault-agent.ts --mode fail500 --log /tmp/attempts.jsonl \
  *     [--fail-first 2] [--delay-ms 2000] [--name fault-agent-1] [--type fault] [--capabilities fault_task,other]
  *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100] [--refuse-above N]
- *     [--fail-deliveries N] [--api-token T (default: env API_TOKEN)]
+ *     [--fail-deliveries N] [--api-token T (default: env API_TOKEN)] [--fleet-token T (default: env FLEET_TOKEN)]
  *
  * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
  * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
@@ -15,7 +15,8 @@
  * Every delivery that reaches a handler is appended to --log as one JSON line
  * {task_id, task_type, attempt, time, mode, concurrent} before the agent answers (`concurrent`:
  * tasks running on this agent including this one). Once registered it prints
- * `READY <agent_id> <port>` on stdout. SIGTERM / SIGINT unregister and exit 0.
+ * `READY <agent_id> <port>` on stdout. SIGUSR2 drains it (it prints `DRAINED`). SIGTERM / SIGINT
+ * unregister and exit 0.
  */
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'refuse-above': { type: 'string', default: '1000' },
     'fail-deliveries': { type: 'string', default: '0' },
     'api-token': { type: 'string', default: process.env.API_TOKEN },
+    'fleet-token': { type: 'string', default: process.env.FLEET_TOKEN },
   },
 });
 
@@ -109,6 +111,7 @@ const agent = new Agent({
   maxConcurrency: intOption(values['max-concurrency'], '--max-concurrency', 100),
   refuseAbove: intOption(values['refuse-above'], '--refuse-above', 1000),
   apiToken: values['api-token'],
+  fleetToken: values['fleet-token'],
   stopGraceMs: 1_000,
   logger: {
     info: () => undefined,
@@ -132,6 +135,12 @@ const stop = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+process.on('SIGUSR2', () => {
+  agent.drain().then(
+    () => console.log('DRAINED'),
+    (err: unknown) => console.error(`fault-agent could not drain: ${err instanceof Error ? err.message : String(err)}`),
+  );
+});
 
 try {
   await agent.start({ signal: shuttingDown.signal });

@@ -138,9 +138,13 @@ class TaskHandler:
 class Registration:
     """Registers with the orchestrator and heartbeats, registering again when it has forgotten the agent."""
 
-    def __init__(self, orchestrator_url: str, request: Dict[str, Any], in_flight: Callable[[], int], api_token: Optional[str] = None):
+    def __init__(self, orchestrator_url: str, request: Dict[str, Any], in_flight: Callable[[], int],
+                 api_token: Optional[str] = None, fleet_token: Optional[str] = None):
         self.base = orchestrator_url.rstrip("/")
         self.api_token = api_token
+        self.fleet_token = fleet_token
+        # The agent's own credential, from registration: sent on heartbeat and unregister.
+        self.agent_token: Optional[str] = None
         self.request = request
         self.in_flight = in_flight
         self.agent_id: Optional[str] = None
@@ -153,6 +157,11 @@ class Registration:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_token:
             headers["Authorization"] = "Bearer " + self.api_token
+        if path == "/agents/register":
+            if self.fleet_token:
+                headers["X-Fleet-Token"] = self.fleet_token
+        elif self.agent_token:
+            headers["X-Agent-Token"] = self.agent_token
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as res:
@@ -172,6 +181,7 @@ class Registration:
                 status, body = self._call("POST", "/agents/register", self.request)
                 if status in (200, 201):
                     self.agent_id = body["id"]
+                    self.agent_token = body.get("agent_token")
                     self.interval = float(body.get("heartbeat_interval_seconds") or 30)
                     logger.info("Registered as %s (heartbeat every %ss)", self.agent_id, self.interval)
                     return True
@@ -251,6 +261,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("--orchestrator", default=env.get("ORCHESTRATOR_URL", "http://127.0.0.1:8080"))
     parser.add_argument("--api-token", default=env.get("API_TOKEN"),
                         help="bearer token for an orchestrator started with API_TOKENS")
+    parser.add_argument("--fleet-token", default=env.get("FLEET_TOKEN"),
+                        help="registration token for an orchestrator started with FLEET_TOKENS")
     parser.add_argument("--capabilities", default=env.get("AGENT_CAPABILITIES"),
                         help="comma-separated task types to offer (default: every task type this agent handles)")
     parser.add_argument("--delay-ms", type=int, default=int(env.get("WORK_DELAY_MS", "200")),
@@ -277,7 +289,7 @@ def main(argv: List[str]) -> int:
         "capabilities": capabilities,
         "version": "1.0.0",
         "metadata": {"language": "python", "sdk": "none"},
-    }, lambda: handler.in_flight, args.api_token)
+    }, lambda: handler.in_flight, args.api_token, args.fleet_token)
 
     stopped = threading.Event()
 

@@ -23,7 +23,8 @@ if (values.help) {
   --no-agents   do not start the two example cost agents
   --data-dir    where the local DynamoDB keeps its data (kept across restarts)
 Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see README).
-API_TOKENS=<token>[,<token>...] requires "Authorization: Bearer <token>" on every route but GET /health.`);
+API_TOKENS=<token>[,<token>...] requires "Authorization: Bearer <token>" on every route but GET /health.
+FLEET_TOKENS=<token>[,<token>...] requires "X-Fleet-Token: <token>" to register an agent.`);
   process.exit(0);
 }
 
@@ -41,6 +42,9 @@ if (weak !== undefined) {
   process.exit(2);
 }
 
+// FLEET_TOKENS (read by the agents API the same way) gates registration; the example agents use the first.
+const fleetTokens = (process.env.FLEET_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+
 const log = (line: string) => console.log(`[orchestrator] ${line}`);
 const dataDir = path.resolve(values['data-dir']);
 const runtime = await startRuntime({ host: values.host, port, dataDir, log, apiTokens }).catch((err: unknown) => {
@@ -52,11 +56,12 @@ const agents: Array<{ stop(): Promise<void> }> = [];
 if (!values['no-agents']) {
   for (const [i, name] of ['cost-agent-1', 'cost-agent-2'].entries()) {
     // The seed's ports, so the agents keep their ids across restarts; any free port if taken.
-    let agent = createCostAgent({ name, port: 8001 + i, orchestratorUrl: runtime.url, apiToken: apiTokens[0] });
+    const tokens = { apiToken: apiTokens[0], fleetToken: fleetTokens[0] };
+    let agent = createCostAgent({ name, port: 8001 + i, orchestratorUrl: runtime.url, ...tokens });
     try {
       await agent.start();
     } catch {
-      agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url, apiToken: apiTokens[0] });
+      agent = createCostAgent({ name, port: 0, orchestratorUrl: runtime.url, ...tokens });
       await agent.start();
     }
     agents.push(agent);

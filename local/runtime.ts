@@ -190,6 +190,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
     const tokens = options.apiTokens?.length ?? 0;
+    const fleet = (process.env.FLEET_TOKENS ?? '').split(',').filter((t) => t.trim()).length;
+    log(fleet > 0 ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS); each agent then acts with its own token` : 'Agents    registration is open (set FLEET_TOKENS to require a fleet token); each agent then acts with its own token');
     log(tokens > 0 ? `Auth      bearer token required on every route but GET /health (${tokens} accepted, from API_TOKENS)` : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)');
 
     return { url: api.url, stop: stopAll };

@@ -43,6 +43,8 @@ export interface AgentOptions {
   /** Time limit of each call to the orchestrator (register, heartbeat, unregister). Default 10 000 ms. */
   requestTimeoutMs?: number;
   registrationRetry?: RegistrationRetryOptions;
+  /** Sent as X-Fleet-Token when registering, for an orchestrator that has FLEET_TOKENS. */
+  fleetToken?: string;
   /** Sent as `Authorization: Bearer <apiToken>` on calls to the orchestrator (a local runtime started with API_TOKENS). */
   apiToken?: string;
   /** `fetch` used for calls to the orchestrator: swap in a signing (for example SigV4) or fake fetch. Default `globalThis.fetch`. */

@@ -54,6 +54,7 @@ export class Agent {
       options.fetch ?? globalThis.fetch,
       options.requestTimeoutMs ?? AGENT_DEFAULTS.requestTimeoutMs,
       options.apiToken,
+      options.fleetToken,
     );
     this.verifier = new DeliveryVerifier(options.verifySignatures ?? AGENT_DEFAULTS.verifySignatures, options.requireSignatures ?? AGENT_DEFAULTS.requireSignatures);
   }
@@ -151,6 +152,15 @@ export class Agent {
    * Stops heartbeats, unregisters (best effort), refuses new tasks, waits up to `stopGraceMs` for running
    * handlers (then aborts their signals) and closes the server. Safe to call more than once.
    */
+  /**
+   * Asks the orchestrator to send this agent no new tasks; tasks already sent still finish. It stays
+   * registered (listed as draining) until it stops or registers again (a restart).
+   */
+  async drain(): Promise<void> {
+    if (!this.agentId) throw new AgentConfigError('the agent is not registered yet; call start() first');
+    await this.registry.drain(this.agentId, AbortSignal.timeout(this.options.requestTimeoutMs ?? AGENT_DEFAULTS.requestTimeoutMs));
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;

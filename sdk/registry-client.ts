@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HeartbeatRequest, RegisterAgentRequest, RegisterAgentResponse } from '../functions/core/contract';
+import { AGENT_AUTH_HEADERS, type HeartbeatRequest, type RegisterAgentRequest, type RegisterAgentResponse } from '../functions/core/contract';
 import { OrchestratorUnreachableError, RegistrationError } from './errors';
 
 /** The fields of RegisterAgentResponse the agent relies on; lenient so a seed-style orchestrator (no secret, no interval) still works. */
@@ -7,6 +7,7 @@ const registrationAnswerSchema = z.object({
   id: z.string().min(1),
   heartbeat_interval_seconds: z.number().positive().optional(),
   signing_secret: z.string().startsWith('whsec_').optional(),
+  agent_token: z.string().min(1).optional(),
 });
 export type Registration = Pick<RegisterAgentResponse, 'id'> & Partial<Pick<RegisterAgentResponse, 'heartbeat_interval_seconds' | 'signing_secret'>>;
 
@@ -32,15 +33,20 @@ export class RegistryClient {
     private readonly fetchFn: typeof globalThis.fetch,
     private readonly timeoutMs: number,
     private readonly apiToken?: string,
+    private readonly fleetToken?: string,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
+  /** The agent's own credential from its last registration: proves on later calls that it is this agent. */
+  private agentToken: string | undefined;
+
   async register(request: RegisterAgentRequest, signal: AbortSignal): Promise<Registration> {
-    const answer = await this.call('POST', '/agents/register', request, signal);
+    const answer = await this.call('POST', '/agents/register', request, signal, this.fleetToken ? { [AGENT_AUTH_HEADERS.fleetToken]: this.fleetToken } : {});
     if (answer.status === 200 || answer.status === 201) {
       const parsed = registrationAnswerSchema.safeParse(answer.body);
       if (!parsed.success) throw new OrchestratorUnreachableError(`the orchestrator at ${this.baseUrl} answered the registration without an agent id; is it an OptiInfra orchestrator?`);
+      this.agentToken = parsed.data.agent_token;
       return parsed.data;
     }
     if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
@@ -51,7 +57,7 @@ export class RegistryClient {
   }
 
   async heartbeat(agentId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<HeartbeatOutcome> {
-    const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, request, signal);
+    const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, request, signal, this.asAgent());
     if (answer.status === 404) return { kind: 'forgotten' };
     if (answer.status !== 200) throw new OrchestratorUnreachableError(`the orchestrator answered the heartbeat with HTTP ${answer.status}: ${describeError(answer.body).error}`);
     const parsed = heartbeatAnswerSchema.safeParse(answer.body);
@@ -60,13 +66,23 @@ export class RegistryClient {
 
   /** Resolves once the orchestrator has let the agent go; an agent it no longer knows counts as gone. */
   async unregister(agentId: string, signal: AbortSignal): Promise<void> {
-    const answer = await this.call('DELETE', `/agents/${encodeURIComponent(agentId)}`, undefined, signal);
+    const answer = await this.call('DELETE', `/agents/${encodeURIComponent(agentId)}`, undefined, signal, this.asAgent());
     if (answer.status !== 200 && answer.status !== 204 && answer.status !== 404) {
       throw new OrchestratorUnreachableError(`the orchestrator answered the unregistration with HTTP ${answer.status}: ${describeError(answer.body).error}`);
     }
   }
 
-  private async call(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Answer> {
+  /** Asks the orchestrator to send this agent no new tasks (until it registers again). */
+  async drain(agentId: string, signal: AbortSignal): Promise<void> {
+    const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/drain`, {}, signal, this.asAgent());
+    if (answer.status !== 200) throw new OrchestratorUnreachableError(`the orchestrator answered the drain with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+  }
+
+  private asAgent(): Record<string, string> {
+    return this.agentToken ? { [AGENT_AUTH_HEADERS.agentToken]: this.agentToken } : {};
+  }
+
+  private async call(method: string, path: string, body: unknown, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Answer> {
     const url = `${this.baseUrl}${path}`;
     let res: Response;
     try {
@@ -76,6 +92,7 @@ export class RegistryClient {
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(this.apiToken ? { authorization: `Bearer ${this.apiToken}` } : {}),
+          ...extraHeaders,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),

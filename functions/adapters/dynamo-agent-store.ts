@@ -15,12 +15,12 @@ export class DynamoAgentStore implements AgentStore {
     private readonly tableName: string,
   ) {}
 
-  /** Creates or refreshes the agent; the first registration time and signing secret are kept. */
-  async register(agent: Omit<AgentRecord, 'registered_at' | 'signing_secret'>, nowIso: string, newSecret: string): Promise<AgentRecord> {
+  /** Creates or refreshes the agent; the first registration time is kept, everything else (token hash, secret) replaced. */
+  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord> {
     const { agent_id, ...fields } = agent;
-    const names: Record<string, string> = { '#registered_at': 'registered_at', '#signing_secret': 'signing_secret', '#expires_at': 'expires_at' };
-    const values: Record<string, unknown> = { ':now': nowIso, ':secret': newSecret };
-    const sets = ['#registered_at = if_not_exists(#registered_at, :now)', '#signing_secret = if_not_exists(#signing_secret, :secret)'];
+    const names: Record<string, string> = { '#registered_at': 'registered_at', '#expires_at': 'expires_at' };
+    const values: Record<string, unknown> = { ':now': nowIso };
+    const sets = ['#registered_at = if_not_exists(#registered_at, :now)'];
     Object.entries(fields).forEach(([key, value], i) => {
       names[`#f${i}`] = key;
       values[`:f${i}`] = value;

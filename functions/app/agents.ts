@@ -2,8 +2,8 @@
 import ipaddr from 'ipaddr.js';
 import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentView } from '../core/agent-model';
 import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '../core/contract';
-import { NotFoundError, ValidationError } from '../core/errors';
-import { agentIdFor, newSigningSecret } from '../core/ids';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../core/errors';
+import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
 import { checkAddress } from '../core/network-policy';
 import type { Deps } from './deps';
@@ -52,10 +52,32 @@ export function inFlightOf(agent: AgentRecord, live: AgentLiveness | undefined, 
   return Math.max(leases?.get(agent.agent_id) ?? 0, live?.reportedInFlight ?? (leases ? 0 : agent.in_flight));
 }
 
+/**
+ * Registration needs a fleet token when the orchestrator has some (FLEET_TOKENS). Several may be
+ * listed at once, so a token can be rotated without downtime.
+ */
+export function assertFleetToken(fleetTokens: readonly string[], presented: string | undefined): void {
+  if (fleetTokens.length === 0) return;
+  if (!presented) throw new UnauthorizedError('registration needs the fleet token: send it in the X-Fleet-Token header (it is configured as FLEET_TOKENS)', 'fleet_token_required');
+  // Every token is compared, in constant time, so the time taken does not tell which one matched.
+  if (!fleetTokens.map((t) => matchesTokenHash(presented, agentTokenHash(t))).includes(true)) {
+    throw new UnauthorizedError('the X-Fleet-Token is not one this orchestrator accepts; ask for the current fleet token', 'fleet_token_invalid');
+  }
+}
+
+/** Lets an agent act only for itself: the token it presents must be the one issued at its last registration. */
+export function assertAgentToken(agent: AgentRecord, presented: string | undefined): void {
+  if (!presented) throw new UnauthorizedError(`send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agent.agent_id}`, 'agent_token_required');
+  if (!agent.token_hash || !matchesTokenHash(presented, agent.token_hash)) {
+    throw new ForbiddenError(`the X-Agent-Token is not agent ${agent.agent_id}'s current token (an agent may act only for itself; registering again issues a new token)`, 'agent_token_mismatch');
+  }
+}
+
 export async function registerAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>, req: RegisterAgentRequest): Promise<RegisterAgentResponse> {
   await assertReachableHost(deps, req.host);
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
+  const token = newAgentToken();
   const agent = await deps.agents.register(
     {
       agent_id: agentIdFor(req.name, req.host, req.port),
@@ -70,14 +92,15 @@ export async function registerAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock
       metadata: req.metadata,
       last_heartbeat: nowIso,
       in_flight: 0,
+      token_hash: agentTokenHash(token),
+      signing_secret: signingSecretFor(token),
     },
     nowIso,
-    newSigningSecret(),
   );
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: 0 };
   await deps.cache.putLiveness(agent.agent_id, live, livenessTtl(deps.settings));
   const [view] = await viewAgents(deps, [agent]);
-  return { ...view!, heartbeat_interval_seconds: deps.settings.heartbeatIntervalSeconds, signing_secret: agent.signing_secret };
+  return { ...view!, heartbeat_interval_seconds: deps.settings.heartbeatIntervalSeconds, agent_token: token, signing_secret: agent.signing_secret };
 }
 
 function livenessTtl(settings: Deps['settings']): number {
@@ -88,11 +111,13 @@ export async function heartbeat(
   deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
   agentId: string,
   req: HeartbeatRequest,
+  token: string | undefined,
 ): Promise<{ id: string; status: AgentView['status']; last_heartbeat: string; heartbeat_interval_seconds: number }> {
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
+  const known = await knownAgent(deps, agentId, token, `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`);
   const persist = req.metadata !== undefined || (await deps.cache.shouldPersistHeartbeat(agentId, deps.settings.heartbeatPersistSeconds));
-  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, req.in_flight, req.metadata) : await deps.agents.get(agentId);
+  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, req.in_flight, req.metadata) : known;
   if (!agent || isExpired(agent, now)) {
     throw new NotFoundError(`agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`, 'agent_not_found');
   }
@@ -106,10 +131,21 @@ export async function heartbeat(
   };
 }
 
-export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string): Promise<{ message: string; agent: AgentView }> {
+/**
+ * The agent, once the caller has shown it is that agent: no token is a 401 before anything is read,
+ * an unknown agent a 404 (so a forgotten agent knows to register again), another agent's token a 403.
+ */
+async function knownAgent(deps: Pick<Deps, 'agents' | 'clock'>, agentId: string, token: string | undefined, notFound: string): Promise<AgentRecord> {
+  if (!token) throw new UnauthorizedError(`send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agentId}`, 'agent_token_required');
+  const agent = await deps.agents.get(agentId);
+  if (!agent || isExpired(agent, deps.clock.now())) throw new NotFoundError(notFound, 'agent_not_found');
+  assertAgentToken(agent, token);
+  return agent;
+}
+
+export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string, token: string | undefined): Promise<{ message: string; agent: AgentView }> {
   const now = deps.clock.now();
-  const existing = await deps.agents.get(agentId);
-  if (!existing || isExpired(existing, now)) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);
@@ -117,9 +153,8 @@ export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clo
 }
 
 /** Takes the agent out of rotation but keeps it registered: tasks already sent to it finish; registering again brings it back. */
-export async function drainAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string): Promise<{ message: string; agent: AgentView }> {
-  const existing = await deps.agents.get(agentId);
-  if (!existing || isExpired(existing, deps.clock.now())) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+export async function drainAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string, token: string | undefined): Promise<{ message: string; agent: AgentView }> {
+  const existing = await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);

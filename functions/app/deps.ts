@@ -21,6 +21,8 @@ export interface Settings {
   /** How long an unregistered (draining) agent stays listed. */
   drainSeconds: number;
   networkPolicy: NetworkPolicy;
+  /** Tokens that let an agent register (FLEET_TOKENS); none means registration is open. */
+  fleetTokens: readonly string[];
   workflowMode: WorkflowMode;
 }
 

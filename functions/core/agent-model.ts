@@ -17,6 +17,8 @@ export interface AgentRecord {
   last_heartbeat: string;
   in_flight: number;
   signing_secret: string;
+  /** sha256 of the agent's token (the token itself is never stored). */
+  token_hash: string;
   /** Seconds since epoch after which a draining agent is forgotten. */
   expires_at?: number;
 }

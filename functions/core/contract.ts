@@ -175,11 +175,16 @@ export interface AgentView {
   circuit: CircuitView;
 }
 
-/** Registration answer: the agent, plus how often to heartbeat and the secret that signs deliveries to it. */
+/** Registration answer: the agent, how often to heartbeat, its credential (shown this once) and the secret that signs deliveries to it. */
 export interface RegisterAgentResponse extends AgentView {
   heartbeat_interval_seconds: number;
+  /** Send as X-Agent-Token on heartbeat, drain and unregister. Registering again issues a new one. */
+  agent_token: string;
   signing_secret: string;
 }
+
+/** Headers of the agents API: the fleet token on registration, the agent's own token afterwards. */
+export const AGENT_AUTH_HEADERS = { fleetToken: 'x-fleet-token', agentToken: 'x-agent-token' } as const;
 
 /** Orchestrator → agent: POST http://{host}:{port}/task (seed TaskRequest). */
 export const agentTaskRequestSchema = z.object({

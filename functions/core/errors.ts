@@ -67,6 +67,20 @@ export class ConflictError extends AppError {
   }
 }
 
+/** No credential, or one this orchestrator does not know (401). */
+export class UnauthorizedError extends AppError {
+  constructor(message: string, code: string) {
+    super(message, code, 401);
+  }
+}
+
+/** A valid credential for something else: one agent acting for another (403). */
+export class ForbiddenError extends AppError {
+  constructor(message: string, code: string) {
+    super(message, code, 403);
+  }
+}
+
 /** Well-formed but not acceptable as it stands (for example an Idempotency-Key reused with another body). */
 export class UnprocessableError extends AppError {
   constructor(message: string, code: string) {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 
 const AGENT_NAMESPACE = 'optiinfra-agent';
 
@@ -18,7 +18,27 @@ export function newTaskId(): string {
   return randomUUID();
 }
 
-/** A Standard Webhooks secret: "whsec_" + base64 of 32 random bytes. */
-export function newSigningSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
+/** An agent's credential: 32 random bytes, base64url. Given to the agent once; only its hash is kept. */
+export function newAgentToken(): string {
+  return `oat_${randomBytes(32).toString('base64url')}`;
+}
+
+/** What is stored of an agent token, and compared (in constant time) with the one presented. */
+export function agentTokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** True when `token` is the one whose hash is `hash`, compared in constant time. */
+export function matchesTokenHash(token: string, hash: string): boolean {
+  const given = Buffer.from(agentTokenHash(token), 'hex');
+  const stored = Buffer.from(hash, 'hex');
+  return given.length === stored.length && timingSafeEqual(given, stored);
+}
+
+/**
+ * The Standard Webhooks secret that signs deliveries to an agent, derived from its token: the
+ * orchestrator must keep it to sign, but it does not let anyone act as the agent.
+ */
+export function signingSecretFor(token: string): string {
+  return `whsec_${createHmac('sha256', 'optiinfra-delivery-signing').update(token).digest('base64')}`;
 }

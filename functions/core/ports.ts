@@ -44,7 +44,8 @@ export interface TaskChange {
 }
 
 export interface AgentStore {
-  register(agent: Omit<AgentRecord, 'registered_at' | 'signing_secret'>, nowIso: string, newSecret: string): Promise<AgentRecord>;
+  /** Creates or refreshes the agent (its token hash and signing secret replaced); the first registration time is kept. */
+  register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord>;
   get(agentId: string): Promise<AgentRecord | undefined>;
   list(type?: string): Promise<AgentRecord[]>;
   /** Records a heartbeat; undefined when the agent is unknown. */

@@ -1,5 +1,5 @@
-import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
-import { drainRequestSchema, heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
+import { assertFleetToken, drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
+import { AGENT_AUTH_HEADERS, drainRequestSchema, heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
 import { allDeps, config } from '../shared/composition-root';
 import { httpApi, idParam } from '../shared/http-handler';
@@ -9,17 +9,21 @@ const deps = allDeps(['agents', 'cache']);
 export const handler = httpApi(
   'agents',
   {
-    'POST /agents/register': async (req) => ({ status: 201, body: await registerAgent(deps, parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration')) }),
+    'POST /agents/register': async (req) => {
+      assertFleetToken(config.settings.fleetTokens, req.headers[AGENT_AUTH_HEADERS.fleetToken]);
+      return { status: 201, body: await registerAgent(deps, parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration')) };
+    },
     'POST /agents/{id}/heartbeat': async (req) => {
       const id = idParam(req, 'agent');
-      return { status: 200, body: await heartbeat(deps, id, parseOrThrow(heartbeatRequestSchema, req.body ?? {}, 'heartbeat')) };
+      const body = parseOrThrow(heartbeatRequestSchema, req.body ?? {}, 'heartbeat');
+      return { status: 200, body: await heartbeat(deps, id, body, req.headers[AGENT_AUTH_HEADERS.agentToken]) };
     },
     'POST /agents/{id}/drain': async (req) => {
       const id = idParam(req, 'agent');
       parseOrThrow(drainRequestSchema, req.body ?? {}, 'drain request');
-      return { status: 200, body: await drainAgent(deps, id) };
+      return { status: 200, body: await drainAgent(deps, id, req.headers[AGENT_AUTH_HEADERS.agentToken]) };
     },
-    'DELETE /agents/{id}': async (req) => ({ status: 200, body: await unregisterAgent(deps, idParam(req, 'agent')) }),
+    'DELETE /agents/{id}': async (req) => ({ status: 200, body: await unregisterAgent(deps, idParam(req, 'agent'), req.headers[AGENT_AUTH_HEADERS.agentToken]) }),
     'GET /agents': async (req) => ({ status: 200, body: await listAgents(deps, parseOrThrow(listAgentsQuerySchema, req.query, 'agent list query')) }),
     'GET /agents/{id}': async (req) => ({ status: 200, body: await getAgent(deps, idParam(req, 'agent')) }),
   },

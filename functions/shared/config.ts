@@ -37,6 +37,12 @@ const envSchema = z.object({
   DRAIN_SECONDS: seconds(360, 0, 86_400),
   RECONCILE_STALE_SECONDS: seconds(120, 0, 86_400),
   ALLOWED_AGENT_NETWORKS: z.string().default(''),
+  /** Comma-separated; list the new token beside the old one while agents switch over. */
+  FLEET_TOKENS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
+    .refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), { message: 'FLEET_TOKENS must list tokens of at least 16 characters, separated by commas' }),
   ALLOW_PUBLIC_AGENTS: flag(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(131_072),
   MAX_AGENT_ANSWER_BYTES: z.coerce.number().int().min(1024).max(350_000).default(262_144),
@@ -69,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       resultTtlSeconds: c.RESULT_TTL_SECONDS,
       drainSeconds: c.DRAIN_SECONDS,
       networkPolicy: parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
+      fleetTokens: c.FLEET_TOKENS,
       // Without an Express machine there is nothing to choose.
       workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
     },

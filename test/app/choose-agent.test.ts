@@ -55,6 +55,7 @@ function record(type: string, i: number, maxConcurrency = 10): AgentRecord {
     last_heartbeat: now,
     in_flight: 0,
     signing_secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    token_hash: '0'.repeat(64),
   };
 }
 

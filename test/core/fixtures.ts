@@ -18,6 +18,7 @@ export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
     last_heartbeat: '2025-01-01T00:00:00.000Z',
     in_flight: 0,
     signing_secret: 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+    token_hash: '0'.repeat(64),
     ...overrides,
   };
 }

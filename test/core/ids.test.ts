@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isUuid } from '../../functions/core/contract';
-import { agentIdFor, newSigningSecret, newTaskId } from '../../functions/core/ids';
+import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, newTaskId, signingSecretFor } from '../../functions/core/ids';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -54,18 +54,35 @@ describe('agentIdFor', () => {
   });
 });
 
-describe('newSigningSecret', () => {
-  it('is "whsec_" followed by base64 of 32 bytes', () => {
-    const secret = newSigningSecret();
-    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    const bytes = Buffer.from(secret.slice('whsec_'.length), 'base64');
-    expect(bytes.length).toBe(32);
-    expect(bytes.toString('base64')).toBe(secret.slice('whsec_'.length));
+describe('agent tokens and the signing secret derived from them', () => {
+  it('a token is "oat_" and 32 random bytes, base64url, different every time', () => {
+    const tokens = new Set(Array.from({ length: 50 }, () => newAgentToken()));
+    expect(tokens.size).toBe(50);
+    for (const t of tokens) {
+      expect(t).toMatch(/^oat_[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(t.slice(4), 'base64url')).toHaveLength(32);
+    }
   });
 
-  it('is different every time', () => {
-    const secrets = new Set(Array.from({ length: 50 }, () => newSigningSecret()));
-    expect(secrets.size).toBe(50);
+  it('only a sha256 hash is stored, and only the token matches it', () => {
+    const token = newAgentToken();
+    const hash = agentTokenHash(token);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash).not.toContain(token.slice(4));
+    expect(matchesTokenHash(token, hash)).toBe(true);
+    expect(matchesTokenHash(newAgentToken(), hash)).toBe(false);
+    expect(matchesTokenHash(`${token}x`, hash)).toBe(false);
+    expect(matchesTokenHash(token, 'not-hex')).toBe(false);
+  });
+
+  it('the signing secret is a Standard Webhooks secret, fixed per token, and tells nothing of the token', () => {
+    const token = newAgentToken();
+    const secret = signingSecretFor(token);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(secret.slice(6), 'base64')).toHaveLength(32);
+    expect(signingSecretFor(token)).toBe(secret);
+    expect(signingSecretFor(newAgentToken())).not.toBe(secret);
+    expect(agentTokenHash(token)).not.toBe(Buffer.from(secret.slice(6), 'base64').toString('hex'));
   });
 });
 

@@ -142,11 +142,14 @@ describe('the API handlers', () => {
         metadata: {},
         circuit: { state: 'closed', recent_dispatches: 0, recent_failures: 0, window_seconds: 60 },
         heartbeat_interval_seconds: 10,
+        agent_token: expect.stringMatching(/^oat_/),
         signing_secret: expect.stringMatching(/^whsec_/),
       },
     });
     const again = await invoke(agents, event('POST', '/agents/register', { body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] } }));
-    expect(again.body).toMatchObject({ id: res.body.id, signing_secret: res.body.signing_secret, registered_at: res.body.registered_at, capabilities: ['analyze_cost', 'right_size'] });
+    // Registering again keeps the id and the first registration time, and issues a new token and secret.
+    expect(again.body).toMatchObject({ id: res.body.id, registered_at: res.body.registered_at, capabilities: ['analyze_cost', 'right_size'] });
+    expect(again.body.agent_token).not.toBe(res.body.agent_token);
   });
 
   it('POST /tasks answers 201 with the seed TaskSubmitResponse and puts the task on the intake queue', async () => {
@@ -182,23 +185,57 @@ describe('the API handlers', () => {
   it('POST /agents/{id}/drain keeps the agent listed as draining, refuses a body with fields, and 404s an unknown agent', async () => {
     const reg = await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
     const id = String(reg.body.id);
-    const bad = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: { now: true } }));
+    const asAgent = { 'x-agent-token': String(reg.body.agent_token) };
+    const bad = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: { now: true }, headers: asAgent }));
     expect(bad.statusCode).toBe(400);
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
 
-    const drained = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id } }));
+    const drained = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, headers: asAgent }));
     expect(drained.statusCode).toBe(200);
     expect(drained.body).toMatchObject({ message: expect.stringContaining('receives no new tasks'), agent: { id, status: 'draining' } });
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'draining' });
     // Draining twice is fine; new work for what only it offered is refused.
-    expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {} }))).statusCode).toBe(200);
+    expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {}, headers: asAgent }))).statusCode).toBe(200);
     expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(503);
     // Registering again brings it back.
     await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
 
     const unknown = '00000000-0000-4000-8000-000000000000';
-    expect((await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown } }))).statusCode).toBe(404);
+    expect((await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown }, headers: asAgent }))).statusCode).toBe(404);
+  });
+
+  it('lets an agent act only for itself: its token (shown once) on heartbeat, drain and unregister; registering again replaces it', async () => {
+    const register = (name: string, port: number) => invoke(agents, event('POST', '/agents/register', { body: { name, type: 'identity', host: '127.0.0.1', port, capabilities: ['work'] } }));
+    const a = await register('identity-a', 9121);
+    const b = await register('identity-b', 9122);
+    const aId = String(a.body.id);
+    const aToken = String(a.body.agent_token);
+    const bToken = String(b.body.agent_token);
+    expect(aToken).toMatch(/^oat_[A-Za-z0-9_-]{43}$/);
+    // Never shown again, and not part of the agent JSON.
+    const listed = JSON.stringify((await invoke(agents, event('GET', '/agents', { query: { type: 'identity' } }))).body);
+    expect(listed).not.toContain(aToken);
+    expect(listed).not.toContain('token_hash');
+    expect(listed).not.toContain('whsec_');
+
+    const beat = (token?: string) => invoke(agents, event('POST', `/agents/${aId}/heartbeat`, { params: { id: aId }, body: {}, headers: token ? { 'x-agent-token': token } : {} }));
+    expect(await beat()).toMatchObject({ statusCode: 401, body: { code: 'agent_token_required', error: expect.stringContaining('X-Agent-Token') as unknown } });
+    expect(await beat(bToken)).toMatchObject({ statusCode: 403, body: { code: 'agent_token_mismatch', error: expect.stringContaining('an agent may act only for itself') as unknown } });
+    expect((await beat(aToken)).statusCode).toBe(200);
+    for (const [method, path] of [['POST', `/agents/${aId}/drain`], ['DELETE', `/agents/${aId}`]] as const) {
+      expect((await invoke(agents, event(method, path, { params: { id: aId }, headers: { 'x-agent-token': bToken } }))).statusCode).toBe(403);
+    }
+    expect((await invoke(agents, event('GET', `/agents/${aId}`, { params: { id: aId } }))).body).toMatchObject({ status: 'healthy' });
+
+    // A restarted agent registers again: a new token and signing secret; the old token stops working.
+    const again = await register('identity-a', 9121);
+    expect(again.body.id).toBe(aId);
+    expect(again.body.agent_token).not.toBe(aToken);
+    expect(again.body.signing_secret).not.toBe(a.body.signing_secret);
+    expect((await beat(aToken)).statusCode).toBe(403);
+    expect((await beat(String(again.body.agent_token))).statusCode).toBe(200);
+    expect((await invoke(agents, event('DELETE', `/agents/${aId}`, { params: { id: aId }, headers: { 'x-agent-token': String(again.body.agent_token) } }))).statusCode).toBe(200);
   });
 
   it('POST /tasks with an Idempotency-Key returns the same task for a repeat, refuses another body with that key, and keeps keys per caller', async () => {

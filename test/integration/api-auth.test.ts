@@ -11,13 +11,15 @@ import { NODE, startProcess } from '../support/processes';
 
 const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';
+const FLEET_OLD = 'fleet-old-0123456789abcdef';
+const FLEET_NEW = 'fleet-new-fedcba9876543210';
 const UNKNOWN = '0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f';
 let orch: LocalOrchestrator;
 const stops: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
   // With the example cost agents: they are started with the first token.
-  orch = await startLocalOrchestrator({ API_TOKENS: `${OLD}, ${NEW}` }, []);
+  orch = await startLocalOrchestrator({ API_TOKENS: `${OLD}, ${NEW}`, FLEET_TOKENS: `${FLEET_OLD},${FLEET_NEW}` }, []);
 });
 
 afterAll(async () => {
@@ -70,7 +72,7 @@ describe('bearer tokens on the local API', () => {
   }, 60_000);
 
   it('lets an agent that sends a token register; one without is refused and says why', async () => {
-    const withToken = await startFaultAgent(orch.url, { mode: 'ok', type: 'authed', apiToken: NEW });
+    const withToken = await startFaultAgent(orch.url, { mode: 'ok', type: 'authed', apiToken: NEW, fleetToken: FLEET_NEW });
     stops.push(() => withToken.stop());
     expect((await call(orch.url, 'GET', `/agents/${withToken.id}`, undefined, bearer(OLD))).body).toMatchObject({ status: 'healthy' });
 
@@ -79,6 +81,18 @@ describe('bearer tokens on the local API', () => {
     const code = await new Promise<number | null>((resolve) => without.child.once('exit', resolve));
     expect(code).toBe(2);
     expect(without.output()).toContain('HTTP 401 unauthorized');
+  });
+
+  it('needs a fleet token to register an agent (either of two, for rotation), and says which header', async () => {
+    const body = { name: 'fleet-check', type: 'fleet', host: '127.0.0.1', port: 9301, capabilities: ['work'] };
+    const none = await call(orch.url, 'POST', '/agents/register', body, bearer(OLD));
+    expect(none).toMatchObject({ status: 401, body: { code: 'fleet_token_required', error: expect.stringContaining('X-Fleet-Token') as unknown } });
+    const wrong = await call(orch.url, 'POST', '/agents/register', body, { ...bearer(OLD), 'x-fleet-token': 'not-the-fleet-token-000' });
+    expect(wrong).toMatchObject({ status: 401, body: { code: 'fleet_token_invalid' } });
+    for (const fleet of [FLEET_OLD, FLEET_NEW]) {
+      expect((await call(orch.url, 'POST', '/agents/register', body, { ...bearer(OLD), 'x-fleet-token': fleet })).status).toBe(201);
+    }
+    expect(orch.proc.output()).toContain('registration needs X-Fleet-Token (2 accepted, from FLEET_TOKENS)');
   });
 
   it('refuses to start with a weak token', async () => {

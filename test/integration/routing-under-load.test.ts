@@ -201,9 +201,10 @@ describe('passive health and draining', () => {
     const staying = await agent({ mode: 'ok', type: 'drain', name: 'drain-staying' });
     const held = await submit({ task_type: 'work', agent_type: 'drain', agent_id: leaving.id });
     await waitForTask(orch.url, held, (t) => t.status === 'sent');
-    const drained = await call<{ agent: AgentJson }>(orch.url, 'POST', `/agents/${leaving.id}/drain`);
-    expect(drained.status).toBe(200);
-    expect(drained.body.agent.status).toBe('draining');
+    // Only the agent holds its token, so it drains itself (the fault agent does on SIGUSR2).
+    expect((await call(orch.url, 'POST', `/agents/${leaving.id}/drain`)).status).toBe(401);
+    await leaving.drain();
+    expect((await agentView(leaving.id)).status).toBe('draining');
     const ids = await Promise.all(Array.from({ length: 4 }, () => submit({ task_type: 'work', agent_type: 'drain' })));
     const done = await Promise.all([held, ...ids].map((id) => waitForTask(orch.url, id, isTerminal)));
     expect(done.map((t) => [t.status, t.agent_id])).toEqual([['completed', leaving.id], ...ids.map(() => ['completed', staying.id])]);

@@ -98,6 +98,21 @@ describe('Agent registration', () => {
     expect(plain.calls.map((c) => c.authorization)).toEqual([undefined]);
   });
 
+  it('sends the fleet token when registering, then acts with its own agent token (heartbeat, drain, unregister)', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = newAgent(fake, { fleetToken: 'fleet-0123456789abcdef' }).handle('work', () => 1);
+    await agent.start();
+    await fake.waitFor(() => fake.callsTo('POST', /heartbeat$/).length > 0, 'a heartbeat');
+    await agent.drain();
+    await agent.stop();
+    const register = fake.callsTo('POST', /register$/)[0]!;
+    expect(register.fleetToken).toBe('fleet-0123456789abcdef');
+    expect(register.agentToken).toBeUndefined();
+    const later = fake.calls.filter((c) => c !== register);
+    expect(later.map((c) => `${c.method} ${c.path.replace(agent.id!, 'ID')}`)).toEqual(expect.arrayContaining(['POST /agents/ID/heartbeat', 'POST /agents/ID/drain', 'DELETE /agents/ID']));
+    expect(later.map((c) => [c.agentToken, c.fleetToken])).toEqual(later.map(() => [`oat_fake-${agent.id}`, undefined]));
+  });
+
   it('registers the advertised host and explicit capabilities instead of the listen address', async () => {
     const fake = await fakeOrchestrator();
     const agent = newAgent(fake, { advertiseHost: 'localhost', capabilities: ['analyze_cost'], metadata: { zone: 'a' }, version: '2.1.0', maxConcurrency: 3 }).handle('analyze_cost', () => ({}));

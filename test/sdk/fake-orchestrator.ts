@@ -8,6 +8,8 @@ export interface RecordedCall {
   body: unknown;
   at: number;
   authorization?: string;
+  agentToken?: string;
+  fleetToken?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export class FakeOrchestrator {
           body = text;
         }
         const path = req.url ?? '/';
-        this.calls.push({ method: req.method ?? '', path, body, at: Date.now(), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+        this.calls.push({ method: req.method ?? '', path, body, at: Date.now(), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(typeof req.headers['x-agent-token'] === 'string' ? { agentToken: req.headers['x-agent-token'] } : {}), ...(typeof req.headers['x-fleet-token'] === 'string' ? { fleetToken: req.headers['x-fleet-token'] } : {}) });
         const [status, answer] = this.answer(req.method ?? '', path, body);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer));
@@ -99,7 +101,7 @@ export class FakeOrchestrator {
       this.ids.set(key, id);
       const agent = { ...req, id, status: 'healthy', in_flight: 0 };
       this.agents.set(id, agent);
-      return [201, { ...agent, heartbeat_interval_seconds: this.heartbeatIntervalSeconds, signing_secret: this.signingSecret }];
+      return [201, { ...agent, heartbeat_interval_seconds: this.heartbeatIntervalSeconds, agent_token: `oat_fake-${id}`, signing_secret: this.signingSecret }];
     }
     const heartbeat = /^\/agents\/([^/]+)\/heartbeat$/.exec(path);
     if (method === 'POST' && heartbeat) {
@@ -107,6 +109,13 @@ export class FakeOrchestrator {
       if (!agent) return [404, { error: `agent ${heartbeat[1]} is not registered; register again with POST /agents/register`, code: 'agent_not_found' }];
       agent.in_flight = (body as Record<string, unknown>).in_flight;
       return [200, { id: heartbeat[1], status: 'healthy', last_heartbeat: new Date().toISOString(), heartbeat_interval_seconds: this.heartbeatIntervalSeconds }];
+    }
+    const drain = /^\/agents\/([^/]+)\/drain$/.exec(path);
+    if (method === 'POST' && drain) {
+      const agent = this.agents.get(drain[1]!);
+      if (!agent) return [404, { error: `agent ${drain[1]} is not registered`, code: 'agent_not_found' }];
+      agent.status = 'draining';
+      return [200, { message: `agent ${drain[1]} is draining`, agent }];
     }
     const agentPath = /^\/agents\/([^/]+)$/.exec(path);
     if (method === 'DELETE' && agentPath) {

@@ -6,6 +6,8 @@ export interface AgentProcess {
   id: string;
   port: number;
   proc: Proc;
+  /** Asks the agent to drain itself (only it holds its token), and waits until the orchestrator agreed. */
+  drain(): Promise<void>;
   /** Pauses (SIGSTOP) or resumes (SIGCONT) the process: a paused agent neither heartbeats nor answers. */
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Deliveries the agent received so far, in order. */
@@ -39,6 +41,8 @@ export interface FaultAgentOptions {
   refuseAbove?: number;
   /** Bearer token for the orchestrator's API. */
   apiToken?: string;
+  /** For an orchestrator started with FLEET_TOKENS. */
+  fleetToken?: string;
 }
 
 export async function startFaultAgent(orchestratorUrl: string, options: FaultAgentOptions): Promise<AgentProcess> {
@@ -52,6 +56,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.failFirst !== undefined) args.push('--fail-first', String(options.failFirst));
   if (options.refuseAbove !== undefined) args.push('--refuse-above', String(options.refuseAbove));
   if (options.apiToken !== undefined) args.push('--api-token', options.apiToken);
+  if (options.fleetToken !== undefined) args.push('--fleet-token', options.fleetToken);
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   return {
@@ -59,6 +64,10 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
     port: Number(port),
     proc,
     signal: (signal) => void proc.child.kill(signal),
+    async drain() {
+      proc.child.kill('SIGUSR2');
+      await proc.waitFor(/^DRAINED$/m, 10_000);
+    },
     deliveries: () =>
       existsSync(log)
         ? readFileSync(log, 'utf8')
