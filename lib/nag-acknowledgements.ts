@@ -14,6 +14,11 @@ function logicalId(construct: IConstruct): string {
 /** The cdk-nag AwsSolutions findings this design accepts, each with its reason. Everything else fails synth. */
 export function acknowledgeNagFindings(stateful: StatefulStack, stateless: StatelessStack): void {
   ack(
+    stateful.fleetTokens,
+    'AwsSolutions-SMG4',
+    'Fleet tokens are rotated by listing the new token beside the old one while agents switch over; an automatic rotation would replace the token under running agents and lock them out.',
+  );
+  ack(
     stateless,
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'The AWS-managed basic execution policy only lets a function write its own CloudWatch logs; a copy of it would grant the same.',

@@ -1,6 +1,7 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -29,6 +30,11 @@ export class StatefulStack extends Stack {
   readonly cache: TaskCache;
   /** Where every alarm of the deployment notifies. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * The tokens that let an agent register, comma-separated (generated with one). To rotate: add
+   * the new token after a comma, move the agents over, remove the old one. Read within a minute.
+   */
+  readonly fleetTokens: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -39,5 +45,10 @@ export class StatefulStack extends Stack {
       : new sns.Topic(this, 'AlarmTopic', { displayName: 'OptiInfra orchestrator alarms', enforceSSL: true, masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns') });
     this.intake = new IntakeQueue(this, 'Intake', { consumerTimeout: props.starterTimeout, maxReceiveCount: 5, alarmTopic: this.alarmTopic });
     this.cache = new TaskCache(this, 'Cache', { network: this.network, maxDataGb: props.cacheMaxDataGb });
+    this.fleetTokens = new secretsmanager.Secret(this, 'FleetTokens', {
+      description: 'OptiInfra orchestrator: comma-separated tokens an agent sends as X-Fleet-Token to register',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    new CfnOutput(this, 'FleetTokensSecretArn', { value: this.fleetTokens.secretArn, description: 'Secret holding the comma-separated tokens agents send as X-Fleet-Token to register' });
   }
 }

@@ -83,8 +83,16 @@ export class StatelessStack extends Stack {
     new events.Rule(this, 'ReconcileSchedule', { description: 'Drive unfinished tasks that nothing is driving', schedule: events.Schedule.rate(Duration.minutes(1)), targets: [new targets.LambdaFunction(reconciler)] });
 
     const health = new HandlerFunction(this, 'HealthApi', { entry: 'functions/handlers/api-health.ts', description: 'GET /health', timeout: Duration.seconds(5), environment: {}, logRetention }).fn;
-    const agentsApi = new HandlerFunction(this, 'AgentsApi', { entry: 'functions/handlers/api-agents.ts', description: '/agents routes', timeout: Duration.seconds(10), environment: withCache, logRetention, network }).fn;
+    const agentsApi = new HandlerFunction(this, 'AgentsApi', {
+      entry: 'functions/handlers/api-agents.ts',
+      description: '/agents routes',
+      timeout: Duration.seconds(10),
+      environment: { ...withCache, FLEET_TOKENS_SECRET_ARN: props.stateful.fleetTokens.secretArn },
+      logRetention,
+      network,
+    }).fn;
     tables.grantAgentsReadWrite(agentsApi);
+    props.stateful.fleetTokens.grantRead(agentsApi);
     const tasksApi = new HandlerFunction(this, 'TasksApi', {
       entry: 'functions/handlers/api-tasks.ts',
       description: '/tasks routes',

@@ -15,6 +15,7 @@ const envSchema = z.object({
   TASKS_TABLE: z.string().min(1).optional(),
   AGENTS_TABLE: z.string().min(1).optional(),
   IDEMPOTENCY_TABLE: z.string().min(1).optional(),
+  FLEET_TOKENS_SECRET_ARN: z.string().startsWith('arn:').optional(),
   INTAKE_QUEUE_URL: z.string().url().optional(),
   STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
   EXPRESS_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),

@@ -97,6 +97,15 @@ describe('the stateful stack', () => {
     stateless.hasResourceProperties('AWS::Lambda::Function', { Description: '/tasks routes', Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE: Match.anyValue() }) } });
   });
 
+  it('keeps the fleet tokens in a generated secret that only the agents API may read', () => {
+    stateful.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    stateful.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ ExcludePunctuation: true, PasswordLength: 48 }) });
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }>;
+    const readers = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')));
+    expect(readers.map(([id]) => id)).toEqual([expect.stringMatching(/^AgentsApi/)]);
+    stateless.hasResourceProperties('AWS::Lambda::Function', { Description: '/agents routes', Environment: { Variables: Match.objectLike({ FLEET_TOKENS_SECRET_ARN: Match.anyValue() }) } });
+  });
+
   it('indexes tasks by status, agent type and month for listing, keys only', () => {
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],

@@ -1,0 +1,26 @@
+/**
+ * The tokens that let an agent register: FLEET_TOKENS from the environment (the local runtime), and
+ * on AWS the comma-separated Secrets Manager secret named by FLEET_TOKENS_SECRET_ARN, read through
+ * Powertools parameters and cached for a minute, so a rotation (adding a token, later removing the
+ * old one) takes effect without a deployment.
+ */
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { DependencyError } from '../core/errors';
+
+export const FLEET_TOKENS_CACHE_SECONDS = 60;
+
+export function splitTokens(value: string): string[] {
+  return value.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+export async function currentFleetTokens(fromEnv: readonly string[], secretArn: string | undefined): Promise<string[]> {
+  if (!secretArn) return [...fromEnv];
+  let value: unknown;
+  try {
+    value = await getSecret(secretArn, { maxAge: FLEET_TOKENS_CACHE_SECONDS });
+  } catch (err) {
+    throw new DependencyError(`the fleet tokens could not be read, so no agent can register now; try again shortly (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (typeof value !== 'string') throw new DependencyError('the fleet tokens secret is not a string of comma-separated tokens');
+  return [...fromEnv, ...splitTokens(value)];
+}
