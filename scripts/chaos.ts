@@ -162,6 +162,16 @@ while (Date.now() < drainUntil && final.size < accepted.length) {
   if (final.size < accepted.length) await sleep(2_000);
 }
 
+// What the lost ones look like, before the orchestrator and its data go away.
+const lostNow = accepted.filter((id) => !final.has(id));
+for (const id of lostNow.slice(0, 5)) {
+  const seenBy = [...deliveries, ...[...live.values()].flatMap((a) => a.deliveries())].filter((d) => d.task_id === id);
+  const listed = await post(`/tasks?limit=100`, undefined, 'GET');
+  const view = (listed.body.tasks as Array<Record<string, unknown>> | undefined)?.find((t) => t.task_id === id);
+  log(`lost ${id}: ${JSON.stringify((await post(`/tasks/${id}`, undefined, 'GET')).body)} ${view ? `updated_at ${String(view.updated_at)}` : ''} deliveries ${JSON.stringify(seenBy)}`);
+}
+if (lostNow.length > 0) log(`orchestrator output (last lines):\n${orch.proc.output().split('\n').slice(-40).join('\n')}`);
+
 for (const name of [...live.keys()]) {
   const agent = live.get(name)!;
   deliveries.push(...agent.deliveries());
