@@ -157,6 +157,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     const sfnServer = await startStepFunctionsServer({
       machines: localMachines,
+      // Every start and every execution that did not succeed, when asked for (LOG_LEVEL=DEBUG).
+      logger: process.env.LOG_LEVEL?.toUpperCase() === 'DEBUG' ? (line) => log(`Workflow  ${line}`) : undefined,
       onExecutionEnd: (info) => {
         if (info.status === 'FAILED' || info.status === 'TIMED_OUT') log(`Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`);
       },
@@ -169,7 +171,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const reconcilerId = byEntry('handlers/reconciler.ts');
     if (!starterId || !reconcilerId) throw new Error('the synthesized template lacks the starter or reconciler function');
     const starter = (await importHandler(entryOf(starterId))) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
-    const source = startSqsEventSource({ queueUrl: queueUrls[intakeLogicalId]!, endpoint: sqsServer.endpoint, region: REGION, batchSize: 10, handler: starter, functionName: starterId });
+    const source = startSqsEventSource({ queueUrl: queueUrls[intakeLogicalId]!, endpoint: sqsServer.endpoint, region: REGION, batchSize: 10, handler: starter, functionName: starterId, log });
     stops.push(() => source.stop());
 
     const reconciler = await importHandler(entryOf(reconcilerId));

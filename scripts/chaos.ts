@@ -94,7 +94,9 @@ async function post(path: string, body?: unknown, method = 'POST'): Promise<{ st
 // ---- the run
 log(`starting: redis-server on ${redisPort}, the orchestrator, ${FLEET.length} agents; ${TASKS} tasks at ${RATE}/s`);
 await startRedis();
-const orch: LocalOrchestrator = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, QUEUE_TIMEOUT_SECONDS: '600', BREAKER_COOLDOWN_SECONDS: '5' });
+// DEBUG logs every workflow step, so a lost task can be traced through every incarnation.
+const orch: LocalOrchestrator = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, QUEUE_TIMEOUT_SECONDS: '600', BREAKER_COOLDOWN_SECONDS: '5', LOG_LEVEL: 'DEBUG' });
+const pastOutput: string[] = [];
 for (const f of FLEET) await startAgent(f.name);
 
 const accepted: string[] = [];
@@ -140,6 +142,7 @@ const chaos = (async () => {
     } else {
       events.push('killed the orchestrator');
       await orch.stop('SIGKILL');
+      pastOutput.push(`${orch.proc.output()}\n[chaos] --- the orchestrator was SIGKILLed here ---`);
       await sleep(500 + random() * 1_500);
       await orch.restart();
     }
@@ -168,16 +171,39 @@ for (const id of lostNow.slice(0, 5)) {
   const seenBy = [...deliveries, ...[...live.values()].flatMap((a) => a.deliveries())].filter((d) => d.task_id === id);
   const listed = await post(`/tasks?limit=100`, undefined, 'GET');
   const view = (listed.body.tasks as Array<Record<string, unknown>> | undefined)?.find((t) => t.task_id === id);
-  log(`lost ${id}: ${JSON.stringify((await post(`/tasks/${id}`, undefined, 'GET')).body)} ${view ? `updated_at ${String(view.updated_at)}` : ''} deliveries ${JSON.stringify(seenBy)}`);
+  const record = (await post(`/tasks/${id}`, undefined, 'GET')).body;
+  log(`lost ${id}: ${JSON.stringify(record)} ${view ? `updated_at ${String(view.updated_at)}` : ''} deliveries ${JSON.stringify(seenBy)}`);
+  // Whether the status index (what the reconciler reads) lists it under its status.
+  let inIndex = false;
+  let token: string | undefined;
+  for (let page = 0; page < 50 && !inIndex; page++) {
+    const res = await post(`/tasks?status=${String(record.status)}&limit=100${token ? `&next_token=${encodeURIComponent(token)}` : ''}`, undefined, 'GET');
+    const tasks = (res.body.tasks as Array<Record<string, unknown>> | undefined) ?? [];
+    inIndex = tasks.some((t) => t.task_id === id);
+    token = res.body.next_token as string | undefined;
+    if (!token) break;
+  }
+  log(`lost ${id}: ${inIndex ? 'listed' : 'NOT listed'} under status ${String(record.status)} by GET /tasks?status=`);
 }
-if (lostNow.length > 0) log(`orchestrator output (last lines):\n${orch.proc.output().split('\n').slice(-40).join('\n')}`);
+if (lostNow.length > 0) {
+  const lines = [...pastOutput, orch.proc.output()].join('\n').split('\n');
+  const aboutLost = (l: string) => lostNow.slice(0, 5).some((id) => l.includes(id));
+  const general = (l: string) => !l.includes('Workflow  execution') && /^\[orchestrator\]|SIGKILLed here|"level":"(WARN|ERROR)"|failed|Recovery/.test(l);
+  const relevant = lines.filter((l) => aboutLost(l) || general(l));
+  log(`orchestrator output about the lost tasks, every incarnation:\n${relevant.slice(-400).join('\n')}`);
+}
 
 for (const name of [...live.keys()]) {
   const agent = live.get(name)!;
   deliveries.push(...agent.deliveries());
   await agent.stop();
 }
-await orch.dispose();
+if (lostNow.length > 0) {
+  await orch.stop();
+  log(`the orchestrator's data is kept for inspection in ${orch.dataDir}`);
+} else {
+  await orch.dispose();
+}
 await killRedis();
 
 const count = (status: string) => [...final.values()].filter((t) => t.status === status).length;

@@ -38,17 +38,18 @@ const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running
  * in flight is then written off once its lease ends). Starting is idempotent, so a task whose
  * execution is alive is left alone.
  */
-export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number }> {
+export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number; task_ids: string[] }> {
   const now = deps.clock.now();
   const tasks = await deps.tasks.listByStatus(UNFINISHED, limit);
-  let requeued = 0;
+  const taskIds: string[] = [];
   for (const task of tasks) {
     const stale = now - Date.parse(task.updated_at) >= staleAfterSeconds * 1000;
     const leaseOver = staleAfterSeconds === 0 || (task.lease_until ?? 0) < now;
     if (stale && leaseOver) {
       await deps.queue.enqueue(task.task_id, task.priority);
-      requeued++;
+      taskIds.push(task.task_id);
     }
   }
-  return { requeued };
+  // The ids (the first 50) go to the log, so a task that was driven again can be traced.
+  return { requeued: taskIds.length, task_ids: taskIds.slice(0, 50) };
 }

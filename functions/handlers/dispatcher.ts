@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
 import { allDeps } from '../shared/composition-root';
 import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/observability';
 
 const deps = allDeps(['tasks', 'agents', 'cache', 'agentClient', 'queue']);
 
@@ -13,5 +14,7 @@ const inputSchema = z.object({
 /** The state machine's Task states: `dispatch` runs one step; `fault` handles a step that failed. */
 export const handler = eventHandler(async (event: unknown): Promise<StepResult> => {
   const { action, state } = inputSchema.parse(event);
-  return action === 'dispatch' ? dispatchStep(deps, state) : faultStep(deps, state);
+  const result = action === 'dispatch' ? await dispatchStep(deps, state) : await faultStep(deps, state);
+  logger.debug({ message: 'step', action, task_id: state.task_id, outcome: result.outcome, status: result.status, attempts: result.attempts, delay_seconds: result.delay_seconds });
+  return result;
 });

@@ -207,6 +207,7 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     const existing = executions.get(executionArn);
     if (existing) {
       if (existing.info.status === 'RUNNING' && existing.info.input === input) {
+        log(`execution ${name} is running already (in ${existing.info.currentState ?? 'its first state'}): not started again`);
         return { executionArn, startDate: toEpochSeconds(existing.info.startDate) };
       }
       throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
@@ -239,6 +240,7 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
       }
     })().catch(() => undefined);
     executions.set(executionArn, execution);
+    log(`execution ${name} started on ${machine.name}`);
     return { executionArn, startDate: toEpochSeconds(info.startDate) };
   };
 
