@@ -68,6 +68,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const dynamo = await startDynamo({ path: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => dynamo.stop());
     log(`DynamoDB  dynalite on ${dynamo.endpoint} (data in ${path.join(options.dataDir, 'dynamodb')})`);
+    if (dynamo.recovery) log(`Recovery  the last run was killed: checked ${dynamo.recovery.items} stored item(s), ${dynamo.recovery.restored} written again because an index had lost them`);
     const sqsServer = await startSqs();
     stops.push(() => sqsServer.stop());
     log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
