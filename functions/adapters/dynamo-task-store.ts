@@ -192,27 +192,31 @@ export class DynamoTaskStore implements TaskStore {
     return { tasks };
   }
 
-  async listByStatus(statuses: readonly TaskStatus[], limit: number): Promise<Task[]> {
+  async listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
     const ids: string[] = [];
+    // Each status has its own budget, so a crowd in one (say, thousands queued) hides none of another.
     for (const status of statuses) {
+      let found = 0;
       let startKey: Record<string, unknown> | undefined;
       do {
         const out: QueryCommandOutput = await this.doc.send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: TASKS_TABLE_KEYS.byStatus.name,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': 'status' },
-            ExpressionAttributeValues: { ':pk': status },
+            KeyConditionExpression: options.createdBefore === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :before',
+            ExpressionAttributeNames: { '#pk': TASKS_TABLE_KEYS.byStatus.partitionKey, ...(options.createdBefore === undefined ? {} : { '#sk': TASKS_TABLE_KEYS.byStatus.sortKey }) },
+            ExpressionAttributeValues: { ':pk': status, ...(options.createdBefore === undefined ? {} : { ':before': options.createdBefore }) },
             ExclusiveStartKey: startKey,
-            Limit: Math.max(1, limit - ids.length),
+            Limit: options.limit - found,
           }),
         );
-        ids.push(...(out.Items ?? []).map((i) => String(i.task_id)));
+        const page = (out.Items ?? []).map((i) => String(i.task_id));
+        ids.push(...page);
+        found += page.length;
         startKey = out.LastEvaluatedKey;
-      } while (startKey && ids.length < limit);
-      if (ids.length >= limit) break;
+      } while (startKey && found < options.limit);
     }
+    // The index is only eventually consistent: the item read decides the status.
     return (await this.fetch(ids)).filter((t) => statuses.includes(t.status)).sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 

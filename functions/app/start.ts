@@ -40,7 +40,9 @@ const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running
  */
 export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number; task_ids: string[] }> {
   const now = deps.clock.now();
-  const tasks = await deps.tasks.listByStatus(UNFINISHED, limit);
+  // A task last updated before the cutoff was created before it too, so fresh tasks are not even read.
+  const createdBefore = staleAfterSeconds === 0 ? undefined : new Date(now - staleAfterSeconds * 1000).toISOString();
+  const tasks = await deps.tasks.listByStatus(UNFINISHED, { limit, createdBefore });
   const taskIds: string[] = [];
   for (const task of tasks) {
     const stale = now - Date.parse(task.updated_at) >= staleAfterSeconds * 1000;

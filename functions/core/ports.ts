@@ -28,8 +28,11 @@ export interface TaskStore {
    */
   transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined>;
   list(filter: TaskListFilter): Promise<TaskPage>;
-  /** Every task in one of `statuses`, oldest first (used to drive unfinished work again). */
-  listByStatus(statuses: readonly TaskStatus[], limit: number): Promise<Task[]>;
+  /**
+   * Tasks in one of `statuses` (up to `limit` of each status, oldest first), created at or before
+   * `createdBefore` when given: used to drive unfinished work again.
+   */
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]>;
 }
 
 export interface TaskChange {
