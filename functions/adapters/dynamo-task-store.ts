@@ -221,7 +221,9 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   /** Reads items by id (the list indexes project keys only, so listing does not multiply write cost). */
-  private async fetch(ids: string[]): Promise<Task[]> {
+  private async fetch(listed: string[]): Promise<Task[]> {
+    // An index may list a task twice (under its old and new status, for a moment), and BatchGet refuses duplicate keys.
+    const ids = [...new Set(listed)];
     const found = new Map<string, Task>();
     for (let i = 0; i < ids.length; i += 100) {
       let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 100).map((task_id) => ({ task_id }));

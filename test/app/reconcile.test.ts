@@ -3,7 +3,7 @@
  * through the status index of a dynalite Tasks table and sent to a fauxqs queue.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/start';
@@ -14,6 +14,7 @@ import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
 import { synthesizeTemplate } from '../../local/synthesized-template';
+import { NODE, startProcess, tempDir } from '../support/processes';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let dynamo: DynamoStandIn;
@@ -36,12 +37,14 @@ beforeAll(async () => {
   queue = new SqsTaskQueue(sqs, queueUrl);
 }, 60_000);
 
+const tasksTable = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
+const docOf = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
 // A fresh table per test, so each sees only its own tasks.
 beforeEach(async () => {
-  const input = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
   const TableName = `tasks-${++run}`;
-  await ddb.send(new CreateTableCommand({ ...input, TableName }));
-  tasks = new DynamoTaskStore(DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } }), TableName);
+  await ddb.send(new CreateTableCommand({ ...tasksTable, TableName }));
+  tasks = new DynamoTaskStore(docOf(ddb), TableName);
   await drainQueue();
 }, 60_000);
 
@@ -128,4 +131,45 @@ describe('reconcile', () => {
     expect(out.requeued).toBe(4);
     expect((await drainQueue()).map((id) => id.replace(/-\d$/, ''))).toEqual(['stale-pending', 'stale-pending', 'stale-retrying', 'stale-retrying']);
   });
+
+  // The status index may list a task under two statuses: for a moment on DynamoDB (indexes are
+  // eventually consistent), and locally after a kill between dynalite's index and item writes,
+  // which is how this test makes it (index writes stall, the process is killed, then restarted).
+  it('requeues a task the index lists under two statuses once', async () => {
+    const data = tempDir('reconcile-dynamo-');
+    const startChild = (env: Record<string, string> = {}) => startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'test/support/dynamo-process.ts', data.dir], env);
+    let child = startChild({ STALL_WRITES_MATCHING: '^item-' });
+    let client: DynamoDBClient | undefined;
+    try {
+      client = new DynamoDBClient({ endpoint: (await child.waitFor(/^endpoint (\S+)$/m))[1]!, region: 'us-east-1', credentials });
+      await client.send(new CreateTableCommand(tasksTable));
+      tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
+      await stored('twice', 'sent', { updatedSecondsAgo: 600, leaseUntil: NOW - 1000 });
+      child.child.kill('SIGUSR2');
+      await child.waitFor(/^stalling$/m);
+      // Index entries move to 'running'; the item write hangs, so the item stays 'sent'.
+      const update = docOf(client)
+        .send(new UpdateCommand({ TableName: tasksTable.TableName, Key: { task_id: 'twice' }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }), { abortSignal: AbortSignal.timeout(20_000) })
+        .catch(() => undefined);
+      const underRunning = () => docOf(client!).send(new QueryCommand({ TableName: tasksTable.TableName, IndexName: 'by-status', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }));
+      while (((await underRunning()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
+      await child.stop('SIGKILL');
+      await update;
+      client.destroy();
+
+      // The restart lists the item under 'sent' again; the entry under 'running' stays.
+      child = startChild();
+      client = new DynamoDBClient({ endpoint: (await child.waitFor(/^endpoint (\S+)$/m))[1]!, region: 'us-east-1', credentials });
+      await child.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
+      tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
+      expect(((await underRunning()).Items ?? []).map((i) => i.task_id)).toEqual(['twice']);
+
+      expect(await reconcile({ tasks, queue, clock }, 0)).toEqual({ requeued: 1, task_ids: ['twice'] });
+      expect(await drainQueue()).toEqual(['twice']);
+    } finally {
+      client?.destroy();
+      await child.stop('SIGKILL');
+      data.remove();
+    }
+  }, 60_000);
 });
