@@ -162,7 +162,7 @@ describe('reconcile', () => {
       client = new DynamoDBClient({ endpoint: (await child.waitFor(/^endpoint (\S+)$/m))[1]!, region: 'us-east-1', credentials });
       await child.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
       tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
-      expect(((await underRunning()).Items ?? []).map((i) => i.task_id)).toEqual(['twice']);
+      expect(((await underRunning()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
 
       expect(await reconcile({ tasks, queue, clock }, 0)).toEqual({ requeued: 1, task_ids: ['twice'] });
       expect(await drainQueue()).toEqual(['twice']);
