@@ -36,12 +36,14 @@ export class StepFunctionsWorkflow implements Workflow {
       return 'started';
     } catch (err) {
       if (!(err instanceof ExecutionAlreadyExists)) throw err;
-      if (stateMachineArn !== this.arns.standard) return 'already_running';
     }
-    const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(stateMachineArn, name) }));
-    if (existing.status === 'RUNNING') return 'already_running';
+    // Only Standard refuses a used name (Express runs every start, and cannot be described).
+    if (stateMachineArn === this.arns.standard) {
+      const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(stateMachineArn, name) }));
+      if (existing.status === 'RUNNING') return 'already_running';
+    }
     // The first execution ended without finishing the task (else we would not be starting it),
-    // and Standard names cannot be reused: carry on under a new name.
+    // and its name cannot be reused: carry on under a new name.
     await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: `${name}.${Date.now()}`, input: payload }));
     return 'already_closed';
   }

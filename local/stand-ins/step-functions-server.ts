@@ -16,6 +16,8 @@ export interface LocalStateMachine {
   waitTimeOverrides?: Record<string, number>;
   /** Milliseconds per retrying state name, to shorten retry back-offs in tests. */
   retryIntervalOverrides?: Record<string, number | number[]>;
+  /** STANDARD (the default): names are unique. EXPRESS: every start runs a new execution, whatever its name. */
+  type?: 'STANDARD' | 'EXPRESS';
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -60,6 +62,7 @@ interface Execution {
 interface Machine {
   arn: string;
   name: string;
+  express: boolean;
   engine: StateMachine;
   handlers: Record<string, TaskHandler>;
   waitTimeOverrides: Record<string, number>;
@@ -138,9 +141,10 @@ function stringField(body: Record<string, unknown>, field: string, required = fa
 
 /**
  * A Step Functions API endpoint (JSON 1.0 protocol) for `@aws-sdk/client-sfn`, running each
- * execution with aws-local-stepfunctions, with Standard-workflow semantics: execution names are
- * unique per state machine for as long as this server runs (AWS: 90 days), and starting a
- * running execution again with the same name and input returns it instead of failing.
+ * execution with aws-local-stepfunctions. On a Standard machine execution names are unique for as
+ * long as this server runs (AWS: 90 days), and starting a running execution again with the same
+ * name and input returns it instead of failing; on an Express machine, as on AWS, every start runs
+ * a new execution.
  *
  * Known limitation of the engine: a Task handler is never cancelled. After StopExecution, a Task
  * timeout or an execution timeout, the handler that was running keeps running to its end in the
@@ -165,6 +169,7 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     machines.set(m.arn, {
       arn: m.arn,
       name: match[1]!,
+      express: m.type === 'EXPRESS',
       engine: new StateMachine(definition),
       handlers,
       waitTimeOverrides: m.waitTimeOverrides ?? {},
@@ -203,7 +208,8 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     } catch {
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input is not valid JSON');
     }
-    const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    // Express names need not be unique (AWS: arn:...:express:<machine>:<name>:<id>), so a start never meets an earlier one.
+    const executionArn = machine.express ? `${stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}` : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = executions.get(executionArn);
     if (existing) {
       if (existing.info.status === 'RUNNING' && existing.info.input === input) {

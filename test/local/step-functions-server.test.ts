@@ -155,6 +155,21 @@ describe('local Step Functions server', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('on an Express machine runs every start, names repeated or not, each as its own execution (as AWS does)', async () => {
+    const { sfn, calls } = await setUp({ type: 'EXPRESS' });
+    const input = JSON.stringify({ ok: true, waitSeconds: 0 });
+    const first = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'task-1', input }));
+    expect(first.executionArn).toMatch(/^arn:aws:states:us-east-1:000000000000:express:Flow:task-1:[0-9a-f-]{36}$/);
+    expect((await waitForEnd(sfn, first.executionArn!)).status).toBe('SUCCEEDED');
+    // Once finished, and while running: the same name starts again.
+    const again = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'task-1', input }));
+    const third = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'task-1', input }));
+    expect(new Set([first.executionArn, again.executionArn, third.executionArn]).size).toBe(3);
+    await waitForEnd(sfn, again.executionArn!);
+    await waitForEnd(sfn, third.executionArn!);
+    expect(calls).toHaveLength(3);
+  });
+
   it('stops a running execution: ABORTED with the given error and cause, and stopDate', async () => {
     const { sfn } = await setUp();
     const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'long', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }));
