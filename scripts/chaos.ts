@@ -185,8 +185,11 @@ for (const id of lostNow.slice(0, 5)) {
   }
   log(`lost ${id}: ${inIndex ? 'listed' : 'NOT listed'} under status ${String(record.status)} by GET /tasks?status=`);
 }
+const everyIncarnation = [...pastOutput, orch.proc.output()].join('\n').split('\n');
+// Items the DynamoDB stand-in wrote again at a restart because a kill had cut them out of an index.
+const indexRepairs = everyIncarnation.map((l) => /(\d+) written again because an index had lost them/.exec(l)?.[1]).filter((n) => n !== undefined);
 if (lostNow.length > 0) {
-  const lines = [...pastOutput, orch.proc.output()].join('\n').split('\n');
+  const lines = everyIncarnation;
   const aboutLost = (l: string) => lostNow.slice(0, 5).some((id) => l.includes(id));
   const general = (l: string) => !l.includes('Workflow  execution') && /^\[orchestrator\]|SIGKILLed here|"level":"(WARN|ERROR)"|failed|Recovery/.test(l);
   const relevant = lines.filter((l) => aboutLost(l) || general(l));
@@ -223,5 +226,6 @@ console.log(`cancelled           ${count('cancelled')} (cancel asked for ${cance
 console.log(`lost                ${lost.length}${lost.length ? `  e.g. ${lost.slice(0, 3).join(', ')}` : ''}`);
 console.log(`duplicated          ${duplicated}  (attempts delivered more than once, of ${deliveries.length} deliveries)`);
 // A submit whose answer was lost to a kill may still have been stored and run: at-least-once on the client's side.
+console.log(`index repairs       ${indexRepairs.reduce((sum, n) => sum + Number(n), 0)}  (items an index lost to a kill, written again at the ${indexRepairs.length} restart(s) after a kill)`);
 console.log(`unconfirmed         ${unknownDeliveries}  (deliveries of tasks whose submit got no 201, e.g. the orchestrator died answering)`);
 process.exit(lost.length === 0 && duplicated === 0 ? 0 : 1);
