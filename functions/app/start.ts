@@ -36,7 +36,7 @@ const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running
  * and with no attempt in flight) and puts them on the intake queue again. With 0, every unfinished
  * task goes back: used at start-up, when no execution of the last run survives (an attempt that was
  * in flight is then written off once its lease ends). Starting is idempotent, so a task whose
- * execution is alive is left alone.
+ * execution is alive is left alone. `limit` is per status, oldest tasks first.
  */
 export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number; task_ids: string[] }> {
   const now = deps.clock.now();
