@@ -70,6 +70,14 @@ async function startAgent(name: string): Promise<void> {
   const spec = FLEET.find((f) => f.name === name)!;
   live.set(name, await startFaultAgent(orch.url, { ...spec, type: 'chaos', capabilities: ['work'] }));
 }
+// A run that throws (say, the orchestrator does not come back) still leaves no process behind.
+const started: { orch?: LocalOrchestrator } = {};
+process.on('exit', () => {
+  redis?.kill('SIGKILL');
+  for (const agent of live.values()) agent.proc.child.kill('SIGKILL');
+  started.orch?.proc.child.kill('SIGKILL');
+});
+
 /** Keeps what the agent logged, then SIGKILLs it. */
 async function killAgent(name: string): Promise<void> {
   const agent = live.get(name);
@@ -96,6 +104,7 @@ log(`starting: redis-server on ${redisPort}, the orchestrator, ${FLEET.length} a
 await startRedis();
 // DEBUG logs every workflow step, so a lost task can be traced through every incarnation.
 const orch: LocalOrchestrator = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, QUEUE_TIMEOUT_SECONDS: '600', BREAKER_COOLDOWN_SECONDS: '5', LOG_LEVEL: 'DEBUG' });
+started.orch = orch;
 const pastOutput: string[] = [];
 for (const f of FLEET) await startAgent(f.name);
 
