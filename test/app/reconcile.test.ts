@@ -9,11 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/start';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { SqsTaskQueue } from '../../functions/adapters/sqs-task-queue';
-import type { Task, TaskStatus } from '../../functions/core/task-model';
+import type { TaskStatus } from '../../functions/core/task-model';
 import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
 import { synthesizeTemplate } from '../../local/synthesized-template';
+import { task as fixtureTask } from '../core/fixtures';
 import { NODE, startProcess, tempDir } from '../support/processes';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -70,21 +71,14 @@ async function drainQueue(): Promise<string[]> {
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
 
 async function stored(id: string, status: TaskStatus, options: { updatedSecondsAgo: number; leaseUntil?: number }): Promise<void> {
-  const task: Task = {
+  const task = fixtureTask({
     task_id: id,
-    task_type: 'work',
-    agent_type: 'cost',
-    priority: 5,
-    parameters: {},
-    metadata: {},
-    timeout_seconds: 30,
-    max_retries: 3,
     status,
     created_at: ago(options.updatedSecondsAgo + 1),
     updated_at: ago(options.updatedSecondsAgo),
     attempts: status === 'pending' || status === 'queued' ? 0 : 1,
     ...(options.leaseUntil === undefined ? {} : { lease_until: options.leaseUntil }),
-  };
+  });
   await tasks.create(task);
 }
 
