@@ -198,10 +198,9 @@ const everyIncarnation = [...pastOutput, orch.proc.output()].join('\n').split('\
 // Items the DynamoDB stand-in wrote again at a restart because a kill had cut them out of an index.
 const indexRepairs = everyIncarnation.map((l) => /(\d+) written again because an index had lost them/.exec(l)?.[1]).filter((n) => n !== undefined);
 if (lostNow.length > 0) {
-  const lines = everyIncarnation;
   const aboutLost = (l: string) => lostNow.slice(0, 5).some((id) => l.includes(id));
   const general = (l: string) => !l.includes('Workflow  execution') && /^\[orchestrator\]|SIGKILLed here|"level":"(WARN|ERROR)"|failed|Recovery/.test(l);
-  const relevant = lines.filter((l) => aboutLost(l) || general(l));
+  const relevant = everyIncarnation.filter((l) => aboutLost(l) || general(l));
   log(`orchestrator output about the lost tasks, every incarnation:\n${relevant.slice(-400).join('\n')}`);
 }
 
@@ -234,7 +233,7 @@ console.log(`timed out           ${count('timeout')}`);
 console.log(`cancelled           ${count('cancelled')} (cancel asked for ${cancelRequested.size})`);
 console.log(`lost                ${lost.length}${lost.length ? `  e.g. ${lost.slice(0, 3).join(', ')}` : ''}`);
 console.log(`duplicated          ${duplicated}  (attempts delivered more than once, of ${deliveries.length} deliveries)`);
-// A submit whose answer was lost to a kill may still have been stored and run: at-least-once on the client's side.
 console.log(`index repairs       ${indexRepairs.reduce((sum, n) => sum + Number(n), 0)}  (items an index lost to a kill, written again at the ${indexRepairs.length} restart(s) after a kill)`);
+// A submit whose answer was lost to a kill may still have been stored and run: at-least-once on the client's side.
 console.log(`unconfirmed         ${unknownDeliveries}  (deliveries of tasks whose submit got no 201, e.g. the orchestrator died answering)`);
 process.exit(lost.length === 0 && duplicated === 0 ? 0 : 1);

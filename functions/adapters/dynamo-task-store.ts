@@ -194,6 +194,8 @@ export class DynamoTaskStore implements TaskStore {
 
   async listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
     const ids: string[] = [];
+    const { partitionKey, sortKey } = TASKS_TABLE_KEYS.byStatus;
+    const bounded = options.createdBefore !== undefined;
     // Each status has its own budget, so a crowd in one (say, thousands queued) hides none of another.
     for (const status of statuses) {
       let found = 0;
@@ -203,9 +205,9 @@ export class DynamoTaskStore implements TaskStore {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: TASKS_TABLE_KEYS.byStatus.name,
-            KeyConditionExpression: options.createdBefore === undefined ? '#pk = :pk' : '#pk = :pk AND #sk <= :before',
-            ExpressionAttributeNames: { '#pk': TASKS_TABLE_KEYS.byStatus.partitionKey, ...(options.createdBefore === undefined ? {} : { '#sk': TASKS_TABLE_KEYS.byStatus.sortKey }) },
-            ExpressionAttributeValues: { ':pk': status, ...(options.createdBefore === undefined ? {} : { ':before': options.createdBefore }) },
+            KeyConditionExpression: bounded ? '#pk = :pk AND #sk <= :before' : '#pk = :pk',
+            ExpressionAttributeNames: bounded ? { '#pk': partitionKey, '#sk': sortKey } : { '#pk': partitionKey },
+            ExpressionAttributeValues: bounded ? { ':pk': status, ':before': options.createdBefore } : { ':pk': status },
             ExclusiveStartKey: startKey,
             Limit: options.limit - found,
           }),
