@@ -2,7 +2,7 @@
  * `reconcile` (functions/app/start.ts): which unfinished tasks go back on the intake queue, read
  * through the status index of a dynalite Tasks table and sent to a fauxqs queue.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb'
 import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
 import { synthesizeTemplate } from '../../local/synthesized-template';
 import { task as fixtureTask } from '../core/fixtures';
-import { NODE, startProcess, tempDir } from '../support/processes';
+import { startDynamoProcess, tempDir } from '../support/processes';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let dynamo: DynamoStandIn;
@@ -41,10 +41,16 @@ beforeAll(async () => {
 const tasksTable = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
 const docOf = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
+/** A Tasks table as the stack defines it, once ACTIVE (dynalite answers CREATING until its next tick, as AWS does). */
+async function createTable(client: DynamoDBClient, TableName: string): Promise<void> {
+  await client.send(new CreateTableCommand({ ...tasksTable, TableName }));
+  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName });
+}
+
 // A fresh table per test, so each sees only its own tasks.
 beforeEach(async () => {
   const TableName = `tasks-${++run}`;
-  await ddb.send(new CreateTableCommand({ ...tasksTable, TableName }));
+  await createTable(ddb, TableName);
   tasks = new DynamoTaskStore(docOf(ddb), TableName);
   await drainQueue();
 }, 60_000);
@@ -131,30 +137,29 @@ describe('reconcile', () => {
   // which is how this test makes it (index writes stall, the process is killed, then restarted).
   it('requeues a task the index lists under two statuses once', async () => {
     const data = tempDir('reconcile-dynamo-');
-    const startChild = (env: Record<string, string> = {}) => startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'test/support/dynamo-process.ts', data.dir], env);
-    let child = startChild({ STALL_WRITES_MATCHING: '^item-' });
+    let child = await startDynamoProcess(data.dir, { STALL_WRITES_MATCHING: '^item-' });
     let client: DynamoDBClient | undefined;
     try {
-      client = new DynamoDBClient({ endpoint: (await child.waitFor(/^endpoint (\S+)$/m))[1]!, region: 'us-east-1', credentials });
-      await client.send(new CreateTableCommand(tasksTable));
+      client = new DynamoDBClient({ endpoint: child.endpoint, region: 'us-east-1', credentials });
+      await createTable(client, tasksTable.TableName!);
       tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
       await stored('twice', 'sent', { updatedSecondsAgo: 600, leaseUntil: NOW - 1000 });
-      child.child.kill('SIGUSR2');
-      await child.waitFor(/^stalling$/m);
+      child.proc.child.kill('SIGUSR2');
+      await child.proc.waitFor(/^stalling$/m);
       // Index entries move to 'running'; the item write hangs, so the item stays 'sent'.
       const update = docOf(client)
         .send(new UpdateCommand({ TableName: tasksTable.TableName, Key: { task_id: 'twice' }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }), { abortSignal: AbortSignal.timeout(20_000) })
         .catch(() => undefined);
       const underRunning = () => docOf(client!).send(new QueryCommand({ TableName: tasksTable.TableName, IndexName: 'by-status', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }));
       while (((await underRunning()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
-      await child.stop('SIGKILL');
+      await child.proc.stop('SIGKILL');
       await update;
       client.destroy();
 
       // The restart lists the item under 'sent' again; the entry under 'running' stays.
-      child = startChild();
-      client = new DynamoDBClient({ endpoint: (await child.waitFor(/^endpoint (\S+)$/m))[1]!, region: 'us-east-1', credentials });
-      await child.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
+      child = await startDynamoProcess(data.dir);
+      client = new DynamoDBClient({ endpoint: child.endpoint, region: 'us-east-1', credentials });
+      await child.proc.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
       tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
       expect(((await underRunning()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
 
@@ -162,7 +167,7 @@ describe('reconcile', () => {
       expect(await drainQueue()).toEqual(['twice']);
     } finally {
       client?.destroy();
-      await child.stop('SIGKILL');
+      await child.proc.stop('SIGKILL');
       data.remove();
     }
   }, 60_000);

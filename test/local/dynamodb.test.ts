@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, paginateQuery, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, paginateQuery, PutItemCommand, ScanCommand, UpdateItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDynamo } from '../../local/stand-ins/dynamodb';
-import { NODE, type Proc, startProcess } from '../support/processes';
+import { type Proc, startDynamoProcess } from '../support/processes';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -79,10 +79,10 @@ describe('startDynamo after the process was killed', () => {
   };
   const ITEMS = 20;
 
-  function startChild(dir: string, env: Record<string, string> = {}): Proc {
-    const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'test/support/dynamo-process.ts', dir], env);
+  async function startChild(dir: string, env: Record<string, string> = {}): Promise<{ proc: Proc; ddb: DynamoDBClient }> {
+    const { proc, endpoint } = await startDynamoProcess(dir, env);
     cleanups.push(() => proc.stop('SIGKILL'));
-    return proc;
+    return { proc, ddb: clientFor(endpoint) };
   }
 
   async function listedUnder(ddb: DynamoDBClient, state: string): Promise<string[]> {
@@ -98,9 +98,10 @@ describe('startDynamo after the process was killed', () => {
   it('lists every item in its index again, though the kill fell between the index writes and the item write', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dynamo-killed-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    let proc = startChild(dir, { STALL_WRITES_MATCHING: '^index-' });
-    let ddb = clientFor((await proc.waitFor(/^endpoint (\S+)$/m))[1]!);
+    let { proc, ddb } = await startChild(dir, { STALL_WRITES_MATCHING: '^index-' });
     await ddb.send(new CreateTableCommand(jobs));
+    // CREATING until dynalite's next tick, as on AWS.
+    await waitUntilTableExists({ client: ddb, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: jobs.TableName });
     const ids = Array.from({ length: ITEMS }, (_, i) => `job-${String(i).padStart(2, '0')}`);
     for (const [i, id] of ids.entries()) await ddb.send(new PutItemCommand({ TableName: 'Jobs', Item: { id: { S: id }, state: { S: 'a' }, created: { S: String(i) } } }));
     expect(await listedUnder(ddb, 'a')).toEqual(ids);
@@ -118,8 +119,7 @@ describe('startDynamo after the process was killed', () => {
     await proc.stop('SIGKILL');
     await Promise.all(updates);
 
-    proc = startChild(dir);
-    ddb = clientFor((await proc.waitFor(/^endpoint (\S+)$/m))[1]!);
+    ({ proc, ddb } = await startChild(dir));
     const recovery = JSON.parse((await proc.waitFor(/^recovery (.+)$/m))[1]!) as unknown;
     expect(recovery).toEqual({ items: ITEMS, restored: moved.length });
     // The updates never wrote their items, so every item is still in 'a', and listed there again.
@@ -130,8 +130,7 @@ describe('startDynamo after the process was killed', () => {
 
     // A clean stop leaves nothing to mend.
     await proc.stop('SIGTERM');
-    proc = startChild(dir);
-    await proc.waitFor(/^endpoint /m);
+    ({ proc } = await startChild(dir));
     await new Promise((r) => setTimeout(r, 200));
     expect(proc.output()).not.toMatch(/^recovery /m);
   }, 60_000);
