@@ -25,7 +25,7 @@ import { agentStatus, type AgentRecord } from '../functions/core/agent-model';
 import { circuitState } from '../functions/core/circuit-breaker';
 import { planRouting } from '../functions/core/routing';
 import type { Task } from '../functions/core/task-model';
-import { loadConfig } from '../functions/shared/config';
+import { loadConfig } from '../functions/composition/config';
 import { tablesFromTemplate } from '../local/stand-ins/asl-from-template';
 import { startDynamo } from '../local/stand-ins/dynamodb';
 import { startRedis } from '../local/stand-ins/redis-launcher';

@@ -6,6 +6,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ApiFunction } from '../functions/api/routes';
+import { TASK_DEFAULTS } from '../functions/core/task-model';
 import { HandlerFunction } from './constructs/handler-function';
 import { type AlarmThresholds, Operations } from './constructs/operations';
 import { type ApiAuth, OrchestratorApi } from './constructs/orchestrator-api';
@@ -23,9 +24,6 @@ export interface StatelessStackProps extends StackProps {
   readonly thresholds: AlarmThresholds;
   readonly starterTimeout: Duration;
 }
-
-/** Longest attempt the API accepts (timeout_seconds). */
-const MAX_ATTEMPT_SECONDS = 300;
 
 /** What runs: the functions, both state machines, the API, the schedule and the dashboard. */
 export class StatelessStack extends Stack {
@@ -45,7 +43,7 @@ export class StatelessStack extends Stack {
       entry: 'functions/handlers/dispatcher.ts',
       description: 'State machine step: select an agent, POST the task, record the outcome',
       memorySize: 512,
-      timeout: Duration.seconds(MAX_ATTEMPT_SECONDS + 30),
+      timeout: Duration.seconds(TASK_DEFAULTS.maxTimeoutSeconds + 30),
       environment: { ...withCache, INTAKE_QUEUE_URL: intake.queue.queueUrl },
       logRetention,
       network,

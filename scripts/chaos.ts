@@ -13,10 +13,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { type AgentProcess, type Delivery, type FaultAgentOptions, startFaultAgent } from '../test/support/agents';
-import { type LocalOrchestrator, startLocalOrchestrator } from '../test/support/local-orchestrator';
-import { freePort } from '../test/support/processes';
-import { killNow, startRedisOn } from '../test/support/redis';
+import { type AgentProcess, type Delivery, type FaultAgentOptions, startFaultAgent } from '../harness/agents';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../harness/local-orchestrator';
+import { freePort } from '../harness/processes';
+import { killNow, startRedisOn } from '../harness/redis';
 
 const { values } = parseArgs({
   options: {

@@ -2,12 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AgentRecord } from '../core/agent-model';
 import type { AgentStore } from '../core/ports';
-
-export const AGENTS_TABLE_KEYS = {
-  partitionKey: 'agent_id',
-  byType: { name: 'by-type', partitionKey: 'type', sortKey: 'agent_id' },
-  ttlAttribute: 'expires_at',
-} as const;
+import { AGENTS_TABLE_KEYS } from '../core/table-keys';
 
 export class DynamoAgentStore implements AgentStore {
   constructor(

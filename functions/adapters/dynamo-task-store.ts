@@ -2,16 +2,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../core/errors';
 import type { TaskChange, TaskListFilter, TaskPage, TaskStore } from '../core/ports';
+import { TASKS_TABLE_KEYS } from '../core/table-keys';
 import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
-
-/** Index names and key attributes of the Tasks table; lib/ builds the table from these. */
-export const TASKS_TABLE_KEYS = {
-  partitionKey: 'task_id',
-  byStatus: { name: 'by-status', partitionKey: 'status', sortKey: 'created_at' },
-  byAgentType: { name: 'by-agent-type', partitionKey: 'agent_type', sortKey: 'created_at' },
-  byMonth: { name: 'by-month', partitionKey: 'created_month', sortKey: 'created_at' },
-  ttlAttribute: 'expires_at',
-} as const;
 
 /** How far back an unfiltered listing walks month buckets. */
 const MAX_MONTHS_BACK = 24;

@@ -8,9 +8,9 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ConflictError, UnprocessableError } from '../core/errors';
-import type { SubmitIdempotency } from '../core/ports';
+import type { InvocationContext, SubmitIdempotency } from '../core/ports';
+import { IDEMPOTENCY_TABLE_KEYS } from '../core/table-keys';
 
-export const IDEMPOTENCY_TABLE_KEYS = { partitionKey: 'id', ttlAttribute: 'expiration' } as const;
 export const IDEMPOTENCY_WINDOW_SECONDS = 86_400;
 
 export class PowertoolsSubmitIdempotency implements SubmitIdempotency {
@@ -20,9 +20,10 @@ export class PowertoolsSubmitIdempotency implements SubmitIdempotency {
     this.store = new DynamoDBPersistenceLayer({ tableName, awsSdkV3Client: client, keyAttr: IDEMPOTENCY_TABLE_KEYS.partitionKey, expiryAttr: IDEMPOTENCY_TABLE_KEYS.ttlAttribute });
   }
 
-  async run<T extends object>(key: string, payload: unknown, context: Context | undefined, submit: () => Promise<T>): Promise<T> {
+  async run<T extends object>(key: string, payload: unknown, context: InvocationContext | undefined, submit: () => Promise<T>): Promise<T> {
     const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', payloadValidationJmesPath: 'payload', expiresAfterSeconds: IDEMPOTENCY_WINDOW_SECONDS });
-    if (context) config.registerLambdaContext(context);
+    // Powertools reads only the remaining time of the Lambda context it is given.
+    if (context) config.registerLambdaContext(context as Context);
     const once = makeIdempotent(async (_request: { key: string; payload: unknown }) => submit(), { persistenceStore: this.store, config });
     try {
       return (await once({ key, payload }));

@@ -3,7 +3,7 @@ import type { NetworkPolicy } from '../core/network-policy';
 import type { WorkflowMode } from '../core/workflow-choice';
 import type { AgentClient, AgentStore, Clock, TaskCache, TaskQueue, TaskStore, Workflow } from '../core/ports';
 
-/** Knobs the use cases read; parsed once from the environment by functions/shared/config.ts. */
+/** Knobs the use cases read; parsed once from the environment by functions/composition/config.ts. */
 export interface Settings {
   heartbeatIntervalSeconds: number;
   /** At most one Agents-table write per agent per this many seconds; the cache has the rest. */

@@ -1,6 +1,5 @@
 /** What the use cases need from the outside world. Adapters in functions/adapters implement these. */
 import type { AgentLiveness, AgentRecord } from './agent-model';
-import type { Context as LambdaContext } from 'aws-lambda';
 import type { CircuitStats, OpenCircuit } from './circuit-breaker';
 import type { AgentTaskRequest } from './contract';
 import type { AttemptResult } from './retry-policy';
@@ -132,9 +131,15 @@ export interface TaskCache {
   close(): Promise<void>;
 }
 
+/** What a running invocation can tell about itself: a Lambda `Context` is one. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** Runs a submission once per idempotency key (24 h); a repeat answers the first result. */
 export interface SubmitIdempotency {
-  run<T extends object>(key: string, payload: unknown, context: LambdaContext | undefined, submit: () => Promise<T>): Promise<T>;
+  /** With `context`, a key whose first request outlived its invocation can be taken over by a repeat. */
+  run<T extends object>(key: string, payload: unknown, context: InvocationContext | undefined, submit: () => Promise<T>): Promise<T>;
 }
 
 export interface TaskQueue {

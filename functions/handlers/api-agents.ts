@@ -1,9 +1,8 @@
 import { assertFleetToken, drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
 import { AGENT_AUTH_HEADERS, drainRequestSchema, heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
-import { currentFleetTokens } from '../adapters/fleet-tokens';
 import { parseOrThrow } from '../core/validation';
-import { allDeps, config } from '../shared/composition-root';
-import { httpApi, idParam } from '../shared/http-handler';
+import { allDeps, config, fleetTokens } from '../composition/composition-root';
+import { httpApi, idParam } from '../composition/http-handler';
 
 const deps = allDeps(['agents', 'cache']);
 
@@ -11,7 +10,7 @@ export const handler = httpApi(
   'agents',
   {
     'POST /agents/register': async (req) => {
-      assertFleetToken(await currentFleetTokens(config.settings.fleetTokens, config.FLEET_TOKENS_SECRET_ARN), req.headers[AGENT_AUTH_HEADERS.fleetToken]);
+      assertFleetToken(await fleetTokens(), req.headers[AGENT_AUTH_HEADERS.fleetToken]);
       return { status: 201, body: await registerAgent(deps, parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration')) };
     },
     'POST /agents/{id}/heartbeat': async (req) => {

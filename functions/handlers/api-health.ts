@@ -1,5 +1,5 @@
-import { config } from '../shared/composition-root';
-import { httpApi } from '../shared/http-handler';
+import { config } from '../composition/composition-root';
+import { httpApi } from '../composition/http-handler';
 
 /** GET /health: unauthenticated liveness of the API itself (no dependency is called). */
 export const handler = httpApi(

@@ -2,9 +2,9 @@ import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
 import { ValidationError } from '../core/errors';
 import { idempotencyKeyOf, listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { deps as adapters, allDeps, config } from '../shared/composition-root';
-import { httpApi, idParam } from '../shared/http-handler';
-import { logger } from '../shared/observability';
+import { deps as adapters, allDeps, config } from '../composition/composition-root';
+import { httpApi, idParam } from '../composition/http-handler';
+import { logger } from '../composition/observability';
 
 const deps = allDeps(['agents', 'tasks', 'queue', 'cache', 'workflow']);
 

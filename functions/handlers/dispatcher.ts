@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
-import { allDeps } from '../shared/composition-root';
-import { eventHandler } from '../shared/event-handler';
-import { logger } from '../shared/observability';
+import { allDeps } from '../composition/composition-root';
+import { eventHandler } from '../composition/event-handler';
+import { logger } from '../composition/observability';
 
 const deps = allDeps(['tasks', 'agents', 'cache', 'agentClient', 'queue']);
 

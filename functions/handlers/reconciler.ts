@@ -1,7 +1,7 @@
-import { reconcile } from '../app/start';
-import { allDeps, config } from '../shared/composition-root';
-import { eventHandler } from '../shared/event-handler';
-import { logger } from '../shared/observability';
+import { reconcile } from '../app/reconcile';
+import { allDeps, config } from '../composition/composition-root';
+import { eventHandler } from '../composition/event-handler';
+import { logger } from '../composition/observability';
 
 const deps = allDeps(['tasks', 'queue']);
 

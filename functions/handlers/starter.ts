@@ -1,10 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { startTask } from '../app/start';
-import { allDeps } from '../shared/composition-root';
-import { eventHandler } from '../shared/event-handler';
-import { logger } from '../shared/observability';
+import { startTask } from '../app/start-task';
+import { allDeps } from '../composition/composition-root';
+import { eventHandler } from '../composition/event-handler';
+import { logger } from '../composition/observability';
 
 const deps = allDeps(['tasks', 'workflow']);
 const processor = new BatchProcessor(EventType.SQS);

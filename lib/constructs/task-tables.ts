@@ -3,9 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { AGENTS_TABLE_KEYS } from '../../functions/adapters/dynamo-agent-store';
-import { TASKS_TABLE_KEYS } from '../../functions/adapters/dynamo-task-store';
-import { IDEMPOTENCY_TABLE_KEYS } from '../../functions/adapters/submit-idempotency';
+import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../../functions/core/table-keys';
 
 const TASK_INDEXES = [TASKS_TABLE_KEYS.byStatus.name, TASKS_TABLE_KEYS.byAgentType.name, TASKS_TABLE_KEYS.byMonth.name];
 const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { RedisTaskCache } from '../../functions/adapters/redis-task-cache';
 import type { SlotRequest, TaskCache } from '../../functions/core/ports';
-import { freePort } from '../support/processes';
+import { freePort } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 
 let redis: Extract<RedisInstance, { kind: 'spawned' | 'external' }>;

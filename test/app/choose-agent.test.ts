@@ -10,7 +10,7 @@ import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { Task } from '../../functions/core/task-model';
-import { loadConfig } from '../../functions/shared/config';
+import { loadConfig } from '../../functions/composition/config';
 import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { synthesizeTemplate } from '../../local/synthesized-template';

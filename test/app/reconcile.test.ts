@@ -1,12 +1,12 @@
 /**
- * `reconcile` (functions/app/start.ts): which unfinished tasks go back on the intake queue, read
+ * `reconcile` (functions/app/reconcile.ts): which unfinished tasks go back on the intake queue, read
  * through the status index of a dynalite Tasks table and sent to a fauxqs queue.
  */
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reconcile } from '../../functions/app/start';
+import { reconcile } from '../../functions/app/reconcile';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { SqsTaskQueue } from '../../functions/adapters/sqs-task-queue';
 import type { TaskStatus } from '../../functions/core/task-model';
@@ -15,7 +15,8 @@ import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb'
 import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
 import { synthesizeTemplate } from '../../local/synthesized-template';
 import { task as fixtureTask } from '../core/fixtures';
-import { startDynamoProcess, tempDir } from '../support/processes';
+import { tempDir } from '../../harness/processes';
+import { startDynamoProcess } from '../support/start-dynamo-process';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let dynamo: DynamoStandIn;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../support/processes';
+import { ROOT, tempDir } from '../../harness/processes';
 
 describe('offline synth', () => {
   it('synthesizes both stacks with cdk-nag and attempts no outbound connection', () => {

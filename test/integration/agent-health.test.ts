@@ -3,9 +3,9 @@
  * retries elsewhere, circuit breakers and the queue timeout: routing-under-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
-import { freePort } from '../support/processes';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { freePort } from '../../harness/processes';
 
 let orch: LocalOrchestrator;
 const agents: AgentProcess[] = [];

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
-import { startFaultAgent } from '../support/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../support/local-orchestrator';
-import { NODE, startProcess } from '../support/processes';
+import { startFaultAgent } from '../../harness/agents';
+import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { NODE, startProcess } from '../../harness/processes';
 
 const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';

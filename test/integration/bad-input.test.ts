@@ -3,8 +3,8 @@
  * reaches no agent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../support/local-orchestrator';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 
 let orch: LocalOrchestrator;
 let agent: AgentProcess;

@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../support/local-orchestrator';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 
 /** FUZZ_SEED / FUZZ_RUNS explore further; CI uses the fixed seed so a failure reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);

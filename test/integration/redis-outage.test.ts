@@ -5,10 +5,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
-import { freePort } from '../support/processes';
-import { killNow, startRedisOn } from '../support/redis';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { freePort } from '../../harness/processes';
+import { killNow, startRedisOn } from '../../harness/redis';
 
 let orch: LocalOrchestrator;
 let redis: ChildProcess | undefined;

@@ -3,8 +3,8 @@
  * in flight, and started again on the same data, still brings every accepted task to one terminal state.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 
 let orch: LocalOrchestrator;
 let slow: AgentProcess;

@@ -4,8 +4,8 @@
  * number of tasks they were running when it arrived. Each test uses its own agent type.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 
 const COOLDOWN_SECONDS = 4;
 let orch: LocalOrchestrator;

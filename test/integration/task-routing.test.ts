@@ -3,12 +3,12 @@
  * agent processes over HTTP and a real redis-server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent, startPlainPythonAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
+import { type AgentProcess, startFaultAgent, startPlainPythonAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { stateMachinesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { definitionDigest } from '../../local/runtime';
 import { synthesizeDeployedTemplate } from '../support/deployed-template';
-import { NODE, type Proc, startProcess } from '../support/processes';
+import { NODE, type Proc, startProcess } from '../../harness/processes';
 
 let orch: LocalOrchestrator;
 let costAgent: Proc;

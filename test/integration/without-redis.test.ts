@@ -3,9 +3,9 @@
  * cache stand-in, and routes tasks all the same.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, startFaultAgent } from '../support/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../support/local-orchestrator';
-import { tempDir } from '../support/processes';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { tempDir } from '../../harness/processes';
 
 let orch: LocalOrchestrator;
 let agent: AgentProcess;

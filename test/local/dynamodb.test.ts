@@ -4,7 +4,8 @@ import path from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, paginateQuery, PutItemCommand, ScanCommand, UpdateItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDynamo } from '../../local/stand-ins/dynamodb';
-import { type Proc, startDynamoProcess } from '../support/processes';
+import type { Proc } from '../../harness/processes';
+import { startDynamoProcess } from '../support/start-dynamo-process';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, AgentAbortedError, AgentConfigError, type AgentOptions, RegistrationError, type TaskContext } from '../../sdk';
-import { freePort } from '../support/processes';
+import { freePort } from '../../harness/processes';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<void>> = [];

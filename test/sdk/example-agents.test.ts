@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCostAgent } from '../../examples/cost-agent';
-import { NODE, startProcess, tempDir } from '../support/processes';
+import { NODE, startProcess, tempDir } from '../../harness/processes';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];

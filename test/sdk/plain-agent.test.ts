@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, type Proc, startProcess } from '../support/processes';
+import { freePort, type Proc, startProcess } from '../../harness/processes';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<unknown>> = [];

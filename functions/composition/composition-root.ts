@@ -10,6 +10,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Deps, systemClock } from '../app/deps';
 import { DynamoAgentStore } from '../adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../adapters/dynamo-task-store';
+import { currentFleetTokens } from '../adapters/fleet-tokens';
 import { HttpAgentClient } from '../adapters/http-agent-client';
 import { MemoryTaskCache } from '../adapters/memory-task-cache';
 import { RedisTaskCache } from '../adapters/redis-task-cache';
@@ -61,6 +62,11 @@ export const deps = {
   /** Only the tasks API uses it (POST /tasks with an Idempotency-Key). */
   submitIdempotency: once(() => new PowertoolsSubmitIdempotency(required(config, 'IDEMPOTENCY_TABLE'), dynamo())),
 };
+
+/** The tokens registration accepts now: FLEET_TOKENS, plus the deployment's secret (cached for a minute). */
+export function fleetTokens(): Promise<string[]> {
+  return currentFleetTokens(config.settings.fleetTokens, config.FLEET_TOKENS_SECRET_ARN);
+}
 
 /** Everything, resolved lazily, for use cases that take a Pick<Deps, ...>. */
 export function allDeps(keys: ReadonlyArray<keyof typeof deps>): Deps {

@@ -1,0 +1,30 @@
+/** Intake: start one state machine execution per task (the starter). */
+import { isTerminal, type Task } from '../core/task-model';
+import type { WorkflowInput } from '../core/ports';
+import { chooseWorkflow, EXPRESS_LIMIT_SECONDS, EXPRESS_SAFETY_SECONDS, STEP_OVERHEAD_SECONDS, type WorkflowKind } from '../core/workflow-choice';
+import type { Deps } from './deps';
+
+export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, kind: WorkflowKind, nowMs: number): WorkflowInput {
+  const input: WorkflowInput = { task_id: task.task_id, state_timeout_seconds: task.timeout_seconds + STEP_OVERHEAD_SECONDS };
+  if (kind === 'express') input.express_deadline_ms = nowMs + (EXPRESS_LIMIT_SECONDS - EXPRESS_SAFETY_SECONDS) * 1000;
+  return input;
+}
+
+export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_task';
+
+/**
+ * Starts the task's execution, named by the task id. A first start picks Express or Standard; a task
+ * driven again (after a restart or a lost execution) always goes to Standard, which has no time limit.
+ */
+export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>, taskId: string): Promise<StartResult> {
+  const task = await deps.tasks.get(taskId);
+  if (!task) return 'unknown_task';
+  if (isTerminal(task.status)) return 'finished';
+  const now = deps.clock.now();
+  const kind = task.status === 'pending' ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds) : 'standard';
+  const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
+  if (task.status === 'pending') {
+    await deps.tasks.transition(taskId, 'queued', { set: { queued_at: new Date(now).toISOString(), workflow: kind }, when: { attempts: task.attempts } });
+  }
+  return outcome === 'already_running' ? 'already_running' : 'started';
+}
