@@ -31,7 +31,10 @@ import { startDynamo } from '../local/stand-ins/dynamodb';
 import { startRedis } from '../local/stand-ins/redis-launcher';
 import { synthesizeTemplate } from '../local/synthesized-template';
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
 const SIZES = sizes.length > 0 ? sizes : [10, 1_000, 10_000];
 
 function iterationsFor(n: number): number {
@@ -70,7 +73,9 @@ async function main(): Promise<void> {
   const settings = loadConfig({}).settings;
   const deps = { agents: new DynamoAgentStore(doc, agentsTable.input.TableName!), cache, settings };
 
-  console.log(`choosing an agent: node ${process.version}, ${redisServer.kind === 'spawned' ? 'redis-server (spawned)' : 'redis'} ${redisServer.url}, dynalite (in memory)`);
+  console.log(
+    `choosing an agent: node ${process.version}, ${redisServer.kind === 'spawned' ? 'redis-server (spawned)' : 'redis'} ${redisServer.url}, dynalite (in memory)`,
+  );
   console.log('                 production path          |   every agent, no snapshot, no sample (p50)');
   console.log('agents  iters |   choose p50   p95    mean |  registry     | cache reads     |  plan     | slot script       (ms)');
   for (const n of SIZES) {
@@ -94,7 +99,11 @@ async function main(): Promise<void> {
       token_hash: '0'.repeat(64),
     }));
     for (let i = 0; i < records.length; i += 25) {
-      await doc.send(new BatchWriteCommand({ RequestItems: { [agentsTable.input.TableName!]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+      await doc.send(
+        new BatchWriteCommand({
+          RequestItems: { [agentsTable.input.TableName!]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) },
+        }),
+      );
     }
     const fill = raw.pipeline();
     for (const r of records) {
@@ -150,7 +159,16 @@ async function main(): Promise<void> {
       if (planned.kind !== 'try') throw new Error(`unexpected plan ${planned.kind}`);
       const slotTask = `${task.task_id}-slot`;
       const answer = await time(script, () =>
-        cache.acquireSlot({ agentType: type, pool: `${type}:work`, taskId: slotTask, score: 0, nowMs: at, staleMs: 10_000, leaseUntilMs: at + 60_000, eligible: planned.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })) }),
+        cache.acquireSlot({
+          agentType: type,
+          pool: `${type}:work`,
+          taskId: slotTask,
+          score: 0,
+          nowMs: at,
+          staleMs: 10_000,
+          leaseUntilMs: at + 60_000,
+          eligible: planned.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })),
+        }),
       );
       if (answer?.kind !== 'acquired') throw new Error(`slot script did not acquire: ${answer?.kind}`);
       await cache.releaseSlot({ agentId: answer.agentId, type }, slotTask);

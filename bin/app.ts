@@ -12,7 +12,11 @@ const ctx = (key: string): string | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 };
-const list = (key: string): string[] | undefined => ctx(key)?.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (key: string): string[] | undefined =>
+  ctx(key)
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const num = (key: string, fallback: number): number => {
   const raw = ctx(key);
   if (raw === undefined) return fallback;
@@ -52,7 +56,10 @@ const options: DeploymentOptions = {
   cacheMaxDataGb: num('cacheMaxDataGb', d.cacheMaxDataGb),
   nag: bool('nag', d.nag),
 };
-if (options.vpc && (options.vpc.availabilityZones.length === 0 || options.vpc.privateSubnetIds.length !== options.vpc.availabilityZones.length)) {
+if (
+  options.vpc &&
+  (options.vpc.availabilityZones.length === 0 || options.vpc.privateSubnetIds.length !== options.vpc.availabilityZones.length)
+) {
   throw new Error('with vpcId, give vpcAzs and vpcPrivateSubnetIds (one subnet per availability zone, comma-separated)');
 }
 buildOrchestrator(app, options);

@@ -35,7 +35,8 @@ const instanceParams = z.object({
 
 function parseParams<T>(schema: z.ZodType<T>, params: Record<string, unknown>): T {
   const parsed = schema.safeParse(params);
-  if (!parsed.success) throw new Error(`invalid parameters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(`invalid parameters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
@@ -129,9 +130,11 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number from 0 to 65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number from 0 to 65535, got "${values.port}"`);
   const delay = values['delay-ms'] === undefined ? undefined : Number(values['delay-ms']);
-  if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0)) throw new Error(`--delay-ms must be a number of milliseconds, got "${values['delay-ms']}"`);
+  if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0))
+    throw new Error(`--delay-ms must be a number of milliseconds, got "${values['delay-ms']}"`);
 
   const log = (level: string) => (message: string) => console.log(`[${values.name}] ${level} ${message}`);
   const agent = createCostAgent({

@@ -62,7 +62,10 @@ const logFile = values.log;
 const delayMs = intOption(values['delay-ms'], '--delay-ms', 5_000);
 const failFirst = intOption(values['fail-first'], '--fail-first', Number.MAX_SAFE_INTEGER);
 const port = intOption(values.port, '--port', 0);
-const capabilities = (values.capabilities ?? '').split(',').map((c) => c.trim()).filter(Boolean);
+const capabilities = (values.capabilities ?? '')
+  .split(',')
+  .map((c) => c.trim())
+  .filter(Boolean);
 if (capabilities.length === 0) fail('--capabilities must name at least one task type');
 
 const failDeliveries = intOption(values['fail-deliveries'], '--fail-deliveries', 0);
@@ -75,7 +78,14 @@ function record(ctx: TaskContext): number {
   const seen = (deliveries.get(ctx.taskId) ?? 0) + 1;
   deliveries.set(ctx.taskId, seen);
   if (logFile) {
-    const line = JSON.stringify({ task_id: ctx.taskId, task_type: ctx.taskType, attempt: ctx.attempt, time: new Date().toISOString(), mode, concurrent: running });
+    const line = JSON.stringify({
+      task_id: ctx.taskId,
+      task_type: ctx.taskType,
+      attempt: ctx.attempt,
+      time: new Date().toISOString(),
+      mode,
+      concurrent: running,
+    });
     // Written synchronously so the line is on disk before the orchestrator sees the answer.
     appendFileSync(logFile, `${line}\n`);
   }
@@ -91,7 +101,8 @@ async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<u
   try {
     const seen = record(ctx);
     received += 1;
-    if (received <= failDeliveries) throw new Error(`fault-agent fails its delivery ${received} of ${failDeliveries} on purpose (flapping)`);
+    if (received <= failDeliveries)
+      throw new Error(`fault-agent fails its delivery ${received} of ${failDeliveries} on purpose (flapping)`);
     if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
     if (mode === 'reject') throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
     // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.

@@ -49,7 +49,23 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   const dir = tempDir('fault-agent-');
   const log = path.join(dir.dir, 'deliveries.jsonl');
   const name = options.name ?? `fault-${options.mode}-${process.pid}-${++counter}`;
-  const args = ['--import', 'tsx', 'examples/fault-agent.ts', '--mode', options.mode, '--log', log, '--name', name, '--type', options.type, '--capabilities', (options.capabilities ?? ['work']).join(','), '--orchestrator', orchestratorUrl];
+  const args = [
+    '--import',
+    'tsx',
+    'examples/fault-agent.ts',
+    '--mode',
+    options.mode,
+    '--log',
+    log,
+    '--name',
+    name,
+    '--type',
+    options.type,
+    '--capabilities',
+    (options.capabilities ?? ['work']).join(','),
+    '--orchestrator',
+    orchestratorUrl,
+  ];
   if (options.delayMs !== undefined) args.push('--delay-ms', String(options.delayMs));
   if (options.maxConcurrency !== undefined) args.push('--max-concurrency', String(options.maxConcurrency));
   if (options.failDeliveries !== undefined) args.push('--fail-deliveries', String(options.failDeliveries));
@@ -84,8 +100,21 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
 }
 
 /** Starts examples/plain_agent.py: an agent that knows only the seed's HTTP protocol. */
-export async function startPlainPythonAgent(orchestratorUrl: string, options: { name: string; type: string }): Promise<{ id: string; port: number; proc: Proc; stop(): Promise<void> }> {
-  const proc = startProcess('python3', ['examples/plain_agent.py', '--name', options.name, '--type', options.type, '--port', '0', '--orchestrator', orchestratorUrl]);
+export async function startPlainPythonAgent(
+  orchestratorUrl: string,
+  options: { name: string; type: string },
+): Promise<{ id: string; port: number; proc: Proc; stop(): Promise<void> }> {
+  const proc = startProcess('python3', [
+    'examples/plain_agent.py',
+    '--name',
+    options.name,
+    '--type',
+    options.type,
+    '--port',
+    '0',
+    '--orchestrator',
+    orchestratorUrl,
+  ]);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   return { id: id!, port: Number(port), proc, stop: async () => void (await proc.stop('SIGTERM')) };
 }

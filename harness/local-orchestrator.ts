@@ -21,11 +21,28 @@ export interface LocalOrchestrator {
 }
 
 /** Runs `npm start`'s entry point as a real process on a free port with a fresh data folder. */
-export async function startLocalOrchestrator(env: Record<string, string> = {}, args: string[] = ['--no-agents']): Promise<LocalOrchestrator> {
+export async function startLocalOrchestrator(
+  env: Record<string, string> = {},
+  args: string[] = ['--no-agents'],
+): Promise<LocalOrchestrator> {
   const port = await freePort();
   const data = tempDir('optiinfra-it-');
   const launch = async () => {
-    const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'local/main.ts', '--port', String(port), '--data-dir', data.dir, ...args], { ...FAST_SETTINGS, ...env });
+    const proc = startProcess(
+      NODE,
+      [
+        '--disable-warning=ExperimentalWarning',
+        '--import',
+        'tsx',
+        'local/main.ts',
+        '--port',
+        String(port),
+        '--data-dir',
+        data.dir,
+        ...args,
+      ],
+      { ...FAST_SETTINGS, ...env },
+    );
     await proc.waitFor(/ready\. Ctrl-C stops everything/, 90_000);
     return proc;
   };
@@ -52,8 +69,17 @@ export interface HttpResult<T = Record<string, unknown>> {
   body: T;
 }
 
-export async function call<T = Record<string, unknown>>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult<T>> {
-  const init: RequestInit = { method, headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers } };
+export async function call<T = Record<string, unknown>>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult<T>> {
+  const init: RequestInit = {
+    method,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+  };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const res = await fetch(`${base}${path}`, init);
   const text = await res.text();
@@ -61,7 +87,12 @@ export async function call<T = Record<string, unknown>>(base: string, method: st
 }
 
 /** Polls GET /tasks/{id} until `done` holds, or fails with the last status seen. */
-export async function waitForTask(base: string, taskId: string, done: (t: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export async function waitForTask(
+  base: string,
+  taskId: string,
+  done: (t: Record<string, unknown>) => boolean,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
   const until = Date.now() + timeoutMs;
   let last: Record<string, unknown> = {};
   while (Date.now() < until) {

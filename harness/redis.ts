@@ -6,7 +6,11 @@ import net from 'node:net';
  * orchestrator expects it (local/stand-ins/redis-launcher picks a new port each time).
  */
 export async function startRedisOn(port: number, timeoutMs = 10_000): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
   const until = Date.now() + timeoutMs;
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
@@ -18,7 +22,8 @@ export async function startRedisOn(port: number, timeoutMs = 10_000): Promise<Ch
       socket.once('error', () => resolve(false));
     });
     if (up) return child;
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`redis-server did not listen on ${port} (apt-get install -y redis-server)`);
+    if (child.exitCode !== null || Date.now() > until)
+      throw new Error(`redis-server did not listen on ${port} (apt-get install -y redis-server)`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -56,7 +56,13 @@ export function buildOrchestrator(app: App, options: DeploymentOptions): { state
   const prefix = `OptiInfraOrchestrator-${options.stage}`;
   const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
     description: `OptiInfra Orchestrator (${options.stage}): tables, intake queue, cache, network`,
-    vpc: options.vpc ? ec2.Vpc.fromVpcAttributes(app, 'ExistingVpc', { vpcId: options.vpc.vpcId, availabilityZones: options.vpc.availabilityZones, privateSubnetIds: options.vpc.privateSubnetIds }) : undefined,
+    vpc: options.vpc
+      ? ec2.Vpc.fromVpcAttributes(app, 'ExistingVpc', {
+          vpcId: options.vpc.vpcId,
+          availabilityZones: options.vpc.availabilityZones,
+          privateSubnetIds: options.vpc.privateSubnetIds,
+        })
+      : undefined,
     agentsOutsideVpc: options.allowPublicAgents,
     createVpcEndpoints: options.createVpcEndpoints,
     logRetention: options.logRetentionDays,

@@ -33,8 +33,16 @@ export function acknowledgeNagFindings(stateful: StatefulStack, stateless: State
     'AwsSolutions-IAM5[Resource::*]',
     'Only actions without resource-level permissions use "*": X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) and the CloudWatch Logs delivery actions Step Functions logging needs.',
   );
-  ack(stateless, 'AwsSolutions-L1', 'Node.js 22 (nodejs22.x) is the chosen runtime: the local runtime and the tests run the same handlers on Node 22. Moving to a newer runtime is a deliberate upgrade.');
-  ack(stateless, 'AwsSolutions-APIG4', 'Only GET /health is unauthenticated, by design: a liveness probe for load balancers and agents that returns no data. Every other route uses IAM (or JWT).');
+  ack(
+    stateless,
+    'AwsSolutions-L1',
+    'Node.js 22 (nodejs22.x) is the chosen runtime: the local runtime and the tests run the same handlers on Node 22. Moving to a newer runtime is a deliberate upgrade.',
+  );
+  ack(
+    stateless,
+    'AwsSolutions-APIG4',
+    'Only GET /health is unauthenticated, by design: a liveness probe for load balancers and agents that returns no data. Every other route uses IAM (or JWT).',
+  );
   const dispatcher = stateless.node.findChild('Dispatcher').node.findChild('Function').node.defaultChild as CfnElement;
   ack(
     stateless,
@@ -49,6 +57,10 @@ export function acknowledgeNagFindings(stateful: StatefulStack, stateless: State
   );
   const endpoints = stateful.node.tryFindChild('Network')?.node.tryFindChild('Endpoints');
   if (endpoints) {
-    ack(endpoints, 'AwsSolutions-EC23', 'The rule cannot evaluate a security-group reference; the only ingress is HTTPS from the orchestrator functions\' security group.');
+    ack(
+      endpoints,
+      'AwsSolutions-EC23',
+      "The rule cannot evaluate a security-group reference; the only ingress is HTTPS from the orchestrator functions' security group.",
+    );
   }
 }

@@ -38,17 +38,33 @@ export class StatefulStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
-    this.network = new OrchestratorNetwork(this, 'Network', { vpc: props.vpc, agentsOutsideVpc: props.agentsOutsideVpc, createEndpoints: props.createVpcEndpoints, logRetention: props.logRetention });
+    this.network = new OrchestratorNetwork(this, 'Network', {
+      vpc: props.vpc,
+      agentsOutsideVpc: props.agentsOutsideVpc,
+      createEndpoints: props.createVpcEndpoints,
+      logRetention: props.logRetention,
+    });
     this.tables = new TaskTables(this, 'Tables');
     this.alarmTopic = props.alarmTopicArn
       ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)
-      : new sns.Topic(this, 'AlarmTopic', { displayName: 'OptiInfra orchestrator alarms', enforceSSL: true, masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns') });
-    this.intake = new IntakeQueue(this, 'Intake', { consumerTimeout: props.starterTimeout, maxReceiveCount: 5, alarmTopic: this.alarmTopic });
+      : new sns.Topic(this, 'AlarmTopic', {
+          displayName: 'OptiInfra orchestrator alarms',
+          enforceSSL: true,
+          masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+        });
+    this.intake = new IntakeQueue(this, 'Intake', {
+      consumerTimeout: props.starterTimeout,
+      maxReceiveCount: 5,
+      alarmTopic: this.alarmTopic,
+    });
     this.cache = new TaskCache(this, 'Cache', { network: this.network, maxDataGb: props.cacheMaxDataGb });
     this.fleetTokens = new secretsmanager.Secret(this, 'FleetTokens', {
       description: 'OptiInfra orchestrator: comma-separated tokens an agent sends as X-Fleet-Token to register',
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
-    new CfnOutput(this, 'FleetTokensSecretArn', { value: this.fleetTokens.secretArn, description: 'Secret holding the comma-separated tokens agents send as X-Fleet-Token to register' });
+    new CfnOutput(this, 'FleetTokensSecretArn', {
+      value: this.fleetTokens.secretArn,
+      description: 'Secret holding the comma-separated tokens agents send as X-Fleet-Token to register',
+    });
   }
 }

@@ -52,9 +52,23 @@ export class StatelessStack extends Stack {
     tables.grantAgentsRead(dispatcher);
     intake.queue.grantSendMessages(dispatcher);
 
-    const standard = new TaskWorkflow(this, 'StandardWorkflow', { dispatcher, stateMachineType: sfn.StateMachineType.STANDARD, timeout: Duration.days(7), logRetention }).stateMachine;
-    const express = new TaskWorkflow(this, 'ExpressWorkflow', { dispatcher, stateMachineType: sfn.StateMachineType.EXPRESS, timeout: Duration.minutes(5), logRetention }).stateMachine;
-    const workflowEnv = { STATE_MACHINE_ARN: standard.stateMachineArn, EXPRESS_STATE_MACHINE_ARN: express.stateMachineArn, WORKFLOW_MODE: props.workflowMode };
+    const standard = new TaskWorkflow(this, 'StandardWorkflow', {
+      dispatcher,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      timeout: Duration.days(7),
+      logRetention,
+    }).stateMachine;
+    const express = new TaskWorkflow(this, 'ExpressWorkflow', {
+      dispatcher,
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      timeout: Duration.minutes(5),
+      logRetention,
+    }).stateMachine;
+    const workflowEnv = {
+      STATE_MACHINE_ARN: standard.stateMachineArn,
+      EXPRESS_STATE_MACHINE_ARN: express.stateMachineArn,
+      WORKFLOW_MODE: props.workflowMode,
+    };
 
     const starter = new HandlerFunction(this, 'Starter', {
       entry: 'functions/handlers/starter.ts',
@@ -67,7 +81,9 @@ export class StatelessStack extends Stack {
     standard.grantStartExecution(starter);
     express.grantStartExecution(starter);
     standard.grantExecution(starter, 'states:DescribeExecution');
-    starter.addEventSource(new SqsEventSource(intake.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }));
+    starter.addEventSource(
+      new SqsEventSource(intake.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }),
+    );
 
     const reconciler = new HandlerFunction(this, 'Reconciler', {
       entry: 'functions/handlers/reconciler.ts',
@@ -78,9 +94,19 @@ export class StatelessStack extends Stack {
     }).fn;
     tables.grantTasksRead(reconciler);
     intake.queue.grantSendMessages(reconciler);
-    new events.Rule(this, 'ReconcileSchedule', { description: 'Drive unfinished tasks that nothing is driving', schedule: events.Schedule.rate(Duration.minutes(1)), targets: [new targets.LambdaFunction(reconciler)] });
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: 'Drive unfinished tasks that nothing is driving',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(reconciler)],
+    });
 
-    const health = new HandlerFunction(this, 'HealthApi', { entry: 'functions/handlers/api-health.ts', description: 'GET /health', timeout: Duration.seconds(5), environment: {}, logRetention }).fn;
+    const health = new HandlerFunction(this, 'HealthApi', {
+      entry: 'functions/handlers/api-health.ts',
+      description: 'GET /health',
+      timeout: Duration.seconds(5),
+      environment: {},
+      logRetention,
+    }).fn;
     const agentsApi = new HandlerFunction(this, 'AgentsApi', {
       entry: 'functions/handlers/api-agents.ts',
       description: '/agents routes',
@@ -95,7 +121,12 @@ export class StatelessStack extends Stack {
       entry: 'functions/handlers/api-tasks.ts',
       description: '/tasks routes',
       timeout: Duration.seconds(10),
-      environment: { ...withCache, ...workflowEnv, INTAKE_QUEUE_URL: intake.queue.queueUrl, IDEMPOTENCY_TABLE: tables.idempotency.tableName },
+      environment: {
+        ...withCache,
+        ...workflowEnv,
+        INTAKE_QUEUE_URL: intake.queue.queueUrl,
+        IDEMPOTENCY_TABLE: tables.idempotency.tableName,
+      },
       logRetention,
       network,
     }).fn;

@@ -65,9 +65,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
         const tokens = options.bearerTokens ?? [];
         if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
           const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
-          return send(res, 401, { error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`, code: 'unauthorized' }, { 'www-authenticate': 'Bearer' });
+          return send(
+            res,
+            401,
+            {
+              error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
+              code: 'unauthorized',
+            },
+            { 'www-authenticate': 'Bearer' },
+          );
         }
-        const fn: ApiFunction = route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
+        const fn: ApiFunction =
+          route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
         const query: Record<string, string> = {};
@@ -89,7 +98,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
             apiId: 'local',
             domainName: req.headers.host ?? 'localhost',
             domainPrefix: 'local',
-            http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: req.headers['user-agent'] ?? '' },
+            http: {
+              method,
+              path: url.pathname,
+              protocol: `HTTP/${req.httpVersion}`,
+              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+              userAgent: req.headers['user-agent'] ?? '',
+            },
             requestId: randomUUID(),
             routeKey: route ? routeKey(route) : '$default',
             stage: '$default',

@@ -35,15 +35,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 // API_TOKENS: comma-separated; list the new token beside the old one while callers switch over.
-const apiTokens = (process.env.API_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+const apiTokens = (process.env.API_TOKENS ?? '')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 const weak = apiTokens.find((t) => t.length < 16 || /\s/.test(t));
 if (weak !== undefined) {
-  console.error('API_TOKENS must list tokens of at least 16 characters without spaces, separated by commas (for example: openssl rand -hex 32)');
+  console.error(
+    'API_TOKENS must list tokens of at least 16 characters without spaces, separated by commas (for example: openssl rand -hex 32)',
+  );
   process.exit(2);
 }
 
 // FLEET_TOKENS (read by the agents API the same way) gates registration; the example agents use the first.
-const fleetTokens = (process.env.FLEET_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+const fleetTokens = (process.env.FLEET_TOKENS ?? '')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 
 const log = (line: string) => console.log(`[orchestrator] ${line}`);
 const dataDir = path.resolve(values['data-dir']);

@@ -66,7 +66,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const dynamo = await startDynamo({ path: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => dynamo.stop());
     log(`DynamoDB  dynalite on ${dynamo.endpoint} (data in ${path.join(options.dataDir, 'dynamodb')})`);
-    if (dynamo.recovery) log(`Recovery  the last run was killed: checked ${dynamo.recovery.items} stored item(s), ${dynamo.recovery.restored} written again because an index had lost them`);
+    if (dynamo.recovery)
+      log(
+        `Recovery  the last run was killed: checked ${dynamo.recovery.items} stored item(s), ${dynamo.recovery.restored} written again because an index had lost them`,
+      );
     const sqsServer = await startSqs();
     stops.push(() => sqsServer.stop());
     log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
@@ -74,7 +77,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let cacheUrl: string;
     if (redis.kind === 'none') {
       cacheUrl = 'memory://local';
-      log('Cache     NOTICE: no REDIS_URL and no redis-server on PATH; using an in-process stand-in (install redis-server for the real thing)');
+      log(
+        'Cache     NOTICE: no REDIS_URL and no redis-server on PATH; using an in-process stand-in (install redis-server for the real thing)',
+      );
     } else {
       cacheUrl = redis.url;
       stops.push(() => redis.stop());
@@ -111,7 +116,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (!standard || !express) throw new Error('the synthesized template lacks the Standard or the Express state machine');
     const arnOf = (m: { logicalId: string }) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${m.logicalId}`;
 
-    const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY]);
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY],
+    );
     const entryOf = (logicalId: string): string => {
       const entry = template.Resources[logicalId]?.Metadata?.[ENTRY_METADATA_KEY];
       if (typeof entry !== 'string') throw new Error(`function ${logicalId} has no ${ENTRY_METADATA_KEY} metadata`);
@@ -152,33 +159,58 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
       const digest = definitionDigest(machine.definition);
-      localMachines.push({ arn: arnOf(machine), definition: machine.definition, handlers, digest, logicalId: machine.logicalId, type: machine.stateMachineType });
+      localMachines.push({
+        arn: arnOf(machine),
+        definition: machine.definition,
+        handlers,
+        digest,
+        logicalId: machine.logicalId,
+        type: machine.stateMachineType,
+      });
     }
     const sfnServer = await startStepFunctionsServer({
       machines: localMachines,
       // Every start and every execution that did not succeed, when asked for (LOG_LEVEL=DEBUG).
       logger: process.env.LOG_LEVEL?.toUpperCase() === 'DEBUG' ? (line) => log(`Workflow  ${line}`) : undefined,
       onExecutionEnd: (info) => {
-        if (info.status === 'FAILED' || info.status === 'TIMED_OUT') log(`Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`);
+        if (info.status === 'FAILED' || info.status === 'TIMED_OUT')
+          log(
+            `Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`,
+          );
       },
     });
     stops.push(() => sfnServer.stop());
     process.env.AWS_ENDPOINT_URL_SFN = sfnServer.endpoint;
-    for (const m of localMachines) log(`Workflow  aws-local-stepfunctions runs ${m.type} ${m.logicalId} (definition sha256 ${m.digest}) behind ${sfnServer.endpoint}`);
+    for (const m of localMachines)
+      log(`Workflow  aws-local-stepfunctions runs ${m.type} ${m.logicalId} (definition sha256 ${m.digest}) behind ${sfnServer.endpoint}`);
 
     const starterId = byEntry('handlers/starter.ts');
     const reconcilerId = byEntry('handlers/reconciler.ts');
     if (!starterId || !reconcilerId) throw new Error('the synthesized template lacks the starter or reconciler function');
     const starter = (await importHandler(entryOf(starterId))) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
-    const source = startSqsEventSource({ queueUrl: queueUrls[intakeLogicalId]!, endpoint: sqsServer.endpoint, region: REGION, batchSize: 10, handler: starter, functionName: starterId, log });
+    const source = startSqsEventSource({
+      queueUrl: queueUrls[intakeLogicalId]!,
+      endpoint: sqsServer.endpoint,
+      region: REGION,
+      batchSize: 10,
+      handler: starter,
+      functionName: starterId,
+      log,
+    });
     stops.push(() => source.stop());
 
     const reconciler = await importHandler(entryOf(reconcilerId));
     const reconcileNow = async (staleAfterSeconds?: number) =>
-      (await reconciler(staleAfterSeconds === undefined ? {} : { stale_after_seconds: staleAfterSeconds }, fakeLambdaContext(reconcilerId, 60_000))) as { requeued: number };
+      (await reconciler(
+        staleAfterSeconds === undefined ? {} : { stale_after_seconds: staleAfterSeconds },
+        fakeLambdaContext(reconcilerId, 60_000),
+      )) as { requeued: number };
     const recovered = await reconcileNow(0);
     if (recovered.requeued > 0) log(`Recovery  ${recovered.requeued} unfinished task(s) from the last run put back on the queue`);
-    const timer = setInterval(() => void reconcileNow().catch((err: unknown) => log(`reconciler failed: ${String(err)}`)), RECONCILE_EVERY_MS);
+    const timer = setInterval(
+      () => void reconcileNow().catch((err: unknown) => log(`reconciler failed: ${String(err)}`)),
+      RECONCILE_EVERY_MS,
+    );
     stops.push(async () => clearInterval(timer));
 
     const apiHandlers = {} as Record<ApiFunction, ApiLambda>;
@@ -187,13 +219,26 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!id) throw new Error(`the synthesized template lacks the ${fn} API function`);
       apiHandlers[fn] = (await importHandler(entryOf(id))) as unknown as ApiLambda;
     }
-    const api = await startApiServer({ host: options.host, port: options.port, handlers: apiHandlers, bearerTokens: options.apiTokens ?? [] });
+    const api = await startApiServer({
+      host: options.host,
+      port: options.port,
+      handlers: apiHandlers,
+      bearerTokens: options.apiTokens ?? [],
+    });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
     const tokens = options.apiTokens?.length ?? 0;
     const fleet = (process.env.FLEET_TOKENS ?? '').split(',').filter((t) => t.trim()).length;
-    log(fleet > 0 ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS); each agent then acts with its own token` : 'Agents    registration is open (set FLEET_TOKENS to require a fleet token); each agent then acts with its own token');
-    log(tokens > 0 ? `Auth      bearer token required on every route but GET /health (${tokens} accepted, from API_TOKENS)` : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)');
+    log(
+      fleet > 0
+        ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS); each agent then acts with its own token`
+        : 'Agents    registration is open (set FLEET_TOKENS to require a fleet token); each agent then acts with its own token',
+    );
+    log(
+      tokens > 0
+        ? `Auth      bearer token required on every route but GET /health (${tokens} accepted, from API_TOKENS)`
+        : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)',
+    );
 
     return { url: api.url, stop: stopAll };
   } catch (err) {

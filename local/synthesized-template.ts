@@ -4,7 +4,9 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT } from '../lib/app-builder';
 
-export type CfnTemplate = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
+export type CfnTemplate = {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+};
 
 /**
  * Synthesizes the deployment's CloudFormation template in-process, exactly as `cdk synth` does but
@@ -19,7 +21,8 @@ export function synthesizeTemplate(): CfnTemplate {
     const assembly = app.synth();
     // One machine runs both stacks: their resources side by side (cross-stack references are not followed).
     const merged: CfnTemplate = { Resources: {} };
-    for (const stack of [stacks.stateful, stacks.stateless]) Object.assign(merged.Resources, (assembly.getStackByName(stack.stackName).template as CfnTemplate).Resources);
+    for (const stack of [stacks.stateful, stacks.stateless])
+      Object.assign(merged.Resources, (assembly.getStackByName(stack.stackName).template as CfnTemplate).Resources);
     return merged;
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -91,7 +91,12 @@ async function killAgent(name: string): Promise<void> {
 
 async function post(path: string, body?: unknown, method = 'POST'): Promise<{ status: number; body: Record<string, unknown> }> {
   try {
-    const res = await fetch(`${orch.url}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${orch.url}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   } catch {
@@ -103,7 +108,12 @@ async function post(path: string, body?: unknown, method = 'POST'): Promise<{ st
 log(`starting: redis-server on ${redisPort}, the orchestrator, ${FLEET.length} agents; ${TASKS} tasks at ${RATE}/s`);
 await startRedis();
 // DEBUG logs every workflow step, so a lost task can be traced through every incarnation.
-const orch: LocalOrchestrator = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}`, QUEUE_TIMEOUT_SECONDS: '600', BREAKER_COOLDOWN_SECONDS: '5', LOG_LEVEL: 'DEBUG' });
+const orch: LocalOrchestrator = await startLocalOrchestrator({
+  REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  QUEUE_TIMEOUT_SECONDS: '600',
+  BREAKER_COOLDOWN_SECONDS: '5',
+  LOG_LEVEL: 'DEBUG',
+});
 started.orch = orch;
 const pastOutput: string[] = [];
 for (const f of FLEET) await startAgent(f.name);
@@ -116,7 +126,15 @@ const events: string[] = [];
 
 const submitter = (async () => {
   for (let i = 0; i < TASKS; i++) {
-    const res = await post('/tasks', { task_type: 'work', agent_type: 'chaos', priority: pick([1, 5, 5, 10, 15]), max_retries: 8, retry_delay_seconds: 1, timeout_seconds: 10, parameters: { n: i } });
+    const res = await post('/tasks', {
+      task_type: 'work',
+      agent_type: 'chaos',
+      priority: pick([1, 5, 5, 10, 15]),
+      max_retries: 8,
+      retry_delay_seconds: 1,
+      timeout_seconds: 10,
+      parameters: { n: i },
+    });
     if (res.status === 201) {
       const id = String(res.body.task_id);
       accepted.push(id);
@@ -160,7 +178,9 @@ const chaos = (async () => {
 })();
 
 await Promise.all([submitter, chaos]);
-log(`submitted: ${accepted.length} accepted, ${refused} refused (while the orchestrator was down); waiting for every accepted task to finish`);
+log(
+  `submitted: ${accepted.length} accepted, ${refused} refused (while the orchestrator was down); waiting for every accepted task to finish`,
+);
 
 const TERMINAL = new Set(['completed', 'failed', 'timeout', 'cancelled']);
 const final = new Map<string, Record<string, unknown>>();
@@ -186,7 +206,11 @@ for (const id of lostNow.slice(0, 5)) {
   let inIndex = false;
   let token: string | undefined;
   for (let page = 0; page < 50 && !inIndex; page++) {
-    const res = await post(`/tasks?status=${String(record.status)}&limit=100${token ? `&next_token=${encodeURIComponent(token)}` : ''}`, undefined, 'GET');
+    const res = await post(
+      `/tasks?status=${String(record.status)}&limit=100${token ? `&next_token=${encodeURIComponent(token)}` : ''}`,
+      undefined,
+      'GET',
+    );
     const tasks = (res.body.tasks as Array<Record<string, unknown>> | undefined) ?? [];
     inIndex = tasks.some((t) => t.task_id === id);
     token = res.body.next_token as string | undefined;
@@ -196,10 +220,13 @@ for (const id of lostNow.slice(0, 5)) {
 }
 const everyIncarnation = [...pastOutput, orch.proc.output()].join('\n').split('\n');
 // Items the DynamoDB stand-in wrote again at a restart because a kill had cut them out of an index.
-const indexRepairs = everyIncarnation.map((l) => /(\d+) written again because an index had lost them/.exec(l)?.[1]).filter((n) => n !== undefined);
+const indexRepairs = everyIncarnation
+  .map((l) => /(\d+) written again because an index had lost them/.exec(l)?.[1])
+  .filter((n) => n !== undefined);
 if (lostNow.length > 0) {
   const aboutLost = (l: string) => lostNow.slice(0, 5).some((id) => l.includes(id));
-  const general = (l: string) => !l.includes('Workflow  execution') && /^\[orchestrator\]|SIGKILLed here|"level":"(WARN|ERROR)"|failed|Recovery/.test(l);
+  const general = (l: string) =>
+    !l.includes('Workflow  execution') && /^\[orchestrator\]|SIGKILLed here|"level":"(WARN|ERROR)"|failed|Recovery/.test(l);
   const relevant = everyIncarnation.filter((l) => aboutLost(l) || general(l));
   log(`orchestrator output about the lost tasks, every incarnation:\n${relevant.slice(-400).join('\n')}`);
 }
@@ -225,7 +252,9 @@ const duplicated = [...seen.values()].filter((n) => n > 1).length;
 const unknownDeliveries = deliveries.filter((d) => !accepted.includes(d.task_id)).length;
 
 console.log('');
-console.log(`chaos events        ${events.length} (${['agent', 'redis', 'orchestrator'].map((k) => `${events.filter((e) => e.includes(k)).length} ${k}`).join(', ')})`);
+console.log(
+  `chaos events        ${events.length} (${['agent', 'redis', 'orchestrator'].map((k) => `${events.filter((e) => e.includes(k)).length} ${k}`).join(', ')})`,
+);
 console.log(`accepted            ${accepted.length}`);
 console.log(`completed           ${count('completed')}`);
 console.log(`failed              ${count('failed')}`);
@@ -233,7 +262,11 @@ console.log(`timed out           ${count('timeout')}`);
 console.log(`cancelled           ${count('cancelled')} (cancel asked for ${cancelRequested.size})`);
 console.log(`lost                ${lost.length}${lost.length ? `  e.g. ${lost.slice(0, 3).join(', ')}` : ''}`);
 console.log(`duplicated          ${duplicated}  (attempts delivered more than once, of ${deliveries.length} deliveries)`);
-console.log(`index repairs       ${indexRepairs.reduce((sum, n) => sum + Number(n), 0)}  (items an index lost to a kill, written again at the ${indexRepairs.length} restart(s) after a kill)`);
+console.log(
+  `index repairs       ${indexRepairs.reduce((sum, n) => sum + Number(n), 0)}  (items an index lost to a kill, written again at the ${indexRepairs.length} restart(s) after a kill)`,
+);
 // A submit whose answer was lost to a kill may still have been stored and run: at-least-once on the client's side.
-console.log(`unconfirmed         ${unknownDeliveries}  (deliveries of tasks whose submit got no 201, e.g. the orchestrator died answering)`);
+console.log(
+  `unconfirmed         ${unknownDeliveries}  (deliveries of tasks whose submit got no 201, e.g. the orchestrator died answering)`,
+);
 process.exit(lost.length === 0 && duplicated === 0 ? 0 : 1);

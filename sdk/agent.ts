@@ -56,7 +56,10 @@ export class Agent {
       options.apiToken,
       options.fleetToken,
     );
-    this.verifier = new DeliveryVerifier(options.verifySignatures ?? AGENT_DEFAULTS.verifySignatures, options.requireSignatures ?? AGENT_DEFAULTS.requireSignatures);
+    this.verifier = new DeliveryVerifier(
+      options.verifySignatures ?? AGENT_DEFAULTS.verifySignatures,
+      options.requireSignatures ?? AGENT_DEFAULTS.requireSignatures,
+    );
   }
 
   /** Registers the handler for one task type. Call before `start()`; returns the agent so calls chain. */
@@ -102,7 +105,11 @@ export class Agent {
    * Aborting `signal` after the start has completed stops the agent.
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.state !== 'idle') throw new AgentError(`agent ${this.name} was already started; an Agent starts once, so create a new one to start again`, 'already_started');
+    if (this.state !== 'idle')
+      throw new AgentError(
+        `agent ${this.name} was already started; an Agent starts once, so create a new one to start again`,
+        'already_started',
+      );
     this.state = 'starting';
     const userSignal = options.signal;
     try {
@@ -116,16 +123,27 @@ export class Agent {
       const host = this.options.host ?? AGENT_DEFAULTS.host;
       const advertiseHost = this.options.advertiseHost ?? host;
       if (UNSPECIFIED_HOSTS.has(advertiseHost)) {
-        throw new AgentConfigError(`the agent listens on "${host}", which the orchestrator cannot call; set advertiseHost to an address it can reach`);
+        throw new AgentConfigError(
+          `the agent listens on "${host}", which the orchestrator cannot call; set advertiseHost to an address it can reach`,
+        );
       }
-      if (this.handlers.size === 0) throw new AgentConfigError('the agent has no task handlers; call agent.handle(taskType, handler) before start()');
+      if (this.handlers.size === 0)
+        throw new AgentConfigError('the agent has no task handlers; call agent.handle(taskType, handler) before start()');
       const capabilities = this.options.capabilities ?? this.taskTypes;
-      for (const c of capabilities) if (!this.handlers.has(c)) this.logger.warn(`capability "${c}" has no handler: tasks of that type will be answered 400`);
+      for (const c of capabilities)
+        if (!this.handlers.has(c)) this.logger.warn(`capability "${c}" has no handler: tasks of that type will be answered 400`);
       // Validated before binding, so a bad option fails at once rather than after a listen.
       this.request = this.buildRequest(advertiseHost, this.options.port || 1, capabilities);
 
       const maxConcurrency = this.options.refuseAbove ?? this.request.max_concurrency;
-      this.server = new TaskServer({ host, port: this.options.port ?? AGENT_DEFAULTS.port, maxConcurrency, handlers: this.handlers, verifier: this.verifier, logger: this.logger });
+      this.server = new TaskServer({
+        host,
+        port: this.options.port ?? AGENT_DEFAULTS.port,
+        maxConcurrency,
+        handlers: this.handlers,
+        verifier: this.verifier,
+        logger: this.logger,
+      });
       this.listenPort = await this.server.listen();
       this.request = { ...this.request, port: this.listenPort };
       await this.registerWithRetry(signal);
@@ -135,7 +153,11 @@ export class Agent {
       if (err instanceof AgentError) throw err;
       if (signal.aborted) throw new AgentAbortedError();
       const code = (err as NodeJS.ErrnoException).code;
-      throw new AgentError(`agent ${this.name} could not start: ${err instanceof Error ? err.message : String(err)}`, code === 'EADDRINUSE' ? 'port_in_use' : 'start_failed', { cause: err });
+      throw new AgentError(
+        `agent ${this.name} could not start: ${err instanceof Error ? err.message : String(err)}`,
+        code === 'EADDRINUSE' ? 'port_in_use' : 'start_failed',
+        { cause: err },
+      );
     }
     if (signal.aborted) {
       // Registered just as the abort came: leave the orchestrator a clean state rather than a half-started agent.
@@ -177,7 +199,9 @@ export class Agent {
         await this.registry.unregister(this.agentId, AbortSignal.timeout(this.options.requestTimeoutMs ?? AGENT_DEFAULTS.requestTimeoutMs));
         this.logger.info(`agent ${this.name} unregistered`);
       } catch (err) {
-        this.logger.warn(`could not unregister agent ${this.agentId}; the orchestrator will mark it unhealthy once heartbeats stop (${err instanceof Error ? err.message : String(err)})`);
+        this.logger.warn(
+          `could not unregister agent ${this.agentId}; the orchestrator will mark it unhealthy once heartbeats stop (${err instanceof Error ? err.message : String(err)})`,
+        );
       }
     }
     await this.server?.drain(this.options.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs);
@@ -214,13 +238,17 @@ export class Agent {
         const registration = await this.registry.register(this.request!, signal);
         this.agentId = registration.id;
         this.verifier.setSecret(registration.signing_secret);
-        if (registration.heartbeat_interval_seconds !== undefined) this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, registration.heartbeat_interval_seconds * 1000);
+        if (registration.heartbeat_interval_seconds !== undefined)
+          this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, registration.heartbeat_interval_seconds * 1000);
         return;
       } catch (err) {
         if (err instanceof RegistrationError) throw err;
         if (signal.aborted) throw new AgentAbortedError();
         if (attempt >= retry.maxAttempts) {
-          throw new OrchestratorUnreachableError(`agent ${this.name} could not register after ${attempt} attempt(s): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          throw new OrchestratorUnreachableError(
+            `agent ${this.name} could not register after ${attempt} attempt(s): ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
         }
         const delay = backoffDelay(attempt, retry.initialDelayMs, retry.maxDelayMs);
         this.logger.warn(`${err instanceof Error ? err.message : String(err)}; registering again in ${delay} ms`);

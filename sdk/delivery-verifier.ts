@@ -29,10 +29,14 @@ export class DeliveryVerifier {
     if (!this.enabled) return { ok: true, verified: false };
     const signature = header(headers, DELIVERY_HEADERS.signature);
     if (signature === undefined) {
-      return this.required ? { ok: false, reason: `missing ${DELIVERY_HEADERS.signature} header: this agent accepts only signed deliveries` } : { ok: true, verified: false };
+      return this.required
+        ? { ok: false, reason: `missing ${DELIVERY_HEADERS.signature} header: this agent accepts only signed deliveries` }
+        : { ok: true, verified: false };
     }
     if (!this.webhook) {
-      return this.required ? { ok: false, reason: 'this agent has no signing secret yet (it is not registered), so it cannot check the signature' } : { ok: true, verified: false };
+      return this.required
+        ? { ok: false, reason: 'this agent has no signing secret yet (it is not registered), so it cannot check the signature' }
+        : { ok: true, verified: false };
     }
     try {
       this.webhook.verify(

@@ -2,5 +2,12 @@
 export { Agent } from './agent';
 export type { AgentLogger } from './agent-logger';
 export { AGENT_DEFAULTS, type AgentOptions, type RegistrationRetryOptions } from './agent-options';
-export { AgentAbortedError, AgentConfigError, AgentError, NonRetryableTaskError, OrchestratorUnreachableError, RegistrationError } from './errors';
+export {
+  AgentAbortedError,
+  AgentConfigError,
+  AgentError,
+  NonRetryableTaskError,
+  OrchestratorUnreachableError,
+  RegistrationError,
+} from './errors';
 export type { TaskContext, TaskHandler } from './task-context';

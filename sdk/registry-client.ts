@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { AGENT_AUTH_HEADERS, type HeartbeatRequest, type RegisterAgentRequest, type RegisterAgentResponse } from '../functions/core/contract';
+import {
+  AGENT_AUTH_HEADERS,
+  type HeartbeatRequest,
+  type RegisterAgentRequest,
+  type RegisterAgentResponse,
+} from '../functions/core/contract';
 import { OrchestratorUnreachableError, RegistrationError } from './errors';
 
 /** The fields of RegisterAgentResponse the agent relies on; lenient so a seed-style orchestrator (no secret, no interval) still works. */
@@ -9,7 +14,8 @@ const registrationAnswerSchema = z.object({
   signing_secret: z.string().startsWith('whsec_').optional(),
   agent_token: z.string().min(1).optional(),
 });
-export type Registration = Pick<RegisterAgentResponse, 'id'> & Partial<Pick<RegisterAgentResponse, 'heartbeat_interval_seconds' | 'signing_secret'>>;
+export type Registration = Pick<RegisterAgentResponse, 'id'> &
+  Partial<Pick<RegisterAgentResponse, 'heartbeat_interval_seconds' | 'signing_secret'>>;
 
 const heartbeatAnswerSchema = z.object({ heartbeat_interval_seconds: z.number().positive().optional() });
 export type HeartbeatOutcome = { kind: 'ok'; intervalSeconds: number | undefined } | { kind: 'forgotten' };
@@ -42,24 +48,42 @@ export class RegistryClient {
   private agentToken: string | undefined;
 
   async register(request: RegisterAgentRequest, signal: AbortSignal): Promise<Registration> {
-    const answer = await this.call('POST', '/agents/register', request, signal, this.fleetToken ? { [AGENT_AUTH_HEADERS.fleetToken]: this.fleetToken } : {});
+    const answer = await this.call(
+      'POST',
+      '/agents/register',
+      request,
+      signal,
+      this.fleetToken ? { [AGENT_AUTH_HEADERS.fleetToken]: this.fleetToken } : {},
+    );
     if (answer.status === 200 || answer.status === 201) {
       const parsed = registrationAnswerSchema.safeParse(answer.body);
-      if (!parsed.success) throw new OrchestratorUnreachableError(`the orchestrator at ${this.baseUrl} answered the registration without an agent id; is it an OptiInfra orchestrator?`);
+      if (!parsed.success)
+        throw new OrchestratorUnreachableError(
+          `the orchestrator at ${this.baseUrl} answered the registration without an agent id; is it an OptiInfra orchestrator?`,
+        );
       this.agentToken = parsed.data.agent_token;
       return parsed.data;
     }
     if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
       const { error, code } = describeError(answer.body);
-      throw new RegistrationError(`the orchestrator refused the registration (HTTP ${answer.status}${code ? ` ${code}` : ''}): ${error}`, answer.status, code);
+      throw new RegistrationError(
+        `the orchestrator refused the registration (HTTP ${answer.status}${code ? ` ${code}` : ''}): ${error}`,
+        answer.status,
+        code,
+      );
     }
-    throw new OrchestratorUnreachableError(`the orchestrator answered the registration with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+    throw new OrchestratorUnreachableError(
+      `the orchestrator answered the registration with HTTP ${answer.status}: ${describeError(answer.body).error}`,
+    );
   }
 
   async heartbeat(agentId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<HeartbeatOutcome> {
     const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, request, signal, this.asAgent());
     if (answer.status === 404) return { kind: 'forgotten' };
-    if (answer.status !== 200) throw new OrchestratorUnreachableError(`the orchestrator answered the heartbeat with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+    if (answer.status !== 200)
+      throw new OrchestratorUnreachableError(
+        `the orchestrator answered the heartbeat with HTTP ${answer.status}: ${describeError(answer.body).error}`,
+      );
     const parsed = heartbeatAnswerSchema.safeParse(answer.body);
     return { kind: 'ok', intervalSeconds: parsed.success ? parsed.data.heartbeat_interval_seconds : undefined };
   }
@@ -68,21 +92,32 @@ export class RegistryClient {
   async unregister(agentId: string, signal: AbortSignal): Promise<void> {
     const answer = await this.call('DELETE', `/agents/${encodeURIComponent(agentId)}`, undefined, signal, this.asAgent());
     if (answer.status !== 200 && answer.status !== 204 && answer.status !== 404) {
-      throw new OrchestratorUnreachableError(`the orchestrator answered the unregistration with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+      throw new OrchestratorUnreachableError(
+        `the orchestrator answered the unregistration with HTTP ${answer.status}: ${describeError(answer.body).error}`,
+      );
     }
   }
 
   /** Asks the orchestrator to send this agent no new tasks (until it registers again). */
   async drain(agentId: string, signal: AbortSignal): Promise<void> {
     const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/drain`, {}, signal, this.asAgent());
-    if (answer.status !== 200) throw new OrchestratorUnreachableError(`the orchestrator answered the drain with HTTP ${answer.status}: ${describeError(answer.body).error}`);
+    if (answer.status !== 200)
+      throw new OrchestratorUnreachableError(
+        `the orchestrator answered the drain with HTTP ${answer.status}: ${describeError(answer.body).error}`,
+      );
   }
 
   private asAgent(): Record<string, string> {
     return this.agentToken ? { [AGENT_AUTH_HEADERS.agentToken]: this.agentToken } : {};
   }
 
-  private async call(method: string, path: string, body: unknown, signal: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<Answer> {
+  private async call(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Answer> {
     const url = `${this.baseUrl}${path}`;
     let res: Response;
     try {

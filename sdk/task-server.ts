@@ -98,7 +98,8 @@ export class TaskServer {
   private route(req: http.IncomingMessage, res: http.ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
     if (path === '/health') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET /health', code: 'method_not_allowed' }, { allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return sendJson(res, 405, { error: 'use GET /health', code: 'method_not_allowed' }, { allow: 'GET, HEAD' });
       return sendJson(res, 200, {
         status: this.draining ? 'draining' : 'healthy',
         registered_tasks: [...this.options.handlers.keys()],
@@ -125,7 +126,12 @@ export class TaskServer {
     });
     req.on('end', () => {
       if (tooLarge) {
-        sendJson(res, 413, { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' }, { connection: 'close' });
+        sendJson(
+          res,
+          413,
+          { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' },
+          { connection: 'close' },
+        );
         return;
       }
       then(Buffer.concat(chunks).toString('utf8'));
@@ -149,24 +155,40 @@ export class TaskServer {
     const parsed = agentTaskRequestSchema.safeParse(json);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      const taskId = typeof json === 'object' && json !== null && 'task_id' in json && typeof json.task_id === 'string' ? json.task_id : null;
+      const taskId =
+        typeof json === 'object' && json !== null && 'task_id' in json && typeof json.task_id === 'string' ? json.task_id : null;
       return sendJson(res, 400, { task_id: taskId, status: 'failed', error: `invalid task request: ${issues}`, code: 'invalid_request' });
     }
     const task = parsed.data;
     const handler = handlers.get(task.task_type);
     if (!handler) {
-      return sendJson(res, 400, { task_id: task.task_id, status: 'failed', error: `No handler registered for task type: ${task.task_type}`, code: 'unknown_task_type' });
+      return sendJson(res, 400, {
+        task_id: task.task_id,
+        status: 'failed',
+        error: `No handler registered for task type: ${task.task_type}`,
+        code: 'unknown_task_type',
+      });
     }
     if (this.draining) {
-      return sendJson(res, 503, { task_id: task.task_id, status: 'failed', error: 'the agent is shutting down and takes no new tasks', code: 'agent_stopping' });
-    }
-    if (this.running.size >= maxConcurrency) {
       return sendJson(res, 503, {
         task_id: task.task_id,
         status: 'failed',
-        error: `the agent is already running ${this.running.size} tasks, its limit (max_concurrency ${maxConcurrency}); send this task to another agent or later`,
-        code: 'agent_busy',
-      }, { 'retry-after': '1' });
+        error: 'the agent is shutting down and takes no new tasks',
+        code: 'agent_stopping',
+      });
+    }
+    if (this.running.size >= maxConcurrency) {
+      return sendJson(
+        res,
+        503,
+        {
+          task_id: task.task_id,
+          status: 'failed',
+          error: `the agent is already running ${this.running.size} tasks, its limit (max_concurrency ${maxConcurrency}); send this task to another agent or later`,
+          code: 'agent_busy',
+        },
+        { 'retry-after': '1' },
+      );
     }
 
     const started = performance.now();
@@ -207,7 +229,13 @@ export class TaskServer {
         const result: unknown = await handler(task.parameters, ctx);
         let text: string;
         try {
-          text = JSON.stringify({ task_id: task.task_id, status: 'completed', result: result ?? null, error: null, execution_time_ms: elapsed() });
+          text = JSON.stringify({
+            task_id: task.task_id,
+            status: 'completed',
+            result: result ?? null,
+            error: null,
+            execution_time_ms: elapsed(),
+          });
         } catch (err) {
           throw new Error(`the handler's result is not JSON-serializable (${errorMessage(err)})`, { cause: err });
         }
@@ -217,13 +245,29 @@ export class TaskServer {
           res.end(text);
         }
       } catch (err) {
-        logger.error(`task ${task.task_id} (${task.task_type}) failed: ${errorMessage(err)}`, { task_id: task.task_id, attempt: ctx.attempt });
+        logger.error(`task ${task.task_id} (${task.task_type}) failed: ${errorMessage(err)}`, {
+          task_id: task.task_id,
+          attempt: ctx.attempt,
+        });
         if (typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false) {
           // The task cannot succeed anywhere: say so in a proper answer, so it is not retried.
-          sendJson(res, 200, { task_id: task.task_id, status: 'failed', result: null, error: errorMessage(err), retryable: false, execution_time_ms: elapsed() });
+          sendJson(res, 200, {
+            task_id: task.task_id,
+            status: 'failed',
+            result: null,
+            error: errorMessage(err),
+            retryable: false,
+            execution_time_ms: elapsed(),
+          });
           return;
         }
-        sendJson(res, 500, { task_id: task.task_id, status: 'failed', result: null, error: errorMessage(err), execution_time_ms: elapsed() });
+        sendJson(res, 500, {
+          task_id: task.task_id,
+          status: 'failed',
+          result: null,
+          error: errorMessage(err),
+          execution_time_ms: elapsed(),
+        });
       } finally {
         clearTimeout(deadlineTimer);
         this.running.delete(entry);

@@ -61,7 +61,12 @@ export class DynamoAgentStore implements AgentStore {
     return items;
   }
 
-  async heartbeat(agentId: string, nowIso: string, inFlight: number | undefined, metadata: Record<string, unknown> | undefined): Promise<AgentRecord | undefined> {
+  async heartbeat(
+    agentId: string,
+    nowIso: string,
+    inFlight: number | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<AgentRecord | undefined> {
     const names: Record<string, string> = { '#last_heartbeat': 'last_heartbeat' };
     const values: Record<string, unknown> = { ':now': nowIso };
     const sets = ['#last_heartbeat = :now'];
@@ -79,11 +84,22 @@ export class DynamoAgentStore implements AgentStore {
   }
 
   async markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
-    if (expiresAt === undefined) return this.update(agentId, 'SET #status = :draining', { '#status': 'status' }, { ':draining': 'draining' });
-    return this.update(agentId, 'SET #status = :draining, #expires_at = :expires_at', { '#status': 'status', '#expires_at': 'expires_at' }, { ':draining': 'draining', ':expires_at': expiresAt });
+    if (expiresAt === undefined)
+      return this.update(agentId, 'SET #status = :draining', { '#status': 'status' }, { ':draining': 'draining' });
+    return this.update(
+      agentId,
+      'SET #status = :draining, #expires_at = :expires_at',
+      { '#status': 'status', '#expires_at': 'expires_at' },
+      { ':draining': 'draining', ':expires_at': expiresAt },
+    );
   }
 
-  private async update(agentId: string, expression: string, names: Record<string, string>, values: Record<string, unknown>): Promise<AgentRecord | undefined> {
+  private async update(
+    agentId: string,
+    expression: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+  ): Promise<AgentRecord | undefined> {
     try {
       const out = await this.doc.send(
         new UpdateCommand({

@@ -1,5 +1,14 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../core/errors';
 import type { TaskChange, TaskListFilter, TaskPage, TaskStore } from '../core/ports';
 import { TASKS_TABLE_KEYS } from '../core/table-keys';
@@ -20,7 +29,11 @@ function encodeToken(token: PageToken): string {
 }
 
 function decodeToken(raw: string): PageToken {
-  const bad = () => new ValidationError('invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters', [{ field: 'next_token', message: 'not issued by this API' }]);
+  const bad = () =>
+    new ValidationError(
+      'invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters',
+      [{ field: 'next_token', message: 'not issued by this API' }],
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
@@ -29,7 +42,11 @@ function decodeToken(raw: string): PageToken {
   }
   if (typeof parsed !== 'object' || parsed === null) throw bad();
   const { m, k } = parsed as Record<string, unknown>;
-  if ((k !== undefined && (typeof k !== 'object' || k === null)) || (m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m)))) throw bad();
+  if (
+    (k !== undefined && (typeof k !== 'object' || k === null)) ||
+    (m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m)))
+  )
+    throw bad();
   for (const v of Object.values(k ?? {})) if (typeof v !== 'string') throw bad();
   return { m: m, k: k as Record<string, unknown> | undefined };
 }
@@ -147,7 +164,10 @@ export class DynamoTaskStore implements TaskStore {
       const kept = items.slice(0, filter.limit);
       const last = kept[kept.length - 1];
       const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter(
-        (t) => (filter.status === undefined || t.status === filter.status) && (filter.agentType === undefined || t.agent_type === filter.agentType) && !expired(t, nowMs),
+        (t) =>
+          (filter.status === undefined || t.status === filter.status) &&
+          (filter.agentType === undefined || t.agent_type === filter.agentType) &&
+          !expired(t, nowMs),
       );
       return more && last ? { tasks, nextToken: encodeToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
     }

@@ -10,7 +10,10 @@ import { DependencyError } from '../core/errors';
 export const FLEET_TOKENS_CACHE_SECONDS = 60;
 
 export function splitTokens(value: string): string[] {
-  return value.split(',').map((t) => t.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 export async function currentFleetTokens(fromEnv: readonly string[], secretArn: string | undefined): Promise<string[]> {
@@ -19,7 +22,9 @@ export async function currentFleetTokens(fromEnv: readonly string[], secretArn: 
   try {
     value = await getSecret(secretArn, { maxAge: FLEET_TOKENS_CACHE_SECONDS });
   } catch (err) {
-    throw new DependencyError(`the fleet tokens could not be read, so no agent can register now; try again shortly (${err instanceof Error ? err.message : String(err)})`);
+    throw new DependencyError(
+      `the fleet tokens could not be read, so no agent can register now; try again shortly (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   if (typeof value !== 'string') throw new DependencyError('the fleet tokens secret is not a string of comma-separated tokens');
   return [...fromEnv, ...splitTokens(value)];

@@ -66,7 +66,8 @@ export class HttpAgentClient implements AgentClient {
       [DELIVERY_HEADERS.deadline]: new Date(deadlineMs).toISOString(),
       [DELIVERY_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
     };
-    if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(deliveryId(request.task_id, attempt), now, body);
+    if (target.signingSecret)
+      headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(deliveryId(request.task_id, attempt), now, body);
 
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
@@ -77,7 +78,11 @@ export class HttpAgentClient implements AgentClient {
         const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
         const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);
         const detail = text ? `: ${text.slice(0, 300)}` : '';
-        const why = retryable ? (retryAfterSeconds !== undefined ? ` (asked to wait ${retryAfterSeconds} s)` : '') : ' (a 4xx refusal is not retried)';
+        const why = retryable
+          ? retryAfterSeconds !== undefined
+            ? ` (asked to wait ${retryAfterSeconds} s)`
+            : ''
+          : ' (a 4xx refusal is not retried)';
         const failed: AttemptResult = { kind: 'failed', error: `agent answered HTTP ${status}${why}${detail}`, retryable, health };
         if (retryAfterSeconds !== undefined) failed.retryAfterSeconds = retryAfterSeconds;
         return failed;
@@ -89,51 +94,95 @@ export class HttpAgentClient implements AgentClient {
         return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON', retryable: true, health: 'failure' };
       }
       const tooDeep = jsonDepth(json, JSON_LIMITS.maxDepth + 1) > JSON_LIMITS.maxDepth + 1;
-      if (tooDeep) return { kind: 'failed', error: `the agent's result nests more than ${JSON_LIMITS.maxDepth} levels of objects and arrays, more than the task store keeps (not retried)`, retryable: false, health: 'neutral' };
+      if (tooDeep)
+        return {
+          kind: 'failed',
+          error: `the agent's result nests more than ${JSON_LIMITS.maxDepth} levels of objects and arrays, more than the task store keeps (not retried)`,
+          retryable: false,
+          health: 'neutral',
+        };
       const parsed = agentTaskResponseSchema.safeParse(json);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-        return { kind: 'failed', error: `agent answered 200 with a body that is not a TaskResponse (${issues})`, retryable: true, health: 'failure' };
+        return {
+          kind: 'failed',
+          error: `agent answered 200 with a body that is not a TaskResponse (${issues})`,
+          retryable: true,
+          health: 'failure',
+        };
       }
       const answer = parsed.data;
-      if (answer.task_id !== undefined && answer.task_id !== request.task_id) return { kind: 'failed', error: `agent answered for task ${answer.task_id}, not ${request.task_id}`, retryable: true, health: 'failure' };
+      if (answer.task_id !== undefined && answer.task_id !== request.task_id)
+        return {
+          kind: 'failed',
+          error: `agent answered for task ${answer.task_id}, not ${request.task_id}`,
+          retryable: true,
+          health: 'failure',
+        };
       if (answer.status === 'failed') {
         // The agent worked and said no: that is about the task, not the agent's health.
         const retryable = answer.retryable !== false;
         const said = (answer.error ?? 'no error given').slice(0, MAX_AGENT_ERROR_CHARS);
-        return { kind: 'failed', error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${said}`, retryable, health: 'neutral' };
+        return {
+          kind: 'failed',
+          error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${said}`,
+          retryable,
+          health: 'neutral',
+        };
       }
       return { kind: 'completed', result: answer.result ?? null, executionTimeMs: answer.execution_time_ms };
     } catch (err) {
       if (signal.aborted) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
       if (err instanceof AnswerTooLargeError) {
         // The same result would be too large on every attempt.
-        return { kind: 'failed', error: `the agent's answer is larger than the ${this.maxAnswerBytes}-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)`, retryable: false, health: 'neutral' };
+        return {
+          kind: 'failed',
+          error: `the agent's answer is larger than the ${this.maxAnswerBytes}-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)`,
+          retryable: false,
+          health: 'neutral',
+        };
       }
-      if (err instanceof BlockedAddressError) return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
+      if (err instanceof BlockedAddressError)
+        return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
       const code = (err as NodeJS.ErrnoException).code;
-      return { kind: 'failed', error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`, retryable: true, health: 'failure' };
+      return {
+        kind: 'failed',
+        error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`,
+        retryable: true,
+        health: 'failure',
+      };
     }
   }
 
-  private post(host: string, port: number, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; text: string; retryAfter?: string }> {
+  private post(
+    host: string,
+    port: number,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ status: number; text: string; retryAfter?: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > this.maxAnswerBytes) {
-            // Settle first: destroying the socket may still end the response with the part read so far.
-            reject(new AnswerTooLargeError(`answer larger than ${this.maxAnswerBytes} bytes`));
-            req.destroy();
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        { host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > this.maxAnswerBytes) {
+              // Settle first: destroying the socket may still end the response with the part read so far.
+              reject(new AnswerTooLargeError(`answer larger than ${this.maxAnswerBytes} bytes`));
+              req.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

@@ -130,165 +130,247 @@ export class RedisTaskCache implements TaskCache {
   }
 
   getResult(taskId: string): Promise<TaskStatusResponse | undefined> {
-    return this.safe('get result', async () => {
-      const raw = await this.redis.get(cacheKeys.result(taskId));
-      return raw ? (JSON.parse(raw) as TaskStatusResponse) : undefined;
-    }, undefined);
+    return this.safe(
+      'get result',
+      async () => {
+        const raw = await this.redis.get(cacheKeys.result(taskId));
+        return raw ? (JSON.parse(raw) as TaskStatusResponse) : undefined;
+      },
+      undefined,
+    );
   }
 
   putResult(result: TaskStatusResponse, ttlSeconds: number): Promise<void> {
-    return this.safe('put result', async () => {
-      await this.redis.set(cacheKeys.result(result.task_id), JSON.stringify(result), 'EX', ttlSeconds);
-    }, undefined);
+    return this.safe(
+      'put result',
+      async () => {
+        await this.redis.set(cacheKeys.result(result.task_id), JSON.stringify(result), 'EX', ttlSeconds);
+      },
+      undefined,
+    );
   }
 
   putActive(taskId: string, active: ActiveDispatch, ttlSeconds: number): Promise<void> {
-    return this.safe('put active', async () => {
-      await this.redis.set(cacheKeys.active(taskId), JSON.stringify(active), 'EX', ttlSeconds);
-    }, undefined);
+    return this.safe(
+      'put active',
+      async () => {
+        await this.redis.set(cacheKeys.active(taskId), JSON.stringify(active), 'EX', ttlSeconds);
+      },
+      undefined,
+    );
   }
 
   clearActive(taskId: string): Promise<void> {
-    return this.safe('clear active', async () => {
-      await this.redis.del(cacheKeys.active(taskId));
-    }, undefined);
+    return this.safe(
+      'clear active',
+      async () => {
+        await this.redis.del(cacheKeys.active(taskId));
+      },
+      undefined,
+    );
   }
 
   acquireSlot(req: SlotRequest): Promise<SlotAnswer | undefined> {
-    return this.safe('acquire slot', async () => {
-      const keys = [cacheKeys.waiting(req.agentType, req.pool), cacheKeys.waitingSeen(req.agentType, req.pool), ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId))];
-      const args = [req.taskId, req.score, req.nowMs, req.staleMs, req.leaseUntilMs, ...req.eligible.flatMap((e) => [e.capacity, e.tier])];
-      const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
-      const [code, best, free, position] = raw;
-      const loads = new Map<string, number>();
-      req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
-      if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
-      if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
-      return { kind: 'busy' as const, loads };
-    }, undefined);
+    return this.safe(
+      'acquire slot',
+      async () => {
+        const keys = [
+          cacheKeys.waiting(req.agentType, req.pool),
+          cacheKeys.waitingSeen(req.agentType, req.pool),
+          ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId)),
+        ];
+        const args = [
+          req.taskId,
+          req.score,
+          req.nowMs,
+          req.staleMs,
+          req.leaseUntilMs,
+          ...req.eligible.flatMap((e) => [e.capacity, e.tier]),
+        ];
+        const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
+        const [code, best, free, position] = raw;
+        const loads = new Map<string, number>();
+        req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
+        if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
+        if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
+        return { kind: 'busy' as const, loads };
+      },
+      undefined,
+    );
   }
 
   releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
-    return this.safe('release slot', async () => {
-      await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
-    }, undefined);
+    return this.safe(
+      'release slot',
+      async () => {
+        await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
+      },
+      undefined,
+    );
   }
 
   inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined> {
-    return this.safe('read load', async () => {
-      if (agents.length === 0) return new Map<string, number>();
-      const pipeline = this.redis.pipeline();
-      // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
-      for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
-      const results = (await pipeline.exec()) ?? [];
-      const load = new Map<string, number>();
-      agents.forEach((a, i) => {
-        const [err, count] = results[i] ?? [null, 0];
-        if (err) throw err;
-        load.set(a.agentId, Number(count));
-      });
-      return load;
-    }, undefined);
+    return this.safe(
+      'read load',
+      async () => {
+        if (agents.length === 0) return new Map<string, number>();
+        const pipeline = this.redis.pipeline();
+        // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
+        for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
+        const results = (await pipeline.exec()) ?? [];
+        const load = new Map<string, number>();
+        agents.forEach((a, i) => {
+          const [err, count] = results[i] ?? [null, 0];
+          if (err) throw err;
+          load.set(a.agentId, Number(count));
+        });
+        return load;
+      },
+      undefined,
+    );
   }
 
   leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
-    return this.safe('leave queue', async () => {
-      await this.redis.multi().zrem(cacheKeys.waiting(agentType, pool), taskId).hdel(cacheKeys.waitingSeen(agentType, pool), taskId).exec();
-    }, undefined);
+    return this.safe(
+      'leave queue',
+      async () => {
+        await this.redis
+          .multi()
+          .zrem(cacheKeys.waiting(agentType, pool), taskId)
+          .hdel(cacheKeys.waitingSeen(agentType, pool), taskId)
+          .exec();
+      },
+      undefined,
+    );
   }
 
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {
-    return this.safe('record outcome', async () => {
-      const d = cacheKeys.dispatches(agent.type, agent.agentId);
-      const f = cacheKeys.failures(agent.type, agent.agentId);
-      const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
-      if (failed) tx.zadd(f, nowMs, dispatchId);
-      const results = await tx
-        .zremrangebyscore(d, '-inf', nowMs - windowMs)
-        .zremrangebyscore(f, '-inf', nowMs - windowMs)
-        .pexpire(d, windowMs)
-        .pexpire(f, windowMs)
-        .zcard(d)
-        .zcard(f)
-        .hget(cacheKeys.circuits(agent.type), agent.agentId)
-        .exec();
-      if (!results) throw new Error('the outcome transaction was aborted');
-      const tail = results.slice(-3).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
-      const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
-      if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
-      return stats;
-    }, undefined);
+    return this.safe(
+      'record outcome',
+      async () => {
+        const d = cacheKeys.dispatches(agent.type, agent.agentId);
+        const f = cacheKeys.failures(agent.type, agent.agentId);
+        const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
+        if (failed) tx.zadd(f, nowMs, dispatchId);
+        const results = await tx
+          .zremrangebyscore(d, '-inf', nowMs - windowMs)
+          .zremrangebyscore(f, '-inf', nowMs - windowMs)
+          .pexpire(d, windowMs)
+          .pexpire(f, windowMs)
+          .zcard(d)
+          .zcard(f)
+          .hget(cacheKeys.circuits(agent.type), agent.agentId)
+          .exec();
+        if (!results) throw new Error('the outcome transaction was aborted');
+        const tail = results.slice(-3).map(([err, value]) => {
+          if (err) throw err;
+          return value;
+        });
+        const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
+        if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
+        return stats;
+      },
+      undefined,
+    );
   }
 
   setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void> {
-    return this.safe('set circuit', async () => {
-      const key = cacheKeys.circuits(agent.type);
-      if (open) {
-        await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
-        return;
-      }
-      await this.redis.multi().hdel(key, agent.agentId).del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId)).exec();
-    }, undefined);
+    return this.safe(
+      'set circuit',
+      async () => {
+        const key = cacheKeys.circuits(agent.type);
+        if (open) {
+          await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
+          return;
+        }
+        await this.redis
+          .multi()
+          .hdel(key, agent.agentId)
+          .del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId))
+          .exec();
+      },
+      undefined,
+    );
   }
 
-  circuits(agents: readonly AgentKey[], nowMs: number, windowMs: number, withCounts: boolean): Promise<Map<string, CircuitStats> | undefined> {
-    return this.safe('read circuits', async () => {
-      const out = new Map<string, CircuitStats>();
-      const types = [...new Set(agents.map((a) => a.type))];
-      const pipeline = this.redis.pipeline();
-      for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
-      if (withCounts) {
-        for (const a of agents) {
-          pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
-          pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+  circuits(
+    agents: readonly AgentKey[],
+    nowMs: number,
+    windowMs: number,
+    withCounts: boolean,
+  ): Promise<Map<string, CircuitStats> | undefined> {
+    return this.safe(
+      'read circuits',
+      async () => {
+        const out = new Map<string, CircuitStats>();
+        const types = [...new Set(agents.map((a) => a.type))];
+        const pipeline = this.redis.pipeline();
+        for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
+        if (withCounts) {
+          for (const a of agents) {
+            pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+            pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+          }
         }
-      }
-      const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
-      const open = new Map<string, OpenCircuit>();
-      types.forEach((type, i) => {
-        const hash = (results[i] ?? {}) as Record<string, string>;
-        for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
-      });
-      agents.forEach((a, i) => {
-        const stats: CircuitStats = withCounts ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) } : { dispatches: 0, failures: 0 };
-        const o = open.get(`${a.type}\u0000${a.agentId}`);
-        if (o) stats.open = o;
-        out.set(a.agentId, stats);
-      });
-      return out;
-    }, undefined);
+        const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+          if (err) throw err;
+          return value;
+        });
+        const open = new Map<string, OpenCircuit>();
+        types.forEach((type, i) => {
+          const hash = (results[i] ?? {}) as Record<string, string>;
+          for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
+        });
+        agents.forEach((a, i) => {
+          const stats: CircuitStats = withCounts
+            ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) }
+            : { dispatches: 0, failures: 0 };
+          const o = open.get(`${a.type}\u0000${a.agentId}`);
+          if (o) stats.open = o;
+          out.set(a.agentId, stats);
+        });
+        return out;
+      },
+      undefined,
+    );
   }
 
   putLiveness(agentId: string, live: AgentLiveness, ttlSeconds: number): Promise<void> {
-    return this.safe('put liveness', async () => {
-      await this.redis.set(cacheKeys.heartbeat(agentId), JSON.stringify(live), 'EX', ttlSeconds);
-    }, undefined);
+    return this.safe(
+      'put liveness',
+      async () => {
+        await this.redis.set(cacheKeys.heartbeat(agentId), JSON.stringify(live), 'EX', ttlSeconds);
+      },
+      undefined,
+    );
   }
 
   getLiveness(agentIds: readonly string[]): Promise<Map<string, AgentLiveness> | undefined> {
-    return this.safe('read liveness', async () => {
-      const out = new Map<string, AgentLiveness>();
-      if (agentIds.length === 0) return out;
-      const pipeline = this.redis.pipeline();
-      for (const id of agentIds) pipeline.get(cacheKeys.heartbeat(id));
-      const results = (await pipeline.exec()) ?? [];
-      agentIds.forEach((id, i) => {
-        const [err, raw] = results[i] ?? [null, null];
-        if (err) throw err;
-        if (typeof raw === 'string') out.set(id, JSON.parse(raw) as AgentLiveness);
-      });
-      return out;
-    }, undefined);
+    return this.safe(
+      'read liveness',
+      async () => {
+        const out = new Map<string, AgentLiveness>();
+        if (agentIds.length === 0) return out;
+        const pipeline = this.redis.pipeline();
+        for (const id of agentIds) pipeline.get(cacheKeys.heartbeat(id));
+        const results = (await pipeline.exec()) ?? [];
+        agentIds.forEach((id, i) => {
+          const [err, raw] = results[i] ?? [null, null];
+          if (err) throw err;
+          if (typeof raw === 'string') out.set(id, JSON.parse(raw) as AgentLiveness);
+        });
+        return out;
+      },
+      undefined,
+    );
   }
 
   shouldPersistHeartbeat(agentId: string, periodSeconds: number): Promise<boolean> {
-    return this.safe('heartbeat gate', async () => (await this.redis.set(cacheKeys.persisted(agentId), '1', 'EX', periodSeconds, 'NX')) === 'OK', true);
+    return this.safe(
+      'heartbeat gate',
+      async () => (await this.redis.set(cacheKeys.persisted(agentId), '1', 'EX', periodSeconds, 'NX')) === 'OK',
+      true,
+    );
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,11 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, type SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { StartOutcome, Workflow, WorkflowInput } from '../core/ports';
 import type { WorkflowKind } from '../core/workflow-choice';
 
@@ -54,7 +61,10 @@ export class StepFunctionsWorkflow implements Workflow {
     } catch (err) {
       // A task on Express has no Standard execution to stop; it ends at its next step instead.
       if (err instanceof ExecutionDoesNotExist) return;
-      this.log.warn('could not stop the execution; it ends at its next step instead', { execution: name, error: err instanceof Error ? err.name : String(err) });
+      this.log.warn('could not stop the execution; it ends at its next step instead', {
+        execution: name,
+        error: err instanceof Error ? err.name : String(err),
+      });
     }
   }
 }

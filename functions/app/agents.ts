@@ -19,12 +19,18 @@ async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>,
     } catch {
       addresses = [];
     }
-    if (addresses.length === 0) throw new ValidationError(`invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`, [{ field: 'host', message: 'does not resolve' }]);
+    if (addresses.length === 0)
+      throw new ValidationError(
+        `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
+        [{ field: 'host', message: 'does not resolve' }],
+      );
   }
   for (const address of addresses) {
     const verdict = checkAddress(address, deps.settings.networkPolicy);
     if (!verdict.ok) {
-      throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [{ field: 'host', message: verdict.reason }]);
+      throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [
+        { field: 'host', message: verdict.reason },
+      ]);
     }
   }
 }
@@ -58,22 +64,39 @@ export function inFlightOf(agent: AgentRecord, live: AgentLiveness | undefined, 
  */
 export function assertFleetToken(fleetTokens: readonly string[], presented: string | undefined): void {
   if (fleetTokens.length === 0) return;
-  if (!presented) throw new UnauthorizedError('registration needs the fleet token: send it in the X-Fleet-Token header (it is configured as FLEET_TOKENS)', 'fleet_token_required');
+  if (!presented)
+    throw new UnauthorizedError(
+      'registration needs the fleet token: send it in the X-Fleet-Token header (it is configured as FLEET_TOKENS)',
+      'fleet_token_required',
+    );
   // Every token is compared, in constant time, so the time taken does not tell which one matched.
   if (!fleetTokens.map((t) => matchesTokenHash(presented, agentTokenHash(t))).includes(true)) {
-    throw new UnauthorizedError('the X-Fleet-Token is not one this orchestrator accepts; ask for the current fleet token', 'fleet_token_invalid');
+    throw new UnauthorizedError(
+      'the X-Fleet-Token is not one this orchestrator accepts; ask for the current fleet token',
+      'fleet_token_invalid',
+    );
   }
 }
 
 /** Lets an agent act only for itself: the token it presents must be the one issued at its last registration. */
 export function assertAgentToken(agent: AgentRecord, presented: string | undefined): void {
-  if (!presented) throw new UnauthorizedError(`send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agent.agent_id}`, 'agent_token_required');
+  if (!presented)
+    throw new UnauthorizedError(
+      `send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agent.agent_id}`,
+      'agent_token_required',
+    );
   if (!agent.token_hash || !matchesTokenHash(presented, agent.token_hash)) {
-    throw new ForbiddenError(`the X-Agent-Token is not agent ${agent.agent_id}'s current token (an agent may act only for itself; registering again issues a new token)`, 'agent_token_mismatch');
+    throw new ForbiddenError(
+      `the X-Agent-Token is not agent ${agent.agent_id}'s current token (an agent may act only for itself; registering again issues a new token)`,
+      'agent_token_mismatch',
+    );
   }
 }
 
-export async function registerAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>, req: RegisterAgentRequest): Promise<RegisterAgentResponse> {
+export async function registerAgent(
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>,
+  req: RegisterAgentRequest,
+): Promise<RegisterAgentResponse> {
   await assertReachableHost(deps, req.host);
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
@@ -100,7 +123,12 @@ export async function registerAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: 0 };
   await deps.cache.putLiveness(agent.agent_id, live, livenessTtl(deps.settings));
   const [view] = await viewAgents(deps, [agent]);
-  return { ...view!, heartbeat_interval_seconds: deps.settings.heartbeatIntervalSeconds, agent_token: token, signing_secret: agent.signing_secret };
+  return {
+    ...view!,
+    heartbeat_interval_seconds: deps.settings.heartbeatIntervalSeconds,
+    agent_token: token,
+    signing_secret: agent.signing_secret,
+  };
 }
 
 function livenessTtl(settings: Deps['settings']): number {
@@ -115,11 +143,19 @@ export async function heartbeat(
 ): Promise<{ id: string; status: AgentView['status']; last_heartbeat: string; heartbeat_interval_seconds: number }> {
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const known = await knownAgent(deps, agentId, token, `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`);
+  const known = await knownAgent(
+    deps,
+    agentId,
+    token,
+    `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,
+  );
   const persist = req.metadata !== undefined || (await deps.cache.shouldPersistHeartbeat(agentId, deps.settings.heartbeatPersistSeconds));
   const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, req.in_flight, req.metadata) : known;
   if (!agent || isExpired(agent, now)) {
-    throw new NotFoundError(`agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`, 'agent_not_found');
+    throw new NotFoundError(
+      `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,
+      'agent_not_found',
+    );
   }
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: req.in_flight ?? agent.in_flight };
   await deps.cache.putLiveness(agentId, live, livenessTtl(deps.settings));
@@ -135,15 +171,28 @@ export async function heartbeat(
  * The agent, once the caller has shown it is that agent: no token is a 401 before anything is read,
  * an unknown agent a 404 (so a forgotten agent knows to register again), another agent's token a 403.
  */
-async function knownAgent(deps: Pick<Deps, 'agents' | 'clock'>, agentId: string, token: string | undefined, notFound: string): Promise<AgentRecord> {
-  if (!token) throw new UnauthorizedError(`send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agentId}`, 'agent_token_required');
+async function knownAgent(
+  deps: Pick<Deps, 'agents' | 'clock'>,
+  agentId: string,
+  token: string | undefined,
+  notFound: string,
+): Promise<AgentRecord> {
+  if (!token)
+    throw new UnauthorizedError(
+      `send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agentId}`,
+      'agent_token_required',
+    );
   const agent = await deps.agents.get(agentId);
   if (!agent || isExpired(agent, deps.clock.now())) throw new NotFoundError(notFound, 'agent_not_found');
   assertAgentToken(agent, token);
   return agent;
 }
 
-export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string, token: string | undefined): Promise<{ message: string; agent: AgentView }> {
+export async function unregisterAgent(
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  agentId: string,
+  token: string | undefined,
+): Promise<{ message: string; agent: AgentView }> {
   const now = deps.clock.now();
   await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
@@ -153,17 +202,29 @@ export async function unregisterAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clo
 }
 
 /** Takes the agent out of rotation but keeps it registered: tasks already sent to it finish; registering again brings it back. */
-export async function drainAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string, token: string | undefined): Promise<{ message: string; agent: AgentView }> {
+export async function drainAgent(
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  agentId: string,
+  token: string | undefined,
+): Promise<{ message: string; agent: AgentView }> {
   const existing = await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);
-  return { message: `agent ${agentId} is draining: it receives no new tasks, tasks already sent to it finish; register it again to bring it back`, agent: view! };
+  return {
+    message: `agent ${agentId} is draining: it receives no new tasks, tasks already sent to it finish; register it again to bring it back`,
+    agent: view!,
+  };
 }
 
-export async function listAgents(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, query: ListAgentsQuery): Promise<{ agents: AgentView[]; count: number }> {
+export async function listAgents(
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  query: ListAgentsQuery,
+): Promise<{ agents: AgentView[]; count: number }> {
   const views = await viewAgents(deps, await deps.agents.list(query.type));
-  const agents = views.filter((a) => query.status === undefined || a.status === query.status).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const agents = views
+    .filter((a) => query.status === undefined || a.status === query.status)
+    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   return { agents, count: agents.length };
 }
 

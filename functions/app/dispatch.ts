@@ -50,22 +50,41 @@ export const MAX_CONSECUTIVE_FAULTS = 3;
 type StepDeps = Pick<Deps, 'tasks' | 'agents' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'>;
 
 function done(task: Task | undefined, prev?: StepResult): StepResult {
-  return { outcome: 'done', delay_seconds: 0, status: task?.status ?? 'gone', attempts: task?.attempts ?? prev?.attempts ?? 0, fault_count: 0 };
+  return {
+    outcome: 'done',
+    delay_seconds: 0,
+    status: task?.status ?? 'gone',
+    attempts: task?.attempts ?? prev?.attempts ?? 0,
+    fault_count: 0,
+  };
 }
 
 async function finish(deps: StepDeps, task: Task): Promise<void> {
   await deps.cache.putResult(toStatusResponse(task), deps.settings.resultTtlSeconds);
-  const metric = { completed: 'TasksCompleted', failed: 'TasksFailed', timeout: 'TasksTimedOut', cancelled: 'TasksCancelled' }[task.status as 'completed'];
+  const metric = { completed: 'TasksCompleted', failed: 'TasksFailed', timeout: 'TasksTimedOut', cancelled: 'TasksCancelled' }[
+    task.status as 'completed'
+  ];
   if (metric) deps.metrics.count(metric, task.agent_type);
 }
 
 type FailedAttempt = Exclude<AttemptResult, { kind: 'completed' }>;
 
 /** Records a failed attempt `attempts` of a task that is `sent`, deciding retry or the end. */
-async function recordFailure(deps: StepDeps, task: Task, attempts: number, failure: FailedAttempt, agentId: string | undefined): Promise<StepResult> {
+async function recordFailure(
+  deps: StepDeps,
+  task: Task,
+  attempts: number,
+  failure: FailedAttempt,
+  agentId: string | undefined,
+): Promise<StepResult> {
   const now = deps.clock.now();
   const next = afterFailedAttempt(attempts, task.max_retries, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds, failure);
-  const base = { set: { error: failure.error }, remove: ['lease_until'] as Array<keyof Task>, when: { attempts }, appendFailedAgent: agentId };
+  const base = {
+    set: { error: failure.error },
+    remove: ['lease_until'] as Array<keyof Task>,
+    when: { attempts },
+    appendFailedAgent: agentId,
+  };
   if (next.retry) {
     const updated = await deps.tasks.transition(task.task_id, 'retrying', base);
     if (!updated) return done(await deps.tasks.get(task.task_id));
@@ -133,7 +152,11 @@ async function wait(deps: StepDeps, task: Task, prev: StepResult | undefined, re
  * dispatcher, so the reference would be circular.)
  */
 async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, result: StepResult): Promise<StepResult> {
-  if (result.outcome === 'done' || !mustHandOver(state.express_deadline_ms, deps.clock.now(), result.delay_seconds, state.state_timeout_seconds)) return result;
+  if (
+    result.outcome === 'done' ||
+    !mustHandOver(state.express_deadline_ms, deps.clock.now(), result.delay_seconds, state.state_timeout_seconds)
+  )
+    return result;
   await deps.queue.enqueue(state.task_id, PRIORITY.normal);
   deps.metrics.count('HandedOverToStandard', 'all');
   return { ...result, outcome: 'done', handed_over: true };
@@ -156,7 +179,12 @@ export const ROUTING_SAMPLE_SIZE = 64;
  */
 const registrySnapshots = new WeakMap<object, Map<string, { atMs: number; agents: AgentRecord[] }>>();
 
-async function registryOf(deps: Pick<StepDeps, 'agents' | 'settings'>, type: string, nowMs: number, fresh: boolean): Promise<{ agents: AgentRecord[]; cached: boolean }> {
+async function registryOf(
+  deps: Pick<StepDeps, 'agents' | 'settings'>,
+  type: string,
+  nowMs: number,
+  fresh: boolean,
+): Promise<{ agents: AgentRecord[]; cached: boolean }> {
   const ttlMs = deps.settings.registryCacheSeconds * 1000;
   const byType = registrySnapshots.get(deps.agents) ?? new Map<string, { atMs: number; agents: AgentRecord[] }>();
   registrySnapshots.set(deps.agents, byType);
@@ -183,7 +211,12 @@ function sample<T>(items: readonly T[], size: number, random: () => number = Mat
  * With more than ROUTING_SAMPLE_SIZE agents offering the task, a random sample of them is tried
  * first, and all of them if the sample has no free slot.
  */
-export async function chooseAgent(deps: Pick<StepDeps, 'agents' | 'cache' | 'settings'>, task: Task, now: number, leaseUntilMs: number): Promise<Choice> {
+export async function chooseAgent(
+  deps: Pick<StepDeps, 'agents' | 'cache' | 'settings'>,
+  task: Task,
+  now: number,
+  leaseUntilMs: number,
+): Promise<Choice> {
   const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
   let registry = await registryOf(deps, task.agent_type, now, false);
   for (;;) {
@@ -224,7 +257,14 @@ export async function chooseAgent(deps: Pick<StepDeps, 'agents' | 'cache' | 'set
   }
 }
 
-async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Task, agents: AgentRecord[], now: number, leaseUntilMs: number, sampling: string | undefined): Promise<Choice> {
+async function chooseAmong(
+  deps: Pick<StepDeps, 'cache' | 'settings'>,
+  task: Task,
+  agents: AgentRecord[],
+  now: number,
+  leaseUntilMs: number,
+  sampling: string | undefined,
+): Promise<Choice> {
   const keys: AgentKey[] = agents.map((a) => ({ agentId: a.agent_id, type: a.type }));
   const [liveness, leases, circuits] = await Promise.all([
     deps.cache.getLiveness(keys.map((k) => k.agentId)),
@@ -259,7 +299,10 @@ async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Tas
     if (!sampling) await deps.cache.acquireSlot({ ...slot, eligible: [] });
     return { kind: 'wait', reason: plan.reason, noneUsable: true };
   }
-  const answer = await deps.cache.acquireSlot({ ...slot, eligible: plan.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })) });
+  const answer = await deps.cache.acquireSlot({
+    ...slot,
+    eligible: plan.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })),
+  });
   let chosenId: string;
   let loads: Map<string, number>;
   if (answer === undefined) {
@@ -271,7 +314,10 @@ async function chooseAmong(deps: Pick<StepDeps, 'cache' | 'settings'>, task: Tas
   } else if (answer.kind === 'busy') {
     return { kind: 'wait', reason: `every eligible ${describeTarget(target)} is at its max_concurrency` };
   } else if (answer.kind === 'behind') {
-    return { kind: 'wait', reason: `${answer.position} task(s) of higher priority or older are waiting for the same agents, which have ${answer.freeSlots} free slot(s)` };
+    return {
+      kind: 'wait',
+      reason: `${answer.position} task(s) of higher priority or older are waiting for the same agents, which have ${answer.freeSlots} free slot(s)`,
+    };
   } else {
     chosenId = answer.agentId;
     loads = answer.loads;
@@ -299,7 +345,14 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   if (task.status === 'sent' || task.status === 'running') {
     const leaseLeft = (task.lease_until ?? 0) - now;
     // Another invocation still owns this attempt (a retried invocation or a duplicate execution): look again later.
-    if (leaseLeft > 0) return { outcome: 'wait', delay_seconds: Math.max(1, Math.min(deps.settings.agentPollSeconds, Math.ceil(leaseLeft / 1000))), status: task.status, attempts: task.attempts, fault_count: 0 };
+    if (leaseLeft > 0)
+      return {
+        outcome: 'wait',
+        delay_seconds: Math.max(1, Math.min(deps.settings.agentPollSeconds, Math.ceil(leaseLeft / 1000))),
+        status: task.status,
+        attempts: task.attempts,
+        fault_count: 0,
+      };
     const error = `attempt ${task.attempts} got no outcome before its deadline (the orchestrator was interrupted)`;
     return recordFailure(deps, task, task.attempts, { kind: 'failed', error, retryable: true, health: 'neutral' }, task.agent_id);
   }
@@ -311,17 +364,29 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const { agent, routing } = choice;
   const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
   const leased = await deps.tasks.transition(task.task_id, 'sent', {
-    set: { attempts: attempt, agent_id: agent.agent_id, lease_until: deadline + LEASE_GRACE_MS, started_at: task.started_at ?? new Date(now).toISOString(), routing },
+    set: {
+      attempts: attempt,
+      agent_id: agent.agent_id,
+      lease_until: deadline + LEASE_GRACE_MS,
+      started_at: task.started_at ?? new Date(now).toISOString(),
+      routing,
+    },
     when: { attempts: task.attempts },
   });
   if (!leased) {
     // Someone else moved the task (cancel, or another execution took this attempt): give the slot back and look again.
     await deps.cache.releaseSlot(agentKey, task.task_id);
     const latest = await deps.tasks.get(task.task_id);
-    return latest && !isTerminal(latest.status) ? { outcome: 'wait', delay_seconds: 1, status: latest.status, attempts: latest.attempts, fault_count: 0 } : done(latest);
+    return latest && !isTerminal(latest.status)
+      ? { outcome: 'wait', delay_seconds: 1, status: latest.status, attempts: latest.attempts, fault_count: 0 }
+      : done(latest);
   }
   if (prev?.waiting_since !== undefined) deps.metrics.timing('QueueWait', now - prev.waiting_since, task.agent_type);
-  await deps.cache.putActive(task.task_id, { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() }, task.timeout_seconds + 60);
+  await deps.cache.putActive(
+    task.task_id,
+    { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() },
+    task.timeout_seconds + 60,
+  );
 
   const request: AgentTaskRequest = {
     task_id: task.task_id,
@@ -334,7 +399,12 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const sentAt = deps.clock.now();
   let result: AttemptResult;
   try {
-    result = await deps.agentClient.deliver({ agentId: agent.agent_id, host: agent.host, port: agent.port, signingSecret: agent.signing_secret }, request, attempt, deadline);
+    result = await deps.agentClient.deliver(
+      { agentId: agent.agent_id, host: agent.host, port: agent.port, signingSecret: agent.signing_secret },
+      request,
+      attempt,
+      deadline,
+    );
   } finally {
     await Promise.all([deps.cache.releaseSlot(agentKey, task.task_id), deps.cache.clearActive(task.task_id)]);
   }
@@ -354,7 +424,13 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     await finish(deps, completed);
     return done(completed);
   }
-  return recordFailure(deps, leased, attempt, { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` }, agent.agent_id);
+  return recordFailure(
+    deps,
+    leased,
+    attempt,
+    { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` },
+    agent.agent_id,
+  );
 }
 
 /**
@@ -375,15 +451,31 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
   if ((task.status === 'sent' || task.status === 'running') && (task.lease_until ?? 0) > 0) {
     const why = timedOut ? 'the dispatch step exceeded its time limit' : `the dispatch step failed (${errorName})`;
     const error = `attempt ${task.attempts}: ${why}`;
-    return recordFailure(deps, task, task.attempts, timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral' }, task.agent_id);
+    return recordFailure(
+      deps,
+      task,
+      task.attempts,
+      timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral' },
+      task.agent_id,
+    );
   }
   const faults = (state.step?.fault_count ?? 0) + 1;
   if (faults < MAX_CONSECUTIVE_FAULTS) {
-    return { outcome: 'retry', delay_seconds: deps.settings.retryBaseDelaySeconds, status: task.status, attempts: task.attempts, waiting_since: state.step?.waiting_since, fault_count: faults };
+    return {
+      outcome: 'retry',
+      delay_seconds: deps.settings.retryBaseDelaySeconds,
+      status: task.status,
+      attempts: task.attempts,
+      waiting_since: state.step?.waiting_since,
+      fault_count: faults,
+    };
   }
   const now = deps.clock.now();
   const updated = await deps.tasks.transition(task.task_id, 'failed', {
-    set: { error: `the orchestrator could not dispatch the task (${errorName}) ${faults} times in a row`, completed_at: new Date(now).toISOString() },
+    set: {
+      error: `the orchestrator could not dispatch the task (${errorName}) ${faults} times in a row`,
+      completed_at: new Date(now).toISOString(),
+    },
     when: { attempts: task.attempts },
     expiresAt: retentionExpiry(now, deps.settings.taskRetentionDays),
   });

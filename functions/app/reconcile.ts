@@ -11,7 +11,11 @@ const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running
  * in flight is then written off once its lease ends). Starting is idempotent, so a task whose
  * execution is alive is left alone. `limit` is per status, oldest tasks first.
  */
-export async function reconcile(deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>, staleAfterSeconds: number, limit = 1000): Promise<{ requeued: number; task_ids: string[] }> {
+export async function reconcile(
+  deps: Pick<Deps, 'tasks' | 'queue' | 'clock'>,
+  staleAfterSeconds: number,
+  limit = 1000,
+): Promise<{ requeued: number; task_ids: string[] }> {
   const now = deps.clock.now();
   // A task last updated before the cutoff was created before it too, so fresh tasks are not even read.
   const createdBefore = staleAfterSeconds === 0 ? undefined : new Date(now - staleAfterSeconds * 1000).toISOString();

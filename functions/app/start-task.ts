@@ -1,7 +1,13 @@
 /** Intake: start one state machine execution per task (the starter). */
 import { isTerminal, type Task } from '../core/task-model';
 import type { WorkflowInput } from '../core/ports';
-import { chooseWorkflow, EXPRESS_LIMIT_SECONDS, EXPRESS_SAFETY_SECONDS, STEP_OVERHEAD_SECONDS, type WorkflowKind } from '../core/workflow-choice';
+import {
+  chooseWorkflow,
+  EXPRESS_LIMIT_SECONDS,
+  EXPRESS_SAFETY_SECONDS,
+  STEP_OVERHEAD_SECONDS,
+  type WorkflowKind,
+} from '../core/workflow-choice';
 import type { Deps } from './deps';
 
 export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, kind: WorkflowKind, nowMs: number): WorkflowInput {
@@ -21,10 +27,16 @@ export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' 
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
   const now = deps.clock.now();
-  const kind = task.status === 'pending' ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds) : 'standard';
+  const kind =
+    task.status === 'pending'
+      ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds)
+      : 'standard';
   const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
   if (task.status === 'pending') {
-    await deps.tasks.transition(taskId, 'queued', { set: { queued_at: new Date(now).toISOString(), workflow: kind }, when: { attempts: task.attempts } });
+    await deps.tasks.transition(taskId, 'queued', {
+      set: { queued_at: new Date(now).toISOString(), workflow: kind },
+      when: { attempts: task.attempts },
+    });
   }
   return outcome === 'already_running' ? 'already_running' : 'started';
 }

@@ -20,9 +20,15 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
   if (req.agent_id !== undefined) {
     const agent = await deps.agents.get(req.agent_id);
     if (!agent || isExpired(agent, now)) {
-      throw new NotFoundError(`agent_id ${req.agent_id} is not a registered agent; GET /agents lists them, or leave agent_id out to let the orchestrator choose`, 'agent_not_found');
+      throw new NotFoundError(
+        `agent_id ${req.agent_id} is not a registered agent; GET /agents lists them, or leave agent_id out to let the orchestrator choose`,
+        'agent_not_found',
+      );
     }
-    if (agent.status === 'draining') throw new NoCapableAgentError(`agent ${req.agent_id} was unregistered and takes no new tasks; leave agent_id out or pick another agent`);
+    if (agent.status === 'draining')
+      throw new NoCapableAgentError(
+        `agent ${req.agent_id} was unregistered and takes no new tasks; leave agent_id out or pick another agent`,
+      );
     if (!offers(agent, target)) {
       throw new NoCapableAgentError(
         `agent ${req.agent_id} is of type "${agent.type}" and offers ${agent.capabilities.join(', ')}; it cannot run "${req.task_type}" as a "${req.agent_type}" agent`,
@@ -32,12 +38,19 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
   }
   const registered = (await deps.agents.list(req.agent_type)).filter((a) => !isExpired(a, now) && a.status !== 'draining');
   if (registered.some((a) => offers(a, target))) return;
-  if (registered.length === 0) throw new NoCapableAgentError(`no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`);
+  if (registered.length === 0)
+    throw new NoCapableAgentError(
+      `no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`,
+    );
   const offered = [...new Set(registered.flatMap((a) => a.capabilities))].sort();
   throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${offered.join(', ')}`);
 }
 
-export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings'>, req: TaskSubmitRequest, onEnqueueError: (err: unknown) => void): Promise<TaskSubmitResponse> {
+export async function submitTask(
+  deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings'>,
+  req: TaskSubmitRequest,
+  onEnqueueError: (err: unknown) => void,
+): Promise<TaskSubmitResponse> {
   await assertSomeAgentOffers(deps, req);
   const nowIso = new Date(deps.clock.now()).toISOString();
   const task: Task = {
@@ -69,7 +82,13 @@ export async function submitTask(deps: Pick<Deps, 'agents' | 'tasks' | 'queue' |
   } catch (err) {
     onEnqueueError(err);
   }
-  return { task_id: task.task_id, status: task.status, agent_id: task.agent_id ?? '', created_at: task.created_at, status_url: `/tasks/${task.task_id}` };
+  return {
+    task_id: task.task_id,
+    status: task.status,
+    agent_id: task.agent_id ?? '',
+    created_at: task.created_at,
+    status_url: `/tasks/${task.task_id}`,
+  };
 }
 
 export async function getTask(deps: Pick<Deps, 'tasks' | 'cache'>, taskId: string): Promise<TaskStatusResponse> {
@@ -80,16 +99,31 @@ export async function getTask(deps: Pick<Deps, 'tasks' | 'cache'>, taskId: strin
   return toStatusResponse(task);
 }
 
-export async function listTasks(deps: Pick<Deps, 'tasks'>, query: ListTasksQuery): Promise<{ tasks: TaskView[]; count: number; next_token?: string }> {
-  const page = await deps.tasks.list({ status: query.status, agentType: query.agent_type, limit: query.limit ?? 50, nextToken: query.next_token });
+export async function listTasks(
+  deps: Pick<Deps, 'tasks'>,
+  query: ListTasksQuery,
+): Promise<{ tasks: TaskView[]; count: number; next_token?: string }> {
+  const page = await deps.tasks.list({
+    status: query.status,
+    agentType: query.agent_type,
+    limit: query.limit ?? 50,
+    nextToken: query.next_token,
+  });
   const tasks = page.tasks.map(toTaskView);
   return page.nextToken ? { tasks, count: tasks.length, next_token: page.nextToken } : { tasks, count: tasks.length };
 }
 
-export async function cancelTask(deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics'>, taskId: string): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
+export async function cancelTask(
+  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics'>,
+  taskId: string,
+): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
   const task = await deps.tasks.get(taskId);
   if (!task) throw new NotFoundError(`task ${taskId} does not exist (or has passed its retention period)`, 'task_not_found');
-  const already = () => new ConflictError(`task ${taskId} already finished as "${task.status}"; only unfinished tasks can be cancelled`, 'task_already_finished');
+  const already = () =>
+    new ConflictError(
+      `task ${taskId} already finished as "${task.status}"; only unfinished tasks can be cancelled`,
+      'task_already_finished',
+    );
   if (isTerminal(task.status)) throw already();
   const now = deps.clock.now();
   const cancelled = await deps.tasks.transition(taskId, 'cancelled', {
@@ -99,7 +133,10 @@ export async function cancelTask(deps: Pick<Deps, 'tasks' | 'cache' | 'workflow'
   });
   if (!cancelled) {
     const latest = await deps.tasks.get(taskId);
-    throw new ConflictError(`task ${taskId} already finished as "${latest?.status ?? 'unknown'}"; only unfinished tasks can be cancelled`, 'task_already_finished');
+    throw new ConflictError(
+      `task ${taskId} already finished as "${latest?.status ?? 'unknown'}"; only unfinished tasks can be cancelled`,
+      'task_already_finished',
+    );
   }
   deps.metrics.count('TasksCancelled', task.agent_type);
   await deps.cache.putResult(toStatusResponse(cancelled), deps.settings.resultTtlSeconds);

@@ -35,7 +35,11 @@ const doc = once(() =>
   }),
 );
 // An explicit endpoint: the SDK would otherwise send to the host in the queue URL.
-const sqs = once(() => tracer.captureAWSv3Client(new SQSClient(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {})));
+const sqs = once(() =>
+  tracer.captureAWSv3Client(
+    new SQSClient(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {}),
+  ),
+);
 const sfn = once(() => tracer.captureAWSv3Client(new SFNClient({})));
 
 /** The local stand-in cache is shared by every handler in the process, like one ElastiCache endpoint. */
@@ -56,7 +60,14 @@ export const deps = {
   tasks: once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE'))),
   agents: once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE'))),
   queue: once(() => new SqsTaskQueue(sqs(), required(config, 'INTAKE_QUEUE_URL'))),
-  workflow: once(() => new StepFunctionsWorkflow(sfn(), { standard: required(config, 'STATE_MACHINE_ARN'), express: config.EXPRESS_STATE_MACHINE_ARN }, adapterLog)),
+  workflow: once(
+    () =>
+      new StepFunctionsWorkflow(
+        sfn(),
+        { standard: required(config, 'STATE_MACHINE_ARN'), express: config.EXPRESS_STATE_MACHINE_ARN },
+        adapterLog,
+      ),
+  ),
   agentClient: once(() => new HttpAgentClient(config.settings.networkPolicy, config.MAX_AGENT_ANSWER_BYTES)),
   cache,
   /** Only the tasks API uses it (POST /tasks with an Idempotency-Key). */
@@ -72,12 +83,24 @@ export function fleetTokens(): Promise<string[]> {
 export function allDeps(keys: ReadonlyArray<keyof typeof deps>): Deps {
   for (const key of keys) deps[key]();
   return {
-    get tasks() { return deps.tasks(); },
-    get agents() { return deps.agents(); },
-    get queue() { return deps.queue(); },
-    get workflow() { return deps.workflow(); },
-    get agentClient() { return deps.agentClient(); },
-    get cache() { return deps.cache(); },
+    get tasks() {
+      return deps.tasks();
+    },
+    get agents() {
+      return deps.agents();
+    },
+    get queue() {
+      return deps.queue();
+    },
+    get workflow() {
+      return deps.workflow();
+    },
+    get agentClient() {
+      return deps.agentClient();
+    },
+    get cache() {
+      return deps.cache();
+    },
     clock: systemClock,
     settings: config.settings,
     metrics: taskMetrics,

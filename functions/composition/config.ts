@@ -21,7 +21,10 @@ const envSchema = z.object({
   EXPRESS_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
   WORKFLOW_MODE: z.enum(['auto', 'standard']).default('auto'),
   /** redis://, rediss:// (TLS, as ElastiCache Serverless needs), or memory:// for the local stand-in. */
-  CACHE_URL: z.string().regex(/^(rediss?|memory):\/\//).optional(),
+  CACHE_URL: z
+    .string()
+    .regex(/^(rediss?|memory):\/\//)
+    .optional(),
   AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
   HEARTBEAT_INTERVAL_SECONDS: seconds(10, 1, 3600),
   HEARTBEAT_PERSIST_SECONDS: seconds(60, 1, 3600),
@@ -42,8 +45,15 @@ const envSchema = z.object({
   FLEET_TOKENS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
-    .refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), { message: 'FLEET_TOKENS must list tokens of at least 16 characters, separated by commas' }),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), {
+      message: 'FLEET_TOKENS must list tokens of at least 16 characters, separated by commas',
+    }),
   ALLOW_PUBLIC_AGENTS: flag(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(131_072),
   MAX_AGENT_ANSWER_BYTES: z.coerce.number().int().min(1024).max(350_000).default(262_144),

@@ -10,7 +10,15 @@ import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, API_ROUTES, matchRoute, routeKey } from '../api/routes';
-import { AppError, InvalidJsonError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
+import {
+  AppError,
+  InvalidJsonError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../core/errors';
 import { isUuid } from '../core/contract';
 import { logger, metrics, metricsEnabled, tracer } from './observability';
 
@@ -28,7 +36,8 @@ export interface ApiRequest {
 }
 
 function callerOf(event: APIGatewayProxyEventV2): string {
-  const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } }).authorizer;
+  const authorizer = (event.requestContext as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } })
+    .authorizer;
   const jwtSubject = authorizer?.jwt?.claims?.sub;
   return authorizer?.iam?.userArn ?? (typeof jwtSubject === 'string' ? `jwt:${jwtSubject}` : 'anonymous');
 }
@@ -57,7 +66,10 @@ export function errorResponse(err: unknown, requestId: string): APIGatewayProxyS
     return respond(503, { error: `the service is briefly unavailable; retry the request (request id ${requestId})`, code: err.code });
   }
   logger.error({ message: 'unhandled error', error: err as Error });
-  return respond(500, { error: `internal error; nothing was changed if the request failed before it was accepted. Quote request id ${requestId} when reporting it`, code: 'internal_error' });
+  return respond(500, {
+    error: `internal error; nothing was changed if the request failed before it was accepted. Quote request id ${requestId} when reporting it`,
+    code: 'internal_error',
+  });
 }
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
@@ -83,7 +95,10 @@ function parseBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
 export function idParam(req: ApiRequest, what: 'task' | 'agent'): string {
   const id = req.params.id ?? '';
   if (!isUuid(id)) {
-    throw new ValidationError(`invalid ${what} id "${id.slice(0, 80)}": ${what} ids are UUIDs such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f`, [{ field: 'id', message: 'must be a UUID' }]);
+    throw new ValidationError(
+      `invalid ${what} id "${id.slice(0, 80)}": ${what} ids are UUIDs such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f`,
+      [{ field: 'id', message: 'must be a UUID' }],
+    );
   }
   return id;
 }

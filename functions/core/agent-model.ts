@@ -49,7 +49,13 @@ export function isExpired(agent: AgentRecord, nowMs: number): boolean {
   return agent.expires_at !== undefined && agent.expires_at * 1000 <= nowMs;
 }
 
-export function toAgentView(agent: AgentRecord, status: AgentStatus, live: AgentLiveness | undefined, inFlight: number, circuit: CircuitView): AgentView {
+export function toAgentView(
+  agent: AgentRecord,
+  status: AgentStatus,
+  live: AgentLiveness | undefined,
+  inFlight: number,
+  circuit: CircuitView,
+): AgentView {
   return {
     id: agent.agent_id,
     name: agent.name,

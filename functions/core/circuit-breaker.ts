@@ -81,10 +81,16 @@ function openFor(trips: number, nowMs: number, settings: BreakerSettings): OpenC
  * An outcome that arrives while the breaker is open (a task sent before it opened) changes nothing;
  * the first outcome after the cool-down is the probe's.
  */
-export function afterOutcome(stats: CircuitStats, signal: Exclude<HealthSignal, 'neutral'>, nowMs: number, settings: BreakerSettings): BreakerChange {
+export function afterOutcome(
+  stats: CircuitStats,
+  signal: Exclude<HealthSignal, 'neutral'>,
+  nowMs: number,
+  settings: BreakerSettings,
+): BreakerChange {
   const state = circuitState(stats.open, nowMs);
   if (state === 'open') return { kind: 'none' };
-  if (state === 'half_open') return signal === 'success' ? { kind: 'close' } : { kind: 'open', open: openFor((stats.open?.trips ?? 0) + 1, nowMs, settings) };
+  if (state === 'half_open')
+    return signal === 'success' ? { kind: 'close' } : { kind: 'open', open: openFor((stats.open?.trips ?? 0) + 1, nowMs, settings) };
   if (signal === 'failure' && stats.dispatches >= settings.minDispatches && stats.failures >= settings.failureRatio * stats.dispatches) {
     return { kind: 'open', open: openFor(1, nowMs, settings) };
   }

@@ -27,8 +27,7 @@ function describe(input: unknown): string {
 
 /** One message for every way a field can be wrong: "is required" when absent, else the rule and what came. */
 function rule(what: string) {
-  return (iss: { input?: unknown }) =>
-    iss.input === undefined ? `is required: ${what}` : `must be ${what} (got ${describe(iss.input)})`;
+  return (iss: { input?: unknown }) => (iss.input === undefined ? `is required: ${what}` : `must be ${what} (got ${describe(iss.input)})`);
 }
 
 const name = (what: string) => z.string({ error: rule(`${what}: ${NAME_RULE}`) }).regex(NAME_RE, { error: rule(`${what}: ${NAME_RULE}`) });
@@ -46,7 +45,10 @@ const jsonObject = (what: string, maxBytes: number) =>
 
 const intIn = (min: number, max: number, extra = '') => {
   const text = `an integer from ${min} to ${max}${extra}`;
-  return z.int({ error: rule(text) }).min(min, { error: rule(text) }).max(max, { error: rule(text) });
+  return z
+    .int({ error: rule(text) })
+    .min(min, { error: rule(text) })
+    .max(max, { error: rule(text) });
 };
 
 export const PRIORITY_RULE = `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY} (1 low, 5 normal, 10 high, 15 critical)`;
@@ -67,9 +69,17 @@ export const taskSubmitRequestSchema = z.strictObject({
     .transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
   max_retries: intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry').default(TASK_DEFAULTS.maxRetries),
   /** Base of the retry backoff; absent means the orchestrator's default (5 s). */
-  retry_delay_seconds: intIn(0, TASK_DEFAULTS.maxRetryDelaySeconds, ' seconds before the first retry (later retries wait up to twice as long each time, jittered)').optional(),
+  retry_delay_seconds: intIn(
+    0,
+    TASK_DEFAULTS.maxRetryDelaySeconds,
+    ' seconds before the first retry (later retries wait up to twice as long each time, jittered)',
+  ).optional(),
   /** Longest wait for a free agent; absent or 0 means the orchestrator's default (300 s). */
-  queue_timeout_seconds: intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default').optional(),
+  queue_timeout_seconds: intIn(
+    0,
+    TASK_DEFAULTS.maxQueueTimeoutSeconds,
+    ' seconds to wait for a free agent; 0 or absent means the default',
+  ).optional(),
   metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
@@ -82,7 +92,9 @@ export function idempotencyKeyOf(headers: Record<string, string>): string | unde
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     const shown = key.length > 40 ? `${key.slice(0, 40)}...` : key;
-    throw new ValidationError(`invalid Idempotency-Key header: it must be ${IDEMPOTENCY_KEY_RULE} (got "${shown}")`, [{ field: 'Idempotency-Key', message: `must be ${IDEMPOTENCY_KEY_RULE}` }]);
+    throw new ValidationError(`invalid Idempotency-Key header: it must be ${IDEMPOTENCY_KEY_RULE} (got "${shown}")`, [
+      { field: 'Idempotency-Key', message: `must be ${IDEMPOTENCY_KEY_RULE}` },
+    ]);
   }
   return key;
 }
@@ -131,11 +143,16 @@ export const registerAgentRequestSchema = z.strictObject({
     .transform((h) => bareHost(h).toLowerCase()),
   port: intIn(1, 65535),
   capabilities: z
-    .array(name('a capability (task type) such as "analyze_cost"'), { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })
+    .array(name('a capability (task type) such as "analyze_cost"'), {
+      error: rule('a non-empty array of task types, such as ["analyze_cost"]'),
+    })
     .min(1, { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })
     .max(100, { error: rule('at most 100 task types') })
     .refine((caps) => new Set(caps).size === caps.length, { error: 'must not list the same capability twice' }),
-  version: z.string({ error: rule('a version string of at most 64 characters') }).max(64, { error: rule('at most 64 characters') }).default('1.0.0'),
+  version: z
+    .string({ error: rule('a version string of at most 64 characters') })
+    .max(64, { error: rule('at most 64 characters') })
+    .default('1.0.0'),
   max_concurrency: intIn(1, 1000, ' tasks at once').default(10),
   metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
 });

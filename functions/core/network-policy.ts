@@ -11,7 +11,21 @@ export interface NetworkPolicy {
   allowPublic: boolean;
 }
 
-const ALWAYS_DENIED = new Set(['linkLocal', 'multicast', 'unspecified', 'broadcast', 'reserved', 'carrierGradeNat', 'benchmarking', 'amt', 'as112', 'deprecated', 'orchid2', 'droneRemoteIdProtocolEntityTags', 'discard']);
+const ALWAYS_DENIED = new Set([
+  'linkLocal',
+  'multicast',
+  'unspecified',
+  'broadcast',
+  'reserved',
+  'carrierGradeNat',
+  'benchmarking',
+  'amt',
+  'as112',
+  'deprecated',
+  'orchid2',
+  'droneRemoteIdProtocolEntityTags',
+  'discard',
+]);
 const AWS_METADATA_V6 = ipaddr.parse('fd00:ec2::254');
 
 export function parseNetworkPolicy(cidrs: string, allowPublic: boolean): NetworkPolicy {
@@ -37,7 +51,10 @@ export function checkAddress(address: string, policy: NetworkPolicy): AddressVer
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
   const range = ip.range();
   if (ALWAYS_DENIED.has(range) || (ip.kind() === 'ipv6' && ip.toNormalizedString() === AWS_METADATA_V6.toNormalizedString())) {
-    return { ok: false, reason: `${address} is in the ${range} range, which agents may never use (it reaches instance metadata or no single host)` };
+    return {
+      ok: false,
+      reason: `${address} is in the ${range} range, which agents may never use (it reaches instance metadata or no single host)`,
+    };
   }
   const listed = policy.allowed.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net, bits));
   if (listed) return { ok: true };

@@ -51,7 +51,12 @@ export interface AgentStore {
   get(agentId: string): Promise<AgentRecord | undefined>;
   list(type?: string): Promise<AgentRecord[]>;
   /** Records a heartbeat; undefined when the agent is unknown. */
-  heartbeat(agentId: string, nowIso: string, inFlight: number | undefined, metadata: Record<string, unknown> | undefined): Promise<AgentRecord | undefined>;
+  heartbeat(
+    agentId: string,
+    nowIso: string,
+    inFlight: number | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<AgentRecord | undefined>;
   /** Stops new tasks to the agent; with `expiresAt` (seconds since epoch) it is forgotten then, without it stays listed. */
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined>;
 }
@@ -123,7 +128,12 @@ export interface TaskCache {
   /** Opens the agent's breaker, or closes it (`undefined`) and clears its window. */
   setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void>;
   /** Breaker records of the given agents; counts of the window only when `withCounts`. */
-  circuits(agents: readonly AgentKey[], nowMs: number, windowMs: number, withCounts: boolean): Promise<Map<string, CircuitStats> | undefined>;
+  circuits(
+    agents: readonly AgentKey[],
+    nowMs: number,
+    windowMs: number,
+    withCounts: boolean,
+  ): Promise<Map<string, CircuitStats> | undefined>;
   putLiveness(agentId: string, live: AgentLiveness, ttlSeconds: number): Promise<void>;
   getLiveness(agentIds: readonly string[]): Promise<Map<string, AgentLiveness> | undefined>;
   /** True at most once per `periodSeconds` per agent (and always when the cache is down). */

@@ -85,7 +85,11 @@ export function planRouting(candidates: readonly RoutingCandidate[], req: Routin
   if (byStatus('draining')) notes.push(`${plural(byStatus('draining'), 'draining agent')} skipped`);
   if (openCircuits) notes.push(`${plural(openCircuits, 'agent')} with an open circuit skipped`);
   if (usable.length === 0) {
-    return { kind: 'wait', reason: `no ${describeTarget(req)} can take tasks now (${unusable} registered: ${notes.join(', ')})`, candidates: offering };
+    return {
+      kind: 'wait',
+      reason: `no ${describeTarget(req)} can take tasks now (${unusable} registered: ${notes.join(', ')})`,
+      candidates: offering,
+    };
   }
 
   const avoid = req.avoid ?? [];
@@ -98,7 +102,12 @@ export function planRouting(candidates: readonly RoutingCandidate[], req: Routin
     eligible = fresh.map((c) => ({ agentId: c.agent.agent_id, capacity: capacityOf(c), tier: 0, candidate: c }));
   } else {
     notes.push('every usable agent failed this task before; the one that failed longest ago is preferred');
-    eligible = usable.map((c) => ({ agentId: c.agent.agent_id, capacity: capacityOf(c), tier: 1 + avoid.lastIndexOf(c.agent.agent_id), candidate: c }));
+    eligible = usable.map((c) => ({
+      agentId: c.agent.agent_id,
+      capacity: capacityOf(c),
+      tier: 1 + avoid.lastIndexOf(c.agent.agent_id),
+      candidate: c,
+    }));
   }
   const halfOpen = eligible.filter((e) => e.candidate.circuit === 'half_open').length;
   if (halfOpen) notes.push(`${plural(halfOpen, 'agent')} on probation after an open circuit (one task at a time)`);
@@ -106,7 +115,10 @@ export function planRouting(candidates: readonly RoutingCandidate[], req: Routin
 }
 
 /** True when `a` should be chosen over `b`: lower tier, then lower in-flight/capacity, then more spare slots. */
-export function preferable(a: { tier: number; capacity: number; load: number }, b: { tier: number; capacity: number; load: number }): boolean {
+export function preferable(
+  a: { tier: number; capacity: number; load: number },
+  b: { tier: number; capacity: number; load: number },
+): boolean {
   if (a.tier !== b.tier) return a.tier < b.tier;
   const left = a.load * b.capacity;
   const right = b.load * a.capacity;
@@ -115,7 +127,10 @@ export function preferable(a: { tier: number; capacity: number; load: number }, 
 }
 
 /** The rule of `acquireSlot`: the preferable eligible agent with a free slot (first listed wins ties), and the free slots in all. */
-export function pickLeastLoaded<T extends EligibleSlot>(eligible: readonly T[], loadOf: (agentId: string) => number): { pick?: T; freeSlots: number } {
+export function pickLeastLoaded<T extends EligibleSlot>(
+  eligible: readonly T[],
+  loadOf: (agentId: string) => number,
+): { pick?: T; freeSlots: number } {
   let pick: { slot: T; load: number } | undefined;
   let freeSlots = 0;
   for (const slot of eligible) {

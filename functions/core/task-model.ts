@@ -1,16 +1,6 @@
 /** Task statuses, priorities and defaults (DESIGN.md §3; the seed's JSON names). No AWS imports here. */
 
-export const TASK_STATUSES = [
-  'pending',
-  'queued',
-  'sent',
-  'running',
-  'retrying',
-  'completed',
-  'failed',
-  'timeout',
-  'cancelled',
-] as const;
+export const TASK_STATUSES = ['pending', 'queued', 'sent', 'running', 'retrying', 'completed', 'failed', 'timeout', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'timeout', 'cancelled'];

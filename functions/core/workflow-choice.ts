@@ -27,7 +27,11 @@ export function worstCaseRunSeconds(task: Pick<Task, 'timeout_seconds' | 'max_re
  * its attempts and retry delays fit with room to spare; if waiting for agents later eats that room,
  * the dispatcher hands it over to a Standard execution (see `mustHandOver`).
  */
-export function chooseWorkflow(task: Pick<Task, 'timeout_seconds' | 'max_retries'>, mode: WorkflowMode, retryBaseDelaySeconds: number): WorkflowKind {
+export function chooseWorkflow(
+  task: Pick<Task, 'timeout_seconds' | 'max_retries'>,
+  mode: WorkflowMode,
+  retryBaseDelaySeconds: number,
+): WorkflowKind {
   if (mode === 'standard') return 'standard';
   return worstCaseRunSeconds(task, retryBaseDelaySeconds) <= EXPRESS_LIMIT_SECONDS - EXPRESS_SAFETY_SECONDS ? 'express' : 'standard';
 }

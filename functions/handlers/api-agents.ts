@@ -1,5 +1,11 @@
 import { assertFleetToken, drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../app/agents';
-import { AGENT_AUTH_HEADERS, drainRequestSchema, heartbeatRequestSchema, listAgentsQuerySchema, registerAgentRequestSchema } from '../core/contract';
+import {
+  AGENT_AUTH_HEADERS,
+  drainRequestSchema,
+  heartbeatRequestSchema,
+  listAgentsQuerySchema,
+  registerAgentRequestSchema,
+} from '../core/contract';
 import { parseOrThrow } from '../core/validation';
 import { allDeps, config, fleetTokens } from '../composition/composition-root';
 import { httpApi, idParam } from '../composition/http-handler';
@@ -23,8 +29,14 @@ export const handler = httpApi(
       parseOrThrow(drainRequestSchema, req.body ?? {}, 'drain request');
       return { status: 200, body: await drainAgent(deps, id, req.headers[AGENT_AUTH_HEADERS.agentToken]) };
     },
-    'DELETE /agents/{id}': async (req) => ({ status: 200, body: await unregisterAgent(deps, idParam(req, 'agent'), req.headers[AGENT_AUTH_HEADERS.agentToken]) }),
-    'GET /agents': async (req) => ({ status: 200, body: await listAgents(deps, parseOrThrow(listAgentsQuerySchema, req.query, 'agent list query')) }),
+    'DELETE /agents/{id}': async (req) => ({
+      status: 200,
+      body: await unregisterAgent(deps, idParam(req, 'agent'), req.headers[AGENT_AUTH_HEADERS.agentToken]),
+    }),
+    'GET /agents': async (req) => ({
+      status: 200,
+      body: await listAgents(deps, parseOrThrow(listAgentsQuerySchema, req.query, 'agent list query')),
+    }),
     'GET /agents/{id}': async (req) => ({ status: 200, body: await getAgent(deps, idParam(req, 'agent')) }),
   },
   { maxBodyBytes: config.MAX_BODY_BYTES },

@@ -7,7 +7,12 @@ export const handler = httpApi(
   {
     'GET /health': async () => ({
       status: 200,
-      body: { status: 'healthy', service: 'optiinfra-orchestrator', timestamp: new Date().toISOString(), heartbeat_interval_seconds: config.settings.heartbeatIntervalSeconds },
+      body: {
+        status: 'healthy',
+        service: 'optiinfra-orchestrator',
+        timestamp: new Date().toISOString(),
+        heartbeat_interval_seconds: config.settings.heartbeatIntervalSeconds,
+      },
     }),
   },
   { maxBodyBytes: config.MAX_BODY_BYTES },

@@ -12,15 +12,25 @@ export const handler = httpApi(
   'tasks',
   {
     'POST /tasks': async (req) => {
-      if (req.body === undefined) throw new ValidationError('invalid task submission: the request has no body; send a JSON TaskSubmitRequest such as {"task_type":"analyze_cost","agent_type":"cost"}');
+      if (req.body === undefined)
+        throw new ValidationError(
+          'invalid task submission: the request has no body; send a JSON TaskSubmitRequest such as {"task_type":"analyze_cost","agent_type":"cost"}',
+        );
       const key = idempotencyKeyOf(req.headers);
       const request = parseOrThrow(taskSubmitRequestSchema, req.body, 'task submission');
-      const submit = () => submitTask(deps, request, (err) => logger.error({ message: 'task stored but not enqueued; the reconciler will start it', error: err as Error }));
+      const submit = () =>
+        submitTask(deps, request, (err) =>
+          logger.error({ message: 'task stored but not enqueued; the reconciler will start it', error: err as Error }),
+        );
       // Keys are per caller: two callers may pick the same key without seeing each other's tasks.
-      const submitted = key === undefined ? await submit() : await adapters.submitIdempotency().run(`${req.caller}:${key}`, request, req.context, submit);
+      const submitted =
+        key === undefined ? await submit() : await adapters.submitIdempotency().run(`${req.caller}:${key}`, request, req.context, submit);
       return { status: 201, body: submitted };
     },
-    'GET /tasks': async (req) => ({ status: 200, body: await listTasks(deps, parseOrThrow(listTasksQuerySchema, req.query, 'task list query')) }),
+    'GET /tasks': async (req) => ({
+      status: 200,
+      body: await listTasks(deps, parseOrThrow(listTasksQuerySchema, req.query, 'task list query')),
+    }),
     'GET /tasks/{id}': async (req) => ({ status: 200, body: await getTask(deps, idParam(req, 'task')) }),
     'DELETE /tasks/{id}': async (req) => ({ status: 200, body: await cancelTask(deps, idParam(req, 'task')) }),
   },

@@ -15,6 +15,14 @@ const inputSchema = z.object({
 export const handler = eventHandler(async (event: unknown): Promise<StepResult> => {
   const { action, state } = inputSchema.parse(event);
   const result = action === 'dispatch' ? await dispatchStep(deps, state) : await faultStep(deps, state);
-  logger.debug({ message: 'step', action, task_id: state.task_id, outcome: result.outcome, status: result.status, attempts: result.attempts, delay_seconds: result.delay_seconds });
+  logger.debug({
+    message: 'step',
+    action,
+    task_id: state.task_id,
+    outcome: result.outcome,
+    status: result.status,
+    attempts: result.attempts,
+    delay_seconds: result.delay_seconds,
+  });
   return result;
 });

@@ -41,7 +41,9 @@ export class HandlerFunction extends Construct {
       timeout: props.timeout,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
-      ...(props.network ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: [props.network.functionsSecurityGroup] } : {}),
+      ...(props.network
+        ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: [props.network.functionsSecurityGroup] }
+        : {}),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       environment: {

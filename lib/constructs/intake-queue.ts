@@ -23,7 +23,11 @@ export class IntakeQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: IntakeQueueProps) {
     super(scope, id);
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', { retentionPeriod: Duration.days(14), enforceSSL: true, encryption: sqs.QueueEncryption.SQS_MANAGED });
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
     this.queue = new sqs.Queue(this, 'Queue', {
       visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
@@ -32,7 +36,8 @@ export class IntakeQueue extends Construct {
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: props.maxReceiveCount },
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'Intake messages reached the dead-letter queue: tasks could not be started. Inspect the messages, fix the cause, then redrive them.',
+      alarmDescription:
+        'Intake messages reached the dead-letter queue: tasks could not be started. Inspect the messages, fix the cause, then redrive them.',
       metric: this.deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,

@@ -39,7 +39,10 @@ export class OrchestratorNetwork extends Construct {
           : [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
       });
       const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
-      vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT });
+      vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
+        trafficType: ec2.FlowLogTrafficType.REJECT,
+      });
       this.vpc = vpc;
     }
     this.subnets = { subnetType: props.agentsOutsideVpc ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
@@ -53,7 +56,11 @@ export class OrchestratorNetwork extends Construct {
 
     if (props.createEndpoints) {
       this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.subnets] });
-      const endpoints = new ec2.SecurityGroup(this, 'Endpoints', { vpc: this.vpc, description: 'Interface endpoints, reachable from the orchestrator functions', allowAllOutbound: false });
+      const endpoints = new ec2.SecurityGroup(this, 'Endpoints', {
+        vpc: this.vpc,
+        description: 'Interface endpoints, reachable from the orchestrator functions',
+        allowAllOutbound: false,
+      });
       endpoints.addIngressRule(this.functionsSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the orchestrator functions');
       for (const [name, service] of [
         ['Sqs', ec2.InterfaceVpcEndpointAwsService.SQS],

@@ -56,11 +56,22 @@ export class Operations extends Construct {
 
     const failedExecutions = new cloudwatch.MathExpression({
       expression: machines.map((_, i) => `f${i} + t${i}`).join(' + '),
-      usingMetrics: Object.fromEntries(machines.flatMap(([, m], i) => [[`f${i}`, m.metricFailed({ period: fiveMinutes, statistic: 'Sum' })], [`t${i}`, m.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' })]])),
+      usingMetrics: Object.fromEntries(
+        machines.flatMap(([, m], i) => [
+          [`f${i}`, m.metricFailed({ period: fiveMinutes, statistic: 'Sum' })],
+          [`t${i}`, m.metricTimedOut({ period: fiveMinutes, statistic: 'Sum' })],
+        ]),
+      ),
       label: 'Executions failed or timed out',
       period: fiveMinutes,
     });
-    const dispatchFaults = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'DispatchFaults', dimensionsMap: { service: SERVICE_NAME, AgentType: 'all' }, statistic: 'Sum', period: fiveMinutes });
+    const dispatchFaults = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: 'DispatchFaults',
+      dimensionsMap: { service: SERVICE_NAME, AgentType: 'all' },
+      statistic: 'Sum',
+      period: fiveMinutes,
+    });
     const dispatchErrors = new cloudwatch.MathExpression({
       expression: 'errors + FILL(faults, 0)',
       usingMetrics: { errors: props.dispatcher.metricErrors({ period: fiveMinutes, statistic: 'Sum' }), faults: dispatchFaults },
@@ -77,9 +88,24 @@ export class Operations extends Construct {
         alarmDescription: description,
       });
     const own = [
-      alarm('FailedExecutionsAlarm', failedExecutions, props.thresholds.failedExecutions, 'Task executions failed or timed out: tasks may be stranded until the reconciler drives them again. Check the state machine logs.'),
-      alarm('Api5xxAlarm', props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }), props.thresholds.api5xx, 'The API answered 5xx: a bug or an unavailable dependency. Check the API functions\' logs by request id.'),
-      alarm('DispatchErrorsAlarm', dispatchErrors, props.thresholds.dispatchErrors, 'The dispatcher failed or its steps faulted: tasks are being retried by the fault path. Check the dispatcher logs.'),
+      alarm(
+        'FailedExecutionsAlarm',
+        failedExecutions,
+        props.thresholds.failedExecutions,
+        'Task executions failed or timed out: tasks may be stranded until the reconciler drives them again. Check the state machine logs.',
+      ),
+      alarm(
+        'Api5xxAlarm',
+        props.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+        props.thresholds.api5xx,
+        "The API answered 5xx: a bug or an unavailable dependency. Check the API functions' logs by request id.",
+      ),
+      alarm(
+        'DispatchErrorsAlarm',
+        dispatchErrors,
+        props.thresholds.dispatchErrors,
+        'The dispatcher failed or its steps faulted: tasks are being retried by the fault path. Check the dispatcher logs.',
+      ),
     ];
     for (const a of own) a.addAlarmAction(new actions.SnsAction(this.topic));
     this.alarms = [props.deadLetterAlarm, ...own];
@@ -87,23 +113,63 @@ export class Operations extends Construct {
     const fns = Object.entries(props.functions);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'API requests and errors', left: [props.api.metricCount({ statistic: 'Sum' }), props.api.metricClientError({ statistic: 'Sum' }), props.api.metricServerError({ statistic: 'Sum' })], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'API latency (ms)', left: [props.api.metricLatency({ statistic: 'p50' }), props.api.metricLatency({ statistic: 'p99' })], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'API requests and errors',
+        left: [
+          props.api.metricCount({ statistic: 'Sum' }),
+          props.api.metricClientError({ statistic: 'Sum' }),
+          props.api.metricServerError({ statistic: 'Sum' }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'API latency (ms)',
+        left: [props.api.metricLatency({ statistic: 'p50' }), props.api.metricLatency({ statistic: 'p99' })],
+        width: 8,
+      }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 8 }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Tasks submitted / completed', left: [byAgentType('TasksSubmitted', 'Sum', 'submitted'), byAgentType('TasksCompleted', 'Sum', 'completed')], width: 12 }),
-      new cloudwatch.GraphWidget({ title: 'Tasks failed / timed out / retried / cancelled', left: [byAgentType('TasksFailed', 'Sum', 'failed'), byAgentType('TasksTimedOut', 'Sum', 'timed out'), byAgentType('TasksRetried', 'Sum', 'retried'), byAgentType('TasksCancelled', 'Sum', 'cancelled')], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Tasks submitted / completed',
+        left: [byAgentType('TasksSubmitted', 'Sum', 'submitted'), byAgentType('TasksCompleted', 'Sum', 'completed')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Tasks failed / timed out / retried / cancelled',
+        left: [
+          byAgentType('TasksFailed', 'Sum', 'failed'),
+          byAgentType('TasksTimedOut', 'Sum', 'timed out'),
+          byAgentType('TasksRetried', 'Sum', 'retried'),
+          byAgentType('TasksCancelled', 'Sum', 'cancelled'),
+        ],
+        width: 12,
+      }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Agent circuits opened / closed (passive health)', left: [byAgentType('CircuitsOpened', 'Sum', 'opened'), byAgentType('CircuitsClosed', 'Sum', 'closed')], width: 24 }),
+      new cloudwatch.GraphWidget({
+        title: 'Agent circuits opened / closed (passive health)',
+        left: [byAgentType('CircuitsOpened', 'Sum', 'opened'), byAgentType('CircuitsClosed', 'Sum', 'closed')],
+        width: 24,
+      }),
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Dispatch latency (agent answer, ms)', left: [byAgentType('DispatchLatency', 'p50', 'p50'), byAgentType('DispatchLatency', 'p95', 'p95')], width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Queue wait for a free agent (ms)', left: [byAgentType('QueueWait', 'p50', 'p50'), byAgentType('QueueWait', 'p95', 'p95')], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Dispatch latency (agent answer, ms)',
+        left: [byAgentType('DispatchLatency', 'p50', 'p50'), byAgentType('DispatchLatency', 'p95', 'p95')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Queue wait for a free agent (ms)',
+        left: [byAgentType('QueueWait', 'p50', 'p50'), byAgentType('QueueWait', 'p95', 'p95')],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Intake queue depth and age; DLQ depth',
-        left: [props.intake.metricApproximateNumberOfMessagesVisible(), props.deadLetters.metricApproximateNumberOfMessagesVisible({ label: 'DLQ depth' })],
+        left: [
+          props.intake.metricApproximateNumberOfMessagesVisible(),
+          props.deadLetters.metricApproximateNumberOfMessagesVisible({ label: 'DLQ depth' }),
+        ],
         right: [props.intake.metricApproximateAgeOfOldestMessage()],
         width: 8,
       }),
@@ -111,11 +177,25 @@ export class Operations extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Executions failed / timed out',
-        left: machines.flatMap(([kind, m]) => [m.metricFailed({ label: `${kind} failed`, statistic: 'Sum' }), m.metricTimedOut({ label: `${kind} timed out`, statistic: 'Sum' })]),
+        left: machines.flatMap(([kind, m]) => [
+          m.metricFailed({ label: `${kind} failed`, statistic: 'Sum' }),
+          m.metricTimedOut({ label: `${kind} timed out`, statistic: 'Sum' }),
+        ]),
         width: 8,
       }),
-      new cloudwatch.GraphWidget({ title: 'Lambda errors and throttles', left: fns.flatMap(([name, f]) => [f.metricErrors({ label: `${name} errors`, statistic: 'Sum' }), f.metricThrottles({ label: `${name} throttles`, statistic: 'Sum' })]), width: 8 }),
-      new cloudwatch.GraphWidget({ title: 'Lambda duration p95 (ms)', left: fns.map(([name, f]) => f.metricDuration({ label: name, statistic: 'p95' })), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda errors and throttles',
+        left: fns.flatMap(([name, f]) => [
+          f.metricErrors({ label: `${name} errors`, statistic: 'Sum' }),
+          f.metricThrottles({ label: `${name} throttles`, statistic: 'Sum' }),
+        ]),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Lambda duration p95 (ms)',
+        left: fns.map(([name, f]) => f.metricDuration({ label: name, statistic: 'p95' })),
+        width: 8,
+      }),
     );
   }
 }

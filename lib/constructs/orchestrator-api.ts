@@ -25,9 +25,16 @@ export class OrchestratorApi extends Construct {
     super(scope, id);
     const authorizer: IHttpRouteAuthorizer =
       props.auth.kind === 'jwt'
-        ? new HttpJwtAuthorizer('Jwt', props.auth.issuer, { jwtAudience: props.auth.audience, identitySource: ['$request.header.Authorization'] })
+        ? new HttpJwtAuthorizer('Jwt', props.auth.issuer, {
+            jwtAudience: props.auth.audience,
+            identitySource: ['$request.header.Authorization'],
+          })
         : new HttpIamAuthorizer();
-    this.api = new HttpApi(this, 'Api', { description: 'OptiInfra Orchestrator: task router for agents', defaultAuthorizer: authorizer, createDefaultStage: true });
+    this.api = new HttpApi(this, 'Api', {
+      description: 'OptiInfra Orchestrator: task router for agents',
+      defaultAuthorizer: authorizer,
+      createDefaultStage: true,
+    });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const stage = this.api.defaultStage!.node.defaultChild as CfnStage;
@@ -48,7 +55,11 @@ export class OrchestratorApi extends Construct {
         integrationError: '$context.integrationErrorMessage',
       }),
     };
-    stage.defaultRouteSettings = { throttlingRateLimit: props.throttle.rateLimit, throttlingBurstLimit: props.throttle.burstLimit, detailedMetricsEnabled: true };
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: props.throttle.rateLimit,
+      throttlingBurstLimit: props.throttle.burstLimit,
+      detailedMetricsEnabled: true,
+    };
 
     const integrations = new Map<ApiFunction, HttpLambdaIntegration>();
     for (const route of API_ROUTES) {
@@ -57,7 +68,12 @@ export class OrchestratorApi extends Construct {
         integration = new HttpLambdaIntegration(`${route.fn}Integration`, props.functions[route.fn], { timeout: Duration.seconds(29) });
         integrations.set(route.fn, integration);
       }
-      this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration, ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}) });
+      this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        ...(route.public ? { authorizer: new HttpNoneAuthorizer() } : {}),
+      });
     }
   }
 }

@@ -24,8 +24,16 @@ export class TaskCache extends Construct {
   constructor(scope: Construct, id: string, props: TaskCacheProps) {
     super(scope, id);
     const { network } = props;
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: network.vpc, description: 'Task cache: Valkey over TLS from the orchestrator functions only', allowAllOutbound: false });
-    this.securityGroup.addIngressRule(network.functionsSecurityGroup, ec2.Port.tcpRange(6379, 6380), 'Valkey (TLS) from the orchestrator functions');
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: network.vpc,
+      description: 'Task cache: Valkey over TLS from the orchestrator functions only',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addIngressRule(
+      network.functionsSecurityGroup,
+      ec2.Port.tcpRange(6379, 6380),
+      'Valkey (TLS) from the orchestrator functions',
+    );
     this.cache = new elasticache.CfnServerlessCache(this, 'Cache', {
       // CloudFormation requires a name here; derive it from the construct path rather than hard-code one.
       serverlessCacheName: Names.uniqueResourceName(this, { maxLength: 40, separator: '-' }).toLowerCase(),

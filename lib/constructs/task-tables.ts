@@ -71,7 +71,13 @@ export class TaskTables extends Construct {
 
   /** Read and write tasks (the use cases never delete: TTL does). */
   grantTasksReadWrite(grantee: IGrantable): void {
-    this.grantOn(grantee, this.tasks, TASK_INDEXES, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    this.grantOn(grantee, this.tasks, TASK_INDEXES, [
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
   }
 
   grantTasksRead(grantee: IGrantable): void {

@@ -51,10 +51,16 @@ export function taskWorkflowDefinition(scope: Construct, dispatcher: IFunction):
     comment: 'The dispatch step failed or timed out: count the attempt and decide',
   });
   recordFault.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4 });
-  recordFault.addCatch(new sfn.Fail(scope, WORKFLOW_STATES.stranded, { error: 'Stranded', cause: 'the fault step kept failing; the reconciler will drive the task again' }), {
-    errors: ['States.ALL'],
-    resultPath: '$.fault',
-  });
+  recordFault.addCatch(
+    new sfn.Fail(scope, WORKFLOW_STATES.stranded, {
+      error: 'Stranded',
+      cause: 'the fault step kept failing; the reconciler will drive the task again',
+    }),
+    {
+      errors: ['States.ALL'],
+      resultPath: '$.fault',
+    },
+  );
   dispatch.addCatch(recordFault, { errors: ['States.ALL'], resultPath: '$.fault' });
 
   const retryDelay = new sfn.Wait(scope, WORKFLOW_STATES.retryDelay, { time: sfn.WaitTime.secondsPath('$.step.delay_seconds') });

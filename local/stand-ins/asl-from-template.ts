@@ -1,4 +1,10 @@
-import type { CreateTableCommandInput, GlobalSecondaryIndex, KeySchemaElement, LocalSecondaryIndex, Projection } from '@aws-sdk/client-dynamodb';
+import type {
+  CreateTableCommandInput,
+  GlobalSecondaryIndex,
+  KeySchemaElement,
+  LocalSecondaryIndex,
+  Projection,
+} from '@aws-sdk/client-dynamodb';
 
 export interface CfnResource {
   Type: string;
@@ -183,12 +189,15 @@ function resolve(value: unknown, template: CfnTemplate, env: AwsEnv): unknown {
         return pseudoParameter(arg, env) ?? refOf(arg, template, env);
       }
       case 'Fn::GetAtt': {
-        const [logicalId, ...attribute] = typeof arg === 'string' ? arg.split('.') : Array.isArray(arg) ? arg.map((a) => resolve(a, template, env)) : [];
-        if (typeof logicalId !== 'string' || attribute.length === 0) throw new Error(`Fn::GetAtt takes [logicalId, attribute], got ${JSON.stringify(arg)}`);
+        const [logicalId, ...attribute] =
+          typeof arg === 'string' ? arg.split('.') : Array.isArray(arg) ? arg.map((a) => resolve(a, template, env)) : [];
+        if (typeof logicalId !== 'string' || attribute.length === 0)
+          throw new Error(`Fn::GetAtt takes [logicalId, attribute], got ${JSON.stringify(arg)}`);
         return getAttOf(logicalId, attribute.join('.'), template, env);
       }
       case 'Fn::Join': {
-        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string') throw new Error(`Fn::Join takes [separator, list], got ${JSON.stringify(arg)}`);
+        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string')
+          throw new Error(`Fn::Join takes [separator, list], got ${JSON.stringify(arg)}`);
         const parts = resolve(arg[1], template, env);
         if (!Array.isArray(parts)) throw new Error(`Fn::Join needs a list, got ${JSON.stringify(parts)}`);
         return (parts as unknown[]).map(scalar).join(arg[0]);
@@ -208,7 +217,8 @@ function resolve(value: unknown, template: CfnTemplate, env: AwsEnv): unknown {
         return list[index];
       }
       case 'Fn::Split': {
-        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string') throw new Error(`Fn::Split takes [separator, string], got ${JSON.stringify(arg)}`);
+        if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string')
+          throw new Error(`Fn::Split takes [separator, string], got ${JSON.stringify(arg)}`);
         return scalar(resolve(arg[1], template, env)).split(arg[0]);
       }
       default:
@@ -257,7 +267,8 @@ function collectTaskStates(states: unknown, template: CfnTemplate, into: TaskSta
         if (functionLogicalId) into.push({ stateName, functionLogicalId, integration: 'function-arn' });
       }
     }
-    if (Array.isArray(state.Branches)) for (const branch of state.Branches) collectTaskStates(isRecord(branch) ? branch.States : undefined, template, into);
+    if (Array.isArray(state.Branches))
+      for (const branch of state.Branches) collectTaskStates(isRecord(branch) ? branch.States : undefined, template, into);
     const processor = isRecord(state.ItemProcessor) ? state.ItemProcessor : isRecord(state.Iterator) ? state.Iterator : undefined;
     if (processor) collectTaskStates(processor.States, template, into);
   }
@@ -276,7 +287,9 @@ export function stateMachinesFromTemplate(template: CfnTemplate, env: AwsEnv = D
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
     const properties = resource.Properties ?? {};
-    const substitutions = isRecord(properties.DefinitionSubstitutions) ? (resolveIntrinsics(properties.DefinitionSubstitutions, template, env) as Record<string, unknown>) : {};
+    const substitutions = isRecord(properties.DefinitionSubstitutions)
+      ? (resolveIntrinsics(properties.DefinitionSubstitutions, template, env) as Record<string, unknown>)
+      : {};
     let definition: unknown;
     if (properties.DefinitionString !== undefined) {
       const text = resolveIntrinsics(properties.DefinitionString, template, env);
@@ -309,7 +322,12 @@ export function stateMachinesFromTemplate(template: CfnTemplate, env: AwsEnv = D
 }
 
 /** Resolves only the named properties, so an intrinsic this module does not know elsewhere in the resource does no harm. */
-function pickResolved(properties: Record<string, unknown> | undefined, names: readonly string[], template: CfnTemplate, env: AwsEnv): Record<string, unknown> {
+function pickResolved(
+  properties: Record<string, unknown> | undefined,
+  names: readonly string[],
+  template: CfnTemplate,
+  env: AwsEnv,
+): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const name of names) {
     const value = properties?.[name];
@@ -339,7 +357,12 @@ export function tablesFromTemplate(template: CfnTemplate): TemplateTable[] {
   const tables: TemplateTable[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::DynamoDB::Table' && resource.Type !== 'AWS::DynamoDB::GlobalTable') continue;
-    const properties = pickResolved(resource.Properties, ['KeySchema', 'AttributeDefinitions', 'GlobalSecondaryIndexes', 'LocalSecondaryIndexes'], template, DEFAULT_ENV);
+    const properties = pickResolved(
+      resource.Properties,
+      ['KeySchema', 'AttributeDefinitions', 'GlobalSecondaryIndexes', 'LocalSecondaryIndexes'],
+      template,
+      DEFAULT_ENV,
+    );
     const input: CreateTableCommandInput = {
       TableName: logicalId,
       KeySchema: keySchema(properties.KeySchema),
@@ -351,11 +374,23 @@ export function tablesFromTemplate(template: CfnTemplate): TemplateTable[] {
     };
     const gsis = recordsOf(properties.GlobalSecondaryIndexes);
     if (gsis.length > 0) {
-      input.GlobalSecondaryIndexes = gsis.map((g): GlobalSecondaryIndex => ({ IndexName: scalar(g.IndexName), KeySchema: keySchema(g.KeySchema), Projection: projection(g.Projection) }));
+      input.GlobalSecondaryIndexes = gsis.map(
+        (g): GlobalSecondaryIndex => ({
+          IndexName: scalar(g.IndexName),
+          KeySchema: keySchema(g.KeySchema),
+          Projection: projection(g.Projection),
+        }),
+      );
     }
     const lsis = recordsOf(properties.LocalSecondaryIndexes);
     if (lsis.length > 0) {
-      input.LocalSecondaryIndexes = lsis.map((l): LocalSecondaryIndex => ({ IndexName: scalar(l.IndexName), KeySchema: keySchema(l.KeySchema), Projection: projection(l.Projection) }));
+      input.LocalSecondaryIndexes = lsis.map(
+        (l): LocalSecondaryIndex => ({
+          IndexName: scalar(l.IndexName),
+          KeySchema: keySchema(l.KeySchema),
+          Projection: projection(l.Projection),
+        }),
+      );
     }
     tables.push({ logicalId, input });
   }

@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type AttributeValue, DescribeTableCommand, DynamoDBClient, paginateListTables, paginateScan, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DescribeTableCommand,
+  DynamoDBClient,
+  paginateListTables,
+  paginateScan,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { listen } from './listen';
 

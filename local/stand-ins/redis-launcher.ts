@@ -74,7 +74,8 @@ async function stopLeftover(dataDir: string, log: (line: string) => void): Promi
   // redis-server rewrites its command line to "redis-server host:port", but it runs in its --dir.
   let ours = false;
   try {
-    ours = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dataDir);
+    ours =
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dataDir);
   } catch {
     // gone already, not ours to inspect, or no /proc: nothing to stop
   }
@@ -89,7 +90,15 @@ async function stopLeftover(dataDir: string, log: (line: string) => void): Promi
 }
 
 async function answersPing(port: number): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 500 });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

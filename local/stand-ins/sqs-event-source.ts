@@ -161,7 +161,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
 
   const queueArn = async (): Promise<string> => {
     if (options.queueArn) return options.queueArn;
-    const out = await abortable((abortSignal) => sqs.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal }));
+    const out = await abortable((abortSignal) =>
+      sqs.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }), { abortSignal }),
+    );
     const arn = out.Attributes?.QueueArn;
     if (!arn) throw new Error(`queue ${options.queueUrl} reported no QueueArn`);
     return arn;
@@ -191,12 +193,16 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       return;
     }
     const done = messagesToDelete(records, outcome.response);
-    if (done.length < records.length) log(`${functionName} reported ${records.length - done.length} of ${records.length} messages as failed`);
+    if (done.length < records.length)
+      log(`${functionName} reported ${records.length - done.length} of ${records.length} messages as failed`);
     for (let i = 0; i < done.length; i += 10) {
       const chunk = done.slice(i, i + 10);
       try {
         const out = await sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })) }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+          }),
         );
         for (const f of out.Failed ?? []) log(`could not delete a message: ${f.Code ?? ''} ${f.Message ?? ''}`);
       } catch (err) {

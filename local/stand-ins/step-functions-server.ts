@@ -89,7 +89,12 @@ function taskStateNames(states: unknown): string[] {
   if (!states || typeof states !== 'object') return [];
   const names: string[] = [];
   for (const [name, raw] of Object.entries(states as Record<string, unknown>)) {
-    const state = raw as { Type?: string; Branches?: Array<{ States?: unknown }>; ItemProcessor?: { States?: unknown }; Iterator?: { States?: unknown } };
+    const state = raw as {
+      Type?: string;
+      Branches?: Array<{ States?: unknown }>;
+      ItemProcessor?: { States?: unknown };
+      Iterator?: { States?: unknown };
+    };
     if (state.Type === 'Task') names.push(name);
     for (const branch of state.Branches ?? []) names.push(...taskStateNames(branch.States));
     names.push(...taskStateNames(state.ItemProcessor?.States ?? state.Iterator?.States));
@@ -183,7 +188,10 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     if (execution.info.status !== 'RUNNING') return;
     Object.assign(execution.info, patch, { stopDate: new Date() });
     execution.abort = undefined;
-    if (patch.status !== 'SUCCEEDED') log(`execution ${execution.info.name} ${execution.info.status}: ${execution.info.error ?? ''} ${execution.info.cause ?? ''}`.trimEnd());
+    if (patch.status !== 'SUCCEEDED')
+      log(
+        `execution ${execution.info.name} ${execution.info.status}: ${execution.info.error ?? ''} ${execution.info.cause ?? ''}`.trimEnd(),
+      );
     try {
       options.onExecutionEnd?.({ ...execution.info });
     } catch (err) {
@@ -209,7 +217,9 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
       throw new ApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: input is not valid JSON');
     }
     // Express names need not be unique (AWS: arn:...:express:<machine>:<name>:<id>), so a start never meets an earlier one.
-    const executionArn = machine.express ? `${stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}` : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const executionArn = machine.express
+      ? `${stateMachineArn.replace(':stateMachine:', ':express:')}:${name}:${randomUUID()}`
+      : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const existing = executions.get(executionArn);
     if (existing) {
       if (existing.info.status === 'RUNNING' && existing.info.input === input) {
@@ -289,7 +299,8 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
     },
     ListExecutions: (body) => {
       const stateMachineArn = stringField(body, 'stateMachineArn', true);
-      if (!machines.has(stateMachineArn)) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+      if (!machines.has(stateMachineArn))
+        throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
       const statusFilter = stringField(body, 'statusFilter');
       const maxResults = typeof body.maxResults === 'number' && body.maxResults > 0 ? Math.min(body.maxResults, 1000) : 100;
       const offset = Number(stringField(body, 'nextToken') ?? '0');
@@ -334,7 +345,8 @@ export async function startStepFunctionsServer(options: StepFunctionsServerOptio
         } catch {
           throw new ApiError('SerializationException', 'request body is not JSON');
         }
-        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ApiError('SerializationException', 'request body must be a JSON object');
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          throw new ApiError('SerializationException', 'request body must be a JSON object');
         reply(res, 200, action(body as Record<string, unknown>));
       } catch (err) {
         if (err instanceof ApiError) {

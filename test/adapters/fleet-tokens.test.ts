@@ -28,7 +28,9 @@ beforeAll(async () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ ARN, Name: 'FleetTokens', SecretString: secret, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1 }));
+      res.end(
+        JSON.stringify({ ARN, Name: 'FleetTokens', SecretString: secret, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1 }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -58,7 +60,11 @@ describe('fleet tokens', () => {
   it('with a secret: the environment tokens and the secret tokens, the secret cached for a minute', async () => {
     expect(await currentFleetTokens([], ARN)).toEqual(['fleet-one-0123456789abcdef', 'fleet-two-0123456789abcdef']);
     secret = 'fleet-three-0123456789abcdef';
-    expect(await currentFleetTokens(['env-token-0123456789abcdef'], ARN)).toEqual(['env-token-0123456789abcdef', 'fleet-one-0123456789abcdef', 'fleet-two-0123456789abcdef']);
+    expect(await currentFleetTokens(['env-token-0123456789abcdef'], ARN)).toEqual([
+      'env-token-0123456789abcdef',
+      'fleet-one-0123456789abcdef',
+      'fleet-two-0123456789abcdef',
+    ]);
     expect(calls).toBe(1);
   });
 

@@ -60,7 +60,13 @@ describe('HttpAgentClient classifies failed attempts', () => {
     ['422', { status: 422 }, false, 'neutral', undefined],
     ['200 with a body that is not JSON', { status: 200, body: 'ok!' }, true, 'failure', undefined],
     ['200 failed', { status: 200, body: { status: 'failed', error: 'quota' } }, true, 'neutral', undefined],
-    ['200 failed, retryable false', { status: 200, body: { status: 'failed', error: 'no such account', retryable: false } }, false, 'neutral', undefined],
+    [
+      '200 failed, retryable false',
+      { status: 200, body: { status: 'failed', error: 'no such account', retryable: false } },
+      false,
+      'neutral',
+      undefined,
+    ],
   ] as Array<[string, Reply, boolean, string, number | undefined]>)('%s', async (label, reply, retryable, health, retryAfter) => {
     const result = await deliver(`t-${label}`, reply);
     expect(result.kind).toBe('failed');
@@ -71,7 +77,9 @@ describe('HttpAgentClient classifies failed attempts', () => {
 
   it('says in the error when a refusal is not retried, and what the agent said', async () => {
     const refused = await deliver('t-refused', { status: 422, body: { error: 'account_id is required' } });
-    expect(refused.kind === 'failed' && refused.error).toBe('agent answered HTTP 422 (a 4xx refusal is not retried): {"error":"account_id is required"}');
+    expect(refused.kind === 'failed' && refused.error).toBe(
+      'agent answered HTTP 422 (a 4xx refusal is not retried): {"error":"account_id is required"}',
+    );
     const rejected = await deliver('t-rejected', { status: 200, body: { status: 'failed', error: 'no such account', retryable: false } });
     expect(rejected.kind === 'failed' && rejected.error).toBe('agent reported failure (marked not retryable): no such account');
   });
@@ -89,8 +97,18 @@ describe('HttpAgentClient classifies failed attempts', () => {
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
     const request = { task_id: 't-refused-conn', task_type: 'work', parameters: {}, timeout_seconds: 5, priority: 5, metadata: {} };
-    const result = await client.deliver({ agentId: 'a', host: '127.0.0.1', port: closedPort, signingSecret: '' }, request, 1, Date.now() + 5_000);
-    expect(result).toMatchObject({ kind: 'failed', retryable: true, health: 'failure', error: expect.stringContaining('ECONNREFUSED') as unknown });
+    const result = await client.deliver(
+      { agentId: 'a', host: '127.0.0.1', port: closedPort, signingSecret: '' },
+      request,
+      1,
+      Date.now() + 5_000,
+    );
+    expect(result).toMatchObject({
+      kind: 'failed',
+      retryable: true,
+      health: 'failure',
+      error: expect.stringContaining('ECONNREFUSED') as unknown,
+    });
   });
 
   it('fails, without retry, an answer over the size limit or a result nested deeper than the store keeps', async () => {
@@ -98,12 +116,23 @@ describe('HttpAgentClient classifies failed attempts', () => {
     replies.set('t-big', { status: 200, body: { status: 'completed', result: { blob: 'x'.repeat(5_000) } } });
     const request = { task_id: 't-big', task_type: 'work', parameters: {}, timeout_seconds: 5, priority: 5, metadata: {} };
     const big = await small.deliver({ agentId: 'a', host: '127.0.0.1', port, signingSecret: '' }, request, 1, Date.now() + 5_000);
-    expect(big).toEqual({ kind: 'failed', error: "the agent's answer is larger than the 1024-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)", retryable: false, health: 'neutral' });
+    expect(big).toEqual({
+      kind: 'failed',
+      error:
+        "the agent's answer is larger than the 1024-byte limit (MAX_AGENT_ANSWER_BYTES); return a reference to large results instead (not retried)",
+      retryable: false,
+      health: 'neutral',
+    });
 
     // Written as text: JSON.stringify itself would overflow the stack on it.
     const deepBody = `{"status":"completed","result":${'{"next":'.repeat(5_000)}"leaf"${'}'.repeat(5_000)}}`;
     const deepAnswer = await deliver('t-deep', { status: 200, body: deepBody });
-    expect(deepAnswer).toMatchObject({ kind: 'failed', retryable: false, health: 'neutral', error: expect.stringContaining('nests more than 16 levels') as unknown });
+    expect(deepAnswer).toMatchObject({
+      kind: 'failed',
+      retryable: false,
+      health: 'neutral',
+      error: expect.stringContaining('nests more than 16 levels') as unknown,
+    });
 
     let ok: unknown = 'leaf';
     for (let i = 0; i < 16; i++) ok = { next: ok };
@@ -116,6 +145,10 @@ describe('HttpAgentClient classifies failed attempts', () => {
   });
 
   it('a completed answer is a success', async () => {
-    expect(await deliver('t-ok', { status: 200, body: { status: 'completed', result: { n: 1 }, execution_time_ms: 3 } })).toEqual({ kind: 'completed', result: { n: 1 }, executionTimeMs: 3 });
+    expect(await deliver('t-ok', { status: 200, body: { status: 'completed', result: { n: 1 }, execution_time_ms: 3 } })).toEqual({
+      kind: 'completed',
+      result: { n: 1 },
+      executionTimeMs: 3,
+    });
   });
 });

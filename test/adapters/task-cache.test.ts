@@ -84,16 +84,31 @@ describe.each(impls)('$name', (impl) => {
     expect(answer?.kind).toBe('acquired');
     expect(answer?.kind === 'acquired' && answer.agentId).toBe('big');
     expect(Object.fromEntries(answer!.loads)).toEqual({ small: 1, big: 3 });
-    expect(Object.fromEntries((await cache!.inFlight([{ agentId: 'small', type }, { agentId: 'big', type }], NOW))!)).toEqual({ small: 1, big: 4 });
+    expect(
+      Object.fromEntries(
+        (await cache!.inFlight(
+          [
+            { agentId: 'small', type },
+            { agentId: 'big', type },
+          ],
+          NOW,
+        ))!,
+      ),
+    ).toEqual({ small: 1, big: 4 });
   });
 
   it('never exceeds capacity under 50 concurrent requests from several instances', async () => {
     const caches = impl.instances(5);
     const type = fresh();
     const eligible = agents(3, 2);
-    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => caches[i % caches.length]!.acquireSlot(request(type, `t${i}`, eligible, { score: i }))));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => caches[i % caches.length]!.acquireSlot(request(type, `t${i}`, eligible, { score: i }))),
+    );
     expect(answers.filter((a) => a?.kind === 'acquired')).toHaveLength(6);
-    const load = await caches[0]!.inFlight(eligible.map((e) => ({ agentId: e.agentId, type })), NOW);
+    const load = await caches[0]!.inFlight(
+      eligible.map((e) => ({ agentId: e.agentId, type })),
+      NOW,
+    );
     expect(Object.fromEntries(load!)).toEqual({ 'agent-0': 2, 'agent-1': 2, 'agent-2': 2 });
   });
 
@@ -120,7 +135,9 @@ describe.each(impls)('$name', (impl) => {
     expect((await cache!.acquireSlot(request(type, 'b', one)))?.kind).toBe('acquired');
     // 'b' was never released (its dispatcher died): after its lease end the slot is free again.
     expect((await cache!.acquireSlot(request(type, 'c', one, { nowMs: NOW + 59_000 })))?.kind).toBe('busy');
-    expect((await cache!.acquireSlot(request(type, 'c', one, { nowMs: NOW + 60_001, leaseUntilMs: NOW + 120_000 })))?.kind).toBe('acquired');
+    expect((await cache!.acquireSlot(request(type, 'c', one, { nowMs: NOW + 60_001, leaseUntilMs: NOW + 120_000 })))?.kind).toBe(
+      'acquired',
+    );
     expect(Object.fromEntries((await cache!.inFlight([{ agentId: 'solo', type }], NOW + 60_001))!)).toEqual({ solo: 1 });
   });
 
@@ -130,7 +147,12 @@ describe.each(impls)('$name', (impl) => {
     const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
     expect((await cache!.acquireSlot(request(type, 'running', one)))?.kind).toBe('acquired');
     // Three low tasks, then a critical one (lower score), all waiting for the busy agent.
-    for (const [id, score] of [['low1', 100], ['low2', 101], ['low3', 102], ['critical', 1]] as const) {
+    for (const [id, score] of [
+      ['low1', 100],
+      ['low2', 101],
+      ['low3', 102],
+      ['critical', 1],
+    ] as const) {
       expect((await cache!.acquireSlot(request(type, id, one, { score })))?.kind).toBe('busy');
     }
     await cache!.releaseSlot({ agentId: 'solo', type }, 'running');
@@ -158,7 +180,12 @@ describe.each(impls)('$name', (impl) => {
     const [cache] = impl.instances(1);
     const type = fresh();
     await cache!.acquireSlot(request(type, 'x', [{ agentId: 'fresh', capacity: 4, tier: 0 }]));
-    const answer = await cache!.acquireSlot(request(type, 'y', [{ agentId: 'failed-before', capacity: 4, tier: 1 }, { agentId: 'fresh', capacity: 4, tier: 0 }]));
+    const answer = await cache!.acquireSlot(
+      request(type, 'y', [
+        { agentId: 'failed-before', capacity: 4, tier: 1 },
+        { agentId: 'fresh', capacity: 4, tier: 0 },
+      ]),
+    );
     expect(answer?.kind === 'acquired' && answer.agentId).toBe('fresh');
   });
 
@@ -196,7 +223,18 @@ describe('RedisTaskCache without a server', () => {
     const cache = RedisTaskCache.fromUrl(`redis://127.0.0.1:${port}`, quiet);
     opened.push(cache);
     const agent = { agentId: 'a', type: 't' };
-    expect(await cache.acquireSlot({ agentType: 't', pool: 'p', taskId: 'x', score: 1, nowMs: NOW, staleMs: 1, leaseUntilMs: NOW + 1, eligible: [{ agentId: 'a', capacity: 1, tier: 0 }] })).toBeUndefined();
+    expect(
+      await cache.acquireSlot({
+        agentType: 't',
+        pool: 'p',
+        taskId: 'x',
+        score: 1,
+        nowMs: NOW,
+        staleMs: 1,
+        leaseUntilMs: NOW + 1,
+        eligible: [{ agentId: 'a', capacity: 1, tier: 0 }],
+      }),
+    ).toBeUndefined();
     expect(await cache.inFlight([agent], NOW)).toBeUndefined();
     expect(await cache.circuits([agent], NOW, 1, true)).toBeUndefined();
     expect(await cache.recordOutcome(agent, 'd', true, NOW, 1)).toBeUndefined();

@@ -25,7 +25,11 @@ let counter = 0;
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ddb = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
   const agents = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
   await ddb.send(new CreateTableCommand(agents.input));
@@ -61,13 +65,28 @@ function record(type: string, i: number, maxConcurrency = 10): AgentRecord {
 
 async function put(records: AgentRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 25) {
-    await doc.send(new BatchWriteCommand({ RequestItems: { [table]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+    await doc.send(
+      new BatchWriteCommand({ RequestItems: { [table]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }),
+    );
   }
 }
 
 function task(type: string): Task {
   const now = new Date().toISOString();
-  return { task_id: `task-${++counter}`, task_type: 'work', agent_type: type, priority: 5, parameters: {}, metadata: {}, timeout_seconds: 30, max_retries: 3, status: 'pending', created_at: now, updated_at: now, attempts: 0 };
+  return {
+    task_id: `task-${++counter}`,
+    task_type: 'work',
+    agent_type: type,
+    priority: 5,
+    parameters: {},
+    metadata: {},
+    timeout_seconds: 30,
+    max_retries: 3,
+    status: 'pending',
+    created_at: now,
+    updated_at: now,
+    attempts: 0,
+  };
 }
 
 const deps = () => ({ agents: store, cache, settings });
@@ -89,7 +108,16 @@ describe('chooseAgent in a large fleet', () => {
     // Fill every agent's only slot but one.
     for (let i = 0; i < 150; i++) {
       if (i === 77) continue;
-      const res = await cache.acquireSlot({ agentType: 'needle', pool: `fill-${i}`, taskId: `fill-${i}`, score: 0, nowMs: now, staleMs: 60_000, leaseUntilMs: now + 600_000, eligible: [{ agentId: `needle-${i}`, capacity: 1, tier: 0 }] });
+      const res = await cache.acquireSlot({
+        agentType: 'needle',
+        pool: `fill-${i}`,
+        taskId: `fill-${i}`,
+        score: 0,
+        nowMs: now,
+        staleMs: 60_000,
+        leaseUntilMs: now + 600_000,
+        eligible: [{ agentId: `needle-${i}`, capacity: 1, tier: 0 }],
+      });
       expect(res.kind).toBe('acquired');
     }
     for (let round = 0; round < 3; round++) {
@@ -142,7 +170,8 @@ describe('chooseAgent with a registry snapshot', () => {
     const now = Date.now();
     const first = await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000);
     expect(first.kind).toBe('chosen');
-    for (let i = 0; i < 5; i++) expect((await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000)).kind).toBe('wait');
+    for (let i = 0; i < 5; i++)
+      expect((await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000)).kind).toBe('wait');
     expect(lists).toBe(1);
   });
 

@@ -71,7 +71,12 @@ async function drainQueue(): Promise<string[]> {
     const messages = out.Messages ?? [];
     if (messages.length === 0) return ids.sort();
     ids.push(...messages.map((m) => (JSON.parse(m.Body!) as { task_id: string }).task_id));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
 }
 
@@ -130,7 +135,12 @@ describe('reconcile', () => {
 
     const out = await reconcile({ tasks, queue, clock }, 120, 2);
     expect(out.requeued).toBe(4);
-    expect((await drainQueue()).map((id) => id.replace(/-\d$/, ''))).toEqual(['stale-pending', 'stale-pending', 'stale-retrying', 'stale-retrying']);
+    expect((await drainQueue()).map((id) => id.replace(/-\d$/, ''))).toEqual([
+      'stale-pending',
+      'stale-pending',
+      'stale-retrying',
+      'stale-retrying',
+    ]);
   });
 
   // The status index may list a task under two statuses: for a moment on DynamoDB (indexes are
@@ -149,9 +159,27 @@ describe('reconcile', () => {
       await child.proc.waitFor(/^stalling$/m);
       // Index entries move to 'running'; the item write hangs, so the item stays 'sent'.
       const update = docOf(client)
-        .send(new UpdateCommand({ TableName: tasksTable.TableName, Key: { task_id: 'twice' }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }), { abortSignal: AbortSignal.timeout(20_000) })
+        .send(
+          new UpdateCommand({
+            TableName: tasksTable.TableName,
+            Key: { task_id: 'twice' },
+            UpdateExpression: 'SET #s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': 'running' },
+          }),
+          { abortSignal: AbortSignal.timeout(20_000) },
+        )
         .catch(() => undefined);
-      const underRunning = () => docOf(client!).send(new QueryCommand({ TableName: tasksTable.TableName, IndexName: 'by-status', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':s': 'running' } }));
+      const underRunning = () =>
+        docOf(client!).send(
+          new QueryCommand({
+            TableName: tasksTable.TableName,
+            IndexName: 'by-status',
+            KeyConditionExpression: '#s = :s',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':s': 'running' },
+          }),
+        );
       while (((await underRunning()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
       await child.proc.stop('SIGKILL');
       await update;

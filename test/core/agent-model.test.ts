@@ -21,7 +21,9 @@ describe('agentStatus from heartbeats', () => {
     ['past three intervals plus grace', 35_001, 5_000, 'unhealthy'],
     ['with a heartbeat time in the future (clock skew)', -5_000, 0, 'healthy'],
   ] as Array<[string, number, number, string]>)('an agent %s is %s', (_label, quietMs, graceMs, expected) => {
-    expect(agentStatus(agentRecord({ last_heartbeat: new Date(BEAT).toISOString() }), BEAT + quietMs, INTERVAL, undefined, graceMs)).toBe(expected);
+    expect(agentStatus(agentRecord({ last_heartbeat: new Date(BEAT).toISOString() }), BEAT + quietMs, INTERVAL, undefined, graceMs)).toBe(
+      expected,
+    );
   });
 
   it.each([[1], [5], [30]])('with a %i-second interval the window is three intervals', (interval) => {
@@ -68,7 +70,13 @@ describe('isExpired', () => {
 describe('toAgentView', () => {
   it('shows the derived status, live load and the freshest heartbeat, and never the signing secret', () => {
     const agent = agentRecord({ last_heartbeat: new Date(BEAT).toISOString(), in_flight: 1 });
-    const circuit = { state: 'open' as const, recent_dispatches: 6, recent_failures: 5, window_seconds: 60, open_until: '2025-01-01T00:00:35.000Z' };
+    const circuit = {
+      state: 'open' as const,
+      recent_dispatches: 6,
+      recent_failures: 5,
+      window_seconds: 60,
+      open_until: '2025-01-01T00:00:35.000Z',
+    };
     const view = toAgentView(agent, 'healthy', { lastHeartbeatMs: BEAT + 5_000, reportedInFlight: 4 }, 4, circuit);
     expect(view).toEqual({
       id: agent.agent_id,

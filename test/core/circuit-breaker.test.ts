@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { afterOutcome, type BreakerSettings, circuitState, type CircuitStats, MAX_COOLDOWN_DOUBLINGS, type OpenCircuit, toCircuitView } from '../../functions/core/circuit-breaker';
+import {
+  afterOutcome,
+  type BreakerSettings,
+  circuitState,
+  type CircuitStats,
+  MAX_COOLDOWN_DOUBLINGS,
+  type OpenCircuit,
+  toCircuitView,
+} from '../../functions/core/circuit-breaker';
 
 const S: BreakerSettings = { windowSeconds: 60, minDispatches: 5, failureRatio: 0.5, cooldownSeconds: 30 };
 const NOW = 1_700_000_000_000;
-const open = (overrides: Partial<OpenCircuit> = {}): OpenCircuit => ({ openedAtMs: NOW - 10_000, openUntilMs: NOW + 20_000, trips: 1, ...overrides });
+const open = (overrides: Partial<OpenCircuit> = {}): OpenCircuit => ({
+  openedAtMs: NOW - 10_000,
+  openUntilMs: NOW + 20_000,
+  trips: 1,
+  ...overrides,
+});
 
 describe('circuitState', () => {
   it.each([
@@ -32,23 +45,34 @@ describe('afterOutcome while closed', () => {
   });
 
   it('opens for the cool-down, as the first trip', () => {
-    expect(afterOutcome({ dispatches: 5, failures: 5 }, 'failure', NOW, S)).toEqual({ kind: 'open', open: { openedAtMs: NOW, openUntilMs: NOW + 30_000, trips: 1 } });
+    expect(afterOutcome({ dispatches: 5, failures: 5 }, 'failure', NOW, S)).toEqual({
+      kind: 'open',
+      open: { openedAtMs: NOW, openUntilMs: NOW + 30_000, trips: 1 },
+    });
   });
 
   it('honours other settings', () => {
     const strict: BreakerSettings = { windowSeconds: 10, minDispatches: 2, failureRatio: 1, cooldownSeconds: 3 };
     expect(afterOutcome({ dispatches: 2, failures: 1 }, 'failure', NOW, strict).kind).toBe('none');
-    expect(afterOutcome({ dispatches: 2, failures: 2 }, 'failure', NOW, strict)).toEqual({ kind: 'open', open: { openedAtMs: NOW, openUntilMs: NOW + 3_000, trips: 1 } });
+    expect(afterOutcome({ dispatches: 2, failures: 2 }, 'failure', NOW, strict)).toEqual({
+      kind: 'open',
+      open: { openedAtMs: NOW, openUntilMs: NOW + 3_000, trips: 1 },
+    });
   });
 });
 
 describe('afterOutcome while open or half open', () => {
-  it.each([['success' as const], ['failure' as const]])('a %s that arrives while open (a task sent before it opened) changes nothing', (signal) => {
-    expect(afterOutcome({ dispatches: 9, failures: 9, open: open() }, signal, NOW, S)).toEqual({ kind: 'none' });
-  });
+  it.each([['success' as const], ['failure' as const]])(
+    'a %s that arrives while open (a task sent before it opened) changes nothing',
+    (signal) => {
+      expect(afterOutcome({ dispatches: 9, failures: 9, open: open() }, signal, NOW, S)).toEqual({ kind: 'none' });
+    },
+  );
 
   it('after the cool-down a successful probe closes it', () => {
-    expect(afterOutcome({ dispatches: 9, failures: 8, open: open({ openUntilMs: NOW - 1 }) }, 'success', NOW, S)).toEqual({ kind: 'close' });
+    expect(afterOutcome({ dispatches: 9, failures: 8, open: open({ openUntilMs: NOW - 1 }) }, 'success', NOW, S)).toEqual({
+      kind: 'close',
+    });
   });
 
   it.each([
@@ -81,6 +105,11 @@ describe('toCircuitView', () => {
   });
 
   it('a half-open circuit has no open_until', () => {
-    expect(toCircuitView({ dispatches: 6, failures: 5, open: open({ openUntilMs: NOW }) }, NOW, S)).toEqual({ state: 'half_open', recent_dispatches: 6, recent_failures: 5, window_seconds: 60 });
+    expect(toCircuitView({ dispatches: 6, failures: 5, open: open({ openUntilMs: NOW }) }, NOW, S)).toEqual({
+      state: 'half_open',
+      recent_dispatches: 6,
+      recent_failures: 5,
+      window_seconds: 60,
+    });
   });
 });

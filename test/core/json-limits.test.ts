@@ -42,7 +42,9 @@ describe('jsonLimitProblem', () => {
   });
 
   it('names the size limit and the size received', () => {
-    expect(jsonLimitProblem({ s: 'x'.repeat(1_000) }, 16, 1_000)).toBe('must be at most 1000 bytes as JSON (got 1008); keep large inputs elsewhere and pass a reference');
+    expect(jsonLimitProblem({ s: 'x'.repeat(1_000) }, 16, 1_000)).toBe(
+      'must be at most 1000 bytes as JSON (got 1008); keep large inputs elsewhere and pass a reference',
+    );
   });
 
   it('counts bytes, not characters', () => {

@@ -27,7 +27,9 @@ describe('checkAddress: instance metadata and non-host ranges are never reachabl
     for (const policy of [NONE, PUBLIC, EVERYTHING]) {
       const verdict = checkAddress(address, policy);
       expect(verdict.ok).toBe(false);
-      expect(!verdict.ok && verdict.reason).toBe(`${address} is in the ${range} range, which agents may never use (it reaches instance metadata or no single host)`);
+      expect(!verdict.ok && verdict.reason).toBe(
+        `${address} is in the ${range} range, which agents may never use (it reaches instance metadata or no single host)`,
+      );
     }
   });
 });
@@ -54,7 +56,10 @@ describe('checkAddress: loopback and private ranges need the allow-list', () => 
   });
 
   it('a denied private address names the range and the allow-list', () => {
-    expect(checkAddress('10.1.0.1', TEN)).toEqual({ ok: false, reason: '10.1.0.1 (private) is not in ALLOWED_AGENT_NETWORKS (10.0.0.0/16)' });
+    expect(checkAddress('10.1.0.1', TEN)).toEqual({
+      ok: false,
+      reason: '10.1.0.1 (private) is not in ALLOWED_AGENT_NETWORKS (10.0.0.0/16)',
+    });
     expect(checkAddress('127.0.0.1', NONE)).toEqual({ ok: false, reason: '127.0.0.1 (loopback) is not in ALLOWED_AGENT_NETWORKS (none)' });
   });
 });
@@ -83,9 +88,12 @@ describe('checkAddress: public addresses need allowPublic', () => {
 });
 
 describe('checkAddress: input that is not an IP address', () => {
-  it.each([['localhost'], ['agent.internal'], [''], ['10.0.0.1:80'], ['http://10.0.0.1']])('%j is denied as not an IP address', (address) => {
-    expect(checkAddress(address, EVERYTHING)).toEqual({ ok: false, reason: `"${address}" is not an IP address` });
-  });
+  it.each([['localhost'], ['agent.internal'], [''], ['10.0.0.1:80'], ['http://10.0.0.1']])(
+    '%j is denied as not an IP address',
+    (address) => {
+      expect(checkAddress(address, EVERYTHING)).toEqual({ ok: false, reason: `"${address}" is not an IP address` });
+    },
+  );
 });
 
 describe('parseNetworkPolicy', () => {
@@ -100,7 +108,12 @@ describe('parseNetworkPolicy', () => {
     expect(parseNetworkPolicy('  ', false).allowed).toEqual([]);
   });
 
-  it.each([['banana'], ['10.0.0.0/33'], ['10.0.0.1'], ['10.0.0.0/'], ['300.0.0.0/8'], ['fd00::/129']])('an invalid CIDR (%s) throws a message naming it', (bad) => {
-    expect(() => parseNetworkPolicy(`10.0.0.0/8, ${bad}`, false)).toThrow(`ALLOWED_AGENT_NETWORKS has "${bad}", which is not a CIDR such as 10.0.0.0/16`);
-  });
+  it.each([['banana'], ['10.0.0.0/33'], ['10.0.0.1'], ['10.0.0.0/'], ['300.0.0.0/8'], ['fd00::/129']])(
+    'an invalid CIDR (%s) throws a message naming it',
+    (bad) => {
+      expect(() => parseNetworkPolicy(`10.0.0.0/8, ${bad}`, false)).toThrow(
+        `ALLOWED_AGENT_NETWORKS has "${bad}", which is not a CIDR such as 10.0.0.0/16`,
+      );
+    },
+  );
 });

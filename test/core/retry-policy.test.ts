@@ -12,7 +12,13 @@ import {
 } from '../../functions/core/retry-policy';
 
 type Failure = Exclude<AttemptResult, { kind: 'completed' }>;
-const failed = (extra: Partial<Extract<Failure, { kind: 'failed' }>> = {}): Failure => ({ kind: 'failed', error: 'boom', retryable: true, health: 'failure', ...extra });
+const failed = (extra: Partial<Extract<Failure, { kind: 'failed' }>> = {}): Failure => ({
+  kind: 'failed',
+  error: 'boom',
+  retryable: true,
+  health: 'failure',
+  ...extra,
+});
 const timedOut: Failure = { kind: 'timed_out', error: 'no answer' };
 const completed: AttemptResult = { kind: 'completed', result: 1 };
 const LOW = () => 0;
@@ -78,7 +84,11 @@ describe('afterFailedAttempt: how long to wait (full jitter)', () => {
   });
 
   it('the wait is spread between 0 and the ceiling, not always the same', () => {
-    const waits = new Set(Array.from({ length: 11 }, (_, i) => afterFailedAttempt(3, 10, 5, failed(), () => i / 11)).map((n) => (n.retry ? n.delaySeconds : -1)));
+    const waits = new Set(
+      Array.from({ length: 11 }, (_, i) => afterFailedAttempt(3, 10, 5, failed(), () => i / 11)).map((n) =>
+        n.retry ? n.delaySeconds : -1,
+      ),
+    );
     expect(waits.size).toBeGreaterThan(8);
     for (const w of waits) expect(w).toBeGreaterThanOrEqual(0);
     for (const w of waits) expect(w).toBeLessThanOrEqual(20);
@@ -89,7 +99,11 @@ describe('afterFailedAttempt: how long to wait (full jitter)', () => {
     ['does not shorten a longer one', 3, 0.999999, 2, 20],
     ['is capped', 1, 0, 100_000, MAX_RETRY_AFTER_SECONDS],
   ])("an agent's Retry-After %s", (_label, attempts, r, retryAfter, expected) => {
-    expect(afterFailedAttempt(attempts, 10, 5, failed({ retryAfterSeconds: retryAfter, health: 'neutral' }), () => r)).toEqual({ retry: true, delaySeconds: expected, status: 'retrying' });
+    expect(afterFailedAttempt(attempts, 10, 5, failed({ retryAfterSeconds: retryAfter, health: 'neutral' }), () => r)).toEqual({
+      retry: true,
+      delaySeconds: expected,
+      status: 'retrying',
+    });
   });
 
   it('a timed-out attempt with retries left is retried, not ended', () => {

@@ -19,9 +19,18 @@ const REQ: RoutingRequest = { agentType: 'cost', capability: 'analyze_cost' };
 /** Keeps the order: shuffle with random() = 0.999… swaps each item with itself. */
 const KEEP = () => 0.999999;
 
-function candidate(id: string, opts: { status?: AgentStatus; inFlight?: number; max?: number; type?: string; capabilities?: string[]; circuit?: CircuitState } = {}): RoutingCandidate {
+function candidate(
+  id: string,
+  opts: { status?: AgentStatus; inFlight?: number; max?: number; type?: string; capabilities?: string[]; circuit?: CircuitState } = {},
+): RoutingCandidate {
   return {
-    agent: agentRecord({ agent_id: id, name: `name-${id}`, type: opts.type ?? 'cost', capabilities: opts.capabilities ?? ['analyze_cost'], max_concurrency: opts.max ?? 10 }),
+    agent: agentRecord({
+      agent_id: id,
+      name: `name-${id}`,
+      type: opts.type ?? 'cost',
+      capabilities: opts.capabilities ?? ['analyze_cost'],
+      max_concurrency: opts.max ?? 10,
+    }),
     status: opts.status ?? 'healthy',
     inFlight: opts.inFlight ?? 0,
     circuit: opts.circuit ?? 'closed',
@@ -52,7 +61,11 @@ describe('planRouting: who may take the task', () => {
     ['an agent without the capability is ignored', [candidate('a', { capabilities: ['scan'] }), candidate('b')], ['b']],
     ['a full agent stays in (the cache decides on fresh counts)', [candidate('a', { inFlight: 10 }), candidate('b')], ['a', 'b']],
   ] as Array<[string, RoutingCandidate[], string[]]>)('%s', (_label, candidates, expected) => {
-    expect(tryPlan(candidates).eligible.map((e) => e.agentId).sort()).toEqual(expected);
+    expect(
+      tryPlan(candidates)
+        .eligible.map((e) => e.agentId)
+        .sort(),
+    ).toEqual(expected);
   });
 
   it('a half-open agent may hold one task (its probe); others their max_concurrency', () => {
@@ -65,14 +78,34 @@ describe('planRouting: who may take the task', () => {
   });
 
   it('notes what was left out and why', () => {
-    const plan = tryPlan([candidate('a', { status: 'unhealthy' }), candidate('b', { status: 'draining' }), candidate('c', { circuit: 'open' }), candidate('d'), candidate('e')], { ...REQ, avoid: ['e'] });
-    expect(plan.notes).toEqual(['1 unhealthy agent skipped', '1 draining agent skipped', '1 agent with an open circuit skipped', '1 agent that failed this task before left out']);
+    const plan = tryPlan(
+      [
+        candidate('a', { status: 'unhealthy' }),
+        candidate('b', { status: 'draining' }),
+        candidate('c', { circuit: 'open' }),
+        candidate('d'),
+        candidate('e'),
+      ],
+      { ...REQ, avoid: ['e'] },
+    );
+    expect(plan.notes).toEqual([
+      '1 unhealthy agent skipped',
+      '1 draining agent skipped',
+      '1 agent with an open circuit skipped',
+      '1 agent that failed this task before left out',
+    ]);
     expect(plan.candidates).toHaveLength(5);
   });
 
   it('shuffles the eligible agents with the injected random source, so ties spread', () => {
     const pool = [candidate('a'), candidate('b'), candidate('c')];
-    const orders = new Set([0, 0.2, 0.4, 0.6, 0.8, 0.99].map((r) => tryPlan(pool, REQ, () => r).eligible.map((e) => e.agentId).join('')));
+    const orders = new Set(
+      [0, 0.2, 0.4, 0.6, 0.8, 0.99].map((r) =>
+        tryPlan(pool, REQ, () => r)
+          .eligible.map((e) => e.agentId)
+          .join(''),
+      ),
+    );
     expect(orders.size).toBeGreaterThan(1);
     for (const order of orders) expect([...order].sort().join('')).toBe('abc');
   });
@@ -81,12 +114,37 @@ describe('planRouting: who may take the task', () => {
 describe('planRouting: agents that failed the task', () => {
   it.each([
     ['an avoided idle agent loses to a busier fresh one', [candidate('a', { inFlight: 0 }), candidate('b', { inFlight: 8 })], ['a'], 'b'],
-    ['the avoided agent is left out even when the fresh one is full: the task waits for it', [candidate('a', { inFlight: 3 }), candidate('b', { inFlight: 10 })], ['a'], undefined],
+    [
+      'the avoided agent is left out even when the fresh one is full: the task waits for it',
+      [candidate('a', { inFlight: 3 }), candidate('b', { inFlight: 10 })],
+      ['a'],
+      undefined,
+    ],
     ['the avoided agent is used when it is the only one', [candidate('a', { inFlight: 3 })], ['a'], 'a'],
-    ['the avoided agent is used when the fresh one is unhealthy', [candidate('a', { inFlight: 3 }), candidate('b', { status: 'unhealthy' })], ['a'], 'a'],
-    ['the avoided agent is used when the fresh one has an open circuit', [candidate('a', { inFlight: 3 }), candidate('b', { circuit: 'open' })], ['a'], 'a'],
-    ['when all failed it, the one that failed longest ago comes first, even if busier', [candidate('a', { inFlight: 1 }), candidate('b', { inFlight: 5 })], ['b', 'a'], 'b'],
-    ['when all failed it and the oldest is full, the next one is used', [candidate('a', { inFlight: 1 }), candidate('b', { inFlight: 10 })], ['b', 'a'], 'a'],
+    [
+      'the avoided agent is used when the fresh one is unhealthy',
+      [candidate('a', { inFlight: 3 }), candidate('b', { status: 'unhealthy' })],
+      ['a'],
+      'a',
+    ],
+    [
+      'the avoided agent is used when the fresh one has an open circuit',
+      [candidate('a', { inFlight: 3 }), candidate('b', { circuit: 'open' })],
+      ['a'],
+      'a',
+    ],
+    [
+      'when all failed it, the one that failed longest ago comes first, even if busier',
+      [candidate('a', { inFlight: 1 }), candidate('b', { inFlight: 5 })],
+      ['b', 'a'],
+      'b',
+    ],
+    [
+      'when all failed it and the oldest is full, the next one is used',
+      [candidate('a', { inFlight: 1 }), candidate('b', { inFlight: 10 })],
+      ['b', 'a'],
+      'a',
+    ],
     ['a repeat failure counts from its latest place', [candidate('a'), candidate('b')], ['a', 'b', 'a'], 'b'],
     ['avoiding an unknown agent changes nothing', [candidate('a', { inFlight: 3 }), candidate('b', { inFlight: 1 })], ['zzz'], 'b'],
     ['an empty avoid list changes nothing', [candidate('a', { inFlight: 3 }), candidate('b', { inFlight: 1 })], [], 'b'],
@@ -103,10 +161,22 @@ describe('planRouting: agents that failed the task', () => {
 
 describe('planRouting: wait or none', () => {
   it.each([
-    ['the only offering agent is unhealthy', [candidate('a', { status: 'unhealthy' })], ['no agent of type "cost" with capability "analyze_cost" can take tasks now', '1 unhealthy agent skipped']],
+    [
+      'the only offering agent is unhealthy',
+      [candidate('a', { status: 'unhealthy' })],
+      ['no agent of type "cost" with capability "analyze_cost" can take tasks now', '1 unhealthy agent skipped'],
+    ],
     ['the only offering agent is draining', [candidate('a', { status: 'draining' })], ['1 draining agent skipped']],
-    ['every offering agent has an open circuit', [candidate('a', { circuit: 'open' }), candidate('b', { circuit: 'open' })], ['(2 registered: 2 agents with an open circuit skipped)']],
-    ['agents are unhealthy or draining', [candidate('a', { status: 'unhealthy' }), candidate('b', { status: 'draining' }), candidate('c', { status: 'unhealthy' })], ['2 unhealthy agents skipped, 1 draining agent skipped']],
+    [
+      'every offering agent has an open circuit',
+      [candidate('a', { circuit: 'open' }), candidate('b', { circuit: 'open' })],
+      ['(2 registered: 2 agents with an open circuit skipped)'],
+    ],
+    [
+      'agents are unhealthy or draining',
+      [candidate('a', { status: 'unhealthy' }), candidate('b', { status: 'draining' }), candidate('c', { status: 'unhealthy' })],
+      ['2 unhealthy agents skipped, 1 draining agent skipped'],
+    ],
   ] as Array<[string, RoutingCandidate[], string[]]>)('waits when %s', (_label, candidates, fragments) => {
     const plan = planRouting(candidates, REQ, KEEP);
     expect(plan.kind).toBe('wait');
@@ -119,7 +189,10 @@ describe('planRouting: wait or none', () => {
     ['agents of the type lack the capability', [candidate('a', { capabilities: ['scan', 'report'] })]],
     ['the capability exists only on an agent of another type', [candidate('a', { type: 'security', capabilities: ['analyze_cost'] })]],
   ] as Array<[string, RoutingCandidate[]]>)('answers none when %s', (_label, candidates) => {
-    expect(planRouting(candidates, REQ, KEEP)).toEqual({ kind: 'none', reason: 'no registered agent of type "cost" with capability "analyze_cost"' });
+    expect(planRouting(candidates, REQ, KEEP)).toEqual({
+      kind: 'none',
+      reason: 'no registered agent of type "cost" with capability "analyze_cost"',
+    });
   });
 });
 
@@ -132,7 +205,10 @@ describe('planRouting with a requested agent_id', () => {
   });
 
   it('answers none, naming the agent, when it is not registered', () => {
-    expect(planRouting(pool, { ...REQ, agentId: 'zzz' }, KEEP)).toEqual({ kind: 'none', reason: 'no registered agent zzz (type "cost", capability "analyze_cost")' });
+    expect(planRouting(pool, { ...REQ, agentId: 'zzz' }, KEEP)).toEqual({
+      kind: 'none',
+      reason: 'no registered agent zzz (type "cost", capability "analyze_cost")',
+    });
   });
 
   it.each([
@@ -160,12 +236,18 @@ describe('pickLeastLoaded (the rule the cache script applies)', () => {
     ['a lower tier wins over a lower load', [slot('a', 10, 1), slot('b', 10, 0)], { a: 0, b: 9 }, 'b'],
     ['a higher tier is used when the lower is full', [slot('a', 10, 1), slot('b', 10, 0)], { a: 0, b: 10 }, 'a'],
     ['everyone full: none', [slot('a', 1), slot('b', 2)], { a: 1, b: 2 }, undefined],
-  ] as Array<[string, Array<ReturnType<typeof slot>>, Record<string, number>, string | undefined]>)('%s', (_label, eligible, loads, expected) => {
-    expect(pickLeastLoaded(eligible, (id) => loads[id] ?? 0).pick?.agentId).toBe(expected);
-  });
+  ] as Array<[string, Array<ReturnType<typeof slot>>, Record<string, number>, string | undefined]>)(
+    '%s',
+    (_label, eligible, loads, expected) => {
+      expect(pickLeastLoaded(eligible, (id) => loads[id] ?? 0).pick?.agentId).toBe(expected);
+    },
+  );
 
   it('counts the free slots of every agent that is not full', () => {
-    const { freeSlots } = pickLeastLoaded([slot('a', 5), slot('b', 4), slot('c', 10), slot('d', 1)], (id) => ({ a: 3, b: 0, c: 10, d: 2 })[id] ?? 0);
+    const { freeSlots } = pickLeastLoaded(
+      [slot('a', 5), slot('b', 4), slot('c', 10), slot('d', 1)],
+      (id) => ({ a: 3, b: 0, c: 10, d: 2 })[id] ?? 0,
+    );
     expect(freeSlots).toBe(6);
   });
 
@@ -180,7 +262,17 @@ describe('describeDecision', () => {
   it('states the rule, the counts and the loads seen, chosen agent first', () => {
     const candidates = [candidate('a', { inFlight: 4 }), candidate('b', { inFlight: 1 }), candidate('c', { status: 'unhealthy' })];
     const plan = tryPlan(candidates);
-    const decision = describeDecision(plan, 'b', new Map([['a', 5], ['b', 1]]), 2, Date.parse('2026-01-01T00:00:00Z'), false);
+    const decision = describeDecision(
+      plan,
+      'b',
+      new Map([
+        ['a', 5],
+        ['b', 1],
+      ]),
+      2,
+      Date.parse('2026-01-01T00:00:00Z'),
+      false,
+    );
     expect(decision).toEqual({
       attempt: 2,
       agent_id: 'b',

@@ -141,7 +141,8 @@ describe('retry count and the status response', () => {
       started_at: '2025-01-01T00:00:01.000Z',
       completed_at: '2025-01-01T00:00:02.000Z',
     });
-    for (const key of ['lease_until', 'failed_agents', 'requested_agent_id', 'parameters', 'metadata', 'updated_at']) expect(res).not.toHaveProperty(key);
+    for (const key of ['lease_until', 'failed_agents', 'requested_agent_id', 'parameters', 'metadata', 'updated_at'])
+      expect(res).not.toHaveProperty(key);
   });
 
   it.each([[null], [0], [false], ['']])('a falsy result (%j) is still returned', (result) => {

@@ -16,7 +16,8 @@ const PRIORITY_RULE = 'an integer from 1 to 15';
 const TIMEOUT_RULE = 'an integer from 0 to 300 seconds per attempt; 0 or absent means 30';
 const RETRIES_RULE = 'an integer from 0 to 10; 0 means one attempt and no retry';
 const HOST_RULE = 'a host name or IP address without scheme, port or path';
-const SUBMIT_FIELDS = 'task_type, agent_type, agent_id, parameters, priority, timeout_seconds, max_retries, retry_delay_seconds, queue_timeout_seconds, metadata';
+const SUBMIT_FIELDS =
+  'task_type, agent_type, agent_id, parameters, priority, timeout_seconds, max_retries, retry_delay_seconds, queue_timeout_seconds, metadata';
 
 /** Runs parseOrThrow expecting a ValidationError; returns it for further checks. */
 function rejection(schema: z.ZodType, input: unknown, where: string): ValidationError {
@@ -42,45 +43,197 @@ function deep(levels: number): Record<string, unknown> {
 }
 
 const submit = (extra: Record<string, unknown>) => ({ task_type: 'analyze_cost', agent_type: 'cost', ...extra });
-const register = (extra: Record<string, unknown>) => ({ name: 'cost-agent-1', type: 'cost', host: '10.0.1.12', port: 8080, capabilities: ['analyze_cost'], ...extra });
+const register = (extra: Record<string, unknown>) => ({
+  name: 'cost-agent-1',
+  type: 'cost',
+  host: '10.0.1.12',
+  port: 8080,
+  capabilities: ['analyze_cost'],
+  ...extra,
+});
 
 describe('task submission validation', () => {
   type Case = [label: string, input: unknown, fields: string[], fragments: string[]];
   const cases: Case[] = [
-    ['an unknown field is named and the allowed fields are listed', submit({ colour: 'red' }), ['colour'], ['unknown field "colour"', `allowed fields are ${SUBMIT_FIELDS}`]],
+    [
+      'an unknown field is named and the allowed fields are listed',
+      submit({ colour: 'red' }),
+      ['colour'],
+      ['unknown field "colour"', `allowed fields are ${SUBMIT_FIELDS}`],
+    ],
     ['two unknown fields are both named', submit({ a: 1, b: 2 }), ['a', 'b'], ['unknown field "a"', 'unknown field "b"']],
-    ['a numeric task_type is rejected with the naming rule', submit({ task_type: 5 }), ['task_type'], ['task_type must be a task type', NAME_RULE, '(got number 5)']],
-    ['a boolean agent_type is rejected with the naming rule', submit({ agent_type: true }), ['agent_type'], ['agent_type must be an agent type', NAME_RULE, '(got boolean true)']],
-    ['a task_type with spaces is rejected', submit({ task_type: 'analyze cost' }), ['task_type'], ['task_type must be', '(got "analyze cost")']],
-    ['a task_type longer than 64 characters is rejected', submit({ task_type: 'a'.repeat(65) }), ['task_type'], ['task_type must be', NAME_RULE]],
-    ['a missing task_type is reported as required', { agent_type: 'cost' }, ['task_type'], ['task_type is required: a task type', NAME_RULE]],
-    ['a missing agent_type is reported as required', { task_type: 'analyze_cost' }, ['agent_type'], ['agent_type is required: an agent type', NAME_RULE]],
+    [
+      'a numeric task_type is rejected with the naming rule',
+      submit({ task_type: 5 }),
+      ['task_type'],
+      ['task_type must be a task type', NAME_RULE, '(got number 5)'],
+    ],
+    [
+      'a boolean agent_type is rejected with the naming rule',
+      submit({ agent_type: true }),
+      ['agent_type'],
+      ['agent_type must be an agent type', NAME_RULE, '(got boolean true)'],
+    ],
+    [
+      'a task_type with spaces is rejected',
+      submit({ task_type: 'analyze cost' }),
+      ['task_type'],
+      ['task_type must be', '(got "analyze cost")'],
+    ],
+    [
+      'a task_type longer than 64 characters is rejected',
+      submit({ task_type: 'a'.repeat(65) }),
+      ['task_type'],
+      ['task_type must be', NAME_RULE],
+    ],
+    [
+      'a missing task_type is reported as required',
+      { agent_type: 'cost' },
+      ['task_type'],
+      ['task_type is required: a task type', NAME_RULE],
+    ],
+    [
+      'a missing agent_type is reported as required',
+      { task_type: 'analyze_cost' },
+      ['agent_type'],
+      ['agent_type is required: an agent type', NAME_RULE],
+    ],
     ['an empty body reports both required fields', {}, ['task_type', 'agent_type'], ['task_type is required', 'agent_type is required']],
-    ['priority 0 is below the range', submit({ priority: 0 }), ['priority'], [`priority must be ${PRIORITY_RULE}`, '(1 low, 5 normal, 10 high, 15 critical)', '(got number 0)']],
+    [
+      'priority 0 is below the range',
+      submit({ priority: 0 }),
+      ['priority'],
+      [`priority must be ${PRIORITY_RULE}`, '(1 low, 5 normal, 10 high, 15 critical)', '(got number 0)'],
+    ],
     ['priority 16 is above the range', submit({ priority: 16 }), ['priority'], [`priority must be ${PRIORITY_RULE}`, '(got number 16)']],
-    ['a fractional priority is not an integer', submit({ priority: 2.5 }), ['priority'], [`priority must be ${PRIORITY_RULE}`, '(got number 2.5)']],
-    ['a named priority string is not accepted', submit({ priority: 'high' }), ['priority'], [`priority must be ${PRIORITY_RULE}`, '(got "high")']],
+    [
+      'a fractional priority is not an integer',
+      submit({ priority: 2.5 }),
+      ['priority'],
+      [`priority must be ${PRIORITY_RULE}`, '(got number 2.5)'],
+    ],
+    [
+      'a named priority string is not accepted',
+      submit({ priority: 'high' }),
+      ['priority'],
+      [`priority must be ${PRIORITY_RULE}`, '(got "high")'],
+    ],
     ['a negative priority is rejected', submit({ priority: -5 }), ['priority'], [`priority must be ${PRIORITY_RULE}`]],
-    ['timeout_seconds above 300 is rejected', submit({ timeout_seconds: 301 }), ['timeout_seconds'], [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number 301)']],
-    ['a negative timeout_seconds is rejected', submit({ timeout_seconds: -1 }), ['timeout_seconds'], [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number -1)']],
-    ['a fractional timeout_seconds is rejected', submit({ timeout_seconds: 1.5 }), ['timeout_seconds'], [`timeout_seconds must be ${TIMEOUT_RULE}`]],
-    ['a string timeout_seconds is rejected', submit({ timeout_seconds: '30' }), ['timeout_seconds'], [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got "30")']],
-    ['max_retries above 10 is rejected', submit({ max_retries: 11 }), ['max_retries'], [`max_retries must be ${RETRIES_RULE}`, '(got number 11)']],
+    [
+      'timeout_seconds above 300 is rejected',
+      submit({ timeout_seconds: 301 }),
+      ['timeout_seconds'],
+      [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number 301)'],
+    ],
+    [
+      'a negative timeout_seconds is rejected',
+      submit({ timeout_seconds: -1 }),
+      ['timeout_seconds'],
+      [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number -1)'],
+    ],
+    [
+      'a fractional timeout_seconds is rejected',
+      submit({ timeout_seconds: 1.5 }),
+      ['timeout_seconds'],
+      [`timeout_seconds must be ${TIMEOUT_RULE}`],
+    ],
+    [
+      'a string timeout_seconds is rejected',
+      submit({ timeout_seconds: '30' }),
+      ['timeout_seconds'],
+      [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got "30")'],
+    ],
+    [
+      'max_retries above 10 is rejected',
+      submit({ max_retries: 11 }),
+      ['max_retries'],
+      [`max_retries must be ${RETRIES_RULE}`, '(got number 11)'],
+    ],
     ['a negative max_retries is rejected', submit({ max_retries: -1 }), ['max_retries'], [`max_retries must be ${RETRIES_RULE}`]],
-    ['queue_timeout_seconds above a day is rejected', submit({ queue_timeout_seconds: 86_401 }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer from 0 to 86400 seconds to wait for a free agent', '(got number 86401)']],
-    ['a negative queue_timeout_seconds is rejected', submit({ queue_timeout_seconds: -1 }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer from 0 to 86400']],
-    ['a string queue_timeout_seconds is rejected', submit({ queue_timeout_seconds: '60' }), ['queue_timeout_seconds'], ['queue_timeout_seconds must be an integer', '(got "60")']],
-    ['retry_delay_seconds above 300 is rejected', submit({ retry_delay_seconds: 301 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300 seconds before the first retry', '(got number 301)']],
-    ['a fractional retry_delay_seconds is rejected', submit({ retry_delay_seconds: 0.5 }), ['retry_delay_seconds'], ['retry_delay_seconds must be an integer from 0 to 300']],
-    ['parameters nested 17 levels deep are rejected', submit({ parameters: deep(17) }), ['parameters'], ['parameters must nest at most 16 levels of objects and arrays']],
-    ['parameters nested 20 000 levels deep are rejected without overflowing', submit({ parameters: deep(20_000) }), ['parameters'], ['parameters must nest at most 16 levels']],
-    ['parameters over 64 KiB are rejected', submit({ parameters: { blob: 'x'.repeat(65_536) } }), ['parameters'], ['parameters must be at most 65536 bytes as JSON (got 65547)', 'pass a reference']],
-    ['metadata over 16 KiB is rejected', submit({ metadata: { note: 'x'.repeat(16_384) } }), ['metadata'], ['metadata must be at most 16384 bytes as JSON']],
-    ['parameters given as an array are rejected', submit({ parameters: [1, 2] }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got an array)']],
-    ['parameters given as a string are rejected', submit({ parameters: 'x=1' }), ['parameters'], ['parameters must be a JSON object of task parameters', '(got "x=1")']],
-    ['parameters given as null are rejected', submit({ parameters: null }), ['parameters'], ['parameters must be a JSON object', '(got null)']],
-    ['metadata given as an array is rejected', submit({ metadata: [] }), ['metadata'], ['metadata must be a JSON object of metadata', '(got an array)']],
-    ['an agent_id that is not a UUID is rejected with an example', submit({ agent_id: 'agent-1' }), ['agent_id'], ['agent_id must be the id of a registered agent', 'a UUID such as', '(got "agent-1")']],
+    [
+      'queue_timeout_seconds above a day is rejected',
+      submit({ queue_timeout_seconds: 86_401 }),
+      ['queue_timeout_seconds'],
+      ['queue_timeout_seconds must be an integer from 0 to 86400 seconds to wait for a free agent', '(got number 86401)'],
+    ],
+    [
+      'a negative queue_timeout_seconds is rejected',
+      submit({ queue_timeout_seconds: -1 }),
+      ['queue_timeout_seconds'],
+      ['queue_timeout_seconds must be an integer from 0 to 86400'],
+    ],
+    [
+      'a string queue_timeout_seconds is rejected',
+      submit({ queue_timeout_seconds: '60' }),
+      ['queue_timeout_seconds'],
+      ['queue_timeout_seconds must be an integer', '(got "60")'],
+    ],
+    [
+      'retry_delay_seconds above 300 is rejected',
+      submit({ retry_delay_seconds: 301 }),
+      ['retry_delay_seconds'],
+      ['retry_delay_seconds must be an integer from 0 to 300 seconds before the first retry', '(got number 301)'],
+    ],
+    [
+      'a fractional retry_delay_seconds is rejected',
+      submit({ retry_delay_seconds: 0.5 }),
+      ['retry_delay_seconds'],
+      ['retry_delay_seconds must be an integer from 0 to 300'],
+    ],
+    [
+      'parameters nested 17 levels deep are rejected',
+      submit({ parameters: deep(17) }),
+      ['parameters'],
+      ['parameters must nest at most 16 levels of objects and arrays'],
+    ],
+    [
+      'parameters nested 20 000 levels deep are rejected without overflowing',
+      submit({ parameters: deep(20_000) }),
+      ['parameters'],
+      ['parameters must nest at most 16 levels'],
+    ],
+    [
+      'parameters over 64 KiB are rejected',
+      submit({ parameters: { blob: 'x'.repeat(65_536) } }),
+      ['parameters'],
+      ['parameters must be at most 65536 bytes as JSON (got 65547)', 'pass a reference'],
+    ],
+    [
+      'metadata over 16 KiB is rejected',
+      submit({ metadata: { note: 'x'.repeat(16_384) } }),
+      ['metadata'],
+      ['metadata must be at most 16384 bytes as JSON'],
+    ],
+    [
+      'parameters given as an array are rejected',
+      submit({ parameters: [1, 2] }),
+      ['parameters'],
+      ['parameters must be a JSON object of task parameters', '(got an array)'],
+    ],
+    [
+      'parameters given as a string are rejected',
+      submit({ parameters: 'x=1' }),
+      ['parameters'],
+      ['parameters must be a JSON object of task parameters', '(got "x=1")'],
+    ],
+    [
+      'parameters given as null are rejected',
+      submit({ parameters: null }),
+      ['parameters'],
+      ['parameters must be a JSON object', '(got null)'],
+    ],
+    [
+      'metadata given as an array is rejected',
+      submit({ metadata: [] }),
+      ['metadata'],
+      ['metadata must be a JSON object of metadata', '(got an array)'],
+    ],
+    [
+      'an agent_id that is not a UUID is rejected with an example',
+      submit({ agent_id: 'agent-1' }),
+      ['agent_id'],
+      ['agent_id must be the id of a registered agent', 'a UUID such as', '(got "agent-1")'],
+    ],
     ['a numeric agent_id is rejected', submit({ agent_id: 42 }), ['agent_id'], ['agent_id must be', 'a UUID']],
   ];
 
@@ -139,7 +292,11 @@ describe('task submission validation', () => {
     ['max_retries 10 is the largest kept', { max_retries: 10 }, { max_retries: 10 }],
     ['retry_delay_seconds 0 (retry at once) is kept', { retry_delay_seconds: 0 }, { retry_delay_seconds: 0 }],
     ['retry_delay_seconds 300 is the largest kept', { retry_delay_seconds: 300 }, { retry_delay_seconds: 300 }],
-    ['queue_timeout_seconds 0 is kept (the orchestrator reads it as its default)', { queue_timeout_seconds: 0 }, { queue_timeout_seconds: 0 }],
+    [
+      'queue_timeout_seconds 0 is kept (the orchestrator reads it as its default)',
+      { queue_timeout_seconds: 0 },
+      { queue_timeout_seconds: 0 },
+    ],
     ['queue_timeout_seconds 86400 is the largest kept', { queue_timeout_seconds: 86_400 }, { queue_timeout_seconds: 86_400 }],
     ['priority 1 (low) is kept', { priority: 1 }, { priority: 1 }],
     ['priority 15 (critical) is kept', { priority: 15 }, { priority: 15 }],
@@ -156,8 +313,18 @@ describe('task submission validation', () => {
 describe('agent registration validation', () => {
   type Case = [label: string, input: unknown, field: string, fragments: string[]];
   const cases: Case[] = [
-    ['a host with an http scheme is rejected', register({ host: 'http://10.0.1.12' }), 'host', [`host must be ${HOST_RULE}`, '(got "http://10.0.1.12")']],
-    ['a host with a path is rejected', register({ host: 'agent.internal/task' }), 'host', [`host must be ${HOST_RULE}`, '(got "agent.internal/task")']],
+    [
+      'a host with an http scheme is rejected',
+      register({ host: 'http://10.0.1.12' }),
+      'host',
+      [`host must be ${HOST_RULE}`, '(got "http://10.0.1.12")'],
+    ],
+    [
+      'a host with a path is rejected',
+      register({ host: 'agent.internal/task' }),
+      'host',
+      [`host must be ${HOST_RULE}`, '(got "agent.internal/task")'],
+    ],
     ['a host name with a port is rejected', register({ host: 'agent.internal:8080' }), 'host', [`host must be ${HOST_RULE}`]],
     ['a bracketed IPv6 host with a port is rejected', register({ host: '[::1]:8080' }), 'host', [`host must be ${HOST_RULE}`]],
     ['an empty host is rejected', register({ host: '' }), 'host', [`host must be ${HOST_RULE}`]],
@@ -166,19 +333,69 @@ describe('agent registration validation', () => {
     ['port 70000 is rejected', register({ port: 70000 }), 'port', ['port must be an integer from 1 to 65535', '(got number 70000)']],
     ['a port given as a string is rejected', register({ port: '80' }), 'port', ['port must be an integer from 1 to 65535', '(got "80")']],
     ['a fractional port is rejected', register({ port: 80.5 }), 'port', ['port must be an integer from 1 to 65535']],
-    ['empty capabilities are rejected', register({ capabilities: [] }), 'capabilities', ['capabilities must be a non-empty array of task types, such as ["analyze_cost"]']],
-    ['capabilities given as a string are rejected', register({ capabilities: 'analyze_cost' }), 'capabilities', ['capabilities must be a non-empty array of task types']],
-    ['a capability listed twice is rejected', register({ capabilities: ['analyze_cost', 'analyze_cost'] }), 'capabilities', ['capabilities must not list the same capability twice']],
-    ['a capability with a space is named by its position', register({ capabilities: ['ok', 'analyze cost'] }), 'capabilities.1', ['capabilities.1 must be a capability (task type)', NAME_RULE, '(got "analyze cost")']],
-    ['metadata over 16 KiB is rejected', register({ metadata: { blob: 'x'.repeat(20_000) } }), 'metadata', ['metadata must be at most 16384 bytes as JSON']],
+    [
+      'empty capabilities are rejected',
+      register({ capabilities: [] }),
+      'capabilities',
+      ['capabilities must be a non-empty array of task types, such as ["analyze_cost"]'],
+    ],
+    [
+      'capabilities given as a string are rejected',
+      register({ capabilities: 'analyze_cost' }),
+      'capabilities',
+      ['capabilities must be a non-empty array of task types'],
+    ],
+    [
+      'a capability listed twice is rejected',
+      register({ capabilities: ['analyze_cost', 'analyze_cost'] }),
+      'capabilities',
+      ['capabilities must not list the same capability twice'],
+    ],
+    [
+      'a capability with a space is named by its position',
+      register({ capabilities: ['ok', 'analyze cost'] }),
+      'capabilities.1',
+      ['capabilities.1 must be a capability (task type)', NAME_RULE, '(got "analyze cost")'],
+    ],
+    [
+      'metadata over 16 KiB is rejected',
+      register({ metadata: { blob: 'x'.repeat(20_000) } }),
+      'metadata',
+      ['metadata must be at most 16384 bytes as JSON'],
+    ],
     ['metadata nested 17 levels deep is rejected', register({ metadata: deep(17) }), 'metadata', ['metadata must nest at most 16 levels']],
-    ['more than 100 capabilities are rejected', register({ capabilities: Array.from({ length: 101 }, (_, i) => `c${i}`) }), 'capabilities', ['at most 100 task types']],
-    ['a name with spaces is rejected', register({ name: 'cost agent' }), 'name', ['name must be an agent name such as "cost-agent-1"', NAME_RULE, '(got "cost agent")']],
+    [
+      'more than 100 capabilities are rejected',
+      register({ capabilities: Array.from({ length: 101 }, (_, i) => `c${i}`) }),
+      'capabilities',
+      ['at most 100 task types'],
+    ],
+    [
+      'a name with spaces is rejected',
+      register({ name: 'cost agent' }),
+      'name',
+      ['name must be an agent name such as "cost-agent-1"', NAME_RULE, '(got "cost agent")'],
+    ],
     ['a name starting with "-" is rejected', register({ name: '-agent' }), 'name', ['name must be an agent name', NAME_RULE]],
     ['a type with a slash is rejected', register({ type: 'cost/agent' }), 'type', ['type must be an agent type', NAME_RULE]],
-    ['a version over 64 characters is rejected', register({ version: 'v'.repeat(65) }), 'version', ['version must be at most 64 characters']],
-    ['max_concurrency 0 is rejected', register({ max_concurrency: 0 }), 'max_concurrency', ['max_concurrency must be an integer from 1 to 1000 tasks at once']],
-    ['an unknown field is named with the allowed fields', register({ url: 'http://x' }), 'url', ['unknown field "url"', 'allowed fields are name, type, host, port, capabilities, version, max_concurrency, metadata']],
+    [
+      'a version over 64 characters is rejected',
+      register({ version: 'v'.repeat(65) }),
+      'version',
+      ['version must be at most 64 characters'],
+    ],
+    [
+      'max_concurrency 0 is rejected',
+      register({ max_concurrency: 0 }),
+      'max_concurrency',
+      ['max_concurrency must be an integer from 1 to 1000 tasks at once'],
+    ],
+    [
+      'an unknown field is named with the allowed fields',
+      register({ url: 'http://x' }),
+      'url',
+      ['unknown field "url"', 'allowed fields are name, type, host, port, capabilities, version, max_concurrency, metadata'],
+    ],
   ];
 
   it.each(cases)('%s', (_label, input, field, fragments) => {
@@ -261,13 +478,38 @@ describe('task list query validation', () => {
     ['limit "abc" is not a number', { limit: 'abc' }, 'limit', ['limit must be an integer from 1 to 100', '(got "abc")']],
     ['limit "-1" is not a positive integer', { limit: '-1' }, 'limit', ['limit must be an integer from 1 to 100']],
     ['limit "2.5" is not an integer', { limit: '2.5' }, 'limit', ['limit must be an integer from 1 to 100']],
-    ['a status not in the list is rejected with the list', { status: 'done' }, 'status', ['status must be one of pending, queued, sent, running, retrying, completed, failed, timeout, cancelled', '(got "done")']],
+    [
+      'a status not in the list is rejected with the list',
+      { status: 'done' },
+      'status',
+      ['status must be one of pending, queued, sent, running, retrying, completed, failed, timeout, cancelled', '(got "done")'],
+    ],
     ['a status in the wrong case is rejected', { status: 'COMPLETED' }, 'status', ['status must be one of']],
-    ['a next_token with "+", "/" and "=" is rejected', { next_token: 'abc+def/ghi=' }, 'next_token', ['next_token must be the next_token returned by the previous page, unchanged', '(got "abc+def/ghi=")']],
-    ['a next_token with a space is rejected', { next_token: 'abc def' }, 'next_token', ['next_token must be the next_token returned by the previous page, unchanged']],
-    ['an empty next_token is rejected', { next_token: '' }, 'next_token', ['next_token must be the next_token returned by the previous page']],
+    [
+      'a next_token with "+", "/" and "=" is rejected',
+      { next_token: 'abc+def/ghi=' },
+      'next_token',
+      ['next_token must be the next_token returned by the previous page, unchanged', '(got "abc+def/ghi=")'],
+    ],
+    [
+      'a next_token with a space is rejected',
+      { next_token: 'abc def' },
+      'next_token',
+      ['next_token must be the next_token returned by the previous page, unchanged'],
+    ],
+    [
+      'an empty next_token is rejected',
+      { next_token: '' },
+      'next_token',
+      ['next_token must be the next_token returned by the previous page'],
+    ],
     ['an agent_type with spaces is rejected', { agent_type: 'a b' }, 'agent_type', ['agent_type must be an agent type', NAME_RULE]],
-    ['an unknown query parameter is named with the allowed ones', { page: '2' }, 'page', ['unknown field "page"', 'allowed fields are status, agent_type, limit, next_token']],
+    [
+      'an unknown query parameter is named with the allowed ones',
+      { page: '2' },
+      'page',
+      ['unknown field "page"', 'allowed fields are status, agent_type, limit, next_token'],
+    ],
   ] as Array<[string, unknown, string, string[]]>)('%s', (_label, query, field, fragments) => {
     const err = rejection(listTasksQuerySchema, query, 'task list query');
     expect(err.issues.map((i) => i.field)).toEqual([field]);

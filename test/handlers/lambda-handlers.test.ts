@@ -27,7 +27,11 @@ let dispatcher: Fn;
 let sqs: SQSClient;
 let queueUrl: string;
 
-function event(method: string, path: string, options: { body?: unknown; query?: Record<string, string>; params?: Record<string, string>; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+function event(
+  method: string,
+  path: string,
+  options: { body?: unknown; query?: Record<string, string>; params?: Record<string, string>; headers?: Record<string, string> } = {},
+): APIGatewayProxyEventV2 {
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   return {
     version: '2.0',
@@ -39,7 +43,18 @@ function event(method: string, path: string, options: { body?: unknown; query?: 
     pathParameters: options.params,
     body,
     isBase64Encoded: false,
-    requestContext: { accountId: '0', apiId: 'test', domainName: 'test', domainPrefix: 'test', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' }, requestId: 'r', routeKey: `${method} ${path}`, stage: '$default', time: '', timeEpoch: 0 },
+    requestContext: {
+      accountId: '0',
+      apiId: 'test',
+      domainName: 'test',
+      domainPrefix: 'test',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r',
+      routeKey: `${method} ${path}`,
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+    },
   };
 }
 
@@ -96,9 +111,15 @@ beforeAll(async () => {
     RETRY_BASE_DELAY_SECONDS: '1',
     AGENT_POLL_SECONDS: '1',
   });
-  dispatcher = ((await import('../../functions/handlers/dispatcher')).handler);
+  dispatcher = (await import('../../functions/handlers/dispatcher')).handler;
   const sfn = await startStepFunctionsServer({
-    machines: machines.map((m) => ({ arn: arn(m), definition: m.definition, handlers: Object.fromEntries(m.taskStates.map((t) => [t.stateName, (input: unknown) => dispatcher(input, fakeLambdaContext('dispatcher', 330_000))])) })),
+    machines: machines.map((m) => ({
+      arn: arn(m),
+      definition: m.definition,
+      handlers: Object.fromEntries(
+        m.taskStates.map((t) => [t.stateName, (input: unknown) => dispatcher(input, fakeLambdaContext('dispatcher', 330_000))]),
+      ),
+    })),
   });
   stops.push(() => sfn.stop());
   process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
@@ -122,7 +143,12 @@ describe('the API handlers', () => {
   });
 
   it('POST /agents/register answers 201 with the agent, the heartbeat interval and a signing secret', async () => {
-    const res = await invoke(agents, event('POST', '/agents/register', { body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost'] } }));
+    const res = await invoke(
+      agents,
+      event('POST', '/agents/register', {
+        body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost'] },
+      }),
+    );
     expect(res).toEqual({
       statusCode: 201,
       headers: { 'content-type': 'application/json' },
@@ -146,9 +172,18 @@ describe('the API handlers', () => {
         signing_secret: expect.stringMatching(/^whsec_/),
       },
     });
-    const again = await invoke(agents, event('POST', '/agents/register', { body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] } }));
+    const again = await invoke(
+      agents,
+      event('POST', '/agents/register', {
+        body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] },
+      }),
+    );
     // Registering again keeps the id and the first registration time, and issues a new token and secret.
-    expect(again.body).toMatchObject({ id: res.body.id, registered_at: res.body.registered_at, capabilities: ['analyze_cost', 'right_size'] });
+    expect(again.body).toMatchObject({
+      id: res.body.id,
+      registered_at: res.body.registered_at,
+      capabilities: ['analyze_cost', 'right_size'],
+    });
     expect(again.body.agent_token).not.toBe(res.body.agent_token);
   });
 
@@ -157,7 +192,13 @@ describe('the API handlers', () => {
     expect(res).toEqual({
       statusCode: 201,
       headers: { 'content-type': 'application/json' },
-      body: { task_id: expect.any(String), status: 'pending', agent_id: '', created_at: expect.any(String), status_url: `/tasks/${String(res.body.task_id)}` },
+      body: {
+        task_id: expect.any(String),
+        status: 'pending',
+        agent_id: '',
+        created_at: expect.any(String),
+        status_url: `/tasks/${String(res.body.task_id)}`,
+      },
     });
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }));
     expect((received.Messages ?? []).map((m) => JSON.parse(m.Body!) as unknown)).toContainEqual({ task_id: res.body.task_id });
@@ -165,7 +206,10 @@ describe('the API handlers', () => {
 
   it('answers bad input with a 400 naming each field, and writes nothing', async () => {
     const before = await invoke(tasks, event('GET', '/tasks', { query: { limit: '100' } }));
-    const res = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost', priority: 0, extra: true } }));
+    const res = await invoke(
+      tasks,
+      event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost', priority: 0, extra: true } }),
+    );
     expect(res).toEqual({
       statusCode: 400,
       headers: { 'content-type': 'application/json' },
@@ -183,7 +227,12 @@ describe('the API handlers', () => {
   });
 
   it('POST /agents/{id}/drain keeps the agent listed as draining, refuses a body with fields, and 404s an unknown agent', async () => {
-    const reg = await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
+    const reg = await invoke(
+      agents,
+      event('POST', '/agents/register', {
+        body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] },
+      }),
+    );
     const id = String(reg.body.id);
     const asAgent = { 'x-agent-token': String(reg.body.agent_token) };
     const bad = await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: { now: true }, headers: asAgent }));
@@ -195,18 +244,31 @@ describe('the API handlers', () => {
     expect(drained.body).toMatchObject({ message: expect.stringContaining('receives no new tasks'), agent: { id, status: 'draining' } });
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'draining' });
     // Draining twice is fine; new work for what only it offered is refused.
-    expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {}, headers: asAgent }))).statusCode).toBe(200);
+    expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {}, headers: asAgent }))).statusCode).toBe(
+      200,
+    );
     expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(503);
     // Registering again brings it back.
-    await invoke(agents, event('POST', '/agents/register', { body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] } }));
+    await invoke(
+      agents,
+      event('POST', '/agents/register', {
+        body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] },
+      }),
+    );
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
 
     const unknown = '00000000-0000-4000-8000-000000000000';
-    expect((await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown }, headers: asAgent }))).statusCode).toBe(404);
+    expect(
+      (await invoke(agents, event('POST', `/agents/${unknown}/drain`, { params: { id: unknown }, headers: asAgent }))).statusCode,
+    ).toBe(404);
   });
 
   it('lets an agent act only for itself: its token (shown once) on heartbeat, drain and unregister; registering again replaces it', async () => {
-    const register = (name: string, port: number) => invoke(agents, event('POST', '/agents/register', { body: { name, type: 'identity', host: '127.0.0.1', port, capabilities: ['work'] } }));
+    const register = (name: string, port: number) =>
+      invoke(
+        agents,
+        event('POST', '/agents/register', { body: { name, type: 'identity', host: '127.0.0.1', port, capabilities: ['work'] } }),
+      );
     const a = await register('identity-a', 9121);
     const b = await register('identity-b', 9122);
     const aId = String(a.body.id);
@@ -219,12 +281,27 @@ describe('the API handlers', () => {
     expect(listed).not.toContain('token_hash');
     expect(listed).not.toContain('whsec_');
 
-    const beat = (token?: string) => invoke(agents, event('POST', `/agents/${aId}/heartbeat`, { params: { id: aId }, body: {}, headers: token ? { 'x-agent-token': token } : {} }));
-    expect(await beat()).toMatchObject({ statusCode: 401, body: { code: 'agent_token_required', error: expect.stringContaining('X-Agent-Token') as unknown } });
-    expect(await beat(bToken)).toMatchObject({ statusCode: 403, body: { code: 'agent_token_mismatch', error: expect.stringContaining('an agent may act only for itself') as unknown } });
+    const beat = (token?: string) =>
+      invoke(
+        agents,
+        event('POST', `/agents/${aId}/heartbeat`, { params: { id: aId }, body: {}, headers: token ? { 'x-agent-token': token } : {} }),
+      );
+    expect(await beat()).toMatchObject({
+      statusCode: 401,
+      body: { code: 'agent_token_required', error: expect.stringContaining('X-Agent-Token') as unknown },
+    });
+    expect(await beat(bToken)).toMatchObject({
+      statusCode: 403,
+      body: { code: 'agent_token_mismatch', error: expect.stringContaining('an agent may act only for itself') as unknown },
+    });
     expect((await beat(aToken)).statusCode).toBe(200);
-    for (const [method, path] of [['POST', `/agents/${aId}/drain`], ['DELETE', `/agents/${aId}`]] as const) {
-      expect((await invoke(agents, event(method, path, { params: { id: aId }, headers: { 'x-agent-token': bToken } }))).statusCode).toBe(403);
+    for (const [method, path] of [
+      ['POST', `/agents/${aId}/drain`],
+      ['DELETE', `/agents/${aId}`],
+    ] as const) {
+      expect((await invoke(agents, event(method, path, { params: { id: aId }, headers: { 'x-agent-token': bToken } }))).statusCode).toBe(
+        403,
+      );
     }
     expect((await invoke(agents, event('GET', `/agents/${aId}`, { params: { id: aId } }))).body).toMatchObject({ status: 'healthy' });
 
@@ -235,7 +312,14 @@ describe('the API handlers', () => {
     expect(again.body.signing_secret).not.toBe(a.body.signing_secret);
     expect((await beat(aToken)).statusCode).toBe(403);
     expect((await beat(String(again.body.agent_token))).statusCode).toBe(200);
-    expect((await invoke(agents, event('DELETE', `/agents/${aId}`, { params: { id: aId }, headers: { 'x-agent-token': String(again.body.agent_token) } }))).statusCode).toBe(200);
+    expect(
+      (
+        await invoke(
+          agents,
+          event('DELETE', `/agents/${aId}`, { params: { id: aId }, headers: { 'x-agent-token': String(again.body.agent_token) } }),
+        )
+      ).statusCode,
+    ).toBe(200);
   });
 
   it('POST /tasks with an Idempotency-Key returns the same task for a repeat, refuses another body with that key, and keeps keys per caller', async () => {
@@ -248,7 +332,10 @@ describe('the API handlers', () => {
 
     const changed = await invoke(tasks, event('POST', '/tasks', { body: { ...body, priority: 10 }, headers: key }));
     expect(changed.statusCode).toBe(422);
-    expect(changed.body).toMatchObject({ code: 'idempotency_key_reused', error: expect.stringContaining('was already used in the last 24 h with a different body') as unknown });
+    expect(changed.body).toMatchObject({
+      code: 'idempotency_key_reused',
+      error: expect.stringContaining('was already used in the last 24 h with a different body') as unknown,
+    });
 
     const other = await invoke(tasks, event('POST', '/tasks', { body, headers: { 'idempotency-key': `${key['idempotency-key']}-2` } }));
     expect(other.statusCode).toBe(201);
@@ -258,7 +345,9 @@ describe('the API handlers', () => {
 
     // Another caller (another IAM principal) with the same key gets its own task.
     const asOther = event('POST', '/tasks', { body, headers: key });
-    (asOther.requestContext as unknown as { authorizer: unknown }).authorizer = { iam: { userArn: 'arn:aws:iam::111111111111:user/other' } };
+    (asOther.requestContext as unknown as { authorizer: unknown }).authorizer = {
+      iam: { userArn: 'arn:aws:iam::111111111111:user/other' },
+    };
     const otherCaller = await invoke(tasks, asOther);
     expect(otherCaller.statusCode).toBe(201);
     expect(otherCaller.body.task_id).not.toBe(first.body.task_id);
@@ -276,7 +365,10 @@ describe('the API handlers', () => {
     ['empty', ''],
   ])('refuses an Idempotency-Key %s with a 400, and stores nothing', async (_label, value) => {
     const before = await invoke(tasks, event('GET', '/tasks', { query: { agent_type: 'cost', limit: '100' } }));
-    const res = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost' }, headers: { 'idempotency-key': value } }));
+    const res = await invoke(
+      tasks,
+      event('POST', '/tasks', { body: { task_type: 'analyze_cost', agent_type: 'cost' }, headers: { 'idempotency-key': value } }),
+    );
     expect(res.statusCode).toBe(400);
     expect(String(res.body.error)).toContain('invalid Idempotency-Key header: it must be 1-255 visible ASCII characters');
     const after = await invoke(tasks, event('GET', '/tasks', { query: { agent_type: 'cost', limit: '100' } }));
@@ -284,8 +376,16 @@ describe('the API handlers', () => {
   });
 
   it('answers an unknown task 404 and a malformed id 400', async () => {
-    expect(await invoke(tasks, event('GET', '/tasks/0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f', { params: { id: '0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f' } }))).toMatchObject({ statusCode: 404, body: { code: 'task_not_found' } });
-    expect(await invoke(tasks, event('GET', '/tasks/abc', { params: { id: 'abc' } }))).toMatchObject({ statusCode: 400, body: { code: 'validation_error' } });
+    expect(
+      await invoke(
+        tasks,
+        event('GET', '/tasks/0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f', { params: { id: '0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f' } }),
+      ),
+    ).toMatchObject({ statusCode: 404, body: { code: 'task_not_found' } });
+    expect(await invoke(tasks, event('GET', '/tasks/abc', { params: { id: 'abc' } }))).toMatchObject({
+      statusCode: 400,
+      body: { code: 'validation_error' },
+    });
   });
 });
 
@@ -304,15 +404,43 @@ describe('the starter and the dispatcher', () => {
     await new Promise<void>((r) => agentServer.listen(0, '127.0.0.1', () => r()));
     stops.push(() => new Promise((r) => agentServer.close(r)));
     const agentPort = (agentServer.address() as { port: number }).port;
-    const registered = await invoke(agents, event('POST', '/agents/register', { body: { name: 'echo-agent', type: 'handlers', host: '127.0.0.1', port: agentPort, capabilities: ['echo'] } }));
+    const registered = await invoke(
+      agents,
+      event('POST', '/agents/register', {
+        body: { name: 'echo-agent', type: 'handlers', host: '127.0.0.1', port: agentPort, capabilities: ['echo'] },
+      }),
+    );
     expect(registered.statusCode).toBe(201);
 
-    const submitted = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'echo', agent_type: 'handlers', parameters: { n: 7 } } }));
+    const submitted = await invoke(
+      tasks,
+      event('POST', '/tasks', { body: { task_type: 'echo', agent_type: 'handlers', parameters: { n: 7 } } }),
+    );
     const taskId = String(submitted.body.task_id);
     const sqsEvent: SQSEvent = {
       Records: [
-        { messageId: 'm1', receiptHandle: 'h1', body: JSON.stringify({ task_id: taskId }), attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' },
-        { messageId: 'm2', receiptHandle: 'h2', body: 'not json', attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' }, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1' },
+        {
+          messageId: 'm1',
+          receiptHandle: 'h1',
+          body: JSON.stringify({ task_id: taskId }),
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn',
+          awsRegion: 'us-east-1',
+        },
+        {
+          messageId: 'm2',
+          receiptHandle: 'h2',
+          body: 'not json',
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn',
+          awsRegion: 'us-east-1',
+        },
       ],
     };
     // The malformed record alone is reported for redelivery; the good one is not.
@@ -323,7 +451,13 @@ describe('the starter and the dispatcher', () => {
       status = (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(status).toMatchObject({ status: 'completed', agent_id: registered.body.id, result: { echoed: { n: 7 } }, attempts: 1, retry_count: 0 });
+    expect(status).toMatchObject({
+      status: 'completed',
+      agent_id: registered.body.id,
+      result: { echoed: { n: 7 } },
+      attempts: 1,
+      retry_count: 0,
+    });
     // Why this agent: the decision is recorded with the loads seen.
     expect(status.routing).toEqual({
       attempt: 1,
@@ -333,7 +467,9 @@ describe('the starter and the dispatcher', () => {
       reason: 'least loaded of 1 eligible agent (0 of 10 slots in use before this task)',
       candidates: 1,
       eligible: 1,
-      load_seen: [{ agent_id: registered.body.id, name: 'echo-agent', in_flight: 0, max_concurrency: 10, status: 'healthy', circuit: 'closed' }],
+      load_seen: [
+        { agent_id: registered.body.id, name: 'echo-agent', in_flight: 0, max_concurrency: 10, status: 'healthy', circuit: 'closed' },
+      ],
     });
   });
 
@@ -341,7 +477,10 @@ describe('the starter and the dispatcher', () => {
     const submitted = await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'echo', agent_type: 'handlers' } }));
     const taskId = String(submitted.body.task_id);
     expect((await invoke(tasks, event('DELETE', `/tasks/${taskId}`, { params: { id: taskId } }))).statusCode).toBe(200);
-    const step = await dispatcher({ action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 50 } }, fakeLambdaContext('dispatcher', 330_000));
+    const step = await dispatcher(
+      { action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 50 } },
+      fakeLambdaContext('dispatcher', 330_000),
+    );
     expect(step).toEqual({ outcome: 'done', delay_seconds: 0, status: 'cancelled', attempts: 0, fault_count: 0 });
   });
 
@@ -369,7 +508,10 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     stops.push(() => new Promise((r) => server.close(r)));
     const port = (server.address() as { port: number }).port;
-    const registered = await invoke(agents, event('POST', '/agents/register', { body: { name: `${type}-agent`, type, host: '127.0.0.1', port, capabilities: ['work'] } }));
+    const registered = await invoke(
+      agents,
+      event('POST', '/agents/register', { body: { name: `${type}-agent`, type, host: '127.0.0.1', port, capabilities: ['work'] } }),
+    );
     return { id: String(registered.body.id), deliveries };
   }
 
@@ -396,7 +538,9 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
 
   it('the same queue message delivered twice (in one batch and again later) starts one execution: one delivery', async () => {
     const agent = await countingAgent('dupmsg', 300);
-    const taskId = String((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupmsg' } }))).body.task_id);
+    const taskId = String(
+      (await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupmsg' } }))).body.task_id,
+    );
     const batch: SQSEvent = { Records: [record('a', taskId), record('b', taskId)] };
     expect(await starter(batch, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
     expect(await starter({ Records: [record('c', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
@@ -409,9 +553,15 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
 
   it('two executions driving the same task (a duplicate start) deliver its attempt once', async () => {
     const agent = await countingAgent('dupexec', 500);
-    const taskId = String((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupexec', max_retries: 0 } }))).body.task_id);
+    const taskId = String(
+      (await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'dupexec', max_retries: 0 } }))).body.task_id,
+    );
     // Five dispatch steps at once, as five executions (or retried invocations) would run them.
-    const steps = await Promise.all(Array.from({ length: 5 }, () => dispatcher({ action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 60 } }, fakeLambdaContext('dispatcher', 330_000))));
+    const steps = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        dispatcher({ action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 60 } }, fakeLambdaContext('dispatcher', 330_000)),
+      ),
+    );
     const outcomes = (steps as Array<{ outcome: string; status: string }>).map((s) => `${s.outcome}:${s.status}`).sort();
     expect(outcomes.filter((o) => o === 'done:completed')).toHaveLength(1);
     expect(outcomes.filter((o) => o !== 'done:completed').every((o) => o.startsWith('wait:') || o === 'done:completed')).toBe(true);

@@ -22,7 +22,10 @@ describe('offline synth', () => {
         timeout: 120_000,
       });
       const templates = readdirSync(path.join(out.dir, 'cdk.out')).filter((f) => f.endsWith('.template.json'));
-      expect(templates.sort()).toEqual(['OptiInfraOrchestrator-dev-Stateful.template.json', 'OptiInfraOrchestrator-dev-Stateless.template.json']);
+      expect(templates.sort()).toEqual([
+        'OptiInfraOrchestrator-dev-Stateful.template.json',
+        'OptiInfraOrchestrator-dev-Stateless.template.json',
+      ]);
       expect(existsSync(record) ? readFileSync(record, 'utf8') : '').toBe('');
     } finally {
       out.remove();

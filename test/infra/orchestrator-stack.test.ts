@@ -20,10 +20,15 @@ beforeAll(() => {
 type Definition = { States: Record<string, Record<string, unknown>>; TimeoutSeconds?: number };
 
 function definitions(): Record<string, Definition> {
-  const machines = stateless.findResources('AWS::StepFunctions::StateMachine') as Record<string, { Properties: { StateMachineType?: string; DefinitionString: { 'Fn::Join': [string, unknown[]] } } }>;
+  const machines = stateless.findResources('AWS::StepFunctions::StateMachine') as Record<
+    string,
+    { Properties: { StateMachineType?: string; DefinitionString: { 'Fn::Join': [string, unknown[]] } } }
+  >;
   return Object.fromEntries(
     Object.values(machines).map((m) => {
-      const text = m.Properties.DefinitionString['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'arn:aws:lambda:us-east-1:000000000000:function:Dispatcher')).join('');
+      const text = m.Properties.DefinitionString['Fn::Join'][1]
+        .map((p) => (typeof p === 'string' ? p : 'arn:aws:lambda:us-east-1:000000000000:function:Dispatcher'))
+        .join('');
       return [m.Properties.StateMachineType ?? 'STANDARD', JSON.parse(text) as Definition];
     }),
   );
@@ -60,7 +65,10 @@ describe('the task state machines', () => {
   it('catches every failure of the dispatch step in a step that records it, which itself ends in Stranded', () => {
     const states = definitions().STANDARD!.States;
     expect(states.Dispatch!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'RecordFault' }]);
-    expect(states.RecordFault).toMatchObject({ Next: 'Route', Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'Stranded' }] });
+    expect(states.RecordFault).toMatchObject({
+      Next: 'Route',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'Stranded' }],
+    });
     expect(states.Stranded).toMatchObject({ Type: 'Fail' });
   });
 
@@ -70,7 +78,10 @@ describe('the task state machines', () => {
 
   it('logs at ALL without execution data, and traces, on both machines', () => {
     const machines = stateless.findResources('AWS::StepFunctions::StateMachine', {
-      Properties: { TracingConfiguration: { Enabled: true }, LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }) },
+      Properties: {
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+      },
     });
     expect(Object.keys(machines)).toHaveLength(2);
   });
@@ -80,7 +91,11 @@ describe('the stateful stack', () => {
   it('keeps tasks and agents in on-demand tables with point-in-time recovery and TTL, retained on delete', () => {
     const tables = stateful.findResources('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
-      Properties: { BillingMode: 'PAY_PER_REQUEST', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true } },
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      },
     });
     expect(Object.keys(tables)).toHaveLength(2);
   });
@@ -88,22 +103,42 @@ describe('the stateful stack', () => {
   it('keeps Idempotency-Key records in their own on-demand table with TTL, which only the tasks API may use', () => {
     const tables = stateful.findResources('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
-      Properties: { BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } },
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      },
     });
     expect(Object.keys(tables)).toHaveLength(1);
-    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }
+    >;
     const using = Object.entries(policies).filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('Idempotency'));
     expect(using.map(([id]) => id)).toEqual([expect.stringMatching(/^TasksApi/)]);
-    stateless.hasResourceProperties('AWS::Lambda::Function', { Description: '/tasks routes', Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE: Match.anyValue() }) } });
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Description: '/tasks routes',
+      Environment: { Variables: Match.objectLike({ IDEMPOTENCY_TABLE: Match.anyValue() }) },
+    });
   });
 
   it('keeps the fleet tokens in a generated secret that only the agents API may read', () => {
     stateful.resourceCountIs('AWS::SecretsManager::Secret', 1);
-    stateful.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ ExcludePunctuation: true, PasswordLength: 48 }) });
-    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }>;
-    const readers = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')));
+    stateful.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ ExcludePunctuation: true, PasswordLength: 48 }),
+    });
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }
+    >;
+    const readers = Object.entries(policies).filter(([, p]) =>
+      p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')),
+    );
     expect(readers.map(([id]) => id)).toEqual([expect.stringMatching(/^AgentsApi/)]);
-    stateless.hasResourceProperties('AWS::Lambda::Function', { Description: '/agents routes', Environment: { Variables: Match.objectLike({ FLEET_TOKENS_SECRET_ARN: Match.anyValue() }) } });
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Description: '/agents routes',
+      Environment: { Variables: Match.objectLike({ FLEET_TOKENS_SECRET_ARN: Match.anyValue() }) },
+    });
   });
 
   it('indexes tasks by status, agent type and month for listing, keys only', () => {
@@ -118,13 +153,24 @@ describe('the stateful stack', () => {
   });
 
   it('gives the intake queue a dead-letter queue with a redrive policy and an alarm on it', () => {
-    stateful.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 }, VisibilityTimeout: 180 });
-    stateful.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmActions: [Match.anyValue()] });
+    stateful.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      VisibilityTimeout: 180,
+    });
+    stateful.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('runs a serverless Valkey cache reachable only from the functions security group', () => {
     stateful.hasResourceProperties('AWS::ElastiCache::ServerlessCache', { Engine: 'valkey', SecurityGroupIds: [Match.anyValue()] });
-    stateful.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6379, ToPort: 6380, SourceSecurityGroupId: Match.anyValue() });
+    stateful.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 6379,
+      ToPort: 6380,
+      SourceSecurityGroupId: Match.anyValue(),
+    });
   });
 
   it('makes a NAT gateway only when agents may be outside the VPC, and endpoints either way', () => {
@@ -142,15 +188,28 @@ describe('the stateless stack', () => {
     const fns = stateless.findResources('AWS::Lambda::Function');
     expect(Object.keys(fns)).toHaveLength(6);
     for (const fn of Object.values(fns) as Array<{ Properties: Record<string, unknown> }>) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogGroup: expect.anything() } });
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: expect.anything() },
+      });
     }
   });
 
   it('authenticates every route with IAM except GET /health, or with JWT when configured', () => {
     const check = (template: Template, auth: string) => {
-      const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<string, { Properties: { RouteKey: string; AuthorizationType?: string } }>;
-      expect(Object.values(routes).map((r) => r.Properties.RouteKey).sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-      for (const route of Object.values(routes)) expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === 'GET /health' ? 'NONE' : auth);
+      const routes = template.findResources('AWS::ApiGatewayV2::Route') as Record<
+        string,
+        { Properties: { RouteKey: string; AuthorizationType?: string } }
+      >;
+      expect(
+        Object.values(routes)
+          .map((r) => r.Properties.RouteKey)
+          .sort(),
+      ).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+      for (const route of Object.values(routes))
+        expect(route.Properties.AuthorizationType).toBe(route.Properties.RouteKey === 'GET /health' ? 'NONE' : auth);
     };
     check(stateless, 'AWS_IAM');
     check(synth({ auth: { kind: 'jwt', issuer: 'https://issuer.example.com', audience: ['orchestrator'] } }).stateless, 'JWT');
@@ -164,19 +223,34 @@ describe('the stateless stack', () => {
   });
 
   it('consumes the intake queue with partial batch failures', () => {
-    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });
+    stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+    });
   });
 
   it('has one dashboard and alarms on failed executions, API 5xx and dispatch errors, all notifying SNS', () => {
     stateless.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    const alarms = stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, { Properties: { AlarmDescription: string; AlarmActions: unknown[] } }>;
+    const alarms = stateless.findResources('AWS::CloudWatch::Alarm') as Record<
+      string,
+      { Properties: { AlarmDescription: string; AlarmActions: unknown[] } }
+    >;
     const descriptions = Object.values(alarms).map((a) => a.Properties.AlarmDescription);
-    expect(descriptions).toEqual(expect.arrayContaining([expect.stringMatching(/^Task executions failed/), expect.stringMatching(/^The API answered 5xx/), expect.stringMatching(/^The dispatcher failed/)]));
+    expect(descriptions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Task executions failed/),
+        expect.stringMatching(/^The API answered 5xx/),
+        expect.stringMatching(/^The dispatcher failed/),
+      ]),
+    );
     for (const a of Object.values(alarms)) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 
   it('grants no IAM statement a service-wide wildcard on every resource, and no table index wildcard', () => {
-    const policies = { ...stateful.findResources('AWS::IAM::Policy'), ...stateless.findResources('AWS::IAM::Policy') } as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
+    const policies = { ...stateful.findResources('AWS::IAM::Policy'), ...stateless.findResources('AWS::IAM::Policy') } as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }
+    >;
     expect(Object.keys(policies).length).toBeGreaterThan(6);
     for (const policy of Object.values(policies)) {
       for (const statement of policy.Properties.PolicyDocument.Statement) {
@@ -188,8 +262,13 @@ describe('the stateless stack', () => {
   });
 
   it('lets only the tasks API stop executions, and only Standard ones (Express cannot be stopped: cancel is a conditional write the next step sees)', () => {
-    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> }; Roles: unknown[] } }>;
-    const stopping = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StopExecution')));
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> }; Roles: unknown[] } }
+    >;
+    const stopping = Object.entries(policies).filter(([, p]) =>
+      p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StopExecution')),
+    );
     expect(stopping.map(([id]) => id)).toEqual([expect.stringMatching(/^TasksApi/)]);
     const statement = stopping[0]![1].Properties.PolicyDocument.Statement.find((s) => [s.Action].flat().includes('states:StopExecution'))!;
     expect(JSON.stringify(statement.Resource)).toContain('StandardWorkflowStateMachine');
@@ -197,17 +276,33 @@ describe('the stateless stack', () => {
   });
 
   it('lets the starter start both machines, and the dispatcher start neither (it hands over through the queue)', () => {
-    const policies = stateless.findResources('AWS::IAM::Policy') as Record<string, { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }>;
-    const starting = Object.entries(policies).filter(([, p]) => p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StartExecution')));
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }
+    >;
+    const starting = Object.entries(policies).filter(([, p]) =>
+      p.Properties.PolicyDocument.Statement.some((s) => [s.Action].flat().includes('states:StartExecution')),
+    );
     expect(starting.map(([id]) => id)).toEqual([expect.stringMatching(/^Starter/)]);
-    const resources = JSON.stringify(starting[0]![1].Properties.PolicyDocument.Statement.filter((s) => [s.Action].flat().includes('states:StartExecution')).map((s) => s.Resource));
+    const resources = JSON.stringify(
+      starting[0]![1].Properties.PolicyDocument.Statement.filter((s) => [s.Action].flat().includes('states:StartExecution')).map(
+        (s) => s.Resource,
+      ),
+    );
     expect(resources).toContain('StandardWorkflowStateMachine');
     expect(resources).toContain('ExpressWorkflowStateMachine');
   });
 
   it('lets only the cache users run in the VPC', () => {
-    const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<string, { Metadata: Record<string, string> }>;
-    expect(Object.values(inVpc).map((f) => f.Metadata['optiinfra:entry']).sort()).toEqual(['functions/handlers/api-agents.ts', 'functions/handlers/api-tasks.ts', 'functions/handlers/dispatcher.ts']);
+    const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<
+      string,
+      { Metadata: Record<string, string> }
+    >;
+    expect(
+      Object.values(inVpc)
+        .map((f) => f.Metadata['optiinfra:entry'])
+        .sort(),
+    ).toEqual(['functions/handlers/api-agents.ts', 'functions/handlers/api-tasks.ts', 'functions/handlers/dispatcher.ts']);
   });
 });
 

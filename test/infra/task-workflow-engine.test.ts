@@ -26,12 +26,15 @@ async function run(dispatch: Array<Step | Error>, fault: Array<Step | Error> = [
     return next;
   };
   const machine = new StateMachine(definition as never);
-  const execution = machine.run({ task_id: 't-1', state_timeout_seconds: 5 }, {
-    overrides: {
-      taskResourceLocalHandlers: { Dispatch: script('Dispatch', dispatch), RecordFault: script('RecordFault', fault) } as never,
-      retryIntervalOverrides: { Dispatch: 0, RecordFault: 0 },
+  const execution = machine.run(
+    { task_id: 't-1', state_timeout_seconds: 5 },
+    {
+      overrides: {
+        taskResourceLocalHandlers: { Dispatch: script('Dispatch', dispatch), RecordFault: script('RecordFault', fault) } as never,
+        retryIntervalOverrides: { Dispatch: 0, RecordFault: 0 },
+      },
     },
-  });
+  );
   const result = await execution.result.then(
     (output) => ({ ok: true as const, output: output as Record<string, unknown> }),
     (error: Error) => ({ ok: false as const, error }),
@@ -42,7 +45,10 @@ async function run(dispatch: Array<Step | Error>, fault: Array<Step | Error> = [
 describe('the task state machine, run locally', () => {
   it('ends after one dispatch that finishes the task', async () => {
     const { result, calls } = await run([{ outcome: 'done', status: 'completed' }]);
-    expect(result).toEqual({ ok: true, output: { task_id: 't-1', state_timeout_seconds: 5, step: { outcome: 'done', status: 'completed' } } });
+    expect(result).toEqual({
+      ok: true,
+      output: { task_id: 't-1', state_timeout_seconds: 5, step: { outcome: 'done', status: 'completed' } },
+    });
     expect(calls.map((c) => c.state)).toEqual(['Dispatch']);
   });
 
@@ -53,7 +59,11 @@ describe('the task state machine, run locally', () => {
 
   it('waits the delay the step asks for, then dispatches again', async () => {
     const started = Date.now();
-    const { result, calls } = await run([{ outcome: 'retry', delay_seconds: 1 }, { outcome: 'wait', delay_seconds: 1 }, { outcome: 'done' }]);
+    const { result, calls } = await run([
+      { outcome: 'retry', delay_seconds: 1 },
+      { outcome: 'wait', delay_seconds: 1 },
+      { outcome: 'done' },
+    ]);
     expect(result.ok).toBe(true);
     expect(calls.map((c) => c.state)).toEqual(['Dispatch', 'Dispatch', 'Dispatch']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
@@ -71,17 +81,20 @@ describe('the task state machine, run locally', () => {
   it('times out a dispatch step that outlives state_timeout_seconds and records it as a fault', async () => {
     const machine = new StateMachine(definition as never);
     const faults: unknown[] = [];
-    const execution = machine.run({ task_id: 't-2', state_timeout_seconds: 1 }, {
-      overrides: {
-        taskResourceLocalHandlers: {
-          Dispatch: () => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'done' }), 1500)),
-          RecordFault: (input: unknown) => {
-            faults.push(input);
-            return { outcome: 'done', status: 'timeout' };
-          },
-        } as never,
+    const execution = machine.run(
+      { task_id: 't-2', state_timeout_seconds: 1 },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            Dispatch: () => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'done' }), 1500)),
+            RecordFault: (input: unknown) => {
+              faults.push(input);
+              return { outcome: 'done', status: 'timeout' };
+            },
+          } as never,
+        },
       },
-    });
+    );
     const output = (await execution.result) as Record<string, unknown>;
     expect(output.step).toEqual({ outcome: 'done', status: 'timeout' });
     expect(((faults[0] as Step).state as Step).fault).toMatchObject({ Error: 'States.Timeout' });

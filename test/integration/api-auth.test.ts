@@ -38,21 +38,38 @@ describe('bearer tokens on the local API', () => {
     expect((await call(orch.url, 'GET', '/health')).status).toBe(200);
   });
 
-  it.each(API_ROUTES.filter((r) => !r.public).map((r) => [r.method, r.path.replace('{id}', UNKNOWN)]))('refuses %s %s without a token, or with a wrong one, saying what to send', async (method, path) => {
-    const body = method === 'POST' ? {} : undefined;
-    const none = await call(orch.url, method, path, body);
-    expect(none.status).toBe(401);
-    expect(none.body).toEqual({ error: 'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)', code: 'unauthorized' });
-    for (const header of [bearer('not-the-token-0123456789'), { authorization: OLD }, { authorization: `Basic ${OLD}` }, bearer(`${OLD}x`)]) {
-      const wrong = await call(orch.url, method, path, body, header);
-      expect(wrong.status).toBe(401);
-      expect(String(wrong.body.error)).toContain('the bearer token is not one this orchestrator accepts');
-    }
-  });
+  it.each(API_ROUTES.filter((r) => !r.public).map((r) => [r.method, r.path.replace('{id}', UNKNOWN)]))(
+    'refuses %s %s without a token, or with a wrong one, saying what to send',
+    async (method, path) => {
+      const body = method === 'POST' ? {} : undefined;
+      const none = await call(orch.url, method, path, body);
+      expect(none.status).toBe(401);
+      expect(none.body).toEqual({
+        error: 'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)',
+        code: 'unauthorized',
+      });
+      for (const header of [
+        bearer('not-the-token-0123456789'),
+        { authorization: OLD },
+        { authorization: `Basic ${OLD}` },
+        bearer(`${OLD}x`),
+      ]) {
+        const wrong = await call(orch.url, method, path, body, header);
+        expect(wrong.status).toBe(401);
+        expect(String(wrong.body.error)).toContain('the bearer token is not one this orchestrator accepts');
+      }
+    },
+  );
 
   it('accepts either listed token, so a token can be rotated without downtime', async () => {
     for (const token of [OLD, NEW]) {
-      const res = await call<{ agents: Array<{ name: string; status: string }> }>(orch.url, 'GET', '/agents?type=cost', undefined, bearer(token));
+      const res = await call<{ agents: Array<{ name: string; status: string }> }>(
+        orch.url,
+        'GET',
+        '/agents?type=cost',
+        undefined,
+        bearer(token),
+      );
       expect(res.status).toBe(200);
       // The example agents registered with the first token.
       expect(res.body.agents.map((a) => [a.name, a.status])).toEqual([
@@ -60,7 +77,13 @@ describe('bearer tokens on the local API', () => {
         ['cost-agent-2', 'healthy'],
       ]);
     }
-    const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'analyze_cost', agent_type: 'cost' }, bearer(NEW));
+    const submitted = await call<{ task_id: string }>(
+      orch.url,
+      'POST',
+      '/tasks',
+      { task_type: 'analyze_cost', agent_type: 'cost' },
+      bearer(NEW),
+    );
     expect(submitted.status).toBe(201);
     // Read back with the other token.
     let status = '';
@@ -76,7 +99,17 @@ describe('bearer tokens on the local API', () => {
     stops.push(() => withToken.stop());
     expect((await call(orch.url, 'GET', `/agents/${withToken.id}`, undefined, bearer(OLD))).body).toMatchObject({ status: 'healthy' });
 
-    const without = startProcess(NODE, ['--import', 'tsx', 'examples/fault-agent.ts', '--name', 'no-token', '--type', 'authed', '--orchestrator', orch.url]);
+    const without = startProcess(NODE, [
+      '--import',
+      'tsx',
+      'examples/fault-agent.ts',
+      '--name',
+      'no-token',
+      '--type',
+      'authed',
+      '--orchestrator',
+      orch.url,
+    ]);
     stops.push(() => without.stop());
     const code = await new Promise<number | null>((resolve) => without.child.once('exit', resolve));
     expect(code).toBe(2);
@@ -86,7 +119,10 @@ describe('bearer tokens on the local API', () => {
   it('needs a fleet token to register an agent (either of two, for rotation), and says which header', async () => {
     const body = { name: 'fleet-check', type: 'fleet', host: '127.0.0.1', port: 9301, capabilities: ['work'] };
     const none = await call(orch.url, 'POST', '/agents/register', body, bearer(OLD));
-    expect(none).toMatchObject({ status: 401, body: { code: 'fleet_token_required', error: expect.stringContaining('X-Fleet-Token') as unknown } });
+    expect(none).toMatchObject({
+      status: 401,
+      body: { code: 'fleet_token_required', error: expect.stringContaining('X-Fleet-Token') as unknown },
+    });
     const wrong = await call(orch.url, 'POST', '/agents/register', body, { ...bearer(OLD), 'x-fleet-token': 'not-the-fleet-token-000' });
     expect(wrong).toMatchObject({ status: 401, body: { code: 'fleet_token_invalid' } });
     for (const fleet of [FLEET_OLD, FLEET_NEW]) {
@@ -96,7 +132,11 @@ describe('bearer tokens on the local API', () => {
   });
 
   it('refuses to start with a weak token', async () => {
-    const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'local/main.ts', '--port', '0', '--no-agents'], { API_TOKENS: 'short' });
+    const proc = startProcess(
+      NODE,
+      ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'local/main.ts', '--port', '0', '--no-agents'],
+      { API_TOKENS: 'short' },
+    );
     const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
     expect(code).toBe(2);
     expect(proc.output()).toContain('API_TOKENS must list tokens of at least 16 characters');

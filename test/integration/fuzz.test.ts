@@ -44,14 +44,35 @@ const idLike = fc.oneof(
 );
 const queryLike = fc.oneof(
   fc.constant(''),
-  fc.dictionary(fc.constantFrom('status', 'agent_type', 'type', 'limit', 'next_token', 'colour', '__proto__', ''), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('1000', '-1', '0', 'completed', 'healthy', '%', 'a'.repeat(3_000))), { maxKeys: 3 })
-    .map((q) => `?${Object.entries(q).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`),
+  fc
+    .dictionary(
+      fc.constantFrom('status', 'agent_type', 'type', 'limit', 'next_token', 'colour', '__proto__', ''),
+      fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('1000', '-1', '0', 'completed', 'healthy', '%', 'a'.repeat(3_000))),
+      { maxKeys: 3 },
+    )
+    .map(
+      (q) =>
+        `?${Object.entries(q)
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+          .join('&')}`,
+    ),
   fc.string({ maxLength: 50 }).map((s) => `?${s}`),
 );
 const pathLike = fc.oneof(
   // A route of the table with its placeholders filled with junk.
-  fc.tuple(fc.constantFrom(...API_ROUTES.map((r) => r.path)), idLike, queryLike).map(([p, id, q]) => `${p.replace('{id}', encodeURIComponent(id))}${q}`),
-  fc.constantFrom('/', '/tasks/', '/agents//heartbeat', '/tasks/../agents', '/TASKS', '/tasks%2F1', `/agents/${UUID}/drain/extra`, '/health/x'),
+  fc
+    .tuple(fc.constantFrom(...API_ROUTES.map((r) => r.path)), idLike, queryLike)
+    .map(([p, id, q]) => `${p.replace('{id}', encodeURIComponent(id))}${q}`),
+  fc.constantFrom(
+    '/',
+    '/tasks/',
+    '/agents//heartbeat',
+    '/tasks/../agents',
+    '/TASKS',
+    '/tasks%2F1',
+    `/agents/${UUID}/drain/extra`,
+    '/health/x',
+  ),
   fc.webPath(),
 );
 
@@ -71,7 +92,10 @@ const submissionLike = fc.record(
   {
     task_type: fc.oneof(fc.string({ maxLength: 70 }), fc.constant('work')),
     // Never the registered agent type: a valid-looking submission is refused with 503, not stored.
-    agent_type: fc.oneof(fc.string({ maxLength: 70 }).filter((s) => s !== 'fuzzed'), fc.integer()),
+    agent_type: fc.oneof(
+      fc.string({ maxLength: 70 }).filter((s) => s !== 'fuzzed'),
+      fc.integer(),
+    ),
     priority: fc.oneof(fc.integer({ min: -100, max: 100 }), fc.string(), fc.double()),
     timeout_seconds: fc.oneof(fc.integer({ min: -10, max: 1_000 }), fc.constant(null)),
     max_retries: fc.oneof(fc.integer({ min: -2, max: 20 }), fc.boolean()),
@@ -89,15 +113,27 @@ const bodyLike: fc.Arbitrary<{ body?: string; contentType?: string }> = fc.oneof
   submissionLike.map((v) => ({ body: JSON.stringify(v), contentType: 'application/json' })),
   registrationLike.map((v) => ({ body: JSON.stringify(v), contentType: 'application/json' })),
   fc.string({ maxLength: 200 }).map((s) => ({ body: s, contentType: 'application/json' })),
-  fc.tuple(fc.string({ maxLength: 200 }), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', '')).map(([s, contentType]) => ({ body: s, contentType })),
+  fc
+    .tuple(
+      fc.string({ maxLength: 200 }),
+      fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', ''),
+    )
+    .map(([s, contentType]) => ({ body: s, contentType })),
   fc.integer({ min: 1, max: 40_000 }).map((n) => ({ body: `${'['.repeat(n)}${']'.repeat(n)}`, contentType: 'application/json' })),
-  fc.integer({ min: 17, max: 20_000 }).map((n) => ({ body: `{"task_type":"work","agent_type":"fuzzed","parameters":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`, contentType: 'application/json' })),
+  fc.integer({ min: 17, max: 20_000 }).map((n) => ({
+    body: `{"task_type":"work","agent_type":"fuzzed","parameters":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`,
+    contentType: 'application/json',
+  })),
   fc.constant({ body: 'x'.repeat(200_000), contentType: 'application/json' }),
   fc.constant({ body: '{"task_type":"work","agent_type":"fuzzed","__proto__":{"admin":true}}', contentType: 'application/json' }),
 );
 const requestLike: fc.Arbitrary<FuzzRequest> = fc
   .tuple(fc.constantFrom('GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'OPTIONS', 'HEAD'), pathLike, bodyLike)
-  .map(([method, path, b]) => ({ method, path: path.startsWith('/') ? path : `/${path}`, ...(method === 'GET' || method === 'HEAD' ? {} : b) }));
+  .map(([method, path, b]) => ({
+    method,
+    path: path.startsWith('/') ? path : `/${path}`,
+    ...(method === 'GET' || method === 'HEAD' ? {} : b),
+  }));
 
 async function send(req: FuzzRequest): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = {};

@@ -25,7 +25,8 @@ beforeAll(async () => {
   redisPort = await freePort();
   redis = await startRedisOn(redisPort);
   orch = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-  for (const name of ['outage-a', 'outage-b']) agents.push(await startFaultAgent(orch.url, { mode: 'slow', delayMs: 200, type: 'outage', name }));
+  for (const name of ['outage-a', 'outage-b'])
+    agents.push(await startFaultAgent(orch.url, { mode: 'slow', delayMs: 200, type: 'outage', name }));
 });
 
 afterAll(async () => {
@@ -35,7 +36,12 @@ afterAll(async () => {
 });
 
 async function submit(): Promise<string> {
-  const res = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'outage', max_retries: 5, retry_delay_seconds: 1 });
+  const res = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', {
+    task_type: 'work',
+    agent_type: 'outage',
+    max_retries: 5,
+    retry_delay_seconds: 1,
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.task_id;
 }

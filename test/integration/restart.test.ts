@@ -21,7 +21,12 @@ afterAll(async () => {
 
 describe('restarting the local runtime', () => {
   it('drives a task that was at an agent when the process was killed to a terminal state after a restart', async () => {
-    const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 4, max_retries: 2 });
+    const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', {
+      task_type: 'work',
+      agent_type: 'restart',
+      timeout_seconds: 4,
+      max_retries: 2,
+    });
     const id = submitted.body.task_id;
     await waitForTask(orch.url, id, (t) => t.status === 'sent', 15_000);
     await orch.stop('SIGKILL');
@@ -35,7 +40,12 @@ describe('restarting the local runtime', () => {
 
   it('starts tasks accepted but not yet dispatched before a clean stop', async () => {
     const queued = await Promise.all(
-      Array.from({ length: 4 }, async () => (await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 10 })).body.task_id),
+      Array.from(
+        { length: 4 },
+        async () =>
+          (await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 10 }))
+            .body.task_id,
+      ),
     );
     await orch.stop('SIGTERM');
     await orch.restart();

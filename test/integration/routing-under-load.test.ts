@@ -63,7 +63,9 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boo
 
 describe('capacity and selection', () => {
   it('spreads 9 one-second tasks over 3 equal agents 3/3/3 (±1), and records why each agent was chosen', async () => {
-    const fleet = await Promise.all(['a', 'b', 'c'].map((n) => agent({ mode: 'slow', delayMs: 1000, type: 'spread3', name: `spread3-${n}` })));
+    const fleet = await Promise.all(
+      ['a', 'b', 'c'].map((n) => agent({ mode: 'slow', delayMs: 1000, type: 'spread3', name: `spread3-${n}` })),
+    );
     const ids = await Promise.all(Array.from({ length: 9 }, () => submit({ task_type: 'work', agent_type: 'spread3', max_retries: 0 })));
     const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal)));
     expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
@@ -72,16 +74,28 @@ describe('capacity and selection', () => {
     for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeGreaterThanOrEqual(2);
     for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeLessThanOrEqual(4);
 
-    const routing = done[0]!.routing as { agent_id: string; reason: string; candidates: number; eligible: number; load_seen: Array<{ agent_id: string; in_flight: number }> };
+    const routing = done[0]!.routing as {
+      agent_id: string;
+      reason: string;
+      candidates: number;
+      eligible: number;
+      load_seen: Array<{ agent_id: string; in_flight: number }>;
+    };
     expect(routing.agent_id).toBe(done[0]!.agent_id);
-    expect(routing).toMatchObject({ candidates: 3, eligible: 3, reason: expect.stringMatching(/^least loaded of 3 eligible agents/) as unknown });
+    expect(routing).toMatchObject({
+      candidates: 3,
+      eligible: 3,
+      reason: expect.stringMatching(/^least loaded of 3 eligible agents/) as unknown,
+    });
     expect(routing.load_seen.map((l) => l.agent_id).sort()).toEqual(fleet.map((a) => a.id).sort());
     expect(routing.load_seen[0]!.agent_id).toBe(routing.agent_id);
   });
 
   it('never has more than max_concurrency 2 tasks at once on an agent under a burst of 20', async () => {
     const pair = await agent({ mode: 'slow', delayMs: 300, type: 'cap2', maxConcurrency: 2 });
-    const ids = await Promise.all(Array.from({ length: 20 }, () => submit({ task_type: 'work', agent_type: 'cap2', max_retries: 0, queue_timeout_seconds: 60 })));
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, () => submit({ task_type: 'work', agent_type: 'cap2', max_retries: 0, queue_timeout_seconds: 60 })),
+    );
     const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 60_000)));
     expect(done.map((t) => [t.status, t.attempts])).toEqual(ids.map(() => ['completed', 1]));
     const seen = pair.deliveries();
@@ -90,7 +104,12 @@ describe('capacity and selection', () => {
     expect(most, 'the agent held more tasks at once than its max_concurrency').toBeLessThanOrEqual(2);
     expect(most, 'the burst should have filled both slots').toBe(2);
     // Slots are released as answers come in (the agent's own heartbeat report may lag by an interval).
-    await until('the agent shows no task in flight', () => agentView(pair.id), (a) => a.in_flight === 0, 10_000);
+    await until(
+      'the agent shows no task in flight',
+      () => agentView(pair.id),
+      (a) => a.in_flight === 0,
+      10_000,
+    );
   });
 });
 
@@ -136,7 +155,11 @@ describe('retries that help', () => {
     const id = await submit({ task_type: 'work', agent_type: 'affinity', max_retries: 3, retry_delay_seconds: 1 });
     const done = await waitForTask(orch.url, id, isTerminal, 30_000);
     expect(done).toMatchObject({ status: 'completed', agent_id: healthy.id, attempts: 2 });
-    expect(done.routing).toMatchObject({ attempt: 2, agent_id: healthy.id, reason: expect.stringContaining('1 agent that failed this task before left out') as unknown });
+    expect(done.routing).toMatchObject({
+      attempt: 2,
+      agent_id: healthy.id,
+      reason: expect.stringContaining('1 agent that failed this task before left out') as unknown,
+    });
     // One delivery to the failing agent (the first attempt); the retry waited for the busy healthy agent instead.
     expect(failing.deliveries().filter((d) => d.task_id === id)).toHaveLength(1);
     expect(healthy.deliveries().map((d) => d.task_id)).toEqual([blocker, id]);
@@ -154,12 +177,17 @@ describe('retries that help', () => {
   it("honours an agent's Retry-After (503 when it is full), without counting it against the agent", async () => {
     // Registered for 3 at once but refusing above 1: the orchestrator sends a second task and is told to come back in 1 s.
     const choosy = await agent({ mode: 'slow', delayMs: 600, type: 'choosy', maxConcurrency: 3, refuseAbove: 1 });
-    const ids = await Promise.all([0, 1].map(() => submit({ task_type: 'work', agent_type: 'choosy', max_retries: 3, retry_delay_seconds: 0 })));
+    const ids = await Promise.all(
+      [0, 1].map(() => submit({ task_type: 'work', agent_type: 'choosy', max_retries: 3, retry_delay_seconds: 0 })),
+    );
     const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
     expect(done.map((t) => t.status)).toEqual(['completed', 'completed']);
     expect(done.map((t) => t.attempts).sort()).toEqual([1, 2]);
     const retried = done.find((t) => t.attempts === 2)!;
-    const [refusedAt, acceptedAt] = [Date.parse(String(retried.started_at)), Date.parse(String((retried.routing as { decided_at: string }).decided_at))];
+    const [refusedAt, acceptedAt] = [
+      Date.parse(String(retried.started_at)),
+      Date.parse(String((retried.routing as { decided_at: string }).decided_at)),
+    ];
     expect(acceptedAt - refusedAt, 'the retry came sooner than the agent asked').toBeGreaterThanOrEqual(1000);
     expect((await agentView(choosy.id)).circuit).toMatchObject({ state: 'closed', recent_failures: 0 });
   });
@@ -169,8 +197,14 @@ describe('passive health and draining', () => {
   it('takes a flapping agent out of rotation when its circuit opens, and back after the cool-down', async () => {
     const flapping = await agent({ mode: 'ok', failDeliveries: 4, type: 'flap', name: 'flap-flapping' });
     const steady = await agent({ mode: 'slow', delayMs: 500, type: 'flap', name: 'flap-steady', maxConcurrency: 2 });
-    const firstWave = await Promise.all(Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })));
-    const open = await until("the flapping agent's circuit opens", () => agentView(flapping.id), (a) => a.circuit.state === 'open');
+    const firstWave = await Promise.all(
+      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
+    );
+    const open = await until(
+      "the flapping agent's circuit opens",
+      () => agentView(flapping.id),
+      (a) => a.circuit.state === 'open',
+    );
     expect(open.circuit).toMatchObject({ recent_failures: 4 });
     expect(open.status).toBe('healthy');
     const openUntil = Date.parse(open.circuit.open_until!);
@@ -182,16 +216,26 @@ describe('passive health and draining', () => {
 
     // After the cool-down one probe goes through; it succeeds, so the circuit closes and the agent is back.
     while (Date.now() < openUntil + 200) await sleep(100);
-    const secondWave = await Promise.all(Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })));
+    const secondWave = await Promise.all(
+      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
+    );
     const all = await Promise.all([...firstWave, ...secondWave].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
     expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
     // The four tasks the flapping agent failed were retried on the steady agent.
-    const failedThere = new Set(flapping.deliveries().slice(0, 4).map((d) => d.task_id));
+    const failedThere = new Set(
+      flapping
+        .deliveries()
+        .slice(0, 4)
+        .map((d) => d.task_id),
+    );
     expect(all.filter((t) => failedThere.has(String(t.task_id))).map((t) => t.agent_id)).toEqual([...failedThere].map(() => steady.id));
 
     const times = flapping.deliveries().map((d) => Date.parse(d.time));
     // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
-    expect(times.filter((t) => t > openedAt + 500 && t < openUntil), 'deliveries while the circuit was open').toEqual([]);
+    expect(
+      times.filter((t) => t > openedAt + 500 && t < openUntil),
+      'deliveries while the circuit was open',
+    ).toEqual([]);
     expect(times.filter((t) => t >= openUntil).length, 'deliveries after the cool-down').toBeGreaterThanOrEqual(2);
     expect((await agentView(flapping.id)).circuit.state).toBe('closed');
   });
@@ -214,7 +258,11 @@ describe('passive health and draining', () => {
 
   it('retries at once elsewhere the tasks of an agent killed (SIGKILL) while it works on them', async () => {
     const doomed = await agent({ mode: 'slow', delayMs: 5_000, type: 'killed', name: 'killed-doomed' });
-    const ids = await Promise.all(Array.from({ length: 2 }, () => submit({ task_type: 'work', agent_type: 'killed', timeout_seconds: 30, max_retries: 2, retry_delay_seconds: 0 })));
+    const ids = await Promise.all(
+      Array.from({ length: 2 }, () =>
+        submit({ task_type: 'work', agent_type: 'killed', timeout_seconds: 30, max_retries: 2, retry_delay_seconds: 0 }),
+      ),
+    );
     await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
     const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
     const killedAt = Date.now();
@@ -223,12 +271,21 @@ describe('passive health and draining', () => {
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', survivor.id, 2]));
     // The connection reset ended the attempts: nobody waited for the 30 s attempt timeout.
     expect(Date.now() - killedAt).toBeLessThan(15_000);
-    expect(doomed.deliveries().map((d) => d.task_id).sort()).toEqual([...ids].sort());
+    expect(
+      doomed
+        .deliveries()
+        .map((d) => d.task_id)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 
   it('retries the tasks of an agent that stops heartbeating elsewhere after their attempt timeout, and frees its slots', async () => {
     const dying = await agent({ mode: 'hang', type: 'death', name: 'death-dying' });
-    const ids = await Promise.all(Array.from({ length: 3 }, () => submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 })));
+    const ids = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 }),
+      ),
+    );
     await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
     expect((await agentView(dying.id)).in_flight).toBe(3);
     // Frozen: no heartbeats, no answers, connections left open.
@@ -236,8 +293,18 @@ describe('passive health and draining', () => {
     const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });
     const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', heir.id, 2]));
-    const gone = await until('the frozen agent turns unhealthy with its slots freed', () => agentView(dying.id), (a) => a.status === 'unhealthy' && a.in_flight === 0, 30_000);
+    const gone = await until(
+      'the frozen agent turns unhealthy with its slots freed',
+      () => agentView(dying.id),
+      (a) => a.status === 'unhealthy' && a.in_flight === 0,
+      30_000,
+    );
     expect(gone).toMatchObject({ status: 'unhealthy', in_flight: 0 });
-    expect(dying.deliveries().map((d) => d.task_id).sort()).toEqual([...ids].sort());
+    expect(
+      dying
+        .deliveries()
+        .map((d) => d.task_id)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 });

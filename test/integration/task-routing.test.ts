@@ -17,8 +17,19 @@ const extra: Array<{ stop(): Promise<unknown> }> = [];
 
 beforeAll(async () => {
   orch = await startLocalOrchestrator();
-  costAgent = startProcess(NODE, ['--import', 'tsx', 'examples/cost-agent.ts', '--name', 'it-cost-agent', '--port', '0', '--orchestrator', orch.url]);
-  const listed = async () => (await call<{ agents: Array<{ id: string; name: string }> }>(orch.url, 'GET', '/agents?type=cost')).body.agents;
+  costAgent = startProcess(NODE, [
+    '--import',
+    'tsx',
+    'examples/cost-agent.ts',
+    '--name',
+    'it-cost-agent',
+    '--port',
+    '0',
+    '--orchestrator',
+    orch.url,
+  ]);
+  const listed = async () =>
+    (await call<{ agents: Array<{ id: string; name: string }> }>(orch.url, 'GET', '/agents?type=cost')).body.agents;
   const until = Date.now() + 30_000;
   while (Date.now() < until && !(await listed()).some((a) => a.name === 'it-cost-agent')) await new Promise((r) => setTimeout(r, 200));
   costAgentId = (await listed()).find((a) => a.name === 'it-cost-agent')!.id;
@@ -39,7 +50,10 @@ async function submit(body: Record<string, unknown>): Promise<string> {
 describe('routing tasks to agents on one machine', () => {
   it('executes exactly the state machine definitions that the CDK app deploys', () => {
     const deployed = stateMachinesFromTemplate(synthesizeDeployedTemplate());
-    const printed = [...orch.proc.output().matchAll(/runs (STANDARD|EXPRESS) \S+ \(definition sha256 ([0-9a-f]{16})\)/g)].map((m) => [m[1], m[2]]);
+    const printed = [...orch.proc.output().matchAll(/runs (STANDARD|EXPRESS) \S+ \(definition sha256 ([0-9a-f]{16})\)/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     expect(printed.sort()).toEqual(deployed.map((m) => [m.stateMachineType, definitionDigest(m.definition)]).sort());
     expect(printed).toHaveLength(2);
   });
@@ -52,13 +66,30 @@ describe('routing tasks to agents on one machine', () => {
   it('lists the registered cost agent as healthy with its capabilities', async () => {
     const res = await call(orch.url, 'GET', `/agents/${costAgentId}`);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id: costAgentId, name: 'it-cost-agent', type: 'cost', status: 'healthy', capabilities: ['analyze_cost', 'migrate_to_spot', 'right_size'], in_flight: 0 });
+    expect(res.body).toMatchObject({
+      id: costAgentId,
+      name: 'it-cost-agent',
+      type: 'cost',
+      status: 'healthy',
+      capabilities: ['analyze_cost', 'migrate_to_spot', 'right_size'],
+      in_flight: 0,
+    });
   });
 
   it('runs analyze_cost on the cost agent and records its result and id', async () => {
-    const submitted = await call(orch.url, 'POST', '/tasks', { task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: '123', period: 'last_7_days' } });
+    const submitted = await call(orch.url, 'POST', '/tasks', {
+      task_type: 'analyze_cost',
+      agent_type: 'cost',
+      parameters: { account_id: '123', period: 'last_7_days' },
+    });
     expect(submitted.status).toBe(201);
-    expect(submitted.body).toEqual({ task_id: expect.any(String), status: 'pending', agent_id: '', created_at: expect.any(String), status_url: `/tasks/${String(submitted.body.task_id)}` });
+    expect(submitted.body).toEqual({
+      task_id: expect.any(String),
+      status: 'pending',
+      agent_id: '',
+      created_at: expect.any(String),
+      status_url: `/tasks/${String(submitted.body.task_id)}`,
+    });
     const done = await waitForTask(orch.url, String(submitted.body.task_id), isTerminal);
     expect(done).toMatchObject({
       status: 'completed',
@@ -71,7 +102,12 @@ describe('routing tasks to agents on one machine', () => {
   });
 
   it('sends a task named for one agent only to that agent', async () => {
-    const id = await submit({ task_type: 'right_size', agent_type: 'cost', agent_id: costAgentId, parameters: { instance_ids: ['i-1', 'i-2'] } });
+    const id = await submit({
+      task_type: 'right_size',
+      agent_type: 'cost',
+      agent_id: costAgentId,
+      parameters: { instance_ids: ['i-1', 'i-2'] },
+    });
     const done = await waitForTask(orch.url, id, isTerminal);
     expect(done).toMatchObject({ status: 'completed', agent_id: costAgentId, result: { total_instances: 2 } });
   });
@@ -92,7 +128,10 @@ describe('routing tasks to agents on one machine', () => {
   it('refuses at once (503) a task no registered agent offers, saying what is registered', async () => {
     const byType = await call(orch.url, 'POST', '/tasks', { task_type: 'tune_inference', agent_type: 'performance' });
     expect(byType.status).toBe(503);
-    expect(byType.body).toEqual({ code: 'no_capable_agent', error: expect.stringContaining('no agent of type "performance" is registered') });
+    expect(byType.body).toEqual({
+      code: 'no_capable_agent',
+      error: expect.stringContaining('no agent of type "performance" is registered'),
+    });
     const byCapability = await call(orch.url, 'POST', '/tasks', { task_type: 'tune_inference', agent_type: 'cost' });
     expect(byCapability.status).toBe(503);
     expect(String(byCapability.body.error)).toContain('analyze_cost');

@@ -69,8 +69,16 @@ describe('resolveIntrinsics', () => {
     ['Ref of a state machine (its ARN)', { Ref: 'Machine1' }, 'arn:aws:states:eu-west-1:123456789012:stateMachine:Machine1'],
     ['Ref of a table (its name)', { Ref: 'Items' }, 'Items'],
     ['Ref of a parameter (its default)', { Ref: 'Stage' }, 'dev'],
-    ['pseudo parameters', { 'Fn::Join': [':', [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }]] }, 'aws:eu-west-1:123456789012'],
-    ['Fn::Sub with resources, attributes, pseudo parameters and an escape', { 'Fn::Sub': '${Items}|${Fn1.Arn}|${AWS::Region}|${!Literal}' }, 'Items|arn:aws:lambda:eu-west-1:123456789012:function:Fn1|eu-west-1|${Literal}'],
+    [
+      'pseudo parameters',
+      { 'Fn::Join': [':', [{ Ref: 'AWS::Partition' }, { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }]] },
+      'aws:eu-west-1:123456789012',
+    ],
+    [
+      'Fn::Sub with resources, attributes, pseudo parameters and an escape',
+      { 'Fn::Sub': '${Items}|${Fn1.Arn}|${AWS::Region}|${!Literal}' },
+      'Items|arn:aws:lambda:eu-west-1:123456789012:function:Fn1|eu-west-1|${Literal}',
+    ],
     ['Fn::Sub with variables', { 'Fn::Sub': ['${A}-${B}', { A: 'x', B: { Ref: 'Topic' } }] }, 'x-arn:aws:sns:eu-west-1:123456789012:Topic'],
     ['Fn::Select of Fn::Split', { 'Fn::Select': [1, { 'Fn::Split': ['/', 'a/b/c'] }] }, 'b'],
   ])('%s', (_, value, expected) => {
@@ -96,7 +104,9 @@ describe('stateMachinesFromTemplate', () => {
     expect(machine!.logicalId).toBe('Flow5E6F');
     expect(machine!.stateMachineType).toBe('STANDARD');
     expect(machine!.definition.States.Work).toMatchObject({ Resource: 'arn:aws:lambda:eu-west-1:123456789012:function:WorkerFn1A2B' });
-    expect(machine!.definition.States.Store).toMatchObject({ Parameters: { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Queue99' } });
+    expect(machine!.definition.States.Store).toMatchObject({
+      Parameters: { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Queue99' },
+    });
     expect(machine!.taskStates).toEqual([
       { stateName: 'Work', functionLogicalId: 'WorkerFn1A2B', integration: 'function-arn' },
       { stateName: 'Help', functionLogicalId: 'HelperFn3C4D', integration: 'lambda-invoke' },
@@ -120,7 +130,11 @@ describe('stateMachinesFromTemplate', () => {
       },
     };
     const [machine] = stateMachinesFromTemplate(template, ENV);
-    expect(machine).toMatchObject({ logicalId: 'Quick', stateMachineType: 'EXPRESS', taskStates: [{ stateName: 'A', functionLogicalId: 'Go', integration: 'function-arn' }] });
+    expect(machine).toMatchObject({
+      logicalId: 'Quick',
+      stateMachineType: 'EXPRESS',
+      taskStates: [{ stateName: 'A', functionLogicalId: 'Go', integration: 'function-arn' }],
+    });
     expect(machine!.definition.States.A!.Resource).toBe('arn:aws:lambda:eu-west-1:123456789012:function:Go');
   });
 
@@ -168,10 +182,17 @@ describe('stateMachinesFromTemplate', () => {
 
   it('refuses JSONata and definitions it cannot read', () => {
     const jsonata: CfnTemplate = {
-      Resources: { M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: '{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}' } } },
+      Resources: {
+        M: {
+          Type: 'AWS::StepFunctions::StateMachine',
+          Properties: { DefinitionString: '{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}' },
+        },
+      },
     };
     expect(() => stateMachinesFromTemplate(jsonata, ENV)).toThrow(/JSONata/);
-    const s3: CfnTemplate = { Resources: { M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionS3Location: { Bucket: 'b', Key: 'k' } } } } };
+    const s3: CfnTemplate = {
+      Resources: { M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionS3Location: { Bucket: 'b', Key: 'k' } } } },
+    };
     expect(() => stateMachinesFromTemplate(s3, ENV)).toThrow(/DefinitionS3Location/);
   });
 });
@@ -225,7 +246,13 @@ describe('tablesFromTemplate', () => {
             { AttributeName: 'status', AttributeType: 'S' },
           ],
           BillingMode: 'PAY_PER_REQUEST',
-          GlobalSecondaryIndexes: [{ IndexName: 'by-status', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }], Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['total'] } }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: 'by-status',
+              KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }],
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['total'] },
+            },
+          ],
         },
       },
     ]);

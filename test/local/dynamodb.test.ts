@@ -1,7 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, paginateQuery, PutItemCommand, ScanCommand, UpdateItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  paginateQuery,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDynamo } from '../../local/stand-ins/dynamodb';
 import type { Proc } from '../../harness/processes';
@@ -74,7 +84,14 @@ describe('startDynamo after the process was killed', () => {
       { AttributeName: 'created', AttributeType: 'S' as const },
     ],
     GlobalSecondaryIndexes: [
-      { IndexName: 'by-state', KeySchema: [{ AttributeName: 'state', KeyType: 'HASH' as const }, { AttributeName: 'created', KeyType: 'RANGE' as const }], Projection: { ProjectionType: 'KEYS_ONLY' as const } },
+      {
+        IndexName: 'by-state',
+        KeySchema: [
+          { AttributeName: 'state', KeyType: 'HASH' as const },
+          { AttributeName: 'created', KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
+      },
     ],
     BillingMode: 'PAY_PER_REQUEST' as const,
   };
@@ -88,7 +105,13 @@ describe('startDynamo after the process was killed', () => {
 
   async function listedUnder(ddb: DynamoDBClient, state: string): Promise<string[]> {
     const ids: string[] = [];
-    const query = { TableName: 'Jobs', IndexName: 'by-state', KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':s': { S: state } } };
+    const query = {
+      TableName: 'Jobs',
+      IndexName: 'by-state',
+      KeyConditionExpression: '#s = :s',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':s': { S: state } },
+    };
     for await (const page of paginateQuery({ client: ddb }, query)) ids.push(...(page.Items ?? []).map((i) => i.id!.S!));
     return ids.sort();
   }
@@ -104,7 +127,8 @@ describe('startDynamo after the process was killed', () => {
     // CREATING until dynalite's next tick, as on AWS.
     await waitUntilTableExists({ client: ddb, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName: jobs.TableName });
     const ids = Array.from({ length: ITEMS }, (_, i) => `job-${String(i).padStart(2, '0')}`);
-    for (const [i, id] of ids.entries()) await ddb.send(new PutItemCommand({ TableName: 'Jobs', Item: { id: { S: id }, state: { S: 'a' }, created: { S: String(i) } } }));
+    for (const [i, id] of ids.entries())
+      await ddb.send(new PutItemCommand({ TableName: 'Jobs', Item: { id: { S: id }, state: { S: 'a' }, created: { S: String(i) } } }));
     expect(await listedUnder(ddb, 'a')).toEqual(ids);
 
     proc.child.kill('SIGUSR2');
@@ -112,7 +136,16 @@ describe('startDynamo after the process was killed', () => {
     const moved = ids.slice(0, 10);
     const updates = moved.map((id) =>
       ddb
-        .send(new UpdateItemCommand({ TableName: 'Jobs', Key: { id: { S: id } }, UpdateExpression: 'SET #s = :s', ExpressionAttributeNames: { '#s': 'state' }, ExpressionAttributeValues: { ':s': { S: 'b' } } }), { abortSignal: AbortSignal.timeout(20_000) })
+        .send(
+          new UpdateItemCommand({
+            TableName: 'Jobs',
+            Key: { id: { S: id } },
+            UpdateExpression: 'SET #s = :s',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: { ':s': { S: 'b' } },
+          }),
+          { abortSignal: AbortSignal.timeout(20_000) },
+        )
         .catch(() => undefined),
     );
     // Each update has deleted its entry under 'a' and hangs writing the one under 'b'.

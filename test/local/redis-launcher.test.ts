@@ -87,7 +87,10 @@ describe('startRedis', () => {
       const redis = await startRedis({ env: { PATH: process.env.PATH } });
       console.log(redis.pid);
       process.exit(0);`;
-    const out = execFileSync(path.join(root, 'node_modules/.bin/node'), ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(path.join(root, 'node_modules/.bin/node'), ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     const pid = Number(out.trim());
     expect(pid).toBeGreaterThan(0);
     const deadline = Date.now() + 5000;

@@ -22,8 +22,13 @@ async function queue(attributes: Record<string, string> = {}) {
   const send = (body: string, attrs?: Record<string, { DataType: string; StringValue?: string; BinaryValue?: Uint8Array }>) =>
     sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, ...(attrs ? { MessageAttributes: attrs } : {}) }));
   const counts = async () => {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-    return { visible: Number(out.Attributes?.ApproximateNumberOfMessages), inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return {
+      visible: Number(out.Attributes?.ApproximateNumberOfMessages),
+      inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible),
+    };
   };
   return { endpoint: server.endpoint, queueUrl: QueueUrl!, send, counts };
 }
@@ -55,7 +60,10 @@ describe('SQS event source', () => {
     });
     cleanups.push(() => source.stop());
 
-    await q.send('{"task_id":"t-1"}', { kind: { DataType: 'String', StringValue: 'submit' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) } });
+    await q.send('{"task_id":"t-1"}', {
+      kind: { DataType: 'String', StringValue: 'submit' },
+      blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) },
+    });
     await until(() => events.length > 0);
     const record = events[0]!.Records[0]!;
     expect(record).toMatchObject({

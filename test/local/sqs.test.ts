@@ -13,7 +13,12 @@ describe('startSqs', () => {
     cleanups.push(() => sqsServer.stop());
     expect(sqsServer.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
-    const sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
+    const sqs = new SQSClient({
+      endpoint: sqsServer.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      useQueueUrlAsEndpoint: false,
+    });
     cleanups.push(() => sqs.destroy());
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'stand-in-check' }));
     expect(new URL(QueueUrl!).hostname).toBe('sqs.us-east-1.localhost');

@@ -10,7 +10,12 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ExecutionInfo, type LocalStateMachine, startStepFunctionsServer, type StepFunctionsServer } from '../../local/stand-ins/step-functions-server';
+import {
+  type ExecutionInfo,
+  type LocalStateMachine,
+  startStepFunctionsServer,
+  type StepFunctionsServer,
+} from '../../local/stand-ins/step-functions-server';
 
 const REGION = 'us-east-1';
 const MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Flow';
@@ -91,7 +96,9 @@ describe('local Step Functions server', () => {
 
   it('runs a Task with the local handler, really waits SecondsPath, follows the Choice and reports SUCCEEDED', async () => {
     const { sfn, calls } = await setUp();
-    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'run-1', input: JSON.stringify({ ok: true, waitSeconds: 1 }) }));
+    const started = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'run-1', input: JSON.stringify({ ok: true, waitSeconds: 1 }) }),
+    );
     expect(started.executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:Flow:run-1');
     expect(started.startDate).toBeInstanceOf(Date);
 
@@ -114,7 +121,9 @@ describe('local Step Functions server', () => {
 
   it('reports a Fail state as FAILED with its error and cause', async () => {
     const { sfn } = await setUp();
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'refused', input: JSON.stringify({ ok: false, waitSeconds: 0 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'refused', input: JSON.stringify({ ok: false, waitSeconds: 0 }) }),
+    );
     const done = await waitForEnd(sfn, executionArn!);
     expect(done).toMatchObject({ status: 'FAILED', error: 'Refused', cause: 'prepare said no' });
     expect(done.output).toBeUndefined();
@@ -123,7 +132,9 @@ describe('local Step Functions server', () => {
   it('reports an uncaught handler error by its name, and the process carries on', async () => {
     const ended: ExecutionInfo[] = [];
     const { sfn } = await setUp({}, (info) => ended.push(info));
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'boom', input: JSON.stringify({ boom: true, waitSeconds: 0 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'boom', input: JSON.stringify({ boom: true, waitSeconds: 0 }) }),
+    );
     const done = await waitForEnd(sfn, executionArn!);
     expect(done).toMatchObject({ status: 'FAILED', error: 'Boom', cause: 'prepare blew up' });
     expect(ended).toMatchObject([{ name: 'boom', status: 'FAILED', error: 'Boom' }]);
@@ -131,7 +142,9 @@ describe('local Step Functions server', () => {
 
   it('fails a Task that has no local handler instead of calling AWS Lambda', async () => {
     const { sfn } = await setUp({ handlers: {} });
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ waitSeconds: 0 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ waitSeconds: 0 }) }),
+    );
     const done = await waitForEnd(sfn, executionArn!);
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.TaskFailed' });
     expect(done.cause).toContain('Prepare');
@@ -145,7 +158,9 @@ describe('local Step Functions server', () => {
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate).toEqual(first.startDate);
 
-    const other = sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'task-1', input: '{"ok":false,"waitSeconds":0}' }));
+    const other = sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'task-1', input: '{"ok":false,"waitSeconds":0}' }),
+    );
     await expect(other).rejects.toBeInstanceOf(ExecutionAlreadyExists);
     await expect(other).rejects.toMatchObject({ name: 'ExecutionAlreadyExists', $metadata: { httpStatusCode: 400 } });
 
@@ -172,7 +187,9 @@ describe('local Step Functions server', () => {
 
   it('stops a running execution: ABORTED with the given error and cause, and stopDate', async () => {
     const { sfn } = await setUp();
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'long', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'long', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }),
+    );
     await new Promise((r) => setTimeout(r, 50));
     const stopped = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'the user cancelled the task' }));
     expect(stopped.stopDate).toBeInstanceOf(Date);
@@ -187,34 +204,52 @@ describe('local Step Functions server', () => {
 
   it('reports TIMED_OUT when the execution outlives TimeoutSeconds', async () => {
     const { sfn } = await setUp({ definition: { ...FLOW, TimeoutSeconds: 1 } });
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ ok: true, waitSeconds: 30 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ ok: true, waitSeconds: 30 }) }),
+    );
     const done = await waitForEnd(sfn, executionArn!);
     expect(done).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
   });
 
   it('applies wait overrides given for tests', async () => {
     const { sfn } = await setUp({ waitTimeOverrides: { Pause: 0 } });
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ ok: true, waitSeconds: 3600 }) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: JSON.stringify({ ok: true, waitSeconds: 3600 }) }),
+    );
     expect((await waitForEnd(sfn, executionArn!, 2000)).status).toBe('SUCCEEDED');
   });
 
   it('answers unknown machines and executions and bad names with the AWS error types', async () => {
     const { sfn } = await setUp();
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Nope', input: '{}' }))).rejects.toBeInstanceOf(
-      StateMachineDoesNotExist,
-    );
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Flow:nope' }))).rejects.toBeInstanceOf(ExecutionDoesNotExist);
-    await expect(sfn.send(new StopExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Flow:nope' }))).rejects.toMatchObject({
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Nope', input: '{}' })),
+    ).rejects.toBeInstanceOf(StateMachineDoesNotExist);
+    await expect(
+      sfn.send(new DescribeExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Flow:nope' })),
+    ).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+    await expect(
+      sfn.send(new StopExecutionCommand({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Flow:nope' })),
+    ).rejects.toMatchObject({
       name: 'ExecutionDoesNotExist',
     });
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'has space', input: '{}' }))).rejects.toMatchObject({ name: 'InvalidName' });
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: '{not json' }))).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'has space', input: '{}' })),
+    ).rejects.toMatchObject({ name: 'InvalidName' });
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, input: '{not json' }))).rejects.toMatchObject({
+      name: 'InvalidExecutionInput',
+    });
   });
 
   it('lists executions newest first, filtered by status, in pages', async () => {
     const { sfn } = await setUp();
     for (const name of ['a', 'b', 'c']) {
-      await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name, input: JSON.stringify({ ok: true, waitSeconds: name === 'c' ? 30 : 0 }) }));
+      await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: MACHINE_ARN,
+          name,
+          input: JSON.stringify({ ok: true, waitSeconds: name === 'c' ? 30 : 0 }),
+        }),
+      );
     }
     await waitForEnd(sfn, `${MACHINE_ARN.replace(':stateMachine:', ':execution:')}:b`);
     const all = await sfn.send(new ListExecutionsCommand({ stateMachineArn: MACHINE_ARN, maxResults: 2 }));
@@ -229,7 +264,9 @@ describe('local Step Functions server', () => {
   it('stop() aborts the running executions and closes the endpoint', async () => {
     const ended: ExecutionInfo[] = [];
     const { server, sfn } = await setUp({}, (info) => ended.push(info));
-    await sfn.send(new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'pending', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }));
+    await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'pending', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }),
+    );
     const t0 = Date.now();
     await server.stop();
     expect(Date.now() - t0).toBeLessThan(1000);

@@ -21,14 +21,28 @@ async function fakeOrchestrator(): Promise<FakeOrchestrator> {
 const secrets = new WeakMap<Agent, string>();
 
 function newAgent(fake: FakeOrchestrator, options: Partial<AgentOptions> = {}): Agent {
-  const agent = new Agent({ name: `test-agent-${randomUUID().slice(0, 8)}`, type: 'test', orchestratorUrl: fake.url, stopGraceMs: 2_000, ...options });
+  const agent = new Agent({
+    name: `test-agent-${randomUUID().slice(0, 8)}`,
+    type: 'test',
+    orchestratorUrl: fake.url,
+    stopGraceMs: 2_000,
+    ...options,
+  });
   cleanups.push(() => agent.stop());
   secrets.set(agent, fake.signingSecret);
   return agent;
 }
 
 function taskBody(taskType: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { task_id: randomUUID(), task_type: taskType, parameters: { n: 1 }, timeout_seconds: 30, priority: 5, metadata: { origin: 'test' }, ...extra };
+  return {
+    task_id: randomUUID(),
+    task_type: taskType,
+    parameters: { n: 1 },
+    timeout_seconds: 30,
+    priority: 5,
+    metadata: { origin: 'test' },
+    ...extra,
+  };
 }
 
 interface Delivery {
@@ -40,7 +54,11 @@ interface Delivery {
   signal?: AbortSignal;
 }
 
-async function deliver(agent: Agent, body: Record<string, unknown> | string, delivery: Delivery = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function deliver(
+  agent: Agent,
+  body: Record<string, unknown> | string,
+  delivery: Delivery = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const taskId = typeof body === 'string' ? randomUUID() : String(body.task_id);
   const now = new Date();
@@ -64,7 +82,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 describe('Agent registration', () => {
   it('registers its listening port, the task types it handles as capabilities, and the documented defaults', async () => {
     const fake = await fakeOrchestrator();
-    const agent = newAgent(fake).handle('analyze_cost', () => ({})).handle('right_size', () => ({}));
+    const agent = newAgent(fake)
+      .handle('analyze_cost', () => ({}))
+      .handle('right_size', () => ({}));
 
     await agent.start();
 
@@ -94,7 +114,9 @@ describe('Agent registration', () => {
     expect(fake.calls.map((c) => c.authorization)).toEqual(fake.calls.map(() => 'Bearer tok-0123456789abcdef'));
 
     const plain = await fakeOrchestrator();
-    await newAgent(plain).handle('work', () => 1).start();
+    await newAgent(plain)
+      .handle('work', () => 1)
+      .start();
     expect(plain.calls.map((c) => c.authorization)).toEqual([undefined]);
   });
 
@@ -109,23 +131,40 @@ describe('Agent registration', () => {
     expect(register.fleetToken).toBe('fleet-0123456789abcdef');
     expect(register.agentToken).toBeUndefined();
     const later = fake.calls.filter((c) => c !== register);
-    expect(later.map((c) => `${c.method} ${c.path.replace(agent.id!, 'ID')}`)).toEqual(expect.arrayContaining(['POST /agents/ID/heartbeat', 'POST /agents/ID/drain', 'DELETE /agents/ID']));
+    expect(later.map((c) => `${c.method} ${c.path.replace(agent.id!, 'ID')}`)).toEqual(
+      expect.arrayContaining(['POST /agents/ID/heartbeat', 'POST /agents/ID/drain', 'DELETE /agents/ID']),
+    );
     expect(later.map((c) => [c.agentToken, c.fleetToken])).toEqual(later.map(() => [`oat_fake-${agent.id}`, undefined]));
   });
 
   it('registers the advertised host and explicit capabilities instead of the listen address', async () => {
     const fake = await fakeOrchestrator();
-    const agent = newAgent(fake, { advertiseHost: 'localhost', capabilities: ['analyze_cost'], metadata: { zone: 'a' }, version: '2.1.0', maxConcurrency: 3 }).handle('analyze_cost', () => ({}));
+    const agent = newAgent(fake, {
+      advertiseHost: 'localhost',
+      capabilities: ['analyze_cost'],
+      metadata: { zone: 'a' },
+      version: '2.1.0',
+      maxConcurrency: 3,
+    }).handle('analyze_cost', () => ({}));
 
     await agent.start();
 
-    expect(fake.calls[0]?.body).toMatchObject({ host: 'localhost', capabilities: ['analyze_cost'], metadata: { zone: 'a' }, version: '2.1.0', max_concurrency: 3 });
+    expect(fake.calls[0]?.body).toMatchObject({
+      host: 'localhost',
+      capabilities: ['analyze_cost'],
+      metadata: { zone: 'a' },
+      version: '2.1.0',
+      max_concurrency: 3,
+    });
     expect(agent.url).toBe(`http://localhost:${agent.port}`);
   });
 
   it('rejects with RegistrationError carrying the orchestrator message when registration is refused (4xx), and closes its server', async () => {
     const fake = await fakeOrchestrator();
-    fake.refuseRegistration = { status: 400, body: { error: 'invalid agent registration: host "127.0.0.1" is not allowed: loopback', code: 'validation_error' } };
+    fake.refuseRegistration = {
+      status: 400,
+      body: { error: 'invalid agent registration: host "127.0.0.1" is not allowed: loopback', code: 'validation_error' },
+    };
     const agent = newAgent(fake).handle('echo', () => ({}));
 
     const error = await agent.start().catch((err: unknown) => err);
@@ -142,7 +181,12 @@ describe('Agent registration', () => {
     const port = await freePort();
     const fake = new FakeOrchestrator();
     cleanups.push(() => fake.close());
-    const agent = new Agent({ name: 'late-agent', type: 'test', orchestratorUrl: `http://127.0.0.1:${port}`, registrationRetry: { initialDelayMs: 50, maxDelayMs: 200 } }).handle('echo', () => ({}));
+    const agent = new Agent({
+      name: 'late-agent',
+      type: 'test',
+      orchestratorUrl: `http://127.0.0.1:${port}`,
+      registrationRetry: { initialDelayMs: 50, maxDelayMs: 200 },
+    }).handle('echo', () => ({}));
     cleanups.push(() => agent.stop());
 
     const started = agent.start();
@@ -156,7 +200,12 @@ describe('Agent registration', () => {
 
   it('stops retrying when the start signal aborts, with AgentAbortedError', async () => {
     const port = await freePort();
-    const agent = new Agent({ name: 'never-agent', type: 'test', orchestratorUrl: `http://127.0.0.1:${port}`, registrationRetry: { initialDelayMs: 50, maxDelayMs: 100 } }).handle('echo', () => ({}));
+    const agent = new Agent({
+      name: 'never-agent',
+      type: 'test',
+      orchestratorUrl: `http://127.0.0.1:${port}`,
+      registrationRetry: { initialDelayMs: 50, maxDelayMs: 100 },
+    }).handle('echo', () => ({}));
     cleanups.push(() => agent.stop());
 
     await expect(agent.start({ signal: AbortSignal.timeout(300) })).rejects.toBeInstanceOf(AgentAbortedError);
@@ -166,8 +215,16 @@ describe('Agent registration', () => {
   it('refuses options that cannot work before binding a port', async () => {
     const fake = await fakeOrchestrator();
     await expect(newAgent(fake).start()).rejects.toThrow(/no task handlers/);
-    await expect(newAgent(fake, { name: 'bad name!' }).handle('echo', () => ({})).start()).rejects.toThrow(AgentConfigError);
-    await expect(newAgent(fake, { host: '0.0.0.0' }).handle('echo', () => ({})).start()).rejects.toThrow(/advertiseHost/);
+    await expect(
+      newAgent(fake, { name: 'bad name!' })
+        .handle('echo', () => ({}))
+        .start(),
+    ).rejects.toThrow(AgentConfigError);
+    await expect(
+      newAgent(fake, { host: '0.0.0.0' })
+        .handle('echo', () => ({}))
+        .start(),
+    ).rejects.toThrow(/advertiseHost/);
     expect(fake.calls).toHaveLength(0);
   });
 });
@@ -186,10 +243,16 @@ describe('Agent heartbeats', () => {
 
     const answer = deliver(agent, taskBody('work'));
     await entered.promise;
-    await fake.waitFor(() => fake.callsTo('POST', /heartbeat$/).some((c) => (c.body as { in_flight?: number }).in_flight === 1), 'a heartbeat with in_flight 1');
+    await fake.waitFor(
+      () => fake.callsTo('POST', /heartbeat$/).some((c) => (c.body as { in_flight?: number }).in_flight === 1),
+      'a heartbeat with in_flight 1',
+    );
     release.resolve();
     expect((await answer).status).toBe(200);
-    await fake.waitFor(() => (fake.callsTo('POST', /heartbeat$/).at(-1)?.body as { in_flight?: number }).in_flight === 0, 'a heartbeat with in_flight 0');
+    await fake.waitFor(
+      () => (fake.callsTo('POST', /heartbeat$/).at(-1)?.body as { in_flight?: number }).in_flight === 0,
+      'a heartbeat with in_flight 0',
+    );
 
     const beats = fake.callsTo('POST', new RegExp(`^/agents/${agent.id}/heartbeat$`));
     const gaps = beats.slice(1).map((b, i) => b.at - beats[i]!.at);
@@ -273,12 +336,34 @@ describe('Agent task endpoint', () => {
     const body = taskBody('analyze_cost');
     const deadline = new Date(Date.now() + 20_000);
 
-    const res = await deliver(agent, body, { secret: fake.signingSecret, headers: { 'x-optiinfra-attempt': '2', 'x-optiinfra-deadline': deadline.toISOString(), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    const res = await deliver(agent, body, {
+      secret: fake.signingSecret,
+      headers: {
+        'x-optiinfra-attempt': '2',
+        'x-optiinfra-deadline': deadline.toISOString(),
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+    });
 
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ task_id: body.task_id, status: 'completed', result: { savings: 42 }, error: null, execution_time_ms: expect.any(Number) as unknown });
+    expect(res.body).toEqual({
+      task_id: body.task_id,
+      status: 'completed',
+      result: { savings: 42 },
+      error: null,
+      execution_time_ms: expect.any(Number) as unknown,
+    });
     expect(params).toEqual({ n: 1 });
-    expect(ctx).toMatchObject({ taskId: body.task_id, taskType: 'analyze_cost', attempt: 2, priority: 5, timeoutSeconds: 30, metadata: { origin: 'test' }, verified: true, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(ctx).toMatchObject({
+      taskId: body.task_id,
+      taskType: 'analyze_cost',
+      attempt: 2,
+      priority: 5,
+      timeoutSeconds: 30,
+      metadata: { origin: 'test' },
+      verified: true,
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     expect(ctx?.deadline.getTime()).toBe(new Date(deadline.toISOString()).getTime());
     expect(ctx?.signal.aborted).toBe(false);
   });
@@ -309,7 +394,11 @@ describe('Agent task endpoint', () => {
 
     for (const res of [wrongSecret, tampered]) {
       expect(res.status).toBe(401);
-      expect(res.body).toMatchObject({ status: 'failed', code: 'invalid_signature', error: 'invalid webhook signature: No matching signature found' });
+      expect(res.body).toMatchObject({
+        status: 'failed',
+        code: 'invalid_signature',
+        error: 'invalid webhook signature: No matching signature found',
+      });
     }
     expect(calls).toBe(0);
   });
@@ -322,10 +411,16 @@ describe('Agent task endpoint', () => {
     await strict.start();
     await lenient.start();
 
-    expect(await deliver(strict, taskBody('echo'), { unsigned: true })).toMatchObject({ status: 401, body: { status: 'failed', code: 'invalid_signature', error: expect.stringContaining('missing webhook-signature header') as unknown } });
+    expect(await deliver(strict, taskBody('echo'), { unsigned: true })).toMatchObject({
+      status: 401,
+      body: { status: 'failed', code: 'invalid_signature', error: expect.stringContaining('missing webhook-signature header') as unknown },
+    });
     expect(ran).toBe(0);
     expect(await deliver(strict, taskBody('echo'))).toMatchObject({ status: 200, body: { result: { ran: 1 } } });
-    expect(await deliver(lenient, taskBody('echo'), { unsigned: true })).toMatchObject({ status: 200, body: { status: 'completed', result: { verified: false } } });
+    expect(await deliver(lenient, taskBody('echo'), { unsigned: true })).toMatchObject({
+      status: 200,
+      body: { status: 'completed', result: { verified: false } },
+    });
   });
 
   it('refuses a delivery signed more than 5 minutes ago (a replay)', async () => {
@@ -338,11 +433,19 @@ describe('Agent task endpoint', () => {
     const then = new Date(Date.now() - 6 * 60_000);
     const res = await fetch(`${agent.url}/task`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(then.getTime() / 1000)), 'webhook-signature': new Webhook(fake.signingSecret).sign(id, then, body) },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(then.getTime() / 1000)),
+        'webhook-signature': new Webhook(fake.signingSecret).sign(id, then, body),
+      },
       body,
     });
     expect(res.status).toBe(401);
-    expect(await res.json()).toMatchObject({ code: 'invalid_signature', error: expect.stringContaining('invalid webhook signature') as unknown });
+    expect(await res.json()).toMatchObject({
+      code: 'invalid_signature',
+      error: expect.stringContaining('invalid webhook signature') as unknown,
+    });
     expect(ran).toBe(0);
   });
 
@@ -354,7 +457,15 @@ describe('Agent task endpoint', () => {
 
     const res = await deliver(agent, body, { secret: fake.signingSecret });
 
-    expect(res).toEqual({ status: 400, body: { task_id: body.task_id, status: 'failed', error: 'No handler registered for task type: reserved_instances', code: 'unknown_task_type' } });
+    expect(res).toEqual({
+      status: 400,
+      body: {
+        task_id: body.task_id,
+        status: 'failed',
+        error: 'No handler registered for task type: reserved_instances',
+        code: 'unknown_task_type',
+      },
+    });
   });
 
   it('answers 400 for a body that is not JSON or not a task request', async () => {
@@ -366,7 +477,10 @@ describe('Agent task endpoint', () => {
     const noType = await deliver(agent, { task_id: 'abc', parameters: {}, timeout_seconds: 30, priority: 5 });
 
     expect(notJson).toMatchObject({ status: 400, body: { status: 'failed', code: 'invalid_json' } });
-    expect(noType).toMatchObject({ status: 400, body: { task_id: 'abc', status: 'failed', code: 'invalid_request', error: expect.stringContaining('task_type') as unknown } });
+    expect(noType).toMatchObject({
+      status: 400,
+      body: { task_id: 'abc', status: 'failed', code: 'invalid_request', error: expect.stringContaining('task_type') as unknown },
+    });
   });
 
   it('answers 500 with status failed and the error message when the handler throws', async () => {
@@ -379,7 +493,16 @@ describe('Agent task endpoint', () => {
 
     const res = await deliver(agent, body, { secret: fake.signingSecret });
 
-    expect(res).toEqual({ status: 500, body: { task_id: body.task_id, status: 'failed', result: null, error: 'account 123 not found', execution_time_ms: expect.any(Number) as unknown } });
+    expect(res).toEqual({
+      status: 500,
+      body: {
+        task_id: body.task_id,
+        status: 'failed',
+        result: null,
+        error: 'account 123 not found',
+        execution_time_ms: expect.any(Number) as unknown,
+      },
+    });
   });
 
   it('answers 503 beyond maxConcurrency so the orchestrator can try another agent', async () => {
@@ -398,7 +521,10 @@ describe('Agent task endpoint', () => {
     const second = await deliver(agent, taskBody('work'));
     release.resolve();
 
-    expect(second).toMatchObject({ status: 503, body: { status: 'failed', code: 'agent_busy', error: expect.stringContaining('max_concurrency 1') as unknown } });
+    expect(second).toMatchObject({
+      status: 503,
+      body: { status: 'failed', code: 'agent_busy', error: expect.stringContaining('max_concurrency 1') as unknown },
+    });
     expect(await first).toMatchObject({ status: 200, body: { result: 'ok' } });
   });
 
@@ -425,7 +551,9 @@ describe('Agent task endpoint', () => {
 
   it('serves GET /health with the task types it handles', async () => {
     const fake = await fakeOrchestrator();
-    const agent = newAgent(fake).handle('analyze_cost', () => ({})).handle('echo', () => ({}));
+    const agent = newAgent(fake)
+      .handle('analyze_cost', () => ({}))
+      .handle('echo', () => ({}));
     await agent.start();
 
     const res = await fetch(`${agent.url}/health`);

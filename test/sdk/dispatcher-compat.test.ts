@@ -14,7 +14,14 @@ afterEach(async () => {
 /** The orchestrator's real delivery client against an SDK agent: signatures, attempt headers and answers must agree. */
 describe('SDK agent and the dispatcher HttpAgentClient', () => {
   const client = new HttpAgentClient(parseNetworkPolicy('127.0.0.0/8', false), 1024 * 1024);
-  const request = (task_type: string, timeout_seconds = 5): AgentTaskRequest => ({ task_id: randomUUID(), task_type, parameters: { a: 1 }, timeout_seconds, priority: 10, metadata: {} });
+  const request = (task_type: string, timeout_seconds = 5): AgentTaskRequest => ({
+    task_id: randomUUID(),
+    task_type,
+    parameters: { a: 1 },
+    timeout_seconds,
+    priority: 10,
+    metadata: {},
+  });
 
   async function startAgent(): Promise<{ agent: Agent; fake: FakeOrchestrator; seen: TaskContext[] }> {
     const fake = new FakeOrchestrator();
@@ -40,7 +47,12 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
     const req = request('ok');
     const deadline = Date.now() + 5_000;
 
-    const outcome = await client.deliver({ agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret }, req, 3, deadline);
+    const outcome = await client.deliver(
+      { agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret },
+      req,
+      3,
+      deadline,
+    );
 
     expect(outcome).toEqual({ kind: 'completed', result: { got: { a: 1 } }, executionTimeMs: expect.any(Number) as unknown });
     expect(seen[0]).toMatchObject({ taskId: req.task_id, attempt: 3, priority: 10, verified: true, deliveryId: `${req.task_id}:3` });
@@ -52,14 +64,29 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
     const target = { agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret };
 
     const failed = await client.deliver(target, request('boom'), 1, Date.now() + 5_000);
-    const forged = await client.deliver({ ...target, signingSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }, request('ok'), 1, Date.now() + 5_000);
+    const forged = await client.deliver(
+      { ...target, signingSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` },
+      request('ok'),
+      1,
+      Date.now() + 5_000,
+    );
     const hung = await client.deliver(target, request('hang', 1), 1, Date.now() + 300);
 
     // A handler's exception is a 500: retried, and counted against the agent's health.
-    expect(failed).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 500') as unknown, retryable: true, health: 'failure' });
+    expect(failed).toEqual({
+      kind: 'failed',
+      error: expect.stringContaining('agent answered HTTP 500') as unknown,
+      retryable: true,
+      health: 'failure',
+    });
     expect((failed as { error: string }).error).toContain('disk full');
     // The agent cannot verify us: another agent may, so it is retried (and counted against this one).
-    expect(forged).toEqual({ kind: 'failed', error: expect.stringContaining('agent answered HTTP 401') as unknown, retryable: true, health: 'failure' });
+    expect(forged).toEqual({
+      kind: 'failed',
+      error: expect.stringContaining('agent answered HTTP 401') as unknown,
+      retryable: true,
+      health: 'failure',
+    });
     expect(hung.kind).toBe('timed_out');
   });
 });

@@ -42,7 +42,15 @@ export class FakeOrchestrator {
           body = text;
         }
         const path = req.url ?? '/';
-        this.calls.push({ method: req.method ?? '', path, body, at: Date.now(), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(typeof req.headers['x-agent-token'] === 'string' ? { agentToken: req.headers['x-agent-token'] } : {}), ...(typeof req.headers['x-fleet-token'] === 'string' ? { fleetToken: req.headers['x-fleet-token'] } : {}) });
+        this.calls.push({
+          method: req.method ?? '',
+          path,
+          body,
+          at: Date.now(),
+          ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+          ...(typeof req.headers['x-agent-token'] === 'string' ? { agentToken: req.headers['x-agent-token'] } : {}),
+          ...(typeof req.headers['x-fleet-token'] === 'string' ? { fleetToken: req.headers['x-fleet-token'] } : {}),
+        });
         const [status, answer] = this.answer(req.method ?? '', path, body);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(answer));
@@ -81,7 +89,8 @@ export class FakeOrchestrator {
     const until = Date.now() + timeoutMs;
     while (!predicate()) {
       const left = until - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; calls: ${JSON.stringify(this.calls.map((c) => `${c.method} ${c.path}`))}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; calls: ${JSON.stringify(this.calls.map((c) => `${c.method} ${c.path}`))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {
@@ -101,14 +110,34 @@ export class FakeOrchestrator {
       this.ids.set(key, id);
       const agent = { ...req, id, status: 'healthy', in_flight: 0 };
       this.agents.set(id, agent);
-      return [201, { ...agent, heartbeat_interval_seconds: this.heartbeatIntervalSeconds, agent_token: `oat_fake-${id}`, signing_secret: this.signingSecret }];
+      return [
+        201,
+        {
+          ...agent,
+          heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
+          agent_token: `oat_fake-${id}`,
+          signing_secret: this.signingSecret,
+        },
+      ];
     }
     const heartbeat = /^\/agents\/([^/]+)\/heartbeat$/.exec(path);
     if (method === 'POST' && heartbeat) {
       const agent = this.agents.get(heartbeat[1]!);
-      if (!agent) return [404, { error: `agent ${heartbeat[1]} is not registered; register again with POST /agents/register`, code: 'agent_not_found' }];
+      if (!agent)
+        return [
+          404,
+          { error: `agent ${heartbeat[1]} is not registered; register again with POST /agents/register`, code: 'agent_not_found' },
+        ];
       agent.in_flight = (body as Record<string, unknown>).in_flight;
-      return [200, { id: heartbeat[1], status: 'healthy', last_heartbeat: new Date().toISOString(), heartbeat_interval_seconds: this.heartbeatIntervalSeconds }];
+      return [
+        200,
+        {
+          id: heartbeat[1],
+          status: 'healthy',
+          last_heartbeat: new Date().toISOString(),
+          heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
+        },
+      ];
     }
     const drain = /^\/agents\/([^/]+)\/drain$/.exec(path);
     if (method === 'POST' && drain) {

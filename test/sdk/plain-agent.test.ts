@@ -23,7 +23,19 @@ describe('examples/plain_agent.py (standard-library Python, seed protocol only)'
     await fake.listen();
     cleanups.push(() => fake.close());
     const port = await freePort();
-    const proc: Proc = startProcess('python3', ['examples/plain_agent.py', '--name', 'plain-agent-test', '--type', 'plain', '--port', String(port), '--orchestrator', fake.url, '--delay-ms', '10']);
+    const proc: Proc = startProcess('python3', [
+      'examples/plain_agent.py',
+      '--name',
+      'plain-agent-test',
+      '--type',
+      'plain',
+      '--port',
+      String(port),
+      '--orchestrator',
+      fake.url,
+      '--delay-ms',
+      '10',
+    ]);
     cleanups.push(() => proc.stop());
 
     const [, agentId, readyPort] = await proc.waitFor(/READY (\S+) (\d+)/, 20_000);
@@ -42,13 +54,46 @@ describe('examples/plain_agent.py (standard-library Python, seed protocol only)'
 
     const base = `http://127.0.0.1:${port}`;
     const taskId = randomUUID();
-    const analyzed = await post(`${base}/task`, { task_id: taskId, task_type: 'analyze_cost', parameters: { account_id: 'acct-1' }, timeout_seconds: 30, priority: 5, metadata: {} });
-    expect(analyzed).toMatchObject({ status: 200, body: { task_id: taskId, status: 'completed', result: { account_id: 'acct-1', period: 'last_7_days', potential_savings: 3200.75 }, execution_time_ms: expect.any(Number) as unknown } });
-    expect(await post(`${base}/task`, { task_id: 't-2', task_type: 'echo', parameters: { hello: 'world' }, timeout_seconds: 30, priority: 5, metadata: {} })).toEqual({
-      status: 200,
-      body: { task_id: 't-2', status: 'completed', result: { task_id: 't-2', echo: { hello: 'world' } }, error: null, execution_time_ms: expect.any(Number) as unknown },
+    const analyzed = await post(`${base}/task`, {
+      task_id: taskId,
+      task_type: 'analyze_cost',
+      parameters: { account_id: 'acct-1' },
+      timeout_seconds: 30,
+      priority: 5,
+      metadata: {},
     });
-    expect(await post(`${base}/task`, { task_id: 't-3', task_type: 'echo', parameters: { fail: 'boom' } })).toMatchObject({ status: 500, body: { task_id: 't-3', status: 'failed', error: 'boom' } });
+    expect(analyzed).toMatchObject({
+      status: 200,
+      body: {
+        task_id: taskId,
+        status: 'completed',
+        result: { account_id: 'acct-1', period: 'last_7_days', potential_savings: 3200.75 },
+        execution_time_ms: expect.any(Number) as unknown,
+      },
+    });
+    expect(
+      await post(`${base}/task`, {
+        task_id: 't-2',
+        task_type: 'echo',
+        parameters: { hello: 'world' },
+        timeout_seconds: 30,
+        priority: 5,
+        metadata: {},
+      }),
+    ).toEqual({
+      status: 200,
+      body: {
+        task_id: 't-2',
+        status: 'completed',
+        result: { task_id: 't-2', echo: { hello: 'world' } },
+        error: null,
+        execution_time_ms: expect.any(Number) as unknown,
+      },
+    });
+    expect(await post(`${base}/task`, { task_id: 't-3', task_type: 'echo', parameters: { fail: 'boom' } })).toMatchObject({
+      status: 500,
+      body: { task_id: 't-3', status: 'failed', error: 'boom' },
+    });
     expect(await post(`${base}/task`, { task_id: 't-4', task_type: 'right_size', parameters: {} })).toEqual({
       status: 400,
       body: { task_id: 't-4', status: 'failed', error: 'No handler registered for task type: right_size' },
@@ -56,7 +101,10 @@ describe('examples/plain_agent.py (standard-library Python, seed protocol only)'
     const health = await fetch(`${base}/health`);
     expect(await health.json()).toEqual({ status: 'healthy', registered_tasks: ['analyze_cost', 'echo'] });
 
-    await fake.waitFor(() => fake.callsTo('POST', new RegExp(`^/agents/${agentId}/heartbeat$`)).length >= 1, 'a heartbeat from the Python agent');
+    await fake.waitFor(
+      () => fake.callsTo('POST', new RegExp(`^/agents/${agentId}/heartbeat$`)).length >= 1,
+      'a heartbeat from the Python agent',
+    );
     expect(fake.callsTo('POST', /heartbeat$/)[0]?.body).toEqual({ in_flight: 0 });
 
     expect(await proc.stop('SIGTERM')).toBe(0);

@@ -18,13 +18,22 @@ const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 function runVerify(headers: Record<string, string>, body: string, key = secret): boolean {
   const file = path.join(dir.dir, 'check.py');
-  writeFileSync(file, `${snippet}\nimport json, sys\nc = json.load(sys.stdin)\nprint(verify(c["secret"], c["headers"], c["body"].encode()))\n`);
-  const out = execFileSync('python3', [file], { input: JSON.stringify({ secret: key, headers, body }) }).toString().trim();
+  writeFileSync(
+    file,
+    `${snippet}\nimport json, sys\nc = json.load(sys.stdin)\nprint(verify(c["secret"], c["headers"], c["body"].encode()))\n`,
+  );
+  const out = execFileSync('python3', [file], { input: JSON.stringify({ secret: key, headers, body }) })
+    .toString()
+    .trim();
   return out === 'True';
 }
 
 function signed(body: string, at = new Date(), id = 'f6d1a6a4-1111-4111-8111-111111111111:1'): Record<string, string> {
-  return { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(secret).sign(id, at, body) };
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(secret).sign(id, at, body),
+  };
 }
 
 describe("the README's signature check in Python", () => {

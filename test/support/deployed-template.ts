@@ -13,13 +13,22 @@ export function synthesizeDeployedTemplate(context: Record<string, unknown> = {}
   try {
     execFileSync(NODE, ['--import', 'tsx', 'bin/app.ts'], {
       cwd: ROOT,
-      env: { ...process.env, CDK_OUTDIR: out.dir, CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong', ...context }) },
+      env: {
+        ...process.env,
+        CDK_OUTDIR: out.dir,
+        CDK_CONTEXT_JSON: JSON.stringify({
+          'aws:cdk:bundling-stacks': [],
+          '@aws-cdk/core:defaultCrossStackReferences': 'strong',
+          ...context,
+        }),
+      },
       stdio: 'pipe',
     });
     const files = readdirSync(out.dir).filter((f) => f.endsWith('.template.json'));
     if (files.length === 0) throw new Error('bin/app.ts wrote no template');
     const merged: CfnTemplate = { Resources: {} };
-    for (const file of files) Object.assign(merged.Resources, (JSON.parse(readFileSync(path.join(out.dir, file), 'utf8')) as CfnTemplate).Resources);
+    for (const file of files)
+      Object.assign(merged.Resources, (JSON.parse(readFileSync(path.join(out.dir, file), 'utf8')) as CfnTemplate).Resources);
     return merged;
   } finally {
     out.remove();

@@ -24,7 +24,9 @@ if (stallPattern) {
   });
   // dynalite's LevelDB is an abstract-level database; dynalite binds `put` when it opens the store.
   const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
-  const { AbstractLevel } = fromDynalite('abstract-level') as { AbstractLevel: { prototype: { put: (this: unknown, key: unknown, ...rest: unknown[]) => Promise<void> } } };
+  const { AbstractLevel } = fromDynalite('abstract-level') as {
+    AbstractLevel: { prototype: { put: (this: unknown, key: unknown, ...rest: unknown[]) => Promise<void> } };
+  };
   const put = AbstractLevel.prototype.put;
   AbstractLevel.prototype.put = function (this: unknown, key: unknown, ...rest: unknown[]) {
     if (stalling && typeof key === 'string' && pattern.test(key)) return new Promise<void>(() => undefined);
