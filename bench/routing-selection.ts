@@ -19,6 +19,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import { Redis } from 'ioredis';
 import { inFlightOf } from '../functions/app/agents';
 import { chooseAgent } from '../functions/app/dispatch';
+import { CachingAgentStore } from '../functions/adapters/caching-agent-store';
 import { DynamoAgentStore } from '../functions/adapters/dynamo-agent-store';
 import { cacheKeys, RedisTaskCache } from '../functions/adapters/redis-task-cache';
 import { agentStatus, type AgentRecord } from '../functions/core/agent-model';
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
   const raw = new Redis(redisServer.url);
   const cache = RedisTaskCache.fromUrl(redisServer.url, { warn: (m) => console.error(m) });
   const settings = loadConfig({}).settings;
-  const deps = { agents: new DynamoAgentStore(doc, agentsTable.input.TableName!), cache, settings };
+  const store = new DynamoAgentStore(doc, agentsTable.input.TableName!);
+  const deps = { agents: new CachingAgentStore(store, settings.registryCacheSeconds), cache, settings };
 
   console.log(
     `choosing an agent: node ${process.version}, ${redisServer.kind === 'spawned' ? 'redis-server (spawned)' : 'redis'} ${redisServer.url}, dynalite (in memory)`,

@@ -46,6 +46,4 @@ export interface Deps {
   resolveHost(host: string): Promise<string[]>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
-
 export const noMetrics: TaskMetrics = { count: () => undefined, timing: () => undefined };

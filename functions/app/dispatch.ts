@@ -7,7 +7,7 @@
 import { type AgentRecord, agentStatus, isExpired } from '../core/agent-model';
 import { afterOutcome, circuitState, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
-import type { AgentKey } from '../core/ports';
+import type { AgentKey, CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, agentPollSeconds, type AttemptResult, healthOf } from '../core/retry-policy';
 import { describeDecision, describeTarget, offers, pickLeastLoaded, planRouting } from '../core/routing';
 import { mustHandOver } from '../core/workflow-choice';
@@ -47,7 +47,10 @@ export const LEASE_GRACE_MS = 5_000;
 /** Orchestrator faults tolerated in a row before the task is failed. */
 export const MAX_CONSECUTIVE_FAULTS = 3;
 
-type StepDeps = Pick<Deps, 'tasks' | 'agents' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'>;
+/** What a step uses; the agent registry may answer from a recent read (CachingAgentStore). */
+export type StepDeps = Pick<Deps, 'tasks' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'> & {
+  agents: CachedAgentStore;
+};
 
 function done(task: Task | undefined, prev?: StepResult): StepResult {
   return {
@@ -171,30 +174,6 @@ export type Choice =
 /** Above this many agents offering a task, the choice is made among a random sample of this size (power of d choices). */
 export const ROUTING_SAMPLE_SIZE = 64;
 
-/**
- * Each dispatcher keeps the registry of an agent type for `registryCacheSeconds`: at 10 000 agents
- * reading it costs more than everything else in a choice. The chosen agent is always re-read
- * (strongly consistent) before it is used, so a drained or re-registered agent is never used
- * stale; a new agent may wait up to that long for its first task while others can take the work.
- */
-const registrySnapshots = new WeakMap<object, Map<string, { atMs: number; agents: AgentRecord[] }>>();
-
-async function registryOf(
-  deps: Pick<StepDeps, 'agents' | 'settings'>,
-  type: string,
-  nowMs: number,
-  fresh: boolean,
-): Promise<{ agents: AgentRecord[]; cached: boolean }> {
-  const ttlMs = deps.settings.registryCacheSeconds * 1000;
-  const byType = registrySnapshots.get(deps.agents) ?? new Map<string, { atMs: number; agents: AgentRecord[] }>();
-  registrySnapshots.set(deps.agents, byType);
-  const hit = byType.get(type);
-  if (!fresh && ttlMs > 0 && hit && nowMs - hit.atMs < ttlMs) return { agents: hit.agents, cached: true };
-  const agents = await deps.agents.list(type);
-  byType.set(type, { atMs: nowMs, agents });
-  return { agents, cached: false };
-}
-
 function sample<T>(items: readonly T[], size: number, random: () => number = Math.random): T[] {
   const pool = [...items];
   for (let i = 0; i < size && i < pool.length - 1; i++) {
@@ -218,7 +197,7 @@ export async function chooseAgent(
   leaseUntilMs: number,
 ): Promise<Choice> {
   const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
-  let registry = await registryOf(deps, task.agent_type, now, false);
+  let registry = await deps.agents.listOfType(task.agent_type, false);
   for (;;) {
     const offering = registry.agents.filter((a) => !isExpired(a, now) && offers(a, target));
     let choice: Choice | undefined;
@@ -232,13 +211,13 @@ export async function chooseAgent(
     if (choice.kind === 'wait' && choice.noneUsable && registry.cached) {
       // No agent in the snapshot can take it: one may have registered since; look at the table itself.
       // (When they are merely busy, a new agent shows up with the next snapshot.)
-      registry = await registryOf(deps, task.agent_type, now, true);
+      registry = await deps.agents.listOfType(task.agent_type, true);
       continue;
     }
     if (choice.kind === 'chosen' && choice.failedBefore && registry.cached) {
       // Before going back to an agent that failed this task, make sure no other agent registered since.
       await deps.cache.releaseSlot({ agentId: choice.agent.agent_id, type: task.agent_type }, task.task_id);
-      registry = await registryOf(deps, task.agent_type, now, true);
+      registry = await deps.agents.listOfType(task.agent_type, true);
       continue;
     }
     if (choice.kind === 'chosen') {
@@ -246,7 +225,7 @@ export async function chooseAgent(
       if (!current || isExpired(current, now) || current.status === 'draining' || !offers(current, target)) {
         await deps.cache.releaseSlot({ agentId: choice.agent.agent_id, type: task.agent_type }, task.task_id);
         if (registry.cached) {
-          registry = await registryOf(deps, task.agent_type, now, true);
+          registry = await deps.agents.listOfType(task.agent_type, true);
           continue;
         }
         return { kind: 'wait', reason: `agent ${choice.agent.agent_id} changed while it was being chosen` };

@@ -7,7 +7,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Deps, systemClock } from '../app/deps';
+import type { Deps } from '../app/deps';
+import type { StepDeps } from '../app/dispatch';
+import { CachingAgentStore } from '../adapters/caching-agent-store';
 import { DynamoAgentStore } from '../adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../adapters/dynamo-task-store';
 import { currentFleetTokens } from '../adapters/fleet-tokens';
@@ -17,7 +19,7 @@ import { RedisTaskCache } from '../adapters/redis-task-cache';
 import { SqsTaskQueue } from '../adapters/sqs-task-queue';
 import { PowertoolsSubmitIdempotency } from '../adapters/submit-idempotency';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
-import type { TaskCache } from '../core/ports';
+import { systemClock, type TaskCache } from '../core/ports';
 import { type Config, loadConfig, required } from './config';
 import { adapterLog, logger, taskMetrics, tracer } from './observability';
 
@@ -56,9 +58,13 @@ const cache = once((): TaskCache => {
   return RedisTaskCache.fromUrl(url, adapterLog);
 });
 
+const agents = once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE')));
+
 export const deps = {
   tasks: once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE'))),
-  agents: once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE'))),
+  agents,
+  /** The dispatcher routes with the registry of a type kept for REGISTRY_CACHE_SECONDS. */
+  routingAgents: once(() => new CachingAgentStore(agents(), config.settings.registryCacheSeconds)),
   queue: once(() => new SqsTaskQueue(sqs(), required(config, 'INTAKE_QUEUE_URL'))),
   workflow: once(
     () =>
@@ -79,8 +85,22 @@ export function fleetTokens(): Promise<string[]> {
   return currentFleetTokens(config.settings.fleetTokens, config.FLEET_TOKENS_SECRET_ARN);
 }
 
+/** What the dispatcher's steps use. */
+export function stepDeps(): StepDeps {
+  return {
+    tasks: deps.tasks(),
+    agents: deps.routingAgents(),
+    cache: deps.cache(),
+    agentClient: deps.agentClient(),
+    queue: deps.queue(),
+    clock: systemClock,
+    settings: config.settings,
+    metrics: taskMetrics,
+  };
+}
+
 /** Everything, resolved lazily, for use cases that take a Pick<Deps, ...>. */
-export function allDeps(keys: ReadonlyArray<keyof typeof deps>): Deps {
+export function allDeps(keys: ReadonlyArray<Exclude<keyof typeof deps, 'routingAgents'>>): Deps {
   for (const key of keys) deps[key]();
   return {
     get tasks() {

@@ -61,6 +61,21 @@ export interface AgentStore {
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined>;
 }
 
+/** One read of the agents of a type, and whether it came from an earlier read rather than the table. */
+export interface AgentListing {
+  agents: AgentRecord[];
+  cached: boolean;
+}
+
+/**
+ * An AgentStore that may answer listings by type from a recent read (CachingAgentStore): what the
+ * dispatcher routes with. At 10 000 agents reading the registry costs more than the rest of a choice.
+ */
+export interface CachedAgentStore extends AgentStore {
+  /** The agents of `type`, from a recent read unless `fresh` (then from the table, which refreshes the read). */
+  listOfType(type: string, fresh: boolean): Promise<AgentListing>;
+}
+
 export interface ActiveDispatch {
   agent_id: string;
   attempt: number;
@@ -187,3 +202,5 @@ export interface AgentClient {
 export interface Clock {
   now(): number;
 }
+
+export const systemClock: Clock = { now: () => Date.now() };

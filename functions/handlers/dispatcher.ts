@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
-import { allDeps } from '../composition/composition-root';
+import { stepDeps } from '../composition/composition-root';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
 
-const deps = allDeps(['tasks', 'agents', 'cache', 'agentClient', 'queue']);
+const deps = stepDeps();
 
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),

@@ -6,6 +6,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseAgent, ROUTING_SAMPLE_SIZE } from '../../functions/app/dispatch';
+import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import type { AgentRecord } from '../../functions/core/agent-model';
@@ -19,8 +20,9 @@ let dynamo: DynamoStandIn;
 let doc: DynamoDBDocumentClient;
 let table: string;
 let store: DynamoAgentStore;
+let cached: CachingAgentStore;
 const cache = new MemoryTaskCache();
-const settings = loadConfig({ REGISTRY_CACHE_SECONDS: '60' }).settings;
+const settings = loadConfig({}).settings;
 let counter = 0;
 
 beforeAll(async () => {
@@ -35,6 +37,7 @@ beforeAll(async () => {
   await ddb.send(new CreateTableCommand(agents.input));
   table = agents.input.TableName!;
   store = new DynamoAgentStore(doc, table);
+  cached = new CachingAgentStore(store, 60);
 }, 60_000);
 
 afterAll(async () => {
@@ -89,7 +92,7 @@ function task(type: string): Task {
   };
 }
 
-const deps = () => ({ agents: store, cache, settings });
+const deps = () => ({ agents: cached, cache, settings });
 
 describe('chooseAgent in a large fleet', () => {
   it(`chooses among a random sample of ${ROUTING_SAMPLE_SIZE} when more agents offer the task, and says so`, async () => {
@@ -160,12 +163,15 @@ describe('chooseAgent with a registry snapshot', () => {
 
   it('does not read the table again while the agents are merely busy', async () => {
     let lists = 0;
-    const counting = Object.assign(Object.create(store) as DynamoAgentStore, {
-      list: async (type?: string) => {
-        lists += 1;
-        return store.list(type);
-      },
-    });
+    const counting = new CachingAgentStore(
+      Object.assign(Object.create(store) as DynamoAgentStore, {
+        list: async (type?: string) => {
+          lists += 1;
+          return store.list(type);
+        },
+      }),
+      60,
+    );
     await put([record('busy', 1, 1)]);
     const now = Date.now();
     const first = await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000);
