@@ -1,7 +1,7 @@
 /**
  * Benchmark: choosing an agent for a task among 10, 1 000 and 10 000 registered agents of one type
  * (all offering the capability: the worst case), with the production code path `chooseAgent`
- * (functions/app/dispatch.ts) against dynalite and a real redis-server.
+ * (functions/app/choose-agent.ts) against dynalite and a real redis-server.
  *
  *   npm run bench:routing                 # sizes 10, 1000, 10000
  *   npm run bench:routing -- 10 100       # other sizes
@@ -17,8 +17,8 @@
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Redis } from 'ioredis';
-import { inFlightOf } from '../functions/app/agents';
-import { chooseAgent } from '../functions/app/dispatch';
+import { inFlightOf } from '../functions/app/live-agents';
+import { chooseAgent } from '../functions/app/choose-agent';
 import { CachingAgentStore } from '../functions/adapters/caching-agent-store';
 import { DynamoAgentStore } from '../functions/adapters/dynamo-agent-store';
 import { cacheKeys, RedisTaskCache } from '../functions/adapters/redis-task-cache';

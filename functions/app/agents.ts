@@ -7,6 +7,7 @@ import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, signingSec
 import { toCircuitView } from '../core/circuit-breaker';
 import { checkAddress } from '../core/network-policy';
 import type { Deps } from './deps';
+import { readLiveAgents } from './live-agents';
 
 async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string): Promise<void> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -38,24 +39,11 @@ async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>,
 /** Current status and load of agents, merging the cache's fresh heartbeats with the table. */
 export async function viewAgents(deps: Pick<Deps, 'cache' | 'clock' | 'settings'>, agents: AgentRecord[]): Promise<AgentView[]> {
   const now = deps.clock.now();
-  const live = agents.filter((a) => !isExpired(a, now));
-  const keys = live.map((a) => ({ agentId: a.agent_id, type: a.type }));
+  const current = agents.filter((a) => !isExpired(a, now));
   const { breaker } = deps.settings;
-  const [liveness, leases, circuits] = await Promise.all([
-    deps.cache.getLiveness(keys.map((k) => k.agentId)),
-    deps.cache.inFlight(keys, now),
-    deps.cache.circuits(keys, now, breaker.windowSeconds * 1000, true),
-  ]);
-  const grace = liveness ? 0 : deps.settings.heartbeatPersistSeconds * 1000;
-  return live.map((a) => {
-    const l = liveness?.get(a.agent_id);
-    const status = agentStatus(a, now, deps.settings.heartbeatIntervalSeconds, l, grace);
-    return toAgentView(a, status, l, inFlightOf(a, l, leases), toCircuitView(circuits?.get(a.agent_id), now, breaker));
-  });
-}
-
-export function inFlightOf(agent: AgentRecord, live: AgentLiveness | undefined, leases: Map<string, number> | undefined): number {
-  return Math.max(leases?.get(agent.agent_id) ?? 0, live?.reportedInFlight ?? (leases ? 0 : agent.in_flight));
+  return (await readLiveAgents(deps, current, now, true)).map(({ agent, live, status, inFlight, circuit }) =>
+    toAgentView(agent, status, live, inFlight, toCircuitView(circuit, now, breaker)),
+  );
 }
 
 /**

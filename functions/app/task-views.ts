@@ -26,7 +26,3 @@ export function toTaskView(task: Task): TaskView {
   if (task.queue_timeout_seconds !== undefined) view.queue_timeout_seconds = task.queue_timeout_seconds;
   return view;
 }
-
-export function retentionExpiry(nowMs: number, retentionDays: number): number {
-  return Math.floor(nowMs / 1000) + retentionDays * 86_400;
-}

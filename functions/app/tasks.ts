@@ -6,12 +6,10 @@ import { newTaskId } from '../core/ids';
 import type { ListTasksQuery } from '../core/contract';
 import { describeTarget, offers } from '../core/routing';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
+import { taskPool } from '../core/waiting-queue';
 import type { Deps } from './deps';
-import { retentionExpiry, type TaskView, toTaskView } from './task-views';
-
-export function taskPool(task: Pick<Task, 'agent_type' | 'task_type' | 'requested_agent_id'>): string {
-  return task.requested_agent_id ?? `${task.agent_type}:${task.task_type}`;
-}
+import { finishTask } from './finish-task';
+import { type TaskView, toTaskView } from './task-views';
 
 /** Refuses at once (503) work that no registered agent could ever take; busy or quiet agents are fine. */
 async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: TaskSubmitRequest): Promise<void> {
@@ -119,27 +117,11 @@ export async function cancelTask(
 ): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
   const task = await deps.tasks.get(taskId);
   if (!task) throw new NotFoundError(`task ${taskId} does not exist (or has passed its retention period)`, 'task_not_found');
-  const already = () =>
-    new ConflictError(
-      `task ${taskId} already finished as "${task.status}"; only unfinished tasks can be cancelled`,
-      'task_already_finished',
-    );
-  if (isTerminal(task.status)) throw already();
-  const now = deps.clock.now();
-  const cancelled = await deps.tasks.transition(taskId, 'cancelled', {
-    set: { completed_at: new Date(now).toISOString(), error: 'cancelled by request' },
-    remove: ['lease_until'],
-    expiresAt: retentionExpiry(now, deps.settings.taskRetentionDays),
-  });
-  if (!cancelled) {
-    const latest = await deps.tasks.get(taskId);
-    throw new ConflictError(
-      `task ${taskId} already finished as "${latest?.status ?? 'unknown'}"; only unfinished tasks can be cancelled`,
-      'task_already_finished',
-    );
-  }
-  deps.metrics.count('TasksCancelled', task.agent_type);
-  await deps.cache.putResult(toStatusResponse(cancelled), deps.settings.resultTtlSeconds);
+  const finished = (status: string) =>
+    new ConflictError(`task ${taskId} already finished as "${status}"; only unfinished tasks can be cancelled`, 'task_already_finished');
+  if (isTerminal(task.status)) throw finished(task.status);
+  const cancelled = await finishTask(deps, task, 'cancelled', { set: { error: 'cancelled by request' }, remove: ['lease_until'] });
+  if (!cancelled) throw finished((await deps.tasks.get(taskId))?.status ?? 'unknown');
   await deps.cache.leaveQueue(task.agent_type, taskPool(task), taskId);
   // The execution would notice on its next step anyway; stopping it early saves its waits.
   await deps.workflow.stop(taskId, 'cancelled by request');

@@ -8,7 +8,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps';
-import type { StepDeps } from '../app/dispatch';
+import type { StepDeps } from '../app/workflow-step';
 import { CachingAgentStore } from '../adapters/caching-agent-store';
 import { DynamoAgentStore } from '../adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../adapters/dynamo-task-store';

@@ -1,5 +1,4 @@
 import type { HealthSignal } from './circuit-breaker';
-import type { TaskStatus } from './task-model';
 
 /** Longest wait between two attempts that the backoff itself produces. */
 export const MAX_RETRY_DELAY_SECONDS = 120;
@@ -57,7 +56,7 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil((date - nowMs) / 1000)));
 }
 
-export type AfterFailure = { retry: true; delaySeconds: number; status: 'retrying' } | { retry: false; status: TaskStatus };
+export type AfterFailure = { retry: true; delaySeconds: number; status: 'retrying' } | { retry: false; status: 'failed' | 'timeout' };
 
 /** The ceiling of the wait before attempt `attempts + 1`: the task's delay doubling per attempt, capped. */
 export function backoffCeilingSeconds(attempts: number, baseDelaySeconds: number): number {
@@ -85,9 +84,4 @@ export function afterFailedAttempt(
     return { retry: true, delaySeconds: Math.max(jittered, Math.min(retryAfter, MAX_RETRY_AFTER_SECONDS)), status: 'retrying' };
   }
   return { retry: false, status: result.kind === 'timed_out' ? 'timeout' : 'failed' };
-}
-
-/** How long a waiting task sleeps before it looks for a free agent again; critical work looks more often. */
-export function agentPollSeconds(priority: number, baseSeconds: number): number {
-  return Math.max(1, Math.round(priority >= 10 ? baseSeconds / 2 : baseSeconds));
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { dispatchStep, faultStep, type StepResult } from '../app/dispatch';
+import { dispatchStep } from '../app/dispatch';
+import { faultStep } from '../app/fault-step';
+import type { StepResult } from '../app/workflow-step';
 import { stepDeps } from '../composition/composition-root';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';

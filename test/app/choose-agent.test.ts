@@ -1,11 +1,11 @@
 /**
- * `chooseAgent` (functions/app/dispatch.ts) against dynalite and the in-process cache: sampling in
+ * `chooseAgent` (functions/app/choose-agent.ts) against dynalite and the in-process cache: sampling in
  * large fleets, and the registry snapshot never handing out an agent that changed since it was read.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chooseAgent, ROUTING_SAMPLE_SIZE } from '../../functions/app/dispatch';
+import { chooseAgent, ROUTING_SAMPLE_SIZE } from '../../functions/app/choose-agent';
 import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   afterFailedAttempt,
-  agentPollSeconds,
   type AttemptResult,
   backoffCeilingSeconds,
   classifyHttpStatus,
@@ -160,22 +159,5 @@ describe('healthOf', () => {
     [failed({ health: 'neutral' }), 'neutral'],
   ])('%j → %s', (result, expected) => {
     expect(healthOf(result)).toBe(expected);
-  });
-});
-
-describe('agentPollSeconds', () => {
-  it.each([
-    [1, 10, 10],
-    [5, 10, 10],
-    [9, 10, 10],
-    [10, 10, 5],
-    [15, 10, 5],
-    [10, 3, 2],
-    [15, 1, 1],
-    [5, 0, 1],
-    [5, 0.2, 1],
-    [5, 2.6, 3],
-  ])('priority %i with a %f-second base polls every %i seconds', (priority, base, expected) => {
-    expect(agentPollSeconds(priority, base)).toBe(expected);
   });
 });

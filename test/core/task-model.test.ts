@@ -11,7 +11,7 @@ import {
 } from '../../functions/core/task-model';
 import { task } from './fixtures';
 
-const NON_TERMINAL = TASK_STATUSES.filter((s) => !TERMINAL_STATUSES.includes(s));
+const NON_TERMINAL = TASK_STATUSES.filter((s) => !(TERMINAL_STATUSES as readonly TaskStatus[]).includes(s));
 
 describe('task status transitions', () => {
   it.each(TERMINAL_STATUSES.map((s) => [s]))('a terminal task (%s) cannot move to any status', (from) => {

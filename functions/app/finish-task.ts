@@ -1,0 +1,38 @@
+/** The one way a task reaches a terminal status: completed, failed, timeout or cancelled. */
+import type { TaskChange } from '../core/ports';
+import { type Task, type TerminalStatus, toStatusResponse } from '../core/task-model';
+import type { Deps } from './deps';
+
+const METRIC: Record<TerminalStatus, string> = {
+  completed: 'TasksCompleted',
+  failed: 'TasksFailed',
+  timeout: 'TasksTimedOut',
+  cancelled: 'TasksCancelled',
+};
+
+export function retentionExpiry(nowMs: number, retentionDays: number): number {
+  return Math.floor(nowMs / 1000) + retentionDays * 86_400;
+}
+
+/**
+ * Moves the task to `status` with a conditional write (so it happens once, whoever races it), stamped
+ * `completed_at` and due for deletion after the retention period; then keeps the answer hot in the
+ * cache and counts it. Undefined when the write's condition did not hold: the task had already moved on.
+ */
+export async function finishTask(
+  deps: Pick<Deps, 'tasks' | 'cache' | 'clock' | 'settings' | 'metrics'>,
+  task: Pick<Task, 'task_id' | 'agent_type'>,
+  status: TerminalStatus,
+  change: Omit<TaskChange, 'expiresAt'>,
+): Promise<Task | undefined> {
+  const now = deps.clock.now();
+  const finished = await deps.tasks.transition(task.task_id, status, {
+    ...change,
+    set: { ...change.set, completed_at: new Date(now).toISOString() },
+    expiresAt: retentionExpiry(now, deps.settings.taskRetentionDays),
+  });
+  if (!finished) return undefined;
+  await deps.cache.putResult(toStatusResponse(finished), deps.settings.resultTtlSeconds);
+  deps.metrics.count(METRIC[status], task.agent_type);
+  return finished;
+}

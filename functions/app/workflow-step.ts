@@ -1,0 +1,95 @@
+/**
+ * What the state machine's steps exchange, and what both of them (dispatch and fault) do: end the
+ * execution, record a failed attempt, and hand a task from Express over to Standard.
+ */
+import type { CachedAgentStore } from '../core/ports';
+import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
+import { PRIORITY, type Task, type TaskStatus } from '../core/task-model';
+import { mustHandOver } from '../core/workflow-choice';
+import type { Deps } from './deps';
+import { finishTask } from './finish-task';
+
+/** What the state machine's Choice routes on. */
+export type StepOutcome = 'retry' | 'wait' | 'done';
+
+export interface StepResult {
+  outcome: StepOutcome;
+  /** Seconds for the next Wait state (RetryDelay or WaitForAgent). */
+  delay_seconds: number;
+  status: TaskStatus | 'gone';
+  attempts: number;
+  /** When this execution started waiting for a free agent (ms since epoch), carried between steps. */
+  waiting_since?: number;
+  /** Consecutive failures of the orchestrator's own steps. */
+  fault_count: number;
+  /** Set when this (Express) execution gave the task to a Standard execution and ends here. */
+  handed_over?: true;
+}
+
+export interface WorkflowState {
+  task_id: string;
+  state_timeout_seconds: number;
+  express_deadline_ms?: number;
+  step?: StepResult;
+  fault?: { Error?: string; Cause?: string };
+}
+
+/** What a step uses; the agent registry may answer from a recent read (CachingAgentStore). */
+export type StepDeps = Pick<Deps, 'tasks' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'> & {
+  agents: CachedAgentStore;
+};
+
+/** The execution ends: the task is finished, gone, or driven by another execution. */
+export function done(task: Task | undefined, prev?: StepResult): StepResult {
+  return {
+    outcome: 'done',
+    delay_seconds: 0,
+    status: task?.status ?? 'gone',
+    attempts: task?.attempts ?? prev?.attempts ?? 0,
+    fault_count: 0,
+  };
+}
+
+export type FailedAttempt = Exclude<AttemptResult, { kind: 'completed' }>;
+
+/** Records the failed attempt `attempts` of a task that is `sent`, deciding retry or the end. */
+export async function recordFailure(
+  deps: StepDeps,
+  task: Task,
+  attempts: number,
+  failure: FailedAttempt,
+  agentId: string | undefined,
+): Promise<StepResult> {
+  const next = afterFailedAttempt(attempts, task.max_retries, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds, failure);
+  const change = {
+    set: { error: failure.error },
+    remove: ['lease_until'] as Array<keyof Task>,
+    when: { attempts },
+    appendFailedAgent: agentId,
+  };
+  if (!next.retry) {
+    const finished = await finishTask(deps, task, next.status, change);
+    return done(finished ?? (await deps.tasks.get(task.task_id)));
+  }
+  const updated = await deps.tasks.transition(task.task_id, 'retrying', change);
+  if (!updated) return done(await deps.tasks.get(task.task_id));
+  deps.metrics.count('TasksRetried', task.agent_type);
+  return { outcome: 'retry', delay_seconds: next.delaySeconds, status: 'retrying', attempts, fault_count: 0 };
+}
+
+/**
+ * An Express execution ends at 5 minutes. Before it sleeps into that limit (long waits for agents,
+ * late retries) it puts the task back on the intake queue and ends: the starter starts a Standard
+ * execution for a task that is no longer pending, and that carries on from the task's stored state.
+ * (The dispatcher cannot start the Standard machine itself: that machine's definition names the
+ * dispatcher, so the reference would be circular.)
+ */
+export async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, result: StepResult): Promise<StepResult> {
+  const { express_deadline_ms, state_timeout_seconds } = state;
+  if (result.outcome === 'done' || !mustHandOver(express_deadline_ms, deps.clock.now(), result.delay_seconds, state_timeout_seconds)) {
+    return result;
+  }
+  await deps.queue.enqueue(state.task_id, PRIORITY.normal);
+  deps.metrics.count('HandedOverToStandard', 'all');
+  return { ...result, outcome: 'done', handed_over: true };
+}
