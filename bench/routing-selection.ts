@@ -27,10 +27,10 @@ import { circuitState } from '../functions/core/circuit-breaker';
 import { planRouting } from '../functions/core/routing';
 import type { Task } from '../functions/core/task-model';
 import { loadConfig } from '../functions/composition/config';
-import { tablesFromTemplate } from '../local/stand-ins/asl-from-template';
 import { startDynamo } from '../local/stand-ins/dynamodb';
 import { startRedis } from '../local/stand-ins/redis-launcher';
-import { synthesizeTemplate } from '../local/synthesized-template';
+import { synthesizedTemplate } from '../local/template/synthesize';
+import { tablesFromTemplate } from '../local/template/tables';
 
 const sizes = process.argv
   .slice(2)
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const agentsTable = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
+  const agentsTable = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
   await ddb.send(new CreateTableCommand(agentsTable.input));
   await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: agentsTable.input.TableName });
 

@@ -6,20 +6,16 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../functions/core/table-keys';
 import type { ApiFunction } from '../functions/api/routes';
-import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
 import { type ApiLambda, startApiServer } from './api-server';
-import { queuesFromTemplate, stateMachinesFromTemplate, tablesFromTemplate } from './stand-ins/asl-from-template';
+import { functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
 import { startRedis } from './stand-ins/redis-launcher';
 import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
-import { synthesizeTemplate } from './synthesized-template';
+import { synthesizedTemplate } from './template/synthesize';
 
 export interface RuntimeOptions {
   host: string;
@@ -37,8 +33,6 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-const REGION = 'us-east-1';
-const ACCOUNT = '000000000000';
 const RECONCILE_EVERY_MS = 30_000;
 
 /** A short digest of a state machine definition, printed at start so a run can be matched to a deployment. */
@@ -61,7 +55,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   try {
     mkdirSync(options.dataDir, { recursive: true });
-    const template = synthesizeTemplate();
+    const template = await synthesizedTemplate();
 
     const dynamo = await startDynamo({ path: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => dynamo.stop());
@@ -86,72 +80,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log(`Cache     redis-server ${redis.kind === 'spawned' ? `started (pid ${redis.pid}) on` : 'at'} ${redis.url}`);
     }
 
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
-    const existing = new Set((await ddb.send(new ListTablesCommand({}))).TableNames ?? []);
-    // Tables are told apart by their partition key, as the adapters define them.
-    const tableNames: Record<string, string> = {};
-    for (const table of tablesFromTemplate(template)) {
-      tableNames[table.input.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName ?? table.logicalId] = table.input.TableName!;
-      if (existing.has(table.input.TableName!)) continue;
-      await ddb.send(new CreateTableCommand(table.input));
-      // dynalite answers CREATING and turns ACTIVE a tick later, like DynamoDB: wait for it.
-      await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: table.input.TableName });
-    }
-    ddb.destroy();
-
-    const sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: REGION, credentials, useQueueUrlAsEndpoint: false });
-    const queueUrls: Record<string, string> = {};
-    const queues = queuesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
-    // Dead-letter queues first: a source queue's redrive policy names its DLQ.
-    for (const q of [...queues].sort((a, b) => Number(Boolean(a.deadLetterLogicalId)) - Number(Boolean(b.deadLetterLogicalId)))) {
-      const created = await sqs.send(new CreateQueueCommand({ QueueName: q.queueName, Attributes: q.attributes }));
-      queueUrls[q.logicalId] = created.QueueUrl!;
-    }
-    sqs.destroy();
-
-    const machines = stateMachinesFromTemplate(template, { region: REGION, account: ACCOUNT, partition: 'aws' });
-    const standard = machines.find((m) => m.stateMachineType === 'STANDARD');
-    const express = machines.find((m) => m.stateMachineType === 'EXPRESS');
-    if (!standard || !express) throw new Error('the synthesized template lacks the Standard or the Express state machine');
-    const arnOf = (m: { logicalId: string }) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${m.logicalId}`;
-
-    const functions = Object.entries(template.Resources).filter(
-      ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY],
-    );
-    const entryOf = (logicalId: string): string => {
-      const entry = template.Resources[logicalId]?.Metadata?.[ENTRY_METADATA_KEY];
-      if (typeof entry !== 'string') throw new Error(`function ${logicalId} has no ${ENTRY_METADATA_KEY} metadata`);
-      return entry;
-    };
-    const byEntry = (suffix: string) => functions.find(([, r]) => String(r.Metadata?.[ENTRY_METADATA_KEY]).endsWith(suffix))?.[0];
-    const intakeLogicalId = queues.find((q) => q.deadLetterLogicalId)?.logicalId;
-    if (!intakeLogicalId) throw new Error('the synthesized template has no intake queue');
-
+    const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
     Object.assign(process.env, {
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
+      ...stack.env,
       POWERTOOLS_TRACE_ENABLED: 'false',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
-      TASKS_TABLE: tableNames[TASKS_TABLE_KEYS.partitionKey],
-      AGENTS_TABLE: tableNames[AGENTS_TABLE_KEYS.partitionKey],
-      IDEMPOTENCY_TABLE: tableNames[IDEMPOTENCY_TABLE_KEYS.partitionKey],
-      INTAKE_QUEUE_URL: queueUrls[intakeLogicalId],
-      STATE_MACHINE_ARN: arnOf(standard),
-      EXPRESS_STATE_MACHINE_ARN: arnOf(express),
       CACHE_URL: cacheUrl,
       ALLOWED_AGENT_NETWORKS: '127.0.0.0/8,::1/128',
       ALLOW_PUBLIC_AGENTS: 'false',
       ...options.env,
     });
+    const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
 
     const localMachines = [];
-    for (const machine of [standard, express]) {
+    for (const machine of [stack.machines.standard, stack.machines.express]) {
       const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
       for (const task of machine.taskStates) {
         const handler = await importHandler(entryOf(task.functionLogicalId));
@@ -160,7 +103,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
       const digest = definitionDigest(machine.definition);
       localMachines.push({
-        arn: arnOf(machine),
+        arn: machine.arn,
         definition: machine.definition,
         handlers,
         digest,
@@ -184,14 +127,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const m of localMachines)
       log(`Workflow  aws-local-stepfunctions runs ${m.type} ${m.logicalId} (definition sha256 ${m.digest}) behind ${sfnServer.endpoint}`);
 
-    const starterId = byEntry('handlers/starter.ts');
-    const reconcilerId = byEntry('handlers/reconciler.ts');
-    if (!starterId || !reconcilerId) throw new Error('the synthesized template lacks the starter or reconciler function');
+    const starterId = functionBySource(template, 'handlers/starter.ts');
+    const reconcilerId = functionBySource(template, 'handlers/reconciler.ts');
     const starter = (await importHandler(entryOf(starterId))) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
     const source = startSqsEventSource({
-      queueUrl: queueUrls[intakeLogicalId]!,
+      queueUrl: stack.intakeQueueUrl,
       endpoint: sqsServer.endpoint,
-      region: REGION,
+      region: LOCAL_AWS.region,
       batchSize: 10,
       handler: starter,
       functionName: starterId,
@@ -215,9 +157,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const apiHandlers = {} as Record<ApiFunction, ApiLambda>;
     for (const fn of ['health', 'agents', 'tasks'] as const) {
-      const id = byEntry(`handlers/api-${fn}.ts`);
-      if (!id) throw new Error(`the synthesized template lacks the ${fn} API function`);
-      apiHandlers[fn] = (await importHandler(entryOf(id))) as unknown as ApiLambda;
+      apiHandlers[fn] = (await importHandler(entryOf(functionBySource(template, `handlers/api-${fn}.ts`)))) as unknown as ApiLambda;
     }
     const api = await startApiServer({
       host: options.host,

@@ -12,9 +12,9 @@ import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { Task } from '../../functions/core/task-model';
 import { loadConfig } from '../../functions/composition/config';
-import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
-import { synthesizeTemplate } from '../../local/synthesized-template';
+import { synthesizedTemplate } from '../../local/template/synthesize';
+import { tablesFromTemplate } from '../../local/template/tables';
 
 let dynamo: DynamoStandIn;
 let doc: DynamoDBDocumentClient;
@@ -33,7 +33,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const agents = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
+  const agents = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
   await ddb.send(new CreateTableCommand(agents.input));
   table = agents.input.TableName!;
   store = new DynamoAgentStore(doc, table);

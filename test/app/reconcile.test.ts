@@ -10,10 +10,10 @@ import { reconcile } from '../../functions/app/reconcile';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { SqsTaskQueue } from '../../functions/adapters/sqs-task-queue';
 import type { TaskStatus } from '../../functions/core/task-model';
-import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
-import { synthesizeTemplate } from '../../local/synthesized-template';
+import { synthesizedTemplate } from '../../local/template/synthesize';
+import { tablesFromTemplate } from '../../local/template/tables';
 import { task as fixtureTask } from '../core/fixtures';
 import { tempDir } from '../../harness/processes';
 import { startDynamoProcess } from '../support/start-dynamo-process';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   queue = new SqsTaskQueue(sqs, queueUrl);
 }, 60_000);
 
-const tasksTable = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
+const tasksTable = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
 const docOf = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
 /** A Tasks table as the stack defines it, once ACTIVE (dynalite answers CREATING until its next tick, as AWS does). */

@@ -2,18 +2,17 @@
  * The Lambda handlers called in-process, as Lambda calls them, against real stand-ins: dynalite,
  * fauxqs, a real redis-server and the local Step Functions server. Whole responses are asserted.
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { queuesFromTemplate, stateMachinesFromTemplate, tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
+import { LOCAL_AWS, LOCAL_CREDENTIALS, provisionFromTemplate } from '../../local/provision';
 import { startDynamo } from '../../local/stand-ins/dynamodb';
 import { startRedis } from '../../local/stand-ins/redis-launcher';
 import { startSqs } from '../../local/stand-ins/sqs';
 import { fakeLambdaContext } from '../../local/stand-ins/sqs-event-source';
 import { startStepFunctionsServer } from '../../local/stand-ins/step-functions-server';
-import { synthesizeTemplate } from '../../local/synthesized-template';
+import { synthesizedTemplate } from '../../local/template/synthesize';
 
 type Api = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 type Fn = (event: unknown, context: Context) => Promise<unknown>;
@@ -64,9 +63,7 @@ async function invoke(api: Api, e: APIGatewayProxyEventV2) {
 }
 
 beforeAll(async () => {
-  const region = 'us-east-1';
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const template = synthesizeTemplate();
+  const template = await synthesizedTemplate();
   const dynamo = await startDynamo();
   stops.push(() => dynamo.stop());
   const sqsServer = await startSqs();
@@ -75,33 +72,16 @@ beforeAll(async () => {
   if (redis.kind === 'none') throw new Error('these tests need redis-server on PATH');
   stops.push(() => redis.stop());
 
-  const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
-  const names: Record<string, string> = {};
-  for (const t of tablesFromTemplate(template)) {
-    await ddb.send(new CreateTableCommand(t.input));
-    await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: t.input.TableName });
-    names[t.input.KeySchema![0]!.AttributeName!] = t.input.TableName!;
-  }
-  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region, credentials, useQueueUrlAsEndpoint: false });
-  const queues = queuesFromTemplate(template);
-  for (const q of [...queues].sort((a) => (a.deadLetterLogicalId ? 1 : -1))) {
-    const url = (await sqs.send(new CreateQueueCommand({ QueueName: q.queueName, Attributes: q.attributes }))).QueueUrl!;
-    if (q.deadLetterLogicalId) queueUrl = url;
-  }
-  const machines = stateMachinesFromTemplate(template);
-  const arn = (m: { logicalId: string }) => `arn:aws:states:${region}:000000000000:stateMachine:${m.logicalId}`;
+  const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
+  queueUrl = stack.intakeQueueUrl;
+  sqs = new SQSClient({
+    endpoint: sqsServer.endpoint,
+    region: LOCAL_AWS.region,
+    credentials: LOCAL_CREDENTIALS,
+    useQueueUrlAsEndpoint: false,
+  });
   Object.assign(process.env, {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqsServer.endpoint,
-    TASKS_TABLE: names.task_id,
-    AGENTS_TABLE: names.agent_id,
-    IDEMPOTENCY_TABLE: names.id,
-    INTAKE_QUEUE_URL: queueUrl,
-    STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'STANDARD')!),
-    EXPRESS_STATE_MACHINE_ARN: arn(machines.find((m) => m.stateMachineType === 'EXPRESS')!),
+    ...stack.env,
     CACHE_URL: redis.url,
     ALLOWED_AGENT_NETWORKS: '127.0.0.0/8',
     ALLOW_PUBLIC_AGENTS: 'false',
@@ -113,8 +93,8 @@ beforeAll(async () => {
   });
   dispatcher = (await import('../../functions/handlers/dispatcher')).handler;
   const sfn = await startStepFunctionsServer({
-    machines: machines.map((m) => ({
-      arn: arn(m),
+    machines: [stack.machines.standard, stack.machines.express].map((m) => ({
+      arn: m.arn,
       definition: m.definition,
       handlers: Object.fromEntries(
         m.taskStates.map((t) => [t.stateName, (input: unknown) => dispatcher(input, fakeLambdaContext('dispatcher', 330_000))]),

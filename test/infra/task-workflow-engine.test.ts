@@ -4,7 +4,7 @@
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AslDefinition, stateMachinesFromTemplate } from '../../local/stand-ins/asl-from-template';
+import { type AslDefinition, stateMachinesFromTemplate } from '../../local/template/state-machines';
 import { synthesizeDeployedTemplate } from '../support/deployed-template';
 
 let definition: AslDefinition;

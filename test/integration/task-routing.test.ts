@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent, startPlainPythonAgent } from '../../harness/agents';
 import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
-import { stateMachinesFromTemplate } from '../../local/stand-ins/asl-from-template';
+import { stateMachinesFromTemplate } from '../../local/template/state-machines';
 import { definitionDigest } from '../../local/runtime';
 import { synthesizeDeployedTemplate } from '../support/deployed-template';
 import { NODE, type Proc, startProcess } from '../../harness/processes';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { CfnTemplate } from '../../local/stand-ins/asl-from-template';
+import type { CfnTemplate } from '../../local/template/cfn-template';
 import { NODE, ROOT, tempDir } from '../../harness/processes';
 
 /**

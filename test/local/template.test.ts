@@ -1,12 +1,9 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import {
-  type CfnTemplate,
-  queuesFromTemplate,
-  resolveIntrinsics,
-  stateMachinesFromTemplate,
-  tablesFromTemplate,
-} from '../../local/stand-ins/asl-from-template';
+import { type CfnTemplate, resolveIntrinsics } from '../../local/template/cfn-template';
+import { queuesFromTemplate } from '../../local/template/queues';
+import { stateMachinesFromTemplate } from '../../local/template/state-machines';
+import { tablesFromTemplate } from '../../local/template/tables';
 
 const ENV = { region: 'eu-west-1', account: '123456789012', partition: 'aws' };
 
