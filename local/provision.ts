@@ -100,9 +100,10 @@ export function functionEntryOf(template: CfnTemplate, logicalId: string): strin
 
 /** The logical id of the function whose source entry ends with `suffix` (such as `handlers/starter.ts`). */
 export function functionBySource(template: CfnTemplate, suffix: string): string {
-  const found = Object.entries(template.Resources).find(
-    ([, r]) => r.Type === 'AWS::Lambda::Function' && String(r.Metadata?.[ENTRY_METADATA_KEY] ?? '').endsWith(suffix),
-  );
+  const found = Object.entries(template.Resources).find(([, r]) => {
+    const entry = r.Metadata?.[ENTRY_METADATA_KEY];
+    return r.Type === 'AWS::Lambda::Function' && typeof entry === 'string' && entry.endsWith(suffix);
+  });
   if (!found) throw new Error(`the synthesized template has no function for ${suffix}`);
   return found[0];
 }
