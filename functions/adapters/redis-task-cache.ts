@@ -3,92 +3,8 @@ import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
 import type { ActiveDispatch, AgentKey, SlotAnswer, SlotRequest, TaskCache } from '../core/ports';
 import type { TaskStatusResponse } from '../core/task-model';
-
-/**
- * Cache keys. The seed's task keys, plus agent liveness, circuit breakers and the priority queue of
- * waiting tasks. Every key that the slot script or a breaker update touches together carries the
- * agent type as a hash tag, so each of those steps stays on one slot of a cluster.
- */
-export const cacheKeys = {
-  /** Tasks sent to an agent and not yet answered: sorted set, score = lease end (ms). Its size is the agent's load. */
-  pending: (type: string, agentId: string) => `task:pending:{${type}}:${agentId}`,
-  active: (taskId: string) => `task:active:${taskId}`,
-  result: (taskId: string) => `task:result:${taskId}`,
-  heartbeat: (agentId: string) => `agent:heartbeat:${agentId}`,
-  persisted: (agentId: string) => `agent:persisted:${agentId}`,
-  waiting: (type: string, pool: string) => `task:waiting:{${type}}:${pool}`,
-  waitingSeen: (type: string, pool: string) => `task:waiting-seen:{${type}}:${pool}`,
-  /** Dispatch outcomes in the breaker window: sorted sets, score = time (ms). */
-  dispatches: (type: string, agentId: string) => `agent:dispatches:{${type}}:${agentId}`,
-  failures: (type: string, agentId: string) => `agent:failures:{${type}}:${agentId}`,
-  /** Open breakers of a type: hash, agent id → OpenCircuit JSON. */
-  circuits: (type: string) => `agent:circuits:{${type}}`,
-};
-
-/**
- * The slot script: KEYS = waiting zset, waiting-seen hash, then one pending zset per eligible agent;
- * ARGV = task id, score, now, staleMs, lease end, then capacity and tier per agent.
- * Answers {code, chosen index, free slots, position, load per agent}; code 2 acquired, 1 behind, 0 busy.
- * The choice is `pickLeastLoaded` (functions/core/routing.ts): lower tier, then lower load/capacity
- * (compared by cross-multiplying), then more spare slots, then list order.
- */
-const ACQUIRE_SLOT = `
-local now = tonumber(ARGV[3])
-local stale = now - tonumber(ARGV[4])
-local seen = redis.call('HGETALL', KEYS[2])
-for i = 1, #seen, 2 do
-  if tonumber(seen[i + 1]) < stale then
-    redis.call('ZREM', KEYS[1], seen[i])
-    redis.call('HDEL', KEYS[2], seen[i])
-  end
-end
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], 3600000)
-redis.call('PEXPIRE', KEYS[2], 3600000)
-local n = #KEYS - 2
-local loads = {}
-local free = 0
-local best = 0
-for i = 1, n do
-  local key = KEYS[i + 2]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local load = redis.call('ZCARD', key)
-  loads[i] = load
-  local cap = tonumber(ARGV[4 + 2 * i])
-  local tier = tonumber(ARGV[5 + 2 * i])
-  if load < cap then
-    free = free + cap - load
-    if best == 0 then
-      best = i
-    else
-      local bcap = tonumber(ARGV[4 + 2 * best])
-      local btier = tonumber(ARGV[5 + 2 * best])
-      local bload = loads[best]
-      local left = load * bcap
-      local right = bload * cap
-      if tier < btier or (tier == btier and (left < right or (left == right and cap - load > bcap - bload))) then
-        best = i
-      end
-    end
-  end
-end
-local position = redis.call('ZRANK', KEYS[1], ARGV[1])
-local code = 0
-if best > 0 then
-  if position < free then
-    code = 2
-    redis.call('ZADD', KEYS[best + 2], ARGV[5], ARGV[1])
-    redis.call('PEXPIRE', KEYS[best + 2], 3600000)
-    redis.call('ZREM', KEYS[1], ARGV[1])
-    redis.call('HDEL', KEYS[2], ARGV[1])
-  else
-    code = 1
-  end
-end
-local out = {code, best, free, position}
-for i = 1, n do out[4 + i] = loads[i] end
-return out`;
+import { cacheKeys } from './redis-cache-keys';
+import { ACQUIRE_SLOT } from './redis-slot-script';
 
 export interface CacheLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
@@ -116,7 +32,8 @@ export class RedisTaskCache implements TaskCache {
     return new RedisTaskCache(redis, log);
   }
 
-  private async safe<T>(what: string, op: () => Promise<T>, fallback: T): Promise<T> {
+  /** Runs `op`, answering `fallback` (by default undefined: unknown) when the cache fails; warns at most every 10 s. */
+  private async safe<T, F = undefined>(what: string, op: () => Promise<T>, fallback?: F): Promise<T | F> {
     try {
       return await op();
     } catch (err) {
@@ -125,172 +42,121 @@ export class RedisTaskCache implements TaskCache {
         this.lastWarn = now;
         this.log.warn(`cache unavailable (${what}); carrying on without it`, { error: err instanceof Error ? err.message : String(err) });
       }
-      return fallback;
+      return fallback as F;
     }
   }
 
   getResult(taskId: string): Promise<TaskStatusResponse | undefined> {
-    return this.safe(
-      'get result',
-      async () => {
-        const raw = await this.redis.get(cacheKeys.result(taskId));
-        return raw ? (JSON.parse(raw) as TaskStatusResponse) : undefined;
-      },
-      undefined,
-    );
+    return this.safe('get result', async () => {
+      const raw = await this.redis.get(cacheKeys.result(taskId));
+      return raw ? (JSON.parse(raw) as TaskStatusResponse) : undefined;
+    });
   }
 
   putResult(result: TaskStatusResponse, ttlSeconds: number): Promise<void> {
-    return this.safe(
-      'put result',
-      async () => {
-        await this.redis.set(cacheKeys.result(result.task_id), JSON.stringify(result), 'EX', ttlSeconds);
-      },
-      undefined,
-    );
+    return this.safe('put result', async () => {
+      await this.redis.set(cacheKeys.result(result.task_id), JSON.stringify(result), 'EX', ttlSeconds);
+    });
   }
 
   putActive(taskId: string, active: ActiveDispatch, ttlSeconds: number): Promise<void> {
-    return this.safe(
-      'put active',
-      async () => {
-        await this.redis.set(cacheKeys.active(taskId), JSON.stringify(active), 'EX', ttlSeconds);
-      },
-      undefined,
-    );
+    return this.safe('put active', async () => {
+      await this.redis.set(cacheKeys.active(taskId), JSON.stringify(active), 'EX', ttlSeconds);
+    });
   }
 
   clearActive(taskId: string): Promise<void> {
-    return this.safe(
-      'clear active',
-      async () => {
-        await this.redis.del(cacheKeys.active(taskId));
-      },
-      undefined,
-    );
+    return this.safe('clear active', async () => {
+      await this.redis.del(cacheKeys.active(taskId));
+    });
   }
 
   acquireSlot(req: SlotRequest): Promise<SlotAnswer | undefined> {
-    return this.safe(
-      'acquire slot',
-      async () => {
-        const keys = [
-          cacheKeys.waiting(req.agentType, req.pool),
-          cacheKeys.waitingSeen(req.agentType, req.pool),
-          ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId)),
-        ];
-        const args = [
-          req.taskId,
-          req.score,
-          req.nowMs,
-          req.staleMs,
-          req.leaseUntilMs,
-          ...req.eligible.flatMap((e) => [e.capacity, e.tier]),
-        ];
-        const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
-        const [code, best, free, position] = raw;
-        const loads = new Map<string, number>();
-        req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
-        if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
-        if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
-        return { kind: 'busy' as const, loads };
-      },
-      undefined,
-    );
+    return this.safe('acquire slot', async () => {
+      const keys = [
+        cacheKeys.waiting(req.agentType, req.pool),
+        cacheKeys.waitingSeen(req.agentType, req.pool),
+        ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId)),
+      ];
+      const args = [req.taskId, req.score, req.nowMs, req.staleMs, req.leaseUntilMs, ...req.eligible.flatMap((e) => [e.capacity, e.tier])];
+      const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
+      const [code, best, free, position] = raw;
+      const loads = new Map<string, number>();
+      req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
+      if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
+      if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
+      return { kind: 'busy' as const, loads };
+    });
   }
 
   releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
-    return this.safe(
-      'release slot',
-      async () => {
-        await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
-      },
-      undefined,
-    );
+    return this.safe('release slot', async () => {
+      await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
+    });
   }
 
   inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined> {
-    return this.safe(
-      'read load',
-      async () => {
-        if (agents.length === 0) return new Map<string, number>();
-        const pipeline = this.redis.pipeline();
-        // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
-        for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
-        const results = (await pipeline.exec()) ?? [];
-        const load = new Map<string, number>();
-        agents.forEach((a, i) => {
-          const [err, count] = results[i] ?? [null, 0];
-          if (err) throw err;
-          load.set(a.agentId, Number(count));
-        });
-        return load;
-      },
-      undefined,
-    );
+    return this.safe('read load', async () => {
+      if (agents.length === 0) return new Map<string, number>();
+      const pipeline = this.redis.pipeline();
+      // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
+      for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
+      const results = (await pipeline.exec()) ?? [];
+      const load = new Map<string, number>();
+      agents.forEach((a, i) => {
+        const [err, count] = results[i] ?? [null, 0];
+        if (err) throw err;
+        load.set(a.agentId, Number(count));
+      });
+      return load;
+    });
   }
 
   leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
-    return this.safe(
-      'leave queue',
-      async () => {
-        await this.redis
-          .multi()
-          .zrem(cacheKeys.waiting(agentType, pool), taskId)
-          .hdel(cacheKeys.waitingSeen(agentType, pool), taskId)
-          .exec();
-      },
-      undefined,
-    );
+    return this.safe('leave queue', async () => {
+      await this.redis.multi().zrem(cacheKeys.waiting(agentType, pool), taskId).hdel(cacheKeys.waitingSeen(agentType, pool), taskId).exec();
+    });
   }
 
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {
-    return this.safe(
-      'record outcome',
-      async () => {
-        const d = cacheKeys.dispatches(agent.type, agent.agentId);
-        const f = cacheKeys.failures(agent.type, agent.agentId);
-        const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
-        if (failed) tx.zadd(f, nowMs, dispatchId);
-        const results = await tx
-          .zremrangebyscore(d, '-inf', nowMs - windowMs)
-          .zremrangebyscore(f, '-inf', nowMs - windowMs)
-          .pexpire(d, windowMs)
-          .pexpire(f, windowMs)
-          .zcard(d)
-          .zcard(f)
-          .hget(cacheKeys.circuits(agent.type), agent.agentId)
-          .exec();
-        if (!results) throw new Error('the outcome transaction was aborted');
-        const tail = results.slice(-3).map(([err, value]) => {
-          if (err) throw err;
-          return value;
-        });
-        const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
-        if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
-        return stats;
-      },
-      undefined,
-    );
+    return this.safe('record outcome', async () => {
+      const d = cacheKeys.dispatches(agent.type, agent.agentId);
+      const f = cacheKeys.failures(agent.type, agent.agentId);
+      const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
+      if (failed) tx.zadd(f, nowMs, dispatchId);
+      const results = await tx
+        .zremrangebyscore(d, '-inf', nowMs - windowMs)
+        .zremrangebyscore(f, '-inf', nowMs - windowMs)
+        .pexpire(d, windowMs)
+        .pexpire(f, windowMs)
+        .zcard(d)
+        .zcard(f)
+        .hget(cacheKeys.circuits(agent.type), agent.agentId)
+        .exec();
+      if (!results) throw new Error('the outcome transaction was aborted');
+      const tail = results.slice(-3).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
+      if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
+      return stats;
+    });
   }
 
   setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void> {
-    return this.safe(
-      'set circuit',
-      async () => {
-        const key = cacheKeys.circuits(agent.type);
-        if (open) {
-          await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
-          return;
-        }
-        await this.redis
-          .multi()
-          .hdel(key, agent.agentId)
-          .del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId))
-          .exec();
-      },
-      undefined,
-    );
+    return this.safe('set circuit', async () => {
+      const key = cacheKeys.circuits(agent.type);
+      if (open) {
+        await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
+        return;
+      }
+      await this.redis
+        .multi()
+        .hdel(key, agent.agentId)
+        .del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId))
+        .exec();
+    });
   }
 
   circuits(
@@ -299,70 +165,58 @@ export class RedisTaskCache implements TaskCache {
     windowMs: number,
     withCounts: boolean,
   ): Promise<Map<string, CircuitStats> | undefined> {
-    return this.safe(
-      'read circuits',
-      async () => {
-        const out = new Map<string, CircuitStats>();
-        const types = [...new Set(agents.map((a) => a.type))];
-        const pipeline = this.redis.pipeline();
-        for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
-        if (withCounts) {
-          for (const a of agents) {
-            pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
-            pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
-          }
+    return this.safe('read circuits', async () => {
+      const out = new Map<string, CircuitStats>();
+      const types = [...new Set(agents.map((a) => a.type))];
+      const pipeline = this.redis.pipeline();
+      for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
+      if (withCounts) {
+        for (const a of agents) {
+          pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
+          pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
         }
-        const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
-          if (err) throw err;
-          return value;
-        });
-        const open = new Map<string, OpenCircuit>();
-        types.forEach((type, i) => {
-          const hash = (results[i] ?? {}) as Record<string, string>;
-          for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
-        });
-        agents.forEach((a, i) => {
-          const stats: CircuitStats = withCounts
-            ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) }
-            : { dispatches: 0, failures: 0 };
-          const o = open.get(`${a.type}\u0000${a.agentId}`);
-          if (o) stats.open = o;
-          out.set(a.agentId, stats);
-        });
-        return out;
-      },
-      undefined,
-    );
+      }
+      const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const open = new Map<string, OpenCircuit>();
+      types.forEach((type, i) => {
+        const hash = (results[i] ?? {}) as Record<string, string>;
+        for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
+      });
+      agents.forEach((a, i) => {
+        const stats: CircuitStats = withCounts
+          ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) }
+          : { dispatches: 0, failures: 0 };
+        const o = open.get(`${a.type}\u0000${a.agentId}`);
+        if (o) stats.open = o;
+        out.set(a.agentId, stats);
+      });
+      return out;
+    });
   }
 
   putLiveness(agentId: string, live: AgentLiveness, ttlSeconds: number): Promise<void> {
-    return this.safe(
-      'put liveness',
-      async () => {
-        await this.redis.set(cacheKeys.heartbeat(agentId), JSON.stringify(live), 'EX', ttlSeconds);
-      },
-      undefined,
-    );
+    return this.safe('put liveness', async () => {
+      await this.redis.set(cacheKeys.heartbeat(agentId), JSON.stringify(live), 'EX', ttlSeconds);
+    });
   }
 
   getLiveness(agentIds: readonly string[]): Promise<Map<string, AgentLiveness> | undefined> {
-    return this.safe(
-      'read liveness',
-      async () => {
-        const out = new Map<string, AgentLiveness>();
-        if (agentIds.length === 0) return out;
-        const pipeline = this.redis.pipeline();
-        for (const id of agentIds) pipeline.get(cacheKeys.heartbeat(id));
-        const results = (await pipeline.exec()) ?? [];
-        agentIds.forEach((id, i) => {
-          const [err, raw] = results[i] ?? [null, null];
-          if (err) throw err;
-          if (typeof raw === 'string') out.set(id, JSON.parse(raw) as AgentLiveness);
-        });
-        return out;
-      },
-      undefined,
-    );
+    return this.safe('read liveness', async () => {
+      const out = new Map<string, AgentLiveness>();
+      if (agentIds.length === 0) return out;
+      const pipeline = this.redis.pipeline();
+      for (const id of agentIds) pipeline.get(cacheKeys.heartbeat(id));
+      const results = (await pipeline.exec()) ?? [];
+      agentIds.forEach((id, i) => {
+        const [err, raw] = results[i] ?? [null, null];
+        if (err) throw err;
+        if (typeof raw === 'string') out.set(id, JSON.parse(raw) as AgentLiveness);
+      });
+      return out;
+    });
   }
 
   shouldPersistHeartbeat(agentId: string, periodSeconds: number): Promise<boolean> {

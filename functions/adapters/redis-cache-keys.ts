@@ -1,0 +1,20 @@
+/**
+ * Cache keys. The seed's task keys, plus agent liveness, circuit breakers and the priority queue of
+ * waiting tasks. Every key that the slot script or a breaker update touches together carries the
+ * agent type as a hash tag, so each of those steps stays on one slot of a cluster.
+ */
+export const cacheKeys = {
+  /** Tasks sent to an agent and not yet answered: sorted set, score = lease end (ms). Its size is the agent's load. */
+  pending: (type: string, agentId: string) => `task:pending:{${type}}:${agentId}`,
+  active: (taskId: string) => `task:active:${taskId}`,
+  result: (taskId: string) => `task:result:${taskId}`,
+  heartbeat: (agentId: string) => `agent:heartbeat:${agentId}`,
+  persisted: (agentId: string) => `agent:persisted:${agentId}`,
+  waiting: (type: string, pool: string) => `task:waiting:{${type}}:${pool}`,
+  waitingSeen: (type: string, pool: string) => `task:waiting-seen:{${type}}:${pool}`,
+  /** Dispatch outcomes in the breaker window: sorted sets, score = time (ms). */
+  dispatches: (type: string, agentId: string) => `agent:dispatches:{${type}}:${agentId}`,
+  failures: (type: string, agentId: string) => `agent:failures:{${type}}:${agentId}`,
+  /** Open breakers of a type: hash, agent id → OpenCircuit JSON. */
+  circuits: (type: string) => `agent:circuits:{${type}}`,
+};
