@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { dependencyRules } from './eslint.dependency-rules.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'cdk.out/**', '.optiinfra/**', 'coverage/**'] },
@@ -30,6 +31,7 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
   },
+  ...dependencyRules,
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.cjs'],

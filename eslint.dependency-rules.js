@@ -1,0 +1,165 @@
+/**
+ * Which folder may import which: a wrong import fails `npm run lint`. Inward only: handlers and the
+ * composition root may use everything in functions/, use cases only the core, the core nothing of
+ * the project's outside itself; the CDK app no adapters (the table keys are in the core).
+ */
+const AWS_RUNTIME = [
+  '@aws-sdk/*',
+  'aws-lambda',
+  '@aws-lambda-powertools/*',
+  '@middy/*',
+  'ioredis',
+  'aws-cdk-lib',
+  'aws-cdk-lib/*',
+  'constructs',
+];
+const restrict = (message, group) => ({ group, message });
+export const dependencyRules = [
+  {
+    files: ['functions/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('functions/core is the domain: it imports only other core modules (./x), never outward.', ['../*', '../**']),
+            restrict('functions/core has no AWS, Lambda or cache imports: put them behind a port (core/ports.ts).', AWS_RUNTIME),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('Use cases depend on the core and its ports only: adapters are chosen by the composition root.', [
+              '../adapters/*',
+              '../composition/*',
+              '../handlers/*',
+              '../api/*',
+              '**/local/**',
+              '**/lib/**',
+              '**/sdk/**',
+            ]),
+            restrict('Use cases have no AWS, Lambda or cache imports: use a port (core/ports.ts).', AWS_RUNTIME),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict("Adapters implement the core's ports; they import no use case, handler or composition code.", [
+              '../app/*',
+              '../composition/*',
+              '../handlers/*',
+              '**/local/**',
+              '**/lib/**',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/handlers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('Handlers get their adapters from the composition root (functions/composition/composition-root.ts).', [
+              '../adapters/*',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    ignores: ['functions/core/**', 'functions/app/**', 'functions/adapters/**', 'functions/handlers/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('functions/ is what deploys: it imports nothing from the local runtime, the CDK app, the SDK or the tests.', [
+              '**/local/**',
+              '**/lib/**',
+              '**/sdk/**',
+              '**/test/**',
+              '**/harness/**',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lib/**/*.ts', 'bin/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict(
+              'The CDK app names handlers by path and takes shared constants from functions/core or functions/api; it imports no runtime code.',
+              [
+                '**/functions/adapters/**',
+                '**/functions/app/**',
+                '**/functions/composition/**',
+                '**/functions/handlers/**',
+                '**/local/**',
+                '**/test/**',
+                '**/harness/**',
+              ],
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['sdk/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('The agent SDK imports only the wire contract (functions/core/contract.ts) from the orchestrator.', [
+              '../*',
+              '!../functions',
+              '../functions/*',
+              '!../functions/core',
+              '../functions/core/*',
+              '!../functions/core/contract',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'harness/**/*.ts', 'local/**/*.ts', 'examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('Tests are not a library: what scripts need from them belongs in harness/.', ['../test/**', '../../test/**']),
+          ],
+        },
+      ],
+    },
+  },
+];
