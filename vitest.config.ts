@@ -1,12 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases on in-memory
+ * stores, the SDK in-process, the lint rules and the template assertions. `integration` runs real
+ * processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions engine, agents,
+ * the whole runtime. `npm test` runs both.
+ */
+const UNIT = [
+  'test/core/**/*.test.ts',
+  'test/app/**/*.test.ts',
+  'test/lint/**/*.test.ts',
+  'test/adapters/memory-stores.test.ts',
+  'test/adapters/http-agent-client.test.ts',
+  'test/adapters/fleet-tokens.test.ts',
+  'test/sdk/agent.test.ts',
+  'test/sdk/dispatcher-compat.test.ts',
+  'test/local/template.test.ts',
+  'test/infra/orchestrator-stack.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT } },
+    ],
   },
 });
