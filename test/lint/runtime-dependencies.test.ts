@@ -1,0 +1,45 @@
+/**
+ * package.json keeps what the Lambda functions (and the agent SDK) import at run time in
+ * `dependencies`, and the local runtime, the CDK app and the tools in `devDependencies`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../harness/processes';
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+/** Packages a folder's sources import at run time (type-only imports and node: built-ins left out). */
+function packagesImportedBy(folder: string): Set<string> {
+  const found = new Set<string>();
+  const files = readdirSync(path.join(ROOT, folder), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  for (const file of files) {
+    const source = readFileSync(path.join(ROOT, folder, file), 'utf8');
+    for (const m of source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^'.][^']*)'/gm)) {
+      if (m[1] || m[2]!.startsWith('node:')) continue;
+      const parts = m[2]!.split('/');
+      found.add(m[2]!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+    }
+  }
+  return found;
+}
+
+/** Installed for a runtime package that needs it but does not import it itself: Powertools parameters reads secrets with it. */
+const PEERS = ['@aws-sdk/client-secrets-manager'];
+
+describe('package.json', () => {
+  const runtime = new Set([...packagesImportedBy('functions'), ...packagesImportedBy('sdk')]);
+
+  it('lists every package the functions and the SDK import at run time under dependencies', () => {
+    expect([...runtime].filter((name) => !(name in pkg.dependencies)).sort()).toEqual([]);
+  });
+
+  it('lists nothing else under dependencies: local stand-ins, the CDK app and tools are devDependencies', () => {
+    expect(Object.keys(pkg.dependencies).filter((name) => !runtime.has(name) && !PEERS.includes(name))).toEqual([]);
+    for (const tool of ['aws-cdk-lib', 'dynalite', 'fauxqs', 'aws-local-stepfunctions', 'tsx', 'esbuild'])
+      expect(pkg.devDependencies).toHaveProperty(tool);
+  });
+});
