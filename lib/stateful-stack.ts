@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { IntakeQueue } from './constructs/intake-queue';
 import { OrchestratorNetwork } from './constructs/network';
-import { TaskCache } from './constructs/task-cache';
+import { ValkeyCache } from './constructs/valkey-cache';
 import { TaskTables } from './constructs/task-tables';
 
 export interface StatefulStackProps extends StackProps {
@@ -27,7 +27,7 @@ export class StatefulStack extends Stack {
   readonly network: OrchestratorNetwork;
   readonly tables: TaskTables;
   readonly intake: IntakeQueue;
-  readonly cache: TaskCache;
+  readonly cache: ValkeyCache;
   /** Where every alarm of the deployment notifies. */
   readonly alarmTopic: sns.ITopic;
   /**
@@ -57,7 +57,7 @@ export class StatefulStack extends Stack {
       maxReceiveCount: 5,
       alarmTopic: this.alarmTopic,
     });
-    this.cache = new TaskCache(this, 'Cache', { network: this.network, maxDataGb: props.cacheMaxDataGb });
+    this.cache = new ValkeyCache(this, 'Cache', { network: this.network, maxDataGb: props.cacheMaxDataGb });
     this.fleetTokens = new secretsmanager.Secret(this, 'FleetTokens', {
       description: 'OptiInfra orchestrator: comma-separated tokens an agent sends as X-Fleet-Token to register',
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },

@@ -75,12 +75,12 @@ export async function provisionQueues(template: CfnTemplate, sqsEndpoint: string
   }
 }
 
-export interface LocalStateMachine extends TemplateStateMachine {
+export interface ProvisionedStateMachine extends TemplateStateMachine {
   arn: string;
 }
 
 /** Both state machines of the template, with the ARNs the local Step Functions endpoint serves them under. */
-export function stateMachinesOf(template: CfnTemplate): { standard: LocalStateMachine; express: LocalStateMachine } {
+export function stateMachinesOf(template: CfnTemplate): { standard: ProvisionedStateMachine; express: ProvisionedStateMachine } {
   const machines = stateMachinesFromTemplate(template, LOCAL_AWS).map((m) => ({
     ...m,
     arn: `arn:aws:states:${LOCAL_AWS.region}:${LOCAL_AWS.account}:stateMachine:${m.logicalId}`,
@@ -116,7 +116,7 @@ export interface ProvisionedStack {
   env: Record<string, string>;
   tables: TableNames;
   intakeQueueUrl: string;
-  machines: { standard: LocalStateMachine; express: LocalStateMachine };
+  machines: { standard: ProvisionedStateMachine; express: ProvisionedStateMachine };
 }
 
 /** Tables, queues and state machines of the template on the given stand-ins. */

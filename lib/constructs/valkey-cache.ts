@@ -4,7 +4,7 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import { Construct } from 'constructs';
 import type { OrchestratorNetwork } from './network';
 
-export interface TaskCacheProps {
+export interface ValkeyCacheProps {
   readonly network: OrchestratorNetwork;
   /** Upper bound on stored data, to cap cost. */
   readonly maxDataGb: number;
@@ -15,13 +15,13 @@ export interface TaskCacheProps {
  * priority queue of waiting tasks. Always TLS; reachable only from the functions' security group.
  * Losing it loses no task: DynamoDB is the source of truth.
  */
-export class TaskCache extends Construct {
+export class ValkeyCache extends Construct {
   readonly cache: elasticache.CfnServerlessCache;
   readonly securityGroup: ec2.SecurityGroup;
   /** rediss:// URL for the functions' CACHE_URL. */
   readonly url: string;
 
-  constructor(scope: Construct, id: string, props: TaskCacheProps) {
+  constructor(scope: Construct, id: string, props: ValkeyCacheProps) {
     super(scope, id);
     const { network } = props;
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
