@@ -14,7 +14,7 @@
  *   the registry read (DynamoDB Query), the cache reads (liveness, load, circuits), the pure
  *   planning, and the atomic slot script.
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Redis } from 'ioredis';
 import { inFlightOf } from '../functions/app/live-agents';
@@ -31,7 +31,7 @@ import { loadConfig } from '../functions/composition/config';
 import { startDynamo } from '../local/stand-ins/dynamodb';
 import { startRedis } from '../local/stand-ins/redis-launcher';
 import { synthesizedTemplate } from '../local/template/synthesize';
-import { tablesFromTemplate } from '../local/template/tables';
+import { LOCAL_AWS, LOCAL_CREDENTIALS, provisionTables } from '../local/provision';
 
 const sizes = process.argv
   .slice(2)
@@ -62,18 +62,14 @@ async function main(): Promise<void> {
   const redisServer = await startRedis();
   if (redisServer.kind === 'none') throw new Error('the benchmark needs redis-server on PATH (apt-get install -y redis-server)');
   const dynamo = await startDynamo();
-  const region = 'us-east-1';
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials });
+  const tables = await provisionTables(await synthesizedTemplate(), dynamo.endpoint);
+  const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_AWS.region, credentials: LOCAL_CREDENTIALS });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const agentsTable = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
-  await ddb.send(new CreateTableCommand(agentsTable.input));
-  await waitUntilTableExists({ client: ddb, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: agentsTable.input.TableName });
 
   const raw = new Redis(redisServer.url);
   const cache = RedisTaskCache.fromUrl(redisServer.url, { warn: (m) => console.error(m) });
   const settings = loadConfig({}).settings;
-  const store = new DynamoAgentStore(doc, agentsTable.input.TableName!);
+  const store = new DynamoAgentStore(doc, tables.agents);
   const deps = { agents: new CachingAgentStore(store, settings.registryCacheSeconds), cache, settings };
 
   console.log(
@@ -104,7 +100,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
       await doc.send(
         new BatchWriteCommand({
-          RequestItems: { [agentsTable.input.TableName!]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) },
+          RequestItems: { [tables.agents]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) },
         }),
       );
     }
