@@ -1,16 +1,18 @@
 /**
  * The deployed state machine definition, run by the local engine with scripted steps: every path
- * (done, retry after a delay, wait for an agent, a failing step) ends where the design says.
+ * (done, retry after a delay, wait for an agent, a failing step) ends where the design says. The
+ * definition is the synthesized template's, which test/integration/task-routing.test.ts holds equal
+ * to what `cdk synth` (bin/app.ts) deploys.
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AslDefinition, stateMachinesFromTemplate } from '../../local/template/state-machines';
-import { synthesizeDeployedTemplate } from '../support/deployed-template';
+import { synthesizedTemplate } from '../../local/template/synthesize';
 
 let definition: AslDefinition;
 
-beforeAll(() => {
-  const machine = stateMachinesFromTemplate(synthesizeDeployedTemplate()).find((m) => m.stateMachineType === 'STANDARD');
+beforeAll(async () => {
+  const machine = stateMachinesFromTemplate(await synthesizedTemplate()).find((m) => m.stateMachineType === 'STANDARD');
   definition = machine!.definition;
 });
 
