@@ -60,7 +60,7 @@ const cache = once((): TaskCache => {
 
 const agents = once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE')));
 
-export const deps = {
+export const adapters = {
   tasks: once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE'))),
   agents,
   /** The dispatcher routes with the registry of a type kept for REGISTRY_CACHE_SECONDS. */
@@ -85,45 +85,23 @@ export function fleetTokens(): Promise<string[]> {
   return currentFleetTokens(config.settings.fleetTokens, config.FLEET_TOKENS_SECRET_ARN);
 }
 
-/** What the dispatcher's steps use. */
-export function stepDeps(): StepDeps {
-  return {
-    tasks: deps.tasks(),
-    agents: deps.routingAgents(),
-    cache: deps.cache(),
-    agentClient: deps.agentClient(),
-    queue: deps.queue(),
-    clock: systemClock,
-    settings: config.settings,
-    metrics: taskMetrics,
-  };
+/** What every use case may use besides adapters. */
+const base = {
+  clock: systemClock,
+  settings: config.settings,
+  metrics: taskMetrics,
+  resolveHost: async (host: string) => (await lookup(host, { all: true })).map((a) => a.address),
+};
+
+type AdapterKey = Extract<keyof typeof adapters, keyof Deps>;
+
+/** The adapters a function lists, built now (at cold start), with the clock, settings and metrics. */
+export function depsOf<K extends AdapterKey>(keys: readonly K[]): Pick<Deps, K> & typeof base {
+  const built = Object.fromEntries(keys.map((key) => [key, adapters[key]()])) as Pick<Deps, K>;
+  return { ...built, ...base };
 }
 
-/** Everything, resolved lazily, for use cases that take a Pick<Deps, ...>. */
-export function allDeps(keys: ReadonlyArray<Exclude<keyof typeof deps, 'routingAgents'>>): Deps {
-  for (const key of keys) deps[key]();
-  return {
-    get tasks() {
-      return deps.tasks();
-    },
-    get agents() {
-      return deps.agents();
-    },
-    get queue() {
-      return deps.queue();
-    },
-    get workflow() {
-      return deps.workflow();
-    },
-    get agentClient() {
-      return deps.agentClient();
-    },
-    get cache() {
-      return deps.cache();
-    },
-    clock: systemClock,
-    settings: config.settings,
-    metrics: taskMetrics,
-    resolveHost: async (host: string) => (await lookup(host, { all: true })).map((a) => a.address),
-  };
+/** What the dispatcher's steps use: the registry of a type is read through the CachingAgentStore. */
+export function stepDeps(): StepDeps {
+  return { ...depsOf(['tasks', 'cache', 'agentClient', 'queue']), agents: adapters.routingAgents() };
 }

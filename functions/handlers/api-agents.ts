@@ -7,10 +7,10 @@ import {
   registerAgentRequestSchema,
 } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { allDeps, config, fleetTokens } from '../composition/composition-root';
+import { depsOf, config, fleetTokens } from '../composition/composition-root';
 import { httpApi, idParam } from '../composition/http-handler';
 
-const deps = allDeps(['agents', 'cache']);
+const deps = depsOf(['agents', 'cache']);
 
 export const handler = httpApi(
   'agents',

@@ -2,11 +2,11 @@ import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
 import { ValidationError } from '../core/errors';
 import { idempotencyKeyOf, listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { deps as adapters, allDeps, config } from '../composition/composition-root';
+import { adapters, config, depsOf } from '../composition/composition-root';
 import { httpApi, idParam } from '../composition/http-handler';
 import { logger } from '../composition/observability';
 
-const deps = allDeps(['agents', 'tasks', 'queue', 'cache', 'workflow']);
+const deps = depsOf(['agents', 'tasks', 'queue', 'cache', 'workflow']);
 
 export const handler = httpApi(
   'tasks',

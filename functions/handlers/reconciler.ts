@@ -1,9 +1,9 @@
 import { reconcile } from '../app/reconcile';
-import { allDeps, config } from '../composition/composition-root';
+import { depsOf, config } from '../composition/composition-root';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
 
-const deps = allDeps(['tasks', 'queue']);
+const deps = depsOf(['tasks', 'queue']);
 
 /**
  * Scheduled sweep: unfinished tasks that nothing has touched for a while (enqueue lost, execution

@@ -2,11 +2,11 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { startTask } from '../app/start-task';
-import { allDeps } from '../composition/composition-root';
+import { depsOf } from '../composition/composition-root';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
 
-const deps = allDeps(['tasks', 'workflow']);
+const deps = depsOf(['tasks', 'workflow']);
 const processor = new BatchProcessor(EventType.SQS);
 const messageSchema = z.object({ task_id: z.uuid() });
 
