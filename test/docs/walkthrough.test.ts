@@ -10,6 +10,8 @@
  * - `bash start`, `bash dev` and `bash aws` blocks cannot run here (a foreground server; minutes of
  *   tooling or this test itself; an AWS account): `bash -n`, plus the checks named below.
  * - The README's `$ npm start` sample is compared with what the orchestrator printed.
+ * Fixed agent ports in the docs (`--port 8031`) are swapped for free ones, and `http://127.0.0.1:8080`
+ * for the test orchestrator's address; everything else runs as written.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +19,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
-import { NODE, ROOT, tempDir } from '../../harness/processes';
+import { freePort, NODE, ROOT, tempDir } from '../../harness/processes';
 
 interface Block {
   file: string;
@@ -187,7 +189,15 @@ function script(block: Block, url: string, state: string): string {
   ].join('\n');
 }
 
+/** Fixed ports of the docs (`--port 8031`, `port: 8007`), each swapped for a free one: tests pick free ports. */
+const ports = new Map<string, number>();
+async function withFreePorts(text: string, pattern: RegExp): Promise<string> {
+  for (const m of text.matchAll(pattern)) if (!ports.has(m[2]!)) ports.set(m[2]!, await freePort());
+  return text.replace(pattern, (_all, before: string, port: string) => `${before}${ports.get(port)}`);
+}
+
 async function runBash(block: Block, url: string, env: Record<string, string>, timeoutMs = 120_000): Promise<string> {
+  block = { ...block, body: await withFreePorts(block.body, /(--port )(\d+)/g) };
   const id = `${block.file.replace(/\W/g, '_')}_${block.line}`;
   const file = path.join(scratch.dir, `${id}.sh`);
   const log = path.join(scratch.dir, `${id}.log`);
@@ -401,7 +411,9 @@ describe.each(DOCS)('%s', (file) => {
 
 /** Runs the SDK example as written (its import pointed at sdk/), sends it a task, and stops it. */
 async function runSdkExample(block: Block): Promise<void> {
-  const source = block.body.replace("from './sdk'", `from '${path.join(ROOT, 'sdk', 'index.ts')}'`).replaceAll(LOCAL_URL, main.url);
+  const source = (await withFreePorts(block.body, /(port: )(\d+)/g))
+    .replace("from './sdk'", `from '${path.join(ROOT, 'sdk', 'index.ts')}'`)
+    .replaceAll(LOCAL_URL, main.url);
   const name = /name: '([^']+)'/.exec(source)?.[1];
   expect(name, `${where(block)}: the example names no agent`).toBeDefined();
   const file = path.join(scratch.dir, 'sdk-example.mts');
