@@ -1,6 +1,7 @@
 /**
- * The README's Python snippet for checking a delivery's signature, run as written against deliveries
- * signed the way the dispatcher signs them: so an agent author copying it gets a working check.
+ * The Python snippet of docs/agent-protocol.md for checking a delivery's signature, run as written
+ * against deliveries signed the way the dispatcher signs them: so an agent author copying it gets a
+ * working check. (The file keeps its name from when the snippet was in the README.)
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,8 +10,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../../harness/processes';
 
-const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const snippet = /```python\n(import base64[\s\S]*?def verify[\s\S]*?)```/.exec(readme)?.[1];
+const doc = readFileSync(path.join(ROOT, 'docs/agent-protocol.md'), 'utf8');
+const snippet = /```python\n(import base64[\s\S]*?def verify[\s\S]*?)```/.exec(doc)?.[1];
 const dir = tempDir('readme-verify-');
 afterAll(() => dir.remove());
 
@@ -36,8 +37,8 @@ function signed(body: string, at = new Date(), id = 'f6d1a6a4-1111-4111-8111-111
   };
 }
 
-describe("the README's signature check in Python", () => {
-  it('is in the README', () => {
+describe("docs/agent-protocol.md's signature check in Python", () => {
+  it('is in docs/agent-protocol.md', () => {
     expect(snippet).toContain('def verify');
   });
 
