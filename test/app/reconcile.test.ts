@@ -1,81 +1,29 @@
 /**
  * `reconcile` (functions/app/reconcile.ts): which unfinished tasks go back on the intake queue, read
- * through the status index of a dynalite Tasks table and sent to a fauxqs queue.
+ * through the status listing of the in-memory task store and sent to a recording queue. (How
+ * DynamoTaskStore lists a task that its index shows under two statuses is in
+ * test/adapters/dynamo-stores.test.ts.)
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
-import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
-import { SqsTaskQueue } from '../../functions/adapters/sqs-task-queue';
 import type { TaskStatus } from '../../functions/core/task-model';
-import { tablesFromTemplate } from '../../local/stand-ins/asl-from-template';
-import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
-import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
-import { synthesizeTemplate } from '../../local/synthesized-template';
 import { task as fixtureTask } from '../core/fixtures';
+import { NOW, type World, world } from './world';
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-let dynamo: DynamoStandIn;
-let sqsServer: SqsStandIn;
-let ddb: DynamoDBClient;
-let sqs: SQSClient;
-let queueUrl: string;
-let tasks: DynamoTaskStore;
-let queue: SqsTaskQueue;
-let run = 0;
-const NOW = Date.parse('2026-11-30T12:00:00.000Z');
-const clock = { now: () => NOW };
+let w: World;
+let tasks: World['tasks'];
+let queue: World['queue'];
+let clock: World['clock'];
 
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  sqsServer = await startSqs();
-  ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
-  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: 'us-east-1', credentials, useQueueUrlAsEndpoint: false });
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'intake' }))).QueueUrl!;
-  queue = new SqsTaskQueue(sqs, queueUrl);
-}, 60_000);
-
-const tasksTable = tablesFromTemplate(synthesizeTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
-const docOf = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-
-/** A Tasks table as the stack defines it, once ACTIVE (dynalite answers CREATING until its next tick, as AWS does). */
-async function createTable(client: DynamoDBClient, TableName: string): Promise<void> {
-  await client.send(new CreateTableCommand({ ...tasksTable, TableName }));
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName });
-}
-
-// A fresh table per test, so each sees only its own tasks.
-beforeEach(async () => {
-  const TableName = `tasks-${++run}`;
-  await createTable(ddb, TableName);
-  tasks = new DynamoTaskStore(docOf(ddb), TableName);
-  await drainQueue();
-}, 60_000);
-
-afterAll(async () => {
-  sqs?.destroy();
-  ddb?.destroy();
-  await sqsServer?.stop();
-  await dynamo?.stop();
+// A fresh store per test, so each sees only its own tasks.
+beforeEach(() => {
+  w = world();
+  ({ tasks, queue, clock } = w);
 });
 
 /** Every task id on the intake queue (and empties it). */
 async function drainQueue(): Promise<string[]> {
-  const ids: string[] = [];
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return ids.sort();
-    ids.push(...messages.map((m) => (JSON.parse(m.Body!) as { task_id: string }).task_id));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
+  return queue.drain();
 }
 
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
@@ -107,6 +55,17 @@ describe('reconcile', () => {
     expect(out.requeued).toBe(3);
     expect([...out.task_ids].sort()).toEqual(['stale-pending', 'stale-retrying', 'stale-sent']);
     expect(await drainQueue()).toEqual(['stale-pending', 'stale-retrying', 'stale-sent']);
+  });
+
+  it('counts the stale time from the last write, on the clock: a task moved just now waits it out', async () => {
+    await stored('moved', 'pending', { updatedSecondsAgo: 600 });
+    await tasks.transition('moved', 'queued', { set: { queued_at: clock.iso() } });
+    expect((await reconcile({ tasks, queue, clock }, 120)).requeued).toBe(0);
+    clock.advance(119_999);
+    expect((await reconcile({ tasks, queue, clock }, 120)).requeued).toBe(0);
+    clock.advance(1);
+    expect(await reconcile({ tasks, queue, clock }, 120)).toEqual({ requeued: 1, task_ids: ['moved'] });
+    expect(await drainQueue()).toEqual(['moved']);
   });
 
   it('at start-up (stale time 0) requeues every unfinished task, fresh and leased ones too, and no finished one', async () => {
