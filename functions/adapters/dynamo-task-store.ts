@@ -9,66 +9,17 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../core/errors';
-import type { TaskChange, TaskListFilter, TaskPage, TaskStore } from '../core/ports';
+import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { TASKS_TABLE_KEYS } from '../core/table-keys';
 import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
-
-/** How far back an unfiltered listing walks month buckets. */
-const MAX_MONTHS_BACK = 24;
-
-interface PageToken {
-  /** Month bucket being read (unfiltered listing only). */
-  m?: string;
-  /** The index key to continue after; absent to start the month from its newest task. */
-  k?: Record<string, unknown>;
-}
-
-function encodeToken(token: PageToken): string {
-  return Buffer.from(JSON.stringify(token)).toString('base64url');
-}
-
-function decodeToken(raw: string): PageToken {
-  const bad = () =>
-    new ValidationError(
-      'invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters',
-      [{ field: 'next_token', message: 'not issued by this API' }],
-    );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (typeof parsed !== 'object' || parsed === null) throw bad();
-  const { m, k } = parsed as Record<string, unknown>;
-  if (
-    (k !== undefined && (typeof k !== 'object' || k === null)) ||
-    (m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m)))
-  )
-    throw bad();
-  for (const v of Object.values(k ?? {})) if (typeof v !== 'string') throw bad();
-  return { m: m, k: k as Record<string, unknown> | undefined };
-}
-
-/** The key of an index entry: the table key plus the index's keys, as ExclusiveStartKey wants it. */
-function indexKey(item: Record<string, unknown>, partitionKey: string): Record<string, unknown> {
-  return { task_id: item.task_id, [partitionKey]: item[partitionKey], created_at: item.created_at };
-}
-
-function monthOf(iso: string): string {
-  return iso.slice(0, 7);
-}
-
-function previousMonth(month: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
-}
+import { decodePageToken, encodePageToken, indexKey, MAX_MONTHS_BACK, monthOf, pastRetention, previousMonth } from './task-listing';
 
 export class DynamoTaskStore implements TaskStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Stamps updated_at and decides which finished tasks are past retention. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async create(task: Task): Promise<void> {
@@ -88,7 +39,7 @@ export class DynamoTaskStore implements TaskStore {
 
   async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined> {
     const names: Record<string, string> = { '#status': 'status', '#updated_at': 'updated_at' };
-    const values: Record<string, unknown> = { ':to': to, ':now': new Date().toISOString() };
+    const values: Record<string, unknown> = { ':to': to, ':now': new Date(this.clock.now()).toISOString() };
     const sets = ['#status = :to', '#updated_at = :now'];
     let i = 0;
     for (const [key, value] of Object.entries(change.set ?? {})) {
@@ -141,8 +92,8 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async list(filter: TaskListFilter): Promise<TaskPage> {
-    const token = filter.nextToken ? decodeToken(filter.nextToken) : undefined;
-    const nowMs = Date.now();
+    const token = filter.nextToken ? decodePageToken(filter.nextToken) : undefined;
+    const nowMs = this.clock.now();
     if (filter.status !== undefined || filter.agentType !== undefined) {
       const byStatus = filter.status !== undefined;
       const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
@@ -167,9 +118,9 @@ export class DynamoTaskStore implements TaskStore {
         (t) =>
           (filter.status === undefined || t.status === filter.status) &&
           (filter.agentType === undefined || t.agent_type === filter.agentType) &&
-          !expired(t, nowMs),
+          !pastRetention(t, nowMs),
       );
-      return more && last ? { tasks, nextToken: encodeToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
+      return more && last ? { tasks, nextToken: encodePageToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
     }
     let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
     let startKey = token?.k;
@@ -197,9 +148,12 @@ export class DynamoTaskStore implements TaskStore {
     }
     const kept = found.slice(0, filter.limit);
     const last = kept[kept.length - 1];
-    const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter((t) => !expired(t, nowMs));
+    const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter((t) => !pastRetention(t, nowMs));
     if (found.length > filter.limit && last) {
-      return { tasks, nextToken: encodeToken({ m: String(last.created_month), k: indexKey(last, TASKS_TABLE_KEYS.byMonth.partitionKey) }) };
+      return {
+        tasks,
+        nextToken: encodePageToken({ m: String(last.created_month), k: indexKey(last, TASKS_TABLE_KEYS.byMonth.partitionKey) }),
+      };
     }
     return { tasks };
   }
@@ -249,11 +203,6 @@ export class DynamoTaskStore implements TaskStore {
     }
     return ids.map((id) => found.get(id)).filter((t): t is Task => t !== undefined);
   }
-}
-
-/** DynamoDB TTL deletes late (and emulators never do): finished tasks past retention are hidden on read. */
-function expired(task: Task & { expires_at?: number }, nowMs: number): boolean {
-  return task.expires_at !== undefined && task.expires_at * 1000 <= nowMs;
 }
 
 function strip(item: Record<string, unknown>): Task {

@@ -1,6 +1,14 @@
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
-import type { ActiveDispatch, AgentKey, SlotAnswer, SlotRequest, TaskCache } from '../core/ports';
+import {
+  type ActiveDispatch,
+  type AgentKey,
+  type Clock,
+  type SlotAnswer,
+  type SlotRequest,
+  systemClock,
+  type TaskCache,
+} from '../core/ports';
 import { pickLeastLoaded } from '../core/routing';
 import type { TaskStatusResponse } from '../core/task-model';
 
@@ -11,7 +19,8 @@ interface Entry<T> {
 
 /**
  * In-process stand-in for the cache, used by `npm start` only when no redis-server is configured or
- * installed (it prints a notice). Same semantics as RedisTaskCache, in one process's memory.
+ * installed (it prints a notice). Same semantics as RedisTaskCache, in one process's memory. Entries
+ * kept for a time (results, liveness, the heartbeat write throttle) expire by `clock`.
  */
 export class MemoryTaskCache implements TaskCache {
   private readonly values = new Map<string, Entry<unknown>>();
@@ -21,14 +30,16 @@ export class MemoryTaskCache implements TaskCache {
   private readonly open = new Map<string, OpenCircuit>();
   private readonly waiting = new Map<string, Map<string, { score: number; seen: number }>>();
 
+  constructor(private readonly clock: Clock = systemClock) {}
+
   private put(key: string, value: unknown, ttlSeconds: number): void {
-    this.values.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.values.set(key, { value, expiresAt: this.clock.now() + ttlSeconds * 1000 });
   }
 
   private read<T>(key: string): T | undefined {
     const entry = this.values.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= Date.now()) {
+    if (entry.expiresAt <= this.clock.now()) {
       this.values.delete(key);
       return undefined;
     }

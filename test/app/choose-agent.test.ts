@@ -1,52 +1,31 @@
 /**
- * `chooseAgent` (functions/app/choose-agent.ts) against dynalite and the in-process cache: sampling in
- * large fleets, and the registry snapshot never handing out an agent that changed since it was read.
+ * `chooseAgent` (functions/app/choose-agent.ts) on the in-memory registry and cache, with a fake
+ * clock: sampling in large fleets, and the registry snapshot never handing out an agent that
+ * changed since it was read.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { chooseAgent, ROUTING_SAMPLE_SIZE } from '../../functions/app/choose-agent';
 import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
-import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
+import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { Task } from '../../functions/core/task-model';
 import { loadConfig } from '../../functions/composition/config';
-import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
-import { synthesizedTemplate } from '../../local/template/synthesize';
-import { tablesFromTemplate } from '../../local/template/tables';
+import { FakeClock } from '../support/fake-clock';
 
-let dynamo: DynamoStandIn;
-let doc: DynamoDBDocumentClient;
-let table: string;
-let store: DynamoAgentStore;
-let cached: CachingAgentStore;
-const cache = new MemoryTaskCache();
+const clock = new FakeClock(Date.parse('2026-06-15T12:00:00.000Z'));
+const store = new MemoryAgentStore();
+const cached = new CachingAgentStore(store, 60, clock);
+const cache = new MemoryTaskCache(clock);
 const settings = loadConfig({}).settings;
 let counter = 0;
 
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  const ddb = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const agents = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'agent_id')!;
-  await ddb.send(new CreateTableCommand(agents.input));
-  table = agents.input.TableName!;
-  store = new DynamoAgentStore(doc, table);
-  cached = new CachingAgentStore(store, 60);
-}, 60_000);
-
 afterAll(async () => {
   await cache.close();
-  await dynamo?.stop();
 });
 
 function record(type: string, i: number, maxConcurrency = 10): AgentRecord {
-  const now = new Date().toISOString();
+  const now = clock.iso();
   return {
     agent_id: `${type}-${i}`,
     name: `${type}-agent-${i}`,
@@ -66,16 +45,13 @@ function record(type: string, i: number, maxConcurrency = 10): AgentRecord {
   };
 }
 
+/** Registers the agents as they are given (each record's registered_at is the registration time). */
 async function put(records: AgentRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 25) {
-    await doc.send(
-      new BatchWriteCommand({ RequestItems: { [table]: records.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }),
-    );
-  }
+  for (const { registered_at, ...agent } of records) await store.register(agent, registered_at);
 }
 
 function task(type: string): Task {
-  const now = new Date().toISOString();
+  const now = clock.iso();
   return {
     task_id: `task-${++counter}`,
     task_type: 'work',
@@ -98,7 +74,7 @@ describe('chooseAgent in a large fleet', () => {
   it(`chooses among a random sample of ${ROUTING_SAMPLE_SIZE} when more agents offer the task, and says so`, async () => {
     await put(Array.from({ length: 100 }, (_, i) => record('wide', i)));
     const t = task('wide');
-    const choice = await chooseAgent(deps(), t, Date.now(), Date.now() + 60_000);
+    const choice = await chooseAgent(deps(), t, clock.now(), clock.now() + 60_000);
     expect(choice.kind).toBe('chosen');
     if (choice.kind !== 'chosen') return;
     expect(choice.routing.reason).toContain(`sampled ${ROUTING_SAMPLE_SIZE} of 100 agents`);
@@ -106,7 +82,7 @@ describe('chooseAgent in a large fleet', () => {
   });
 
   it('falls back to every agent when the sample has no free slot, so the one free agent is found', async () => {
-    const now = Date.now();
+    const now = clock.now();
     await put(Array.from({ length: 150 }, (_, i) => record('needle', i, 1)));
     // Fill every agent's only slot but one.
     for (let i = 0; i < 150; i++) {
@@ -138,42 +114,43 @@ describe('chooseAgent in a large fleet', () => {
 describe('chooseAgent with a registry snapshot', () => {
   it('never hands out an agent drained after the snapshot was taken', async () => {
     await put([record('snap', 1), record('snap', 2)]);
-    const first = await chooseAgent(deps(), task('snap'), Date.now(), Date.now() + 60_000);
+    const first = await chooseAgent(deps(), task('snap'), clock.now(), clock.now() + 60_000);
     expect(first.kind).toBe('chosen');
     await store.markDraining('snap-1', undefined);
     for (let i = 0; i < 10; i++) {
       const t = task('snap');
-      const choice = await chooseAgent(deps(), t, Date.now(), Date.now() + 60_000);
+      const choice = await chooseAgent(deps(), t, clock.now(), clock.now() + 60_000);
       expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('snap-2');
       await cache.releaseSlot({ agentId: 'snap-2', type: 'snap' }, t.task_id);
     }
     await store.markDraining('snap-2', undefined);
-    const none = await chooseAgent(deps(), task('snap'), Date.now(), Date.now() + 60_000);
+    const none = await chooseAgent(deps(), task('snap'), clock.now(), clock.now() + 60_000);
     expect(none).toMatchObject({ kind: 'wait', reason: expect.stringContaining('2 draining agents skipped') as unknown });
   });
 
   it('reads the table again before going back to an agent that failed the task, so a new agent gets it', async () => {
     await put([record('again', 1)]);
-    expect((await chooseAgent(deps(), task('again'), Date.now(), Date.now() + 60_000)).kind).toBe('chosen');
+    expect((await chooseAgent(deps(), task('again'), clock.now(), clock.now() + 60_000)).kind).toBe('chosen');
     await put([record('again', 2)]);
     const retry = { ...task('again'), attempts: 1, failed_agents: ['again-1'] };
-    const choice = await chooseAgent(deps(), retry, Date.now(), Date.now() + 60_000);
+    const choice = await chooseAgent(deps(), retry, clock.now(), clock.now() + 60_000);
     expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('again-2');
   });
 
   it('does not read the table again while the agents are merely busy', async () => {
     let lists = 0;
     const counting = new CachingAgentStore(
-      Object.assign(Object.create(store) as DynamoAgentStore, {
+      Object.assign(Object.create(store) as MemoryAgentStore, {
         list: async (type?: string) => {
           lists += 1;
           return store.list(type);
         },
       }),
       60,
+      clock,
     );
     await put([record('busy', 1, 1)]);
-    const now = Date.now();
+    const now = clock.now();
     const first = await chooseAgent({ agents: counting, cache, settings }, task('busy'), now, now + 60_000);
     expect(first.kind).toBe('chosen');
     for (let i = 0; i < 5; i++)
@@ -182,9 +159,9 @@ describe('chooseAgent with a registry snapshot', () => {
   });
 
   it('reads the table again when the snapshot has no agent for the task, so a new agent is found at once', async () => {
-    expect(await chooseAgent(deps(), task('late'), Date.now(), Date.now() + 60_000)).toMatchObject({ kind: 'wait' });
+    expect(await chooseAgent(deps(), task('late'), clock.now(), clock.now() + 60_000)).toMatchObject({ kind: 'wait' });
     await put([record('late', 1)]);
-    const choice = await chooseAgent(deps(), task('late'), Date.now(), Date.now() + 60_000);
+    const choice = await chooseAgent(deps(), task('late'), clock.now(), clock.now() + 60_000);
     expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('late-1');
   });
 });

@@ -1,83 +1,29 @@
 /**
  * `reconcile` (functions/app/reconcile.ts): which unfinished tasks go back on the intake queue, read
- * through the status index of a dynalite Tasks table and sent to a fauxqs queue.
+ * through the status listing of the in-memory task store and sent to a recording queue. (How
+ * DynamoTaskStore lists a task that its index shows under two statuses is in
+ * test/adapters/dynamo-stores.test.ts.)
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
-import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
-import { SqsTaskQueue } from '../../functions/adapters/sqs-task-queue';
 import type { TaskStatus } from '../../functions/core/task-model';
-import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
-import { type SqsStandIn, startSqs } from '../../local/stand-ins/sqs';
-import { synthesizedTemplate } from '../../local/template/synthesize';
-import { tablesFromTemplate } from '../../local/template/tables';
 import { task as fixtureTask } from '../core/fixtures';
-import { tempDir } from '../../harness/processes';
-import { startDynamoProcess } from '../support/start-dynamo-process';
+import { NOW, type World, world } from './world';
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-let dynamo: DynamoStandIn;
-let sqsServer: SqsStandIn;
-let ddb: DynamoDBClient;
-let sqs: SQSClient;
-let queueUrl: string;
-let tasks: DynamoTaskStore;
-let queue: SqsTaskQueue;
-let run = 0;
-const NOW = Date.parse('2026-11-30T12:00:00.000Z');
-const clock = { now: () => NOW };
+let w: World;
+let tasks: World['tasks'];
+let queue: World['queue'];
+let clock: World['clock'];
 
-beforeAll(async () => {
-  dynamo = await startDynamo();
-  sqsServer = await startSqs();
-  ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials });
-  sqs = new SQSClient({ endpoint: sqsServer.endpoint, region: 'us-east-1', credentials, useQueueUrlAsEndpoint: false });
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'intake' }))).QueueUrl!;
-  queue = new SqsTaskQueue(sqs, queueUrl);
-}, 60_000);
-
-const tasksTable = tablesFromTemplate(await synthesizedTemplate()).find((t) => t.input.KeySchema?.[0]?.AttributeName === 'task_id')!.input;
-const docOf = (client: DynamoDBClient) => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-
-/** A Tasks table as the stack defines it, once ACTIVE (dynalite answers CREATING until its next tick, as AWS does). */
-async function createTable(client: DynamoDBClient, TableName: string): Promise<void> {
-  await client.send(new CreateTableCommand({ ...tasksTable, TableName }));
-  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 1, maxDelay: 1 }, { TableName });
-}
-
-// A fresh table per test, so each sees only its own tasks.
-beforeEach(async () => {
-  const TableName = `tasks-${++run}`;
-  await createTable(ddb, TableName);
-  tasks = new DynamoTaskStore(docOf(ddb), TableName);
-  await drainQueue();
-}, 60_000);
-
-afterAll(async () => {
-  sqs?.destroy();
-  ddb?.destroy();
-  await sqsServer?.stop();
-  await dynamo?.stop();
+// A fresh store per test, so each sees only its own tasks.
+beforeEach(() => {
+  w = world();
+  ({ tasks, queue, clock } = w);
 });
 
 /** Every task id on the intake queue (and empties it). */
 async function drainQueue(): Promise<string[]> {
-  const ids: string[] = [];
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return ids.sort();
-    ids.push(...messages.map((m) => (JSON.parse(m.Body!) as { task_id: string }).task_id));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
+  return queue.drain();
 }
 
 const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
@@ -111,6 +57,17 @@ describe('reconcile', () => {
     expect(await drainQueue()).toEqual(['stale-pending', 'stale-retrying', 'stale-sent']);
   });
 
+  it('counts the stale time from the last write, on the clock: a task moved just now waits it out', async () => {
+    await stored('moved', 'pending', { updatedSecondsAgo: 600 });
+    await tasks.transition('moved', 'queued', { set: { queued_at: clock.iso() } });
+    expect((await reconcile({ tasks, queue, clock }, 120)).requeued).toBe(0);
+    clock.advance(119_999);
+    expect((await reconcile({ tasks, queue, clock }, 120)).requeued).toBe(0);
+    clock.advance(1);
+    expect(await reconcile({ tasks, queue, clock }, 120)).toEqual({ requeued: 1, task_ids: ['moved'] });
+    expect(await drainQueue()).toEqual(['moved']);
+  });
+
   it('at start-up (stale time 0) requeues every unfinished task, fresh and leased ones too, and no finished one', async () => {
     await stored('fresh-queued', 'queued', { updatedSecondsAgo: 1 });
     await stored('leased-running', 'running', { updatedSecondsAgo: 1, leaseUntil: NOW + 60_000 });
@@ -142,62 +99,4 @@ describe('reconcile', () => {
       'stale-retrying',
     ]);
   });
-
-  // The status index may list a task under two statuses: for a moment on DynamoDB (indexes are
-  // eventually consistent), and locally after a kill between dynalite's index and item writes,
-  // which is how this test makes it (index writes stall, the process is killed, then restarted).
-  it('requeues a task the index lists under two statuses once', async () => {
-    const data = tempDir('reconcile-dynamo-');
-    let child = await startDynamoProcess(data.dir, { STALL_WRITES_MATCHING: '^item-' });
-    let client: DynamoDBClient | undefined;
-    try {
-      client = new DynamoDBClient({ endpoint: child.endpoint, region: 'us-east-1', credentials });
-      await createTable(client, tasksTable.TableName!);
-      tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
-      await stored('twice', 'sent', { updatedSecondsAgo: 600, leaseUntil: NOW - 1000 });
-      child.proc.child.kill('SIGUSR2');
-      await child.proc.waitFor(/^stalling$/m);
-      // Index entries move to 'running'; the item write hangs, so the item stays 'sent'.
-      const update = docOf(client)
-        .send(
-          new UpdateCommand({
-            TableName: tasksTable.TableName,
-            Key: { task_id: 'twice' },
-            UpdateExpression: 'SET #s = :s',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': 'running' },
-          }),
-          { abortSignal: AbortSignal.timeout(20_000) },
-        )
-        .catch(() => undefined);
-      const underRunning = () =>
-        docOf(client!).send(
-          new QueryCommand({
-            TableName: tasksTable.TableName,
-            IndexName: 'by-status',
-            KeyConditionExpression: '#s = :s',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': 'running' },
-          }),
-        );
-      while (((await underRunning()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
-      await child.proc.stop('SIGKILL');
-      await update;
-      client.destroy();
-
-      // The restart lists the item under 'sent' again; the entry under 'running' stays.
-      child = await startDynamoProcess(data.dir);
-      client = new DynamoDBClient({ endpoint: child.endpoint, region: 'us-east-1', credentials });
-      await child.proc.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
-      tasks = new DynamoTaskStore(docOf(client), tasksTable.TableName!);
-      expect(((await underRunning()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
-
-      expect(await reconcile({ tasks, queue, clock }, 0)).toEqual({ requeued: 1, task_ids: ['twice'] });
-      expect(await drainQueue()).toEqual(['twice']);
-    } finally {
-      client?.destroy();
-      await child.proc.stop('SIGKILL');
-      data.remove();
-    }
-  }, 60_000);
 });

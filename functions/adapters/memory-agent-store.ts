@@ -1,0 +1,70 @@
+import type { AgentRecord } from '../core/agent-model';
+import type { AgentStore } from '../core/ports';
+import { AGENTS_TABLE_KEYS } from '../core/table-keys';
+import { overlapError, storedCopy, storeError } from './memory-items';
+
+/**
+ * In-process AgentStore with DynamoAgentStore's semantics, for fast use-case tests. Like the table
+ * it keeps expired agents (DynamoDB's TTL deletes late, the stand-in never): callers filter them.
+ * A listing by type is in agent_id order, as the table's by-type index gives it. No clock: every
+ * time it stores is handed to it.
+ */
+export class MemoryAgentStore implements AgentStore {
+  private readonly agents = new Map<string, Record<string, unknown>>();
+
+  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord> {
+    const { agent_id, ...fields } = agent;
+    // DynamoAgentStore sets every field given, keeps registered_at and removes expires_at in one
+    // update expression: DynamoDB refuses one that names either of those again, or a value left undefined.
+    for (const [key, value] of Object.entries(fields)) {
+      if (key === 'registered_at' || key === AGENTS_TABLE_KEYS.ttlAttribute) throw overlapError(key);
+      if (value === undefined)
+        throw storeError(
+          'ValidationException',
+          `Invalid UpdateExpression: An expression attribute value used in expression is not defined (${key})`,
+        );
+    }
+    const old = this.agents.get(agent_id);
+    const next: Record<string, unknown> = { ...old, agent_id, registered_at: old?.registered_at ?? nowIso, ...storedCopy(fields) };
+    delete next[AGENTS_TABLE_KEYS.ttlAttribute];
+    this.agents.set(agent_id, next);
+    return storedCopy(next) as unknown as AgentRecord;
+  }
+
+  async get(agentId: string): Promise<AgentRecord | undefined> {
+    const item = this.agents.get(agentId);
+    return item ? (storedCopy(item) as unknown as AgentRecord) : undefined;
+  }
+
+  async list(type?: string): Promise<AgentRecord[]> {
+    const all = [...this.agents.values()].filter((a) => !type || a[AGENTS_TABLE_KEYS.byType.partitionKey] === type);
+    return all
+      .sort((a, b) => (String(a.agent_id) < String(b.agent_id) ? -1 : String(a.agent_id) > String(b.agent_id) ? 1 : 0))
+      .map((a) => storedCopy(a) as unknown as AgentRecord);
+  }
+
+  async heartbeat(
+    agentId: string,
+    nowIso: string,
+    inFlight: number | undefined,
+    metadata: Record<string, unknown> | undefined,
+  ): Promise<AgentRecord | undefined> {
+    const change: Record<string, unknown> = { last_heartbeat: nowIso };
+    if (inFlight !== undefined) change.in_flight = inFlight;
+    if (metadata !== undefined) change.metadata = metadata;
+    return this.update(agentId, change);
+  }
+
+  async markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
+    return this.update(agentId, expiresAt === undefined ? { status: 'draining' } : { status: 'draining', expires_at: expiresAt });
+  }
+
+  /** Sets `change` on a known agent; undefined when there is none (nothing is created). */
+  private update(agentId: string, change: Record<string, unknown>): AgentRecord | undefined {
+    const item = this.agents.get(agentId);
+    if (!item) return undefined;
+    const next = { ...item, ...storedCopy(change) };
+    this.agents.set(agentId, next);
+    return storedCopy(next) as unknown as AgentRecord;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The AgentStore contract (functions/core/ports.ts), one suite for every implementation: run on
+ * MemoryAgentStore by memory-stores.test.ts and on DynamoAgentStore over dynalite by
+ * dynamo-stores.test.ts. DynamoAgentStore is the reference. Each test gets an empty store.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { AgentRecord } from '../../functions/core/agent-model';
+import type { AgentStore } from '../../functions/core/ports';
+import { agentRecord } from '../core/fixtures';
+
+export interface AgentStoreSubject {
+  name: string;
+  /** An empty store. */
+  make(): Promise<AgentStore>;
+}
+
+const T0 = '2026-06-15T12:00:00.000Z';
+const T1 = '2026-06-15T12:05:00.000Z';
+const T2 = '2026-06-15T12:10:00.000Z';
+
+/** What register takes: a record without registered_at. */
+function registration(overrides: Partial<AgentRecord> = {}): Omit<AgentRecord, 'registered_at'> {
+  const { registered_at: _registered, ...rest } = agentRecord(overrides);
+  return rest;
+}
+
+export function describeAgentStoreContract(subject: AgentStoreSubject): void {
+  describe(`AgentStore contract: ${subject.name}`, () => {
+    let store: AgentStore;
+
+    beforeEach(async () => {
+      store = await subject.make();
+    });
+
+    describe('register and get', () => {
+      it('creates the agent, registered now, and answers it as stored', async () => {
+        const input = registration({ agent_id: 'a-1', metadata: { zone: 'eu-west-1a', gpu: { count: 2 } } });
+        const agent = await store.register(input, T0);
+        expect(agent).toStrictEqual({ ...input, registered_at: T0 });
+        expect(await store.get('a-1')).toStrictEqual(agent);
+        expect(await store.get('unknown')).toBeUndefined();
+      });
+
+      it('registering again keeps the first registered_at, replaces everything else, and clears expires_at', async () => {
+        await store.register(
+          registration({ agent_id: 'a-1', name: 'old', token_hash: '1'.repeat(64), metadata: { gone: true }, in_flight: 4 }),
+          T0,
+        );
+        await store.markDraining('a-1', 1_900_000_000);
+        const again = registration({
+          agent_id: 'a-1',
+          name: 'new',
+          token_hash: '2'.repeat(64),
+          signing_secret: 'whsec_new',
+          metadata: { fresh: 1 },
+          capabilities: ['other'],
+          last_heartbeat: T1,
+        });
+        const agent = await store.register(again, T1);
+        expect(agent).toStrictEqual({ ...again, registered_at: T0 });
+        expect(await store.get('a-1')).toStrictEqual(agent);
+      });
+
+      it('throws on a registration DynamoDB cannot express (registered_at or expires_at given, a field undefined), storing nothing', async () => {
+        const bad = [
+          { ...registration({ agent_id: 'a-1' }), registered_at: T0 },
+          { ...registration({ agent_id: 'a-1' }), expires_at: 1_900_000_000 },
+          { ...registration({ agent_id: 'a-1' }), version: undefined as unknown as string },
+        ];
+        for (const agent of bad) await expect(store.register(agent, T0)).rejects.toMatchObject({ name: 'ValidationException' });
+        expect(await store.get('a-1')).toBeUndefined();
+      });
+
+      it('hands out copies: changing a record given or read changes nothing stored', async () => {
+        const input = registration({ agent_id: 'a-1', capabilities: ['x'], metadata: { deep: { n: 1 } } });
+        const returned = await store.register(input, T0);
+        input.capabilities.push('y');
+        (input.metadata.deep as { n: number }).n = 2;
+        returned.name = 'changed';
+        const read = (await store.get('a-1'))!;
+        read.capabilities.push('z');
+        read.status = 'draining';
+        const listed = (await store.list('cost'))[0]!;
+        listed.metadata.added = true;
+        const sentMetadata = { deep: { n: 1 } };
+        const beat = (await store.heartbeat('a-1', T1, 1, sentMetadata))!;
+        sentMetadata.deep.n = 3;
+        beat.capabilities.length = 0;
+        expect(await store.get('a-1')).toMatchObject({
+          name: 'cost-agent-1',
+          capabilities: ['x'],
+          status: 'healthy',
+          metadata: { deep: { n: 1 } },
+        });
+        expect('added' in (await store.get('a-1'))!.metadata).toBe(false);
+      });
+    });
+
+    describe('list', () => {
+      it('answers every agent, or those of one type in agent_id order, draining and expired ones included', async () => {
+        for (const [id, type] of [
+          ['c', 'cost'],
+          ['a', 'cost'],
+          ['s', 'security'],
+          ['b', 'cost'],
+        ] as const)
+          await store.register(registration({ agent_id: id, type, name: `agent-${id}` }), T0);
+        await store.markDraining('b', 1);
+        expect((await store.list()).map((a) => a.agent_id).sort()).toEqual(['a', 'b', 'c', 's']);
+        const costs = await store.list('cost');
+        expect(costs.map((a) => a.agent_id)).toEqual(['a', 'b', 'c']);
+        expect(costs[1]).toStrictEqual(await store.get('b'));
+        expect(costs[1]).toMatchObject({ status: 'draining', expires_at: 1 });
+        expect(await store.list('none')).toEqual([]);
+      });
+    });
+
+    describe('heartbeat', () => {
+      it('records the time, and in_flight and metadata only when given (metadata replaced whole)', async () => {
+        await store.register(registration({ agent_id: 'a-1', in_flight: 2, metadata: { v: 1, keep: 'no' } }), T0);
+        expect(await store.heartbeat('a-1', T1, undefined, undefined)).toMatchObject({
+          last_heartbeat: T1,
+          in_flight: 2,
+          metadata: { v: 1, keep: 'no' },
+        });
+        const agent = await store.heartbeat('a-1', T2, 0, { v: 2 });
+        expect(agent).toMatchObject({ last_heartbeat: T2, in_flight: 0, metadata: { v: 2 }, registered_at: T0 });
+        expect(await store.get('a-1')).toStrictEqual(agent);
+      });
+
+      it('answers undefined for an unknown agent and creates nothing', async () => {
+        expect(await store.heartbeat('ghost', T1, 1, { v: 1 })).toBeUndefined();
+        expect(await store.get('ghost')).toBeUndefined();
+        expect(await store.list()).toEqual([]);
+      });
+    });
+
+    describe('markDraining', () => {
+      it('without expiresAt sets draining and leaves expires_at as it was; with it, sets both', async () => {
+        await store.register(registration({ agent_id: 'a-1' }), T0);
+        const drained = await store.markDraining('a-1', undefined);
+        expect(drained).toMatchObject({ status: 'draining' });
+        expect('expires_at' in drained!).toBe(false);
+        expect(await store.markDraining('a-1', 1_900_000_000)).toMatchObject({ status: 'draining', expires_at: 1_900_000_000 });
+        expect(await store.markDraining('a-1', undefined)).toMatchObject({ status: 'draining', expires_at: 1_900_000_000 });
+        expect(await store.get('a-1')).toMatchObject({ status: 'draining', expires_at: 1_900_000_000, registered_at: T0 });
+      });
+
+      it('answers undefined for an unknown agent and creates nothing', async () => {
+        expect(await store.markDraining('ghost', undefined)).toBeUndefined();
+        expect(await store.markDraining('ghost', 1_900_000_000)).toBeUndefined();
+        expect(await store.list()).toEqual([]);
+      });
+    });
+  });
+}

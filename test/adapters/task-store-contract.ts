@@ -1,0 +1,450 @@
+/**
+ * The TaskStore contract (functions/core/ports.ts), one suite for every implementation: run on
+ * MemoryTaskStore by memory-stores.test.ts and on DynamoTaskStore over dynalite by
+ * dynamo-stores.test.ts. DynamoTaskStore is the reference: where the two could differ, this says
+ * what DynamoDB does. Each test gets an empty store and a clock of its own.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ValidationError } from '../../functions/core/errors';
+import type { Clock, TaskChange, TaskStore } from '../../functions/core/ports';
+import { TASK_STATUSES, type Task, type TaskStatus, TERMINAL_STATUSES } from '../../functions/core/task-model';
+import { task as fixtureTask } from '../core/fixtures';
+import { FakeClock } from '../support/fake-clock';
+
+export interface TaskStoreSubject {
+  name: string;
+  /** An empty store that reads the time from `clock`. */
+  make(clock: Clock): Promise<TaskStore>;
+}
+
+/** Mid-month, so "this month" and "a month ago" are unambiguous. */
+const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const nowSeconds = () => Math.floor(NOW / 1000);
+
+type StoredTask = Task & { expires_at?: number };
+
+export function describeTaskStoreContract(subject: TaskStoreSubject): void {
+  describe(`TaskStore contract: ${subject.name}`, () => {
+    let store: TaskStore;
+    let clock: FakeClock;
+
+    beforeEach(async () => {
+      clock = new FakeClock(NOW);
+      store = await subject.make(clock);
+    });
+
+    /** A task created `minutesAgo` before NOW (and last updated then). */
+    function task(id: string, minutesAgo: number, overrides: Partial<Task> = {}): Task {
+      const at = iso(NOW - minutesAgo * MINUTE);
+      return fixtureTask({ task_id: id, created_at: at, updated_at: at, ...overrides });
+    }
+
+    async function created(id: string, minutesAgo: number, overrides: Partial<Task> = {}): Promise<Task> {
+      const t = task(id, minutesAgo, overrides);
+      await store.create(t);
+      return t;
+    }
+
+    /** Every page of a listing, following next_token until the last page (which has none). */
+    async function allPages(filter: { status?: TaskStatus; agentType?: string; limit: number }): Promise<string[][]> {
+      const pages: string[][] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await store.list({ ...filter, nextToken });
+        expect(page.tasks.length).toBeLessThanOrEqual(filter.limit);
+        pages.push(page.tasks.map((t) => t.task_id));
+        nextToken = page.nextToken;
+        expect(pages.length).toBeLessThan(100);
+      } while (nextToken);
+      return pages;
+    }
+
+    const ids = (tasks: Task[]) => tasks.map((t) => t.task_id);
+
+    describe('create and get', () => {
+      it('get answers the task exactly as created, and undefined for an unknown id', async () => {
+        const t = await created('a', 5, {
+          parameters: { region: 'eu-west-1', nested: { list: [1, 'two', { three: 3 }], flag: true, none: null } },
+          metadata: { team: 'finops' },
+          requested_agent_id: 'agent-1',
+          agent_id: 'agent-1',
+        });
+        expect(await store.get('a')).toStrictEqual(t);
+        expect(await store.get('unknown')).toBeUndefined();
+      });
+
+      it('refuses to create a task whose id is taken, and keeps the first', async () => {
+        const first = await created('a', 5, { parameters: { n: 1 } });
+        await expect(store.create(task('a', 1, { parameters: { n: 2 } }))).rejects.toMatchObject({
+          name: 'ConditionalCheckFailedException',
+        });
+        expect(await store.get('a')).toStrictEqual(first);
+      });
+
+      it('does not store fields left undefined, at any depth (the document client drops them)', async () => {
+        await store.create(
+          task('a', 5, {
+            requested_agent_id: undefined,
+            parameters: { keep: 1, drop: undefined, list: [1, undefined, 2], inner: { drop: undefined } },
+          }),
+        );
+        const got = (await store.get('a'))!;
+        expect('requested_agent_id' in got).toBe(false);
+        expect(got.parameters).toStrictEqual({ keep: 1, list: [1, 2], inner: {} });
+      });
+
+      it('hands out copies: changing a task given, read or returned changes nothing stored', async () => {
+        const input = task('a', 5, { parameters: { deep: { n: 1 } }, metadata: { tags: ['x'] } });
+        await store.create(input);
+        (input.parameters.deep as { n: number }).n = 2;
+        input.status = 'failed';
+
+        const read = (await store.get('a'))!;
+        (read.metadata.tags as string[]).push('y');
+        read.status = 'completed';
+
+        const result = { rows: [1, 2] };
+        const moved = (await store.transition('a', 'queued', { set: { result } }))!;
+        result.rows.push(3);
+        (moved.result as { rows: number[] }).rows.push(4);
+        moved.parameters.added = true;
+
+        const listed = (await store.list({ limit: 10 })).tasks[0]!;
+        listed.metadata.tags = [];
+        const byStatus = (await store.listByStatus(['queued'], { limit: 10 }))[0]!;
+        byStatus.parameters.deep = 'gone';
+
+        expect(await store.get('a')).toMatchObject({
+          status: 'queued',
+          parameters: { deep: { n: 1 } },
+          metadata: { tags: ['x'] },
+          result: { rows: [1, 2] },
+        });
+        expect('added' in (await store.get('a'))!.parameters).toBe(false);
+      });
+    });
+
+    describe('transition', () => {
+      it('moves the task on an allowed path, sets and removes fields, stamps updated_at from the clock, and answers the task stored', async () => {
+        await created('a', 5, { error: 'earlier', lease_until: 1 });
+        clock.advance(7_000);
+        const moved = await store.transition('a', 'sent', {
+          set: { attempts: 1, agent_id: 'agent-1', lease_until: NOW + 60_000, started_at: iso(NOW) },
+          remove: ['error'],
+        });
+        expect(moved).toMatchObject({
+          status: 'sent',
+          attempts: 1,
+          agent_id: 'agent-1',
+          lease_until: NOW + 60_000,
+          started_at: iso(NOW),
+          updated_at: iso(NOW + 7_000),
+        });
+        expect('error' in moved!).toBe(false);
+        expect(await store.get('a')).toStrictEqual(moved);
+      });
+
+      it('leaves a field alone when set gives it as undefined, and removing an absent field is fine', async () => {
+        await created('a', 5, { error: 'earlier' });
+        const moved = await store.transition('a', 'queued', { set: { error: undefined, workflow: 'standard' }, remove: ['lease_until'] });
+        expect(moved).toMatchObject({ status: 'queued', error: 'earlier', workflow: 'standard' });
+      });
+
+      it('refuses every move out of a terminal status, and changes nothing', async () => {
+        const targets = TASK_STATUSES.filter((s) => s !== 'pending');
+        for (const status of TERMINAL_STATUSES) {
+          const before = await created(`done-${status}`, 5, { status, attempts: 1 });
+          clock.advance(1_000);
+          for (const to of targets)
+            expect(await store.transition(before.task_id, to, { set: { error: 'late' }, expiresAt: nowSeconds() })).toBeUndefined();
+          expect(await store.get(before.task_id)).toStrictEqual(before);
+        }
+      });
+
+      it('refuses a move its status does not allow, and changes nothing', async () => {
+        const cases: Array<[TaskStatus, TaskStatus]> = [
+          ['pending', 'running'],
+          ['pending', 'retrying'],
+          ['pending', 'completed'],
+          ['queued', 'running'],
+          ['queued', 'queued'],
+          ['sent', 'queued'],
+          ['sent', 'sent'],
+          ['running', 'sent'],
+          ['retrying', 'running'],
+          ['retrying', 'completed'],
+        ];
+        for (const [from, to] of cases) {
+          const before = await created(`${from}-${to}`, 5, { status: from });
+          expect(await store.transition(before.task_id, to, { set: { attempts: 9 } })).toBeUndefined();
+          expect(await store.get(before.task_id)).toStrictEqual(before);
+        }
+      });
+
+      it('with when.attempts, refuses (changing nothing) unless attempts match', async () => {
+        const before = await created('a', 5, { status: 'sent', attempts: 2, lease_until: NOW });
+        clock.advance(1_000);
+        const change: TaskChange = { set: { error: 'x' }, remove: ['lease_until'], when: { attempts: 1 }, appendFailedAgent: 'agent-1' };
+        expect(await store.transition('a', 'retrying', change)).toBeUndefined();
+        expect(await store.get('a')).toStrictEqual(before);
+        expect(await store.transition('a', 'retrying', { ...change, when: { attempts: 2 } })).toMatchObject({
+          status: 'retrying',
+          error: 'x',
+          failed_agents: ['agent-1'],
+          updated_at: iso(NOW + 1_000),
+        });
+      });
+
+      it('answers undefined for an unknown task and creates nothing', async () => {
+        expect(await store.transition('ghost', 'queued', { set: { queued_at: iso(NOW) } })).toBeUndefined();
+        expect(await store.get('ghost')).toBeUndefined();
+        expect((await store.list({ limit: 10 })).tasks).toEqual([]);
+      });
+
+      it('appends failed agents in order, starting the list and keeping repeats', async () => {
+        await created('a', 5, { status: 'sent', attempts: 1 });
+        const steps: Array<[TaskStatus, string | undefined]> = [
+          ['retrying', 'agent-1'],
+          ['sent', undefined],
+          ['retrying', 'agent-2'],
+          ['sent', undefined],
+          ['failed', 'agent-1'],
+        ];
+        for (const [to, agent] of steps) expect(await store.transition('a', to, { appendFailedAgent: agent })).toBeDefined();
+        expect((await store.get('a'))!.failed_agents).toEqual(['agent-1', 'agent-2', 'agent-1']);
+      });
+
+      it('sets expires_at (seconds since epoch) when given expiresAt', async () => {
+        await created('a', 5, { status: 'running', attempts: 1 });
+        const done = (await store.transition('a', 'completed', { set: { result: null }, expiresAt: nowSeconds() + 3600 })) as StoredTask;
+        expect(done).toMatchObject({ status: 'completed', result: null, expires_at: nowSeconds() + 3600 });
+        expect(((await store.get('a')) as StoredTask).expires_at).toBe(nowSeconds() + 3600);
+      });
+
+      it('throws, rather than refusing, on a change DynamoDB cannot express, and changes nothing', async () => {
+        const before = await created('a', 5, { status: 'sent', attempts: 1, error: 'x' });
+        const bad: Array<[TaskStatus, TaskChange]> = [
+          ['pending', {}],
+          ['running', { set: { updated_at: iso(NOW) } }],
+          ['running', { set: { error: 'y' }, remove: ['error'] }],
+          ['running', { remove: ['error', 'error'] }],
+          ['running', { remove: ['status'] }],
+          ['running', { remove: ['task_id'] }],
+          ['retrying', { set: { failed_agents: [] }, appendFailedAgent: 'agent-1' }],
+          ['completed', { set: { expires_at: 1 } as TaskChange['set'], expiresAt: 2 }],
+        ];
+        for (const [to, change] of bad) {
+          await expect(store.transition('a', to, change), JSON.stringify(change)).rejects.toMatchObject({ name: 'ValidationException' });
+          await expect(store.transition('ghost', to, change)).rejects.toMatchObject({ name: 'ValidationException' });
+        }
+        expect(await store.get('a')).toStrictEqual(before);
+      });
+    });
+
+    describe('list', () => {
+      it('lists newest first, at most limit, with a next_token only when more remain', async () => {
+        for (const [id, ago] of [
+          ['old', 30],
+          ['new', 10],
+          ['mid', 20],
+        ] as const)
+          await created(id, ago);
+        expect(await store.list({ limit: 10 })).toStrictEqual({
+          tasks: [await store.get('new'), await store.get('mid'), await store.get('old')],
+        });
+        const exact = await store.list({ limit: 3 });
+        expect(ids(exact.tasks)).toEqual(['new', 'mid', 'old']);
+        expect(exact.nextToken).toBeUndefined();
+        const first = await store.list({ limit: 2 });
+        expect(ids(first.tasks)).toEqual(['new', 'mid']);
+        const second = await store.list({ limit: 2, nextToken: first.nextToken });
+        expect(second).toStrictEqual({ tasks: [await store.get('old')] });
+      });
+
+      it('pages through many tasks across months, by status and by agent type too, with no overlap and none missed', async () => {
+        // 45 tasks, one every two days: three months and more, two agent types, two statuses.
+        const all: Task[] = [];
+        for (let i = 0; i < 45; i++) {
+          all.push(
+            await created(`t-${String(i).padStart(2, '0')}`, (i * 2 * DAY) / MINUTE + 1, {
+              agent_type: i % 3 === 0 ? 'security' : 'cost',
+              status: i % 2 === 0 ? 'queued' : 'completed',
+            }),
+          );
+        }
+        const newestFirst = (tasks: Task[]) => ids([...tasks].sort((a, b) => b.created_at.localeCompare(a.created_at)));
+        for (const [filter, expected] of [
+          [{}, all],
+          [{ status: 'queued' as const }, all.filter((t) => t.status === 'queued')],
+          [{ agentType: 'security' }, all.filter((t) => t.agent_type === 'security')],
+        ] as const) {
+          const pages = await allPages({ ...filter, limit: 7 });
+          expect(pages.slice(0, -1).every((p) => p.length === 7)).toBe(true);
+          expect(pages.flat()).toEqual(newestFirst(expected));
+        }
+      });
+
+      it('with both filters reads the status listing and keeps the agent type, so a page may hold fewer than limit', async () => {
+        await created('cost-new', 1, { status: 'queued', agent_type: 'cost' });
+        await created('sec', 2, { status: 'queued', agent_type: 'security' });
+        await created('cost-old', 3, { status: 'queued', agent_type: 'cost' });
+        await created('cost-done', 4, { status: 'completed', agent_type: 'cost' });
+        const first = await store.list({ status: 'queued', agentType: 'cost', limit: 2 });
+        expect(ids(first.tasks)).toEqual(['cost-new']);
+        expect(first.nextToken).toBeDefined();
+        const second = await store.list({ status: 'queued', agentType: 'cost', limit: 2, nextToken: first.nextToken });
+        expect(second).toStrictEqual({ tasks: [await store.get('cost-old')] });
+      });
+
+      it('hides finished tasks once the clock passes their expires_at, from every listing; get still answers them', async () => {
+        await created('kept', 1, { status: 'queued' });
+        await created('expiring', 2, { status: 'running', attempts: 1 });
+        await store.transition('expiring', 'completed', { expiresAt: nowSeconds() + 60 });
+        clock.advance(59_000);
+        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['kept', 'expiring']);
+        expect(ids((await store.list({ status: 'completed', limit: 10 })).tasks)).toEqual(['expiring']);
+        clock.advance(1_000);
+        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['kept']);
+        expect((await store.list({ status: 'completed', limit: 10 })).tasks).toEqual([]);
+        expect(ids((await store.list({ agentType: 'cost', limit: 10 })).tasks)).toEqual(['kept']);
+        expect(await store.get('expiring')).toMatchObject({ status: 'completed', expires_at: nowSeconds() + 60 });
+      });
+
+      it('counts a hidden task in its page: the page is short but still has a next_token', async () => {
+        await created('older', 2);
+        await created('newest', 1, { status: 'running', attempts: 1 });
+        await store.transition('newest', 'failed', { expiresAt: nowSeconds() });
+        const first = await store.list({ limit: 1 });
+        expect(first.tasks).toEqual([]);
+        expect(ids((await store.list({ limit: 1, nextToken: first.nextToken })).tasks)).toEqual(['older']);
+      });
+
+      it('unfiltered, walks back 24 months from the current month: older tasks and tasks of later months are listed only by filter', async () => {
+        const monthsAgo = (n: number) => Date.UTC(2026, 5 - n, 10);
+        for (const [id, at] of [
+          ['next-month', Date.UTC(2026, 6, 1)],
+          ['23-months-ago', monthsAgo(23)],
+          ['24-months-ago', monthsAgo(24)],
+        ] as const)
+          await store.create(fixtureTask({ task_id: id, created_at: iso(at), updated_at: iso(at) }));
+        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['23-months-ago']);
+        expect(ids((await store.list({ status: 'pending', limit: 10 })).tasks)).toEqual(['next-month', '23-months-ago', '24-months-ago']);
+      });
+
+      it('refuses a next_token it did not issue with a ValidationError on next_token', async () => {
+        await created('a', 1);
+        const encode = (value: string) => Buffer.from(value).toString('base64url');
+        const foreign = [
+          'not-a-token',
+          encode('null'),
+          encode('42'),
+          encode('"text"'),
+          encode('{"k":5}'),
+          encode('{"k":null}'),
+          encode('{"k":{"task_id":7}}'),
+          encode('{"m":"June"}'),
+          encode('{"m":202606}'),
+        ];
+        for (const filter of [{}, { status: 'pending' as const }, { agentType: 'cost' }]) {
+          for (const nextToken of foreign) {
+            const refusal = store.list({ ...filter, limit: 10, nextToken });
+            await expect(refusal, nextToken).rejects.toBeInstanceOf(ValidationError);
+            await expect(refusal).rejects.toMatchObject({ issues: [{ field: 'next_token', message: 'not issued by this API' }] });
+          }
+        }
+      });
+
+      // A token of one listing passed to another, or one whose key was edited, gets past the
+      // store's own check and is refused by DynamoDB (ValidationException, not the API's
+      // ValidationError): the API answers 500, not 400. Pinned here as it is.
+      it('a next_token of another listing, or with an edited key, is refused by DynamoDB, not as a ValidationError', async () => {
+        for (let i = 0; i < 3; i++) await created(`t-${i}`, i + 1, { status: 'queued' });
+        const byStatus = (await store.list({ status: 'queued', limit: 1 })).nextToken!;
+        const byType = (await store.list({ agentType: 'cost', limit: 1 })).nextToken!;
+        const unfiltered = (await store.list({ limit: 1 })).nextToken!;
+        const edited = (token: string, edit: (k: Record<string, string>) => void) => {
+          const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { k: Record<string, string> };
+          edit(parsed.k);
+          return Buffer.from(JSON.stringify(parsed)).toString('base64url');
+        };
+        const misused: Array<[Parameters<TaskStore['list']>[0], string]> = [
+          [{ status: 'pending', limit: 1 }, byStatus],
+          [{ agentType: 'cost', limit: 1 }, byStatus],
+          [{ limit: 1 }, byStatus],
+          [{ status: 'queued', limit: 1 }, byType],
+          [{ status: 'queued', limit: 1 }, unfiltered],
+          [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => (k.extra = 'x'))],
+          [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => delete k.created_at)],
+          [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => (k.task_id = ''))],
+        ];
+        for (const [filter, nextToken] of misused) {
+          const refusal = store.list({ ...filter, nextToken });
+          await expect(refusal, JSON.stringify(filter)).rejects.toMatchObject({ name: 'ValidationException' });
+          await expect(refusal).rejects.not.toBeInstanceOf(ValidationError);
+        }
+      });
+
+      it('a next_token naming a task that does not exist continues after where that task would be (nothing, past the oldest)', async () => {
+        for (let i = 0; i < 3; i++) await created(`t-${i}`, (i + 1) * 10, { status: 'queued' });
+        const k = { task_id: 'ghost', status: 'queued', created_at: iso(NOW - 15 * MINUTE) };
+        const nextToken = Buffer.from(JSON.stringify({ k })).toString('base64url');
+        expect(ids((await store.list({ status: 'queued', limit: 10, nextToken })).tasks)).toEqual(['t-1', 't-2']);
+        const pastTheOldest = { k: { ...k, created_at: iso(NOW - DAY) } };
+        const nothingLeft = Buffer.from(JSON.stringify(pastTheOldest)).toString('base64url');
+        expect(await store.list({ status: 'queued', limit: 10, nextToken: nothingLeft })).toStrictEqual({ tasks: [] });
+      });
+    });
+
+    describe('listByStatus', () => {
+      it('answers the tasks in any of the statuses, oldest first, and no others', async () => {
+        const statuses: TaskStatus[] = ['pending', 'queued', 'sent', 'running', 'retrying', 'completed', 'failed', 'timeout', 'cancelled'];
+        for (const [i, status] of statuses.entries()) {
+          await created(`${status}-a`, 100 - i, { status });
+          await created(`${status}-b`, 50 - i, { status });
+        }
+        const got = await store.listByStatus(['retrying', 'pending', 'sent'], { limit: 100 });
+        expect(ids(got)).toEqual(['pending-a', 'sent-a', 'retrying-a', 'pending-b', 'sent-b', 'retrying-b']);
+        expect(got[0]).toStrictEqual(await store.get('pending-a'));
+      });
+
+      it('takes at most limit of each status, the oldest of each', async () => {
+        for (let i = 0; i < 5; i++) {
+          await created(`pending-${i}`, 100 - 2 * i, { status: 'pending' });
+          await created(`retrying-${i}`, 99 - 2 * i, { status: 'retrying' });
+        }
+        expect(ids(await store.listByStatus(['pending', 'retrying'], { limit: 2 }))).toEqual([
+          'pending-0',
+          'retrying-0',
+          'pending-1',
+          'retrying-1',
+        ]);
+      });
+
+      it('with createdBefore, only tasks created at or before it', async () => {
+        for (const ago of [30, 20, 10]) await created(`t-${ago}`, ago, { status: 'queued' });
+        expect(ids(await store.listByStatus(['queued'], { limit: 10, createdBefore: iso(NOW - 20 * MINUTE) }))).toEqual(['t-30', 't-20']);
+        expect(await store.listByStatus(['queued'], { limit: 10, createdBefore: iso(NOW - 31 * MINUTE) })).toEqual([]);
+      });
+
+      it('sees a task under its new status at once after a transition', async () => {
+        await created('a', 5, { status: 'pending' });
+        await store.transition('a', 'queued', {});
+        expect(ids(await store.listByStatus(['pending'], { limit: 10 }))).toEqual([]);
+        expect(ids(await store.listByStatus(['queued'], { limit: 10 }))).toEqual(['a']);
+      });
+
+      it('does not hide tasks past retention (it is for unfinished work)', async () => {
+        await created('a', 5, { status: 'running', attempts: 1 });
+        await store.transition('a', 'failed', { expiresAt: nowSeconds() - 10 });
+        expect(ids(await store.listByStatus(['failed'], { limit: 10 }))).toEqual(['a']);
+      });
+
+      it('throws on a limit below 1 (DynamoDB refuses Limit 0)', async () => {
+        await expect(store.listByStatus(['queued'], { limit: 0 })).rejects.toMatchObject({ name: 'ValidationException' });
+      });
+    });
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The /agents use cases (functions/app/agents.ts) on the in-memory registry, cache and a fake clock:
+ * register, heartbeat (written to the table at most once per HEARTBEAT_PERSIST_SECONDS), the
+ * agent-token checks, drain, unregister, and health judged from missed heartbeats.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../../functions/app/agents';
+import { type RegisterAgentRequest, registerAgentRequestSchema } from '../../functions/core/contract';
+import { ValidationError } from '../../functions/core/errors';
+import { agentIdFor, agentTokenHash, signingSecretFor } from '../../functions/core/ids';
+import { type World, world } from './world';
+
+let w: World;
+beforeEach(() => {
+  w = world();
+});
+
+function request(fields: Record<string, unknown> = {}): RegisterAgentRequest {
+  return registerAgentRequestSchema.parse({
+    name: 'cost-agent-1',
+    type: 'cost',
+    host: '10.0.1.12',
+    port: 8080,
+    capabilities: ['analyze_cost'],
+    ...fields,
+  });
+}
+
+const UNKNOWN = '00000000-0000-5000-8000-0000000000ff';
+const seconds = (n: number) => n * 1000;
+
+describe('registerAgent', () => {
+  it('registers the agent healthy, under an id derived from name, host and port, with a token shown once and only its hash kept', async () => {
+    const answer = await registerAgent(w.deps, request({ metadata: { zone: 'a' }, max_concurrency: 4 }));
+    const id = agentIdFor('cost-agent-1', '10.0.1.12', 8080);
+    expect(answer).toEqual({
+      id,
+      name: 'cost-agent-1',
+      type: 'cost',
+      host: '10.0.1.12',
+      port: 8080,
+      capabilities: ['analyze_cost'],
+      status: 'healthy',
+      version: '1.0.0',
+      registered_at: w.clock.iso(),
+      last_heartbeat: w.clock.iso(),
+      in_flight: 0,
+      max_concurrency: 4,
+      metadata: { zone: 'a' },
+      circuit: { state: 'closed', recent_dispatches: 0, recent_failures: 0, window_seconds: w.settings.breaker.windowSeconds },
+      heartbeat_interval_seconds: w.settings.heartbeatIntervalSeconds,
+      agent_token: expect.stringMatching(/^oat_[A-Za-z0-9_-]{43}$/),
+      signing_secret: expect.stringMatching(/^whsec_/),
+    });
+    expect(answer.signing_secret).toBe(signingSecretFor(answer.agent_token));
+    const stored = await w.agents.get(id);
+    expect(stored).toMatchObject({
+      token_hash: agentTokenHash(answer.agent_token),
+      signing_secret: answer.signing_secret,
+      status: 'healthy',
+    });
+    expect(JSON.stringify(stored)).not.toContain(answer.agent_token);
+  });
+
+  it('registering again keeps the id and first registration time, issues a new token (the old one is refused), and brings back an unregistered agent', async () => {
+    const first = await registerAgent(w.deps, request());
+    w.clock.advance(seconds(30));
+    await unregisterAgent(w.deps, first.id, first.agent_token);
+    w.clock.advance(seconds(30));
+    const again = await registerAgent(w.deps, request({ version: '1.1.0' }));
+    expect(again).toMatchObject({ id: first.id, registered_at: first.registered_at, status: 'healthy', version: '1.1.0' });
+    expect(again.agent_token).not.toBe(first.agent_token);
+    expect('expires_at' in (await w.agents.get(first.id))!).toBe(false);
+    await expect(heartbeat(w.deps, first.id, {}, first.agent_token)).rejects.toMatchObject({ status: 403, code: 'agent_token_mismatch' });
+    await expect(heartbeat(w.deps, first.id, {}, again.agent_token)).resolves.toMatchObject({ status: 'healthy' });
+  });
+
+  it('refuses (400 on host) a host that does not resolve, or an address agents may not use, and stores nothing', async () => {
+    w.hosts.set('agent.internal', ['10.0.0.9', '169.254.169.254']);
+    for (const [host, problem] of [
+      ['nowhere.internal', 'does not resolve'],
+      ['169.254.169.254', 'linkLocal range'],
+      ['192.168.1.5', 'private'],
+      ['agent.internal', 'linkLocal range'],
+    ] as const) {
+      const refusal = registerAgent(w.deps, request({ host }));
+      await expect(refusal).rejects.toBeInstanceOf(ValidationError);
+      await expect(refusal).rejects.toMatchObject({ status: 400, issues: [{ field: 'host', message: expect.stringContaining(problem) }] });
+    }
+    expect(await w.agents.list()).toEqual([]);
+    w.hosts.set('agent.internal', ['10.0.0.9']);
+    await expect(registerAgent(w.deps, request({ host: 'agent.internal' }))).resolves.toMatchObject({ host: 'agent.internal' });
+  });
+});
+
+describe('the agent token', () => {
+  it('is required (401) before anything is read, even for an unknown agent', async () => {
+    const agent = await registerAgent(w.deps, request());
+    for (const id of [agent.id, UNKNOWN]) {
+      for (const call of [
+        () => heartbeat(w.deps, id, {}, undefined),
+        () => drainAgent(w.deps, id, undefined),
+        () => unregisterAgent(w.deps, id, undefined),
+      ])
+        await expect(call()).rejects.toMatchObject({ status: 401, code: 'agent_token_required' });
+    }
+  });
+
+  it('of another agent is a 403, and an unknown agent is a 404, for heartbeat, drain and unregister', async () => {
+    const mine = await registerAgent(w.deps, request());
+    const other = await registerAgent(w.deps, request({ name: 'cost-agent-2' }));
+    const calls = [
+      (id: string, token: string) => heartbeat(w.deps, id, {}, token),
+      (id: string, token: string) => drainAgent(w.deps, id, token),
+      (id: string, token: string) => unregisterAgent(w.deps, id, token),
+    ];
+    for (const act of calls) {
+      await expect(act(mine.id, other.agent_token)).rejects.toMatchObject({ status: 403, code: 'agent_token_mismatch' });
+      await expect(act(UNKNOWN, mine.agent_token)).rejects.toMatchObject({ status: 404, code: 'agent_not_found' });
+    }
+    expect(await w.agents.get(mine.id)).toMatchObject({ status: 'healthy', last_heartbeat: mine.registered_at });
+  });
+});
+
+describe('heartbeat', () => {
+  it('answers healthy at once, and writes the table at most once per HEARTBEAT_PERSIST_SECONDS (always when metadata changes)', async () => {
+    const { id, agent_token: token, registered_at } = await registerAgent(w.deps, request());
+    const persist = w.settings.heartbeatPersistSeconds;
+    const stored = async () => (await w.agents.get(id))!;
+
+    w.clock.advance(seconds(10));
+    expect(await heartbeat(w.deps, id, { in_flight: 2 }, token)).toEqual({
+      id,
+      status: 'healthy',
+      last_heartbeat: w.clock.iso(),
+      heartbeat_interval_seconds: w.settings.heartbeatIntervalSeconds,
+    });
+    const firstWrite = w.clock.iso();
+    expect(await stored()).toMatchObject({ last_heartbeat: firstWrite, in_flight: 2 });
+
+    w.clock.advance(seconds(persist - 1));
+    await heartbeat(w.deps, id, { in_flight: 3 }, token);
+    // Not written, but the cache has it: the agent is shown as of this heartbeat.
+    expect(await stored()).toMatchObject({ last_heartbeat: firstWrite, in_flight: 2 });
+    expect(await getAgent(w.deps, id)).toMatchObject({ last_heartbeat: w.clock.iso(), in_flight: 3, registered_at });
+
+    w.clock.advance(seconds(1));
+    await heartbeat(w.deps, id, { in_flight: 1 }, token);
+    const secondWrite = w.clock.iso();
+    expect(await stored()).toMatchObject({ last_heartbeat: secondWrite, in_flight: 1 });
+
+    w.clock.advance(seconds(5));
+    await heartbeat(w.deps, id, { metadata: { load: 'high' } }, token);
+    expect(await stored()).toMatchObject({ last_heartbeat: w.clock.iso(), metadata: { load: 'high' }, in_flight: 1 });
+  });
+
+  it('an agent that misses three intervals is unhealthy; its next heartbeat makes it healthy again', async () => {
+    const { id, agent_token: token } = await registerAgent(w.deps, request());
+    const interval = w.settings.heartbeatIntervalSeconds;
+    w.clock.advance(seconds(3 * interval));
+    expect(await getAgent(w.deps, id)).toMatchObject({ status: 'healthy' });
+    w.clock.advance(1);
+    expect(await getAgent(w.deps, id)).toMatchObject({ status: 'unhealthy' });
+    expect((await listAgents(w.deps, { status: 'unhealthy' })).agents.map((a) => a.id)).toEqual([id]);
+    expect(await heartbeat(w.deps, id, {}, token)).toMatchObject({ status: 'healthy' });
+    expect(await getAgent(w.deps, id)).toMatchObject({ status: 'healthy', last_heartbeat: w.clock.iso() });
+    expect((await listAgents(w.deps, { status: 'unhealthy' })).agents).toEqual([]);
+  });
+
+  it('a draining agent stays draining whatever its heartbeats', async () => {
+    const { id, agent_token: token } = await registerAgent(w.deps, request());
+    await drainAgent(w.deps, id, token);
+    expect(await heartbeat(w.deps, id, {}, token)).toMatchObject({ status: 'draining' });
+  });
+});
+
+describe('drainAgent', () => {
+  it('takes the agent out of rotation but keeps it registered; draining again changes nothing', async () => {
+    const { id, agent_token: token } = await registerAgent(w.deps, request());
+    const drained = await drainAgent(w.deps, id, token);
+    expect(drained.message).toContain('is draining');
+    expect(drained.agent).toMatchObject({ id, status: 'draining' });
+    const stored = await w.agents.get(id);
+    expect(stored).toMatchObject({ status: 'draining' });
+    expect('expires_at' in stored!).toBe(false);
+    expect((await drainAgent(w.deps, id, token)).agent).toMatchObject({ status: 'draining' });
+    w.clock.advance(seconds(w.settings.drainSeconds * 10));
+    expect(await getAgent(w.deps, id)).toMatchObject({ status: 'draining' });
+  });
+});
+
+describe('unregisterAgent', () => {
+  it('drains the agent for DRAIN_SECONDS, then it is forgotten: 404 to get, heartbeat and unregister, and gone from the list', async () => {
+    const { id, agent_token: token } = await registerAgent(w.deps, request());
+    const out = await unregisterAgent(w.deps, id, token);
+    expect(out.message).toContain('unregistered');
+    expect(out.agent).toMatchObject({ id, status: 'draining' });
+    expect(await w.agents.get(id)).toMatchObject({
+      status: 'draining',
+      expires_at: Math.floor(w.clock.now() / 1000) + w.settings.drainSeconds,
+    });
+
+    w.clock.advance(seconds(w.settings.drainSeconds) - 1);
+    expect(await getAgent(w.deps, id)).toMatchObject({ status: 'draining' });
+    expect((await listAgents(w.deps, {})).count).toBe(1);
+
+    w.clock.advance(1);
+    await expect(getAgent(w.deps, id)).rejects.toMatchObject({ status: 404, code: 'agent_not_found' });
+    expect(await listAgents(w.deps, {})).toEqual({ agents: [], count: 0 });
+    await expect(heartbeat(w.deps, id, {}, token)).rejects.toMatchObject({ status: 404 });
+    await expect(unregisterAgent(w.deps, id, token)).rejects.toMatchObject({ status: 404 });
+    await expect(drainAgent(w.deps, id, token)).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('listAgents', () => {
+  it('lists agents by name, filtered by type and by status', async () => {
+    const b = await registerAgent(w.deps, request({ name: 'b-cost' }));
+    const a = await registerAgent(w.deps, request({ name: 'a-cost', port: 8081 }));
+    const s = await registerAgent(w.deps, request({ name: 'c-sec', type: 'security', capabilities: ['scan'] }));
+    await drainAgent(w.deps, b.id, b.agent_token);
+    const names = async (query: Parameters<typeof listAgents>[1]) => (await listAgents(w.deps, query)).agents.map((v) => v.name);
+    expect(await names({})).toEqual(['a-cost', 'b-cost', 'c-sec']);
+    expect(await names({ type: 'cost' })).toEqual(['a-cost', 'b-cost']);
+    expect(await names({ status: 'healthy' })).toEqual(['a-cost', 'c-sec']);
+    expect(await names({ type: 'cost', status: 'draining' })).toEqual(['b-cost']);
+    expect((await listAgents(w.deps, { type: 'security' })).agents[0]).toMatchObject({ id: s.id, capabilities: ['scan'] });
+    expect(a.id).not.toBe(b.id);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Everything a use case depends on, in memory and on one fake clock: the stores and cache the
+ * contract tests hold to DynamoDB's and Redis's behaviour, and fakes for the rest (queue,
+ * workflow, agent client, metrics) that record what they were asked and answer what the test scripts.
+ */
+import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
+import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
+import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
+import { MemoryTaskStore } from '../../functions/adapters/memory-task-store';
+import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
+import type { StepDeps } from '../../functions/app/workflow-step';
+import { loadConfig } from '../../functions/composition/config';
+import type { AgentRecord } from '../../functions/core/agent-model';
+import type { AgentTaskRequest } from '../../functions/core/contract';
+import type { AgentClient, DeliveryTarget, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
+import type { AttemptResult } from '../../functions/core/retry-policy';
+import type { Task } from '../../functions/core/task-model';
+import type { WorkflowKind } from '../../functions/core/workflow-choice';
+import { agentRecord, task as fixtureTask } from '../core/fixtures';
+import { FakeClock } from '../support/fake-clock';
+
+export const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+
+/** The intake queue: what was enqueued, in order. */
+export class RecordingQueue implements TaskQueue {
+  readonly sent: Array<{ taskId: string; priority: number }> = [];
+  /** Set to make the next enqueue fail with it. */
+  failWith?: Error;
+
+  async enqueue(taskId: string, priority: number): Promise<void> {
+    const err = this.failWith;
+    this.failWith = undefined;
+    if (err) throw err;
+    this.sent.push({ taskId, priority });
+  }
+
+  /** The task ids enqueued so far, sorted, and forgets them. */
+  drain(): string[] {
+    return this.sent
+      .splice(0)
+      .map((m) => m.taskId)
+      .sort();
+  }
+}
+
+export class RecordingMetrics implements TaskMetrics {
+  readonly counts: Array<{ name: string; agentType: string; value: number }> = [];
+  readonly timings: Array<{ name: string; ms: number; agentType: string }> = [];
+
+  count(name: string, agentType: string, value = 1): void {
+    this.counts.push({ name, agentType, value });
+  }
+
+  timing(name: string, ms: number, agentType: string): void {
+    this.timings.push({ name, ms, agentType });
+  }
+
+  /** The sum counted under `name`. */
+  total(name: string): number {
+    return this.counts.filter((c) => c.name === name).reduce((sum, c) => sum + c.value, 0);
+  }
+
+  /** Every name counted, with its sum. */
+  totals(): Record<string, number> {
+    return Object.fromEntries([...new Set(this.counts.map((c) => c.name))].map((name) => [name, this.total(name)]));
+  }
+}
+
+export class RecordingWorkflow implements Workflow {
+  readonly starts: Array<{ kind: WorkflowKind; name: string; input: WorkflowInput }> = [];
+  readonly stops: Array<{ name: string; reason: string }> = [];
+  /** What the next starts answer. */
+  outcome: StartOutcome = 'started';
+
+  async start(kind: WorkflowKind, name: string, input: WorkflowInput): Promise<StartOutcome> {
+    this.starts.push({ kind, name, input });
+    return this.outcome;
+  }
+
+  async stop(name: string, reason: string): Promise<void> {
+    this.stops.push({ name, reason });
+  }
+}
+
+export interface Delivery {
+  target: DeliveryTarget;
+  request: AgentTaskRequest;
+  attempt: number;
+  deadlineMs: number;
+}
+
+/** One scripted answer: a result, or a function of the delivery (to act while the agent "works"). */
+export type Answer = AttemptResult | ((delivery: Delivery) => Promise<AttemptResult>);
+
+/** An agent client that answers each delivery with the next scripted answer, and records them all. */
+export class ScriptedAgentClient implements AgentClient {
+  readonly deliveries: Delivery[] = [];
+  private readonly script: Answer[] = [];
+
+  answer(...answers: Answer[]): this {
+    this.script.push(...answers);
+    return this;
+  }
+
+  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult> {
+    const delivery = { target, request, attempt, deadlineMs };
+    this.deliveries.push(delivery);
+    const next = this.script.shift();
+    if (next === undefined) throw new Error(`no answer scripted for delivery ${this.deliveries.length} (attempt ${attempt})`);
+    return typeof next === 'function' ? next(delivery) : next;
+  }
+}
+
+export const completed = (result: unknown = { ok: true }): AttemptResult => ({ kind: 'completed', result });
+export const failed = (error: string, retryable = true, extra: { retryAfterSeconds?: number } = {}): AttemptResult => ({
+  kind: 'failed',
+  error,
+  retryable,
+  health: retryable ? 'failure' : 'neutral',
+  ...extra,
+});
+export const timedOut = (error = 'no answer in time'): AttemptResult => ({ kind: 'timed_out', error });
+
+/** A world for use cases. Private networks 10.0.0.0/8 are allowed, as a deployment in a VPC would. */
+export function world(overrides: Partial<Settings> = {}) {
+  const clock = new FakeClock(NOW);
+  const settings: Settings = { ...loadConfig({ ALLOWED_AGENT_NETWORKS: '10.0.0.0/8' }).settings, ...overrides };
+  const tasks = new MemoryTaskStore(clock);
+  const agents = new MemoryAgentStore();
+  const cache = new MemoryTaskCache(clock);
+  const queue = new RecordingQueue();
+  const workflow = new RecordingWorkflow();
+  const agentClient = new ScriptedAgentClient();
+  const metrics = new RecordingMetrics();
+  const hosts = new Map<string, string[]>();
+  const deps: Deps = {
+    tasks,
+    agents,
+    cache,
+    queue,
+    workflow,
+    agentClient,
+    clock,
+    settings,
+    metrics,
+    resolveHost: async (host) => hosts.get(host) ?? [],
+  };
+  /** What the dispatcher's steps get: the registry through a CachingAgentStore, as the composition root builds it. */
+  const stepDeps: StepDeps = {
+    tasks,
+    agents: new CachingAgentStore(agents, settings.registryCacheSeconds, clock),
+    cache,
+    agentClient,
+    clock,
+    settings,
+    metrics,
+    queue,
+  };
+  let taskCount = 0;
+
+  return {
+    clock,
+    settings,
+    tasks,
+    agents,
+    cache,
+    queue,
+    workflow,
+    agentClient,
+    metrics,
+    hosts,
+    deps,
+    stepDeps,
+    /** Registers an agent as of now (type "cost", offering "analyze_cost", 10 slots, unless told otherwise). */
+    async agent(overrides: Partial<AgentRecord> = {}): Promise<AgentRecord> {
+      const { registered_at: _registered, ...record } = agentRecord({ last_heartbeat: clock.iso(), host: '10.0.1.12', ...overrides });
+      return agents.register(record, clock.iso());
+    },
+    /** Stores a task created now (queued, for "cost"/"analyze_cost", unless told otherwise). */
+    async task(overrides: Partial<Task> = {}): Promise<Task> {
+      const t = fixtureTask({
+        task_id: `00000000-0000-4000-8000-${String(++taskCount).padStart(12, '0')}`,
+        status: 'queued',
+        created_at: clock.iso(),
+        updated_at: clock.iso(),
+        queued_at: clock.iso(),
+        retry_delay_seconds: settings.retryBaseDelaySeconds,
+        queue_timeout_seconds: settings.queueTimeoutSeconds,
+        ...overrides,
+      });
+      await tasks.create(t);
+      return t;
+    },
+  };
+}
+
+export type World = ReturnType<typeof world>;
