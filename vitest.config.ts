@@ -27,7 +27,9 @@ export default defineConfig({
     fileParallelism: true,
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT } },
+      // Unit test files share their worker's modules (isolate: false): they keep no global state, and
+      // loading the same modules once per worker instead of once per file halves the project's time.
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
       { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT } },
     ],
   },

@@ -14,6 +14,8 @@ let server: http.Server;
 let secret: string | undefined = 'fleet-one-0123456789abcdef, fleet-two-0123456789abcdef';
 let calls = 0;
 
+let savedEnv: NodeJS.ProcessEnv;
+
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
@@ -34,6 +36,8 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  // Restored in afterAll: unit test files share a process (vitest isolate: false).
+  savedEnv = { ...process.env };
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     AWS_REGION: 'us-east-1',
@@ -43,6 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  process.env = savedEnv;
   await new Promise((r) => server.close(r));
 });
 

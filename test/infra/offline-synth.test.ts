@@ -1,4 +1,8 @@
-/** `npm run synth` needs no network: the CLI's notices and telemetry are off, and the app makes no calls. */
+/**
+ * `npm run synth` needs no network: the CLI's notices and telemetry are off, and the app makes no calls.
+ * It is also the one test that synthesizes with CloudFormation's built-in template validation and
+ * cdk-nag as a deployment does: either failing fails the synth.
+ */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';

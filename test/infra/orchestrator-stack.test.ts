@@ -4,8 +4,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 
+/**
+ * CloudFormation's own template validation (CDK's built-in plugin, seconds of CPU to start) is left
+ * to test/infra/offline-synth.test.ts, which runs `cdk synth` as a deployment does.
+ */
+function newApp(): App {
+  return new App({
+    builtinCloudFormationValidation: false,
+    context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
+  });
+}
+
 function synth(options: Partial<DeploymentOptions> = {}) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+  const app = newApp();
   const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: false, ...options });
   return { stateful: Template.fromStack(stacks.stateful), stateless: Template.fromStack(stacks.stateless) };
 }
@@ -308,7 +319,7 @@ describe('the stateless stack', () => {
 
 describe('cdk-nag', () => {
   it('finds nothing unacknowledged in the AwsSolutions pack', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' } });
+    const app = newApp();
     buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: true });
     expect(() => app.synth()).not.toThrow();
   });
