@@ -22,7 +22,7 @@ if (values.help) {
 
   --no-agents   do not start the two example cost agents
   --data-dir    where the local DynamoDB keeps its data (kept across restarts)
-Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see README).
+Settings such as RETRY_BASE_DELAY_SECONDS or QUEUE_TIMEOUT_SECONDS are read from the environment (see docs/configuration.md).
 API_TOKENS=<token>[,<token>...] requires "Authorization: Bearer <token>" on every route but GET /health.
 FLEET_TOKENS=<token>[,<token>...] requires "X-Fleet-Token: <token>" to register an agent.`);
   process.exit(0);
