@@ -1,5 +1,5 @@
 /**
- * How the dispatcher's HTTP client reads an agent's answer (README "Which failures are retried"),
+ * How the dispatcher's HTTP client reads an agent's answer (docs/routing.md, "Which failures are retried"),
  * against a real HTTP server on 127.0.0.1 answering each case.
  */
 import http from 'node:http';
