@@ -12,7 +12,7 @@ import {
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { TASKS_TABLE_KEYS } from '../core/table-keys';
 import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
-import { decodePageToken, encodePageToken, indexKey, MAX_MONTHS_BACK, monthOf, pastRetention, previousMonth } from './task-listing';
+import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, monthOf, type TaskIndexReader } from './task-listing';
 
 export class DynamoTaskStore implements TaskStore {
   constructor(
@@ -91,101 +91,34 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async list(filter: TaskListFilter): Promise<TaskPage> {
-    const token = filter.nextToken ? decodePageToken(filter.nextToken) : undefined;
-    const nowMs = this.clock.now();
-    if (filter.status !== undefined || filter.agentType !== undefined) {
-      const byStatus = filter.status !== undefined;
-      const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': index.partitionKey },
-          ExpressionAttributeValues: { ':pk': byStatus ? filter.status : filter.agentType },
-          ScanIndexForward: false,
-          Limit: filter.limit + 1,
-          ExclusiveStartKey: token?.k,
-        }),
-      );
-      // One extra item tells whether another page exists, so the last page carries no next_token.
-      const items = out.Items ?? [];
-      const more = items.length > filter.limit;
-      const kept = items.slice(0, filter.limit);
-      const last = kept[kept.length - 1];
-      const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter(
-        (t) =>
-          (filter.status === undefined || t.status === filter.status) &&
-          (filter.agentType === undefined || t.agent_type === filter.agentType) &&
-          !pastRetention(t, nowMs),
-      );
-      return more && last ? { tasks, nextToken: encodePageToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
-    }
-    let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
-    let startKey = token?.k;
-    const found: Array<Record<string, unknown>> = [];
-    for (let walked = 0; walked < MAX_MONTHS_BACK && found.length <= filter.limit; walked++) {
-      const out: QueryCommandOutput = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: TASKS_TABLE_KEYS.byMonth.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TASKS_TABLE_KEYS.byMonth.partitionKey },
-          ExpressionAttributeValues: { ':pk': month },
-          ScanIndexForward: false,
-          Limit: filter.limit + 1 - found.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      found.push(...(out.Items ?? []));
-      if (out.LastEvaluatedKey) {
-        startKey = out.LastEvaluatedKey;
-        continue;
-      }
-      month = previousMonth(month);
-      startKey = undefined;
-    }
-    const kept = found.slice(0, filter.limit);
-    const last = kept[kept.length - 1];
-    const tasks = (await this.fetch(kept.map((i) => String(i.task_id)))).filter((t) => !pastRetention(t, nowMs));
-    if (found.length > filter.limit && last) {
-      return {
-        tasks,
-        nextToken: encodePageToken({ m: String(last.created_month), k: indexKey(last, TASKS_TABLE_KEYS.byMonth.partitionKey) }),
-      };
-    }
-    return { tasks };
+  list(filter: TaskListFilter): Promise<TaskPage> {
+    return listTasks(this.reader, filter, this.clock.now());
   }
 
-  async listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
-    const ids: string[] = [];
-    const { partitionKey, sortKey } = TASKS_TABLE_KEYS.byStatus;
-    const bounded = options.createdBefore !== undefined;
-    // Each status has its own budget, so a crowd in one (say, thousands queued) hides none of another.
-    for (const status of statuses) {
-      let found = 0;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const out: QueryCommandOutput = await this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: TASKS_TABLE_KEYS.byStatus.name,
-            KeyConditionExpression: bounded ? '#pk = :pk AND #sk <= :before' : '#pk = :pk',
-            ExpressionAttributeNames: bounded ? { '#pk': partitionKey, '#sk': sortKey } : { '#pk': partitionKey },
-            ExpressionAttributeValues: bounded ? { ':pk': status, ':before': options.createdBefore } : { ':pk': status },
-            ExclusiveStartKey: startKey,
-            Limit: options.limit - found,
-          }),
-        );
-        const page = (out.Items ?? []).map((i) => String(i.task_id));
-        ids.push(...page);
-        found += page.length;
-        startKey = out.LastEvaluatedKey;
-      } while (startKey && found < options.limit);
-    }
-    // The index is only eventually consistent: the item read decides the status.
-    return (await this.fetch(ids)).filter((t) => statuses.includes(t.status)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
+    return listTasksByStatus(this.reader, statuses, options);
+  }
+
+  private readonly reader: TaskIndexReader = {
+    query: (q) => this.query(q),
+    fetch: (ids) => this.fetch(ids),
+  };
+
+  private async query(q: IndexQuery): Promise<IndexPage> {
+    const bounded = q.createdBefore !== undefined;
+    const out: QueryCommandOutput = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: q.index.name,
+        KeyConditionExpression: bounded ? '#pk = :pk AND #sk <= :before' : '#pk = :pk',
+        ExpressionAttributeNames: bounded ? { '#pk': q.index.partitionKey, '#sk': q.index.sortKey } : { '#pk': q.index.partitionKey },
+        ExpressionAttributeValues: bounded ? { ':pk': q.value, ':before': q.createdBefore } : { ':pk': q.value },
+        ScanIndexForward: q.forward,
+        Limit: q.limit,
+        ExclusiveStartKey: q.startKey,
+      }),
+    );
+    return out.LastEvaluatedKey ? { items: out.Items ?? [], lastKey: out.LastEvaluatedKey } : { items: out.Items ?? [] };
   }
 
   /** Reads items by id (the list indexes project keys only, so listing does not multiply write cost). */

@@ -2,21 +2,10 @@ import { type Clock, systemClock, type TaskChange, type TaskListFilter, type Tas
 import { TASKS_TABLE_KEYS } from '../core/table-keys';
 import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
 import { overlapError, overlappingPath, storedCopy, storeError } from './memory-items';
-import { decodePageToken, encodePageToken, indexKey, MAX_MONTHS_BACK, monthOf, pastRetention, previousMonth } from './task-listing';
+import { type IndexPage, type IndexQuery, indexKey, listTasks, listTasksByStatus, monthOf, type TaskIndexReader } from './task-listing';
 
 /** A stored task with the attributes only the table has (created_month). */
 type Item = Record<string, unknown>;
-
-interface IndexQuery {
-  partitionKey: string;
-  value: string;
-  /** Oldest first when true (ScanIndexForward), else newest first. */
-  forward: boolean;
-  limit: number;
-  startKey?: Record<string, unknown>;
-  /** Only entries created at or before this time. */
-  createdBefore?: string;
-}
 
 /**
  * In-process TaskStore with DynamoTaskStore's semantics, for fast use-case tests: conditional
@@ -76,97 +65,36 @@ export class MemoryTaskStore implements TaskStore {
     return strip(next);
   }
 
-  async list(filter: TaskListFilter): Promise<TaskPage> {
-    const token = filter.nextToken ? decodePageToken(filter.nextToken) : undefined;
-    const nowMs = this.clock.now();
-    if (filter.status !== undefined || filter.agentType !== undefined) {
-      const byStatus = filter.status !== undefined;
-      const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
-      const out = this.query({
-        partitionKey: index.partitionKey,
-        value: (byStatus ? filter.status : filter.agentType)!,
-        forward: false,
-        limit: filter.limit + 1,
-        startKey: token?.k,
-      });
-      // One extra item tells whether another page exists, so the last page carries no next_token.
-      const more = out.items.length > filter.limit;
-      const kept = out.items.slice(0, filter.limit);
-      const last = kept[kept.length - 1];
-      const tasks = this.fetch(kept.map((i) => String(i.task_id))).filter(
-        (t) =>
-          (filter.status === undefined || t.status === filter.status) &&
-          (filter.agentType === undefined || t.agent_type === filter.agentType) &&
-          !pastRetention(t, nowMs),
-      );
-      return more && last ? { tasks, nextToken: encodePageToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
-    }
-    let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
-    let startKey = token?.k;
-    const found: Item[] = [];
-    for (let walked = 0; walked < MAX_MONTHS_BACK && found.length <= filter.limit; walked++) {
-      const out = this.query({
-        partitionKey: TASKS_TABLE_KEYS.byMonth.partitionKey,
-        value: month,
-        forward: false,
-        limit: filter.limit + 1 - found.length,
-        startKey,
-      });
-      found.push(...out.items);
-      if (out.lastKey) {
-        startKey = out.lastKey;
-        continue;
-      }
-      month = previousMonth(month);
-      startKey = undefined;
-    }
-    const kept = found.slice(0, filter.limit);
-    const last = kept[kept.length - 1];
-    const tasks = this.fetch(kept.map((i) => String(i.task_id))).filter((t) => !pastRetention(t, nowMs));
-    if (found.length > filter.limit && last) {
-      return {
-        tasks,
-        nextToken: encodePageToken({ m: String(last.created_month), k: indexKey(last, TASKS_TABLE_KEYS.byMonth.partitionKey) }),
-      };
-    }
-    return { tasks };
+  list(filter: TaskListFilter): Promise<TaskPage> {
+    return listTasks(this.reader, filter, this.clock.now());
   }
 
-  async listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
-    const ids: string[] = [];
-    // Each status has its own budget, so a crowd in one hides none of another.
-    for (const status of statuses) {
-      const out = this.query({
-        partitionKey: TASKS_TABLE_KEYS.byStatus.partitionKey,
-        value: status,
-        forward: true,
-        limit: options.limit,
-        createdBefore: options.createdBefore,
-      });
-      ids.push(...out.items.map((i) => String(i.task_id)));
-    }
-    return this.fetch(ids)
-      .filter((t) => statuses.includes(t.status))
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
+    return listTasksByStatus(this.reader, statuses, options);
   }
+
+  private readonly reader: TaskIndexReader = {
+    query: async (q) => this.query(q),
+    fetch: async (ids) => this.fetch(ids),
+  };
 
   /**
    * A Query of one of the table's indexes (keys only): entries ordered by created_at, then task_id;
    * a start key must name an entry of this partition, as DynamoDB requires of ExclusiveStartKey.
    */
-  private query(q: IndexQuery): { items: Item[]; lastKey?: Record<string, unknown> } {
+  private query(q: IndexQuery): IndexPage {
     if (q.limit < 1)
       throw storeError(
         'ValidationException',
         `1 validation error detected: Value '${q.limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
-    const { sortKey } = TASKS_TABLE_KEYS.byStatus;
+    const { sortKey } = q.index;
     const key = (i: Item) => [String(i[sortKey]), String(i.task_id)] as const;
     const before = (a: readonly [string, string], b: readonly [string, string]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
     const entries = [...this.items.values()]
       .filter(
         (i) =>
-          i[q.partitionKey] === q.value &&
+          i[q.index.partitionKey] === q.value &&
           typeof i[sortKey] === 'string' &&
           (q.createdBefore === undefined || i[sortKey] <= q.createdBefore),
       )
@@ -174,11 +102,11 @@ export class MemoryTaskStore implements TaskStore {
     if (!q.forward) entries.reverse();
     let start = 0;
     if (q.startKey) {
-      const names = [TASKS_TABLE_KEYS.partitionKey, q.partitionKey, sortKey];
+      const names = [TASKS_TABLE_KEYS.partitionKey, q.index.partitionKey, sortKey];
       const k = q.startKey;
       if (Object.keys(k).length !== names.length || names.some((n) => typeof k[n] !== 'string' || k[n] === ''))
         throw storeError('ValidationException', 'The provided starting key is invalid');
-      if (k[q.partitionKey] !== q.value)
+      if (k[q.index.partitionKey] !== q.value)
         throw storeError('ValidationException', 'The provided starting key is outside query boundaries based on provided conditions');
       const at = [String(k[sortKey]), String(k.task_id)] as const;
       const after = entries.findIndex((i) => (q.forward ? before(at, key(i)) : before(key(i), at)));
@@ -186,7 +114,7 @@ export class MemoryTaskStore implements TaskStore {
     }
     const items = entries.slice(start, start + q.limit);
     const last = items[items.length - 1];
-    return items.length >= q.limit && last ? { items, lastKey: indexKey(last, q.partitionKey) } : { items };
+    return items.length >= q.limit && last ? { items, lastKey: indexKey(last, q.index.partitionKey) } : { items };
   }
 
   /** Copies of the tasks by id, each once, in the order first listed (an id no longer stored is left out). */

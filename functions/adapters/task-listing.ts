@@ -3,7 +3,9 @@
  * refuse a foreign one with the same error), month buckets, and hiding tasks past retention.
  */
 import { ValidationError } from '../core/errors';
-import type { Task } from '../core/task-model';
+import type { TaskListFilter, TaskPage } from '../core/ports';
+import { TASKS_TABLE_KEYS } from '../core/table-keys';
+import type { Task, TaskStatus } from '../core/task-model';
 
 /** How far back an unfiltered listing walks month buckets. */
 export const MAX_MONTHS_BACK = 24;
@@ -59,4 +61,104 @@ export function previousMonth(month: string): string {
 /** DynamoDB TTL deletes late (and emulators never do): finished tasks past retention are hidden on read. */
 export function pastRetention(task: Task & { expires_at?: number }, nowMs: number): boolean {
   return task.expires_at !== undefined && task.expires_at * 1000 <= nowMs;
+}
+
+/** One Query of a keys-only index of the Tasks table. */
+export interface IndexQuery {
+  index: (typeof TASKS_TABLE_KEYS)['byStatus' | 'byAgentType' | 'byMonth'];
+  value: string;
+  /** Oldest first when true (ScanIndexForward), else newest first. */
+  forward: boolean;
+  limit: number;
+  startKey?: Record<string, unknown>;
+  /** Only entries created at or before this time. */
+  createdBefore?: string;
+}
+
+/** A Query's answer: at most `limit` index entries, and where to go on when there may be more. */
+export interface IndexPage {
+  items: Array<Record<string, unknown>>;
+  lastKey?: Record<string, unknown>;
+}
+
+/** How a task store reads: its indexes (keys only) one Query at a time, and the items by id. */
+export interface TaskIndexReader {
+  query(q: IndexQuery): Promise<IndexPage>;
+  /** The tasks with these ids, each once, in the order first listed; ids no longer stored are left out. */
+  fetch(ids: string[]): Promise<Task[]>;
+}
+
+/**
+ * GET /tasks over either store: by status or agent type from that index, else newest first across
+ * month buckets. One extra entry is read to know whether another page exists, so the last page
+ * carries no next_token; the index only lists keys, so the page's items are then read by id.
+ */
+export async function listTasks(reader: TaskIndexReader, filter: TaskListFilter, nowMs: number): Promise<TaskPage> {
+  const token = filter.nextToken ? decodePageToken(filter.nextToken) : undefined;
+  if (filter.status !== undefined || filter.agentType !== undefined) {
+    const byStatus = filter.status !== undefined;
+    const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
+    const value = (byStatus ? filter.status : filter.agentType)!;
+    const out = await reader.query({ index, value, forward: false, limit: filter.limit + 1, startKey: token?.k });
+    const kept = out.items.slice(0, filter.limit);
+    const last = kept[kept.length - 1];
+    // The index is only eventually consistent: the item read decides.
+    const tasks = (await reader.fetch(kept.map((i) => String(i.task_id)))).filter(
+      (t) =>
+        (filter.status === undefined || t.status === filter.status) &&
+        (filter.agentType === undefined || t.agent_type === filter.agentType) &&
+        !pastRetention(t, nowMs),
+    );
+    const more = out.items.length > filter.limit;
+    return more && last ? { tasks, nextToken: encodePageToken({ k: indexKey(last, index.partitionKey) }) } : { tasks };
+  }
+  const index = TASKS_TABLE_KEYS.byMonth;
+  let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
+  let startKey = token?.k;
+  const found: Array<Record<string, unknown>> = [];
+  for (let walked = 0; walked < MAX_MONTHS_BACK && found.length <= filter.limit; walked++) {
+    const out = await reader.query({ index, value: month, forward: false, limit: filter.limit + 1 - found.length, startKey });
+    found.push(...out.items);
+    if (out.lastKey) {
+      startKey = out.lastKey;
+      continue;
+    }
+    month = previousMonth(month);
+    startKey = undefined;
+  }
+  const kept = found.slice(0, filter.limit);
+  const last = kept[kept.length - 1];
+  const tasks = (await reader.fetch(kept.map((i) => String(i.task_id)))).filter((t) => !pastRetention(t, nowMs));
+  if (found.length > filter.limit && last) {
+    return { tasks, nextToken: encodePageToken({ m: String(last.created_month), k: indexKey(last, index.partitionKey) }) };
+  }
+  return { tasks };
+}
+
+/** TaskStore.listByStatus over either store: up to `limit` of each status (so a crowd in one hides none of another), oldest first. */
+export async function listTasksByStatus(
+  reader: TaskIndexReader,
+  statuses: readonly TaskStatus[],
+  options: { limit: number; createdBefore?: string },
+): Promise<Task[]> {
+  const ids: string[] = [];
+  for (const value of statuses) {
+    let found = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await reader.query({
+        index: TASKS_TABLE_KEYS.byStatus,
+        value,
+        forward: true,
+        limit: options.limit - found,
+        startKey,
+        createdBefore: options.createdBefore,
+      });
+      ids.push(...out.items.map((i) => String(i.task_id)));
+      found += out.items.length;
+      startKey = out.lastKey;
+    } while (startKey && found < options.limit);
+  }
+  // The index is only eventually consistent: the item read decides the status.
+  return (await reader.fetch(ids)).filter((t) => statuses.includes(t.status)).sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
