@@ -26,8 +26,8 @@ import { RedisTaskCache } from '../functions/adapters/redis-task-cache';
 import { agentStatus, type AgentRecord } from '../functions/core/agent-model';
 import { circuitState } from '../functions/core/circuit-breaker';
 import { planRouting } from '../functions/core/routing';
-import type { Task } from '../functions/core/task-model';
 import { loadConfig } from '../functions/composition/config';
+import { task as fixtureTask } from '../harness/fixtures';
 import { startDynamo } from '../local/stand-ins/dynamodb';
 import { startRedis } from '../local/stand-ins/redis-launcher';
 import { synthesizedTemplate } from '../local/template/synthesize';
@@ -120,20 +120,8 @@ async function main(): Promise<void> {
     const iterations = iterationsFor(n);
     for (let i = 0; i < iterations; i++) {
       const at = Date.now();
-      const task: Task = {
-        task_id: `bench-task-${n}-${i}`,
-        task_type: 'work',
-        agent_type: type,
-        priority: 5,
-        parameters: {},
-        metadata: {},
-        timeout_seconds: 30,
-        max_retries: 3,
-        status: 'pending',
-        created_at: new Date(at).toISOString(),
-        updated_at: new Date(at).toISOString(),
-        attempts: 0,
-      };
+      const iso = new Date(at).toISOString();
+      const task = fixtureTask({ task_id: `bench-task-${n}-${i}`, task_type: 'work', agent_type: type, created_at: iso, updated_at: iso });
       const choice = await time(choose, () => chooseAgent(deps, task, at, at + 60_000));
       if (choice.kind !== 'chosen') throw new Error(`no agent chosen among ${n}: ${choice.reason}`);
       await cache.releaseSlot({ agentId: choice.agent.agent_id, type }, task.task_id);

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentStore } from '../../functions/core/ports';
-import { agentRecord } from '../core/fixtures';
+import { agentRecord } from '../../harness/fixtures';
 
 export interface AgentStoreSubject {
   name: string;

@@ -15,7 +15,7 @@ import { tempDir } from '../../harness/processes';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 import { tablesFromTemplate } from '../../local/template/tables';
-import { task as fixtureTask } from '../core/fixtures';
+import { task as fixtureTask } from '../../harness/fixtures';
 import { startDynamoProcess } from '../support/start-dynamo-process';
 import { describeAgentStoreContract } from './agent-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/core/errors';
 import type { Clock, TaskChange, TaskStore } from '../../functions/core/ports';
 import { TASK_STATUSES, type Task, type TaskStatus, TERMINAL_STATUSES } from '../../functions/core/task-model';
-import { task as fixtureTask } from '../core/fixtures';
+import { task as fixtureTask } from '../../harness/fixtures';
 import { FakeClock } from '../support/fake-clock';
 
 export interface TaskStoreSubject {

@@ -3,6 +3,7 @@
  * clock: sampling in large fleets, and the registry snapshot never handing out an agent that
  * changed since it was read.
  */
+import { task as fixtureTask } from '../../harness/fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseAgent, ROUTING_SAMPLE_SIZE } from '../../functions/app/choose-agent';
 import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
@@ -52,20 +53,7 @@ async function put(records: AgentRecord[]): Promise<void> {
 
 function task(type: string): Task {
   const now = clock.iso();
-  return {
-    task_id: `task-${++counter}`,
-    task_type: 'work',
-    agent_type: type,
-    priority: 5,
-    parameters: {},
-    metadata: {},
-    timeout_seconds: 30,
-    max_retries: 3,
-    status: 'pending',
-    created_at: now,
-    updated_at: now,
-    attempts: 0,
-  };
+  return fixtureTask({ task_id: `task-${++counter}`, task_type: 'work', agent_type: type, created_at: now, updated_at: now });
 }
 
 const deps = () => ({ agents: cached, cache, settings });

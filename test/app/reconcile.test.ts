@@ -7,7 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
 import type { TaskStatus } from '../../functions/core/task-model';
-import { task as fixtureTask } from '../core/fixtures';
+import { task as fixtureTask } from '../../harness/fixtures';
 import { NOW, type World, world } from './world';
 
 let w: World;

@@ -16,7 +16,7 @@ import type { AgentClient, DeliveryTarget, StartOutcome, TaskQueue, Workflow, Wo
 import type { AttemptResult } from '../../functions/core/retry-policy';
 import type { Task } from '../../functions/core/task-model';
 import type { WorkflowKind } from '../../functions/core/workflow-choice';
-import { agentRecord, task as fixtureTask } from '../core/fixtures';
+import { agentRecord, task as fixtureTask } from '../../harness/fixtures';
 import { FakeClock } from '../support/fake-clock';
 
 export const NOW = Date.parse('2026-06-15T12:00:00.000Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agentStatus, isExpired, lastHeartbeatMs, MISSED_HEARTBEATS_BEFORE_UNHEALTHY, toAgentView } from '../../functions/core/agent-model';
-import { agentRecord } from './fixtures';
+import { agentRecord } from '../../harness/fixtures';
 
 const BEAT = Date.parse('2025-01-01T00:00:00.000Z');
 const INTERVAL = 10; // seconds

@@ -13,7 +13,7 @@ import {
   type RoutingPlan,
   type RoutingRequest,
 } from '../../functions/core/routing';
-import { agentRecord } from './fixtures';
+import { agentRecord } from '../../harness/fixtures';
 
 const REQ: RoutingRequest = { agentType: 'cost', capability: 'analyze_cost' };
 /** Keeps the order: shuffle with random() = 0.999… swaps each item with itself. */

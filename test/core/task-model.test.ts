@@ -9,7 +9,7 @@ import {
   TERMINAL_STATUSES,
   toStatusResponse,
 } from '../../functions/core/task-model';
-import { task } from './fixtures';
+import { task } from '../../harness/fixtures';
 
 const NON_TERMINAL = TASK_STATUSES.filter((s) => !(TERMINAL_STATUSES as readonly TaskStatus[]).includes(s));
 

@@ -37,7 +37,7 @@ describe('imports that run the wrong way fail lint', () => {
     ['sdk/agent.ts', '../functions/core/task-model', 'The agent SDK imports only the wire contract'],
     ['sdk/agent.ts', '../functions/app/tasks', 'The agent SDK imports only the wire contract'],
     ['scripts/chaos.ts', '../test/support/start-dynamo-process', 'what scripts need from them belongs in harness/'],
-    ['bench/routing-selection.ts', '../test/core/fixtures', 'what scripts need from them belongs in harness/'],
+    ['bench/routing-selection.ts', '../test/support/fake-clock', 'what scripts need from them belongs in harness/'],
   ])('%s importing %s', async (file, from, reason) => {
     expect(await problems(file, from)).toEqual([expect.stringContaining(reason)]);
   });

@@ -1,6 +1,6 @@
-/** Builders for the pure-core tests: plain data, no mocks. */
-import type { AgentRecord } from '../../functions/core/agent-model';
-import type { Task } from '../../functions/core/task-model';
+/** Builders of plain task and agent records, for the tests and the benchmarks: no mocks. */
+import type { AgentRecord } from '../functions/core/agent-model';
+import type { Task } from '../functions/core/task-model';
 
 export function agentRecord(overrides: Partial<AgentRecord> = {}): AgentRecord {
   return {
