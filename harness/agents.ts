@@ -12,7 +12,20 @@ export interface AgentProcess {
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Deliveries the agent received so far, in order. */
   deliveries(): Delivery[];
+  /** Deliveries the agent has answered so far (its `ANSWERED` lines), in order. */
+  answers(): Answer[];
+  /** Waits until the agent has answered `taskId` (its attempt `attempt`, or any): the event a late answer is. */
+  waitForAnswer(taskId: string, attempt?: number, timeoutMs?: number): Promise<Answer>;
   stop(): Promise<void>;
+}
+
+/** A delivery the fault agent answered: its handler settled and the SDK wrote the answer, unless `aborted` says why not. */
+export interface Answer {
+  task_id: string;
+  attempt: number;
+  outcome: 'completed' | 'HTTP 500' | 'not retryable';
+  /** Null when the connection was still open and the deadline not passed: the answer went out. */
+  aborted: string | null;
 }
 
 export interface Delivery {
@@ -75,6 +88,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.fleetToken !== undefined) args.push('--fleet-token', options.fleetToken);
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
+  const answers = () => [...proc.output().matchAll(/^ANSWERED (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Answer);
   return {
     id: id!,
     port: Number(port),
@@ -91,6 +105,12 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
             .filter(Boolean)
             .map((l) => JSON.parse(l) as Delivery)
         : [],
+    answers,
+    async waitForAnswer(taskId, attempt, timeoutMs = 30_000) {
+      const head = `ANSWERED {"task_id":"${taskId}","attempt":`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      await proc.waitFor(new RegExp(`^${head}${attempt ?? '\\d+'},`, 'm'), timeoutMs);
+      return answers().find((a) => a.task_id === taskId && (attempt === undefined || a.attempt === attempt))!;
+    },
     async stop() {
       proc.child.kill('SIGCONT');
       await proc.stop('SIGTERM');
