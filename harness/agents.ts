@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NODE, type Proc, startProcess, tempDir } from './processes';
+import { NODE, type Proc, ROOT, startProcess, tempDir } from './processes';
 
 export interface AgentProcess {
   id: string;
@@ -37,6 +37,35 @@ export interface Delivery {
 }
 
 let counter = 0;
+let bundled: Promise<string> | undefined;
+
+/**
+ * examples/fault-agent.ts and the SDK bundled into one file, once per test process. Plain node starts
+ * it on about a third of the CPU that `node --import tsx` needs to compile it at every start, which
+ * matters with a dozen agents per file on a shared 2-core machine. Same code, so the same behaviour
+ * (test/sdk/example-agents.test.ts runs the example itself through tsx).
+ */
+function faultAgentScript(): Promise<string> {
+  bundled ??= (async () => {
+    const { build } = await import('esbuild');
+    const out = tempDir('fault-agent-bundle-');
+    process.once('exit', () => out.remove());
+    const file = path.join(out.dir, 'fault-agent.mjs');
+    await build({
+      entryPoints: [path.join(ROOT, 'examples', 'fault-agent.ts')],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      // Bundled CommonJS dependencies call require() for node's own modules.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      logLevel: 'warning',
+    });
+    return file;
+  })();
+  return bundled;
+}
 
 /** Starts examples/fault-agent.ts as a real process registered with `orchestratorUrl`. */
 export interface FaultAgentOptions {
@@ -63,9 +92,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   const log = path.join(dir.dir, 'deliveries.jsonl');
   const name = options.name ?? `fault-${options.mode}-${process.pid}-${++counter}`;
   const args = [
-    '--import',
-    'tsx',
-    'examples/fault-agent.ts',
+    await faultAgentScript(),
     '--mode',
     options.mode,
     '--log',
