@@ -28,8 +28,8 @@ function workflowOf(orch: LocalOrchestrator): { endpoint: string; machines: Arra
   };
 }
 
-/** Every execution the running orchestrator started for `taskId` (Standard and Express). */
-export async function executionsOf(orch: LocalOrchestrator, taskId: string): Promise<TaskExecution[]> {
+/** Every execution the running orchestrator has started (Standard and Express), whatever its task. */
+export async function allExecutions(orch: LocalOrchestrator): Promise<TaskExecution[]> {
   const { endpoint, machines } = workflowOf(orch);
   const sfn = new SFNClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
@@ -38,10 +38,7 @@ export async function executionsOf(orch: LocalOrchestrator, taskId: string): Pro
       let nextToken: string | undefined;
       do {
         const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.arn, maxResults: 1000, nextToken }));
-        // A task driven again after its first Standard execution ended runs under `<task id>.<ms>`.
-        for (const e of page.executions ?? [])
-          if (e.name === taskId || e.name?.startsWith(`${taskId}.`))
-            found.push({ name: e.name, status: String(e.status), stateMachine: machine.type });
+        for (const e of page.executions ?? []) found.push({ name: String(e.name), status: String(e.status), stateMachine: machine.type });
         nextToken = page.nextToken;
       } while (nextToken);
     }
@@ -51,12 +48,24 @@ export async function executionsOf(orch: LocalOrchestrator, taskId: string): Pro
   }
 }
 
-/** Waits until the task has had an execution and none of its executions is running any more. */
-export function waitForWorkflowEnd(orch: LocalOrchestrator, taskId: string, timeoutMs = 20_000): Promise<TaskExecution[]> {
-  return waitUntil(
-    `every execution of task ${taskId} ended`,
-    () => executionsOf(orch, taskId),
-    (executions) => executions.length > 0 && executions.every((e) => e.status !== 'RUNNING'),
+/** A task driven again after its first Standard execution ended runs under `<task id>.<ms>`. */
+const isOf = (taskId: string) => (e: TaskExecution) => e.name === taskId || e.name.startsWith(`${taskId}.`);
+
+/** Every execution the running orchestrator started for `taskId` (Standard and Express). */
+export async function executionsOf(orch: LocalOrchestrator, taskId: string): Promise<TaskExecution[]> {
+  return (await allExecutions(orch)).filter(isOf(taskId));
+}
+
+/** Waits until each task has had an execution and none of their executions is running any more. */
+export async function waitForWorkflowEnd(orch: LocalOrchestrator, taskIds: string | readonly string[], timeoutMs = 20_000): Promise<void> {
+  const ids = typeof taskIds === 'string' ? [taskIds] : taskIds;
+  await waitUntil(
+    `every execution of ${ids.length === 1 ? `task ${ids[0]!}` : `${ids.length} tasks`} ended`,
+    async () => {
+      const executions = await allExecutions(orch);
+      return ids.map((id) => ({ id, executions: executions.filter(isOf(id)).map((e) => e.status) }));
+    },
+    (tasks) => tasks.every((t) => t.executions.length > 0 && t.executions.every((status) => status !== 'RUNNING')),
     { timeoutMs },
   );
 }
