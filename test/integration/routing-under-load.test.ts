@@ -73,6 +73,8 @@ describe.concurrent('capacity and selection', () => {
     const ids = await Promise.all(Array.from({ length: 9 }, () => submit({ task_type: 'work', agent_type: 'spread3', max_retries: 0 })));
     const done = await waitForTasks(orch.url, ids, isTerminal);
     expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    // Counted once no execution is left that could deliver a task again.
+    await waitForWorkflowEnd(orch, ids);
     const counts = fleet.map((a) => a.deliveries().length);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(9);
     for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeGreaterThanOrEqual(2);
@@ -102,6 +104,7 @@ describe.concurrent('capacity and selection', () => {
     );
     const done = await waitForTasks(orch.url, ids, isTerminal, 60_000);
     expect(done.map((t) => [t.status, t.attempts])).toEqual(ids.map(() => ['completed', 1]));
+    await waitForWorkflowEnd(orch, ids);
     const seen = pair.deliveries();
     expect(seen).toHaveLength(20);
     const most = Math.max(...seen.map((d) => d.concurrent));

@@ -245,6 +245,8 @@ describe.concurrent('with tasks in flight at once', () => {
       const ids = await Promise.all(Array.from({ length: 6 }, () => submit({ task_type: 'work', agent_type: 'spread' })));
       const done = await waitForTasks(orch.url, ids, isTerminal);
       expect(done.every((t) => t.status === 'completed')).toBe(true);
+      // Counted once no execution is left that could deliver a task again.
+      await waitForWorkflowEnd(orch, ids);
       const deliveries = [...a.deliveries(), ...b.deliveries()];
       expect(deliveries.map((d) => d.task_id).sort()).toEqual([...ids].sort());
       expect(a.deliveries().length).toBeGreaterThan(0);
