@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { NODE, type Proc, ROOT, startProcess, tempDir } from './processes';
 
@@ -40,20 +41,35 @@ let counter = 0;
 let bundled: Promise<string> | undefined;
 
 /**
- * examples/fault-agent.ts and the SDK bundled into one file, once per test process. Plain node starts
- * it on about a third of the CPU that `node --import tsx` needs to compile it at every start, which
- * matters with a dozen agents per file on a shared 2-core machine. Same code, so the same behaviour
- * (test/sdk/example-agents.test.ts runs the example itself through tsx).
+ * examples/fault-agent.ts and the SDK bundled into one file. Plain node starts it on about a third of
+ * the CPU that `node --import tsx` needs to compile it at every start, which matters with a dozen
+ * agents per file on a shared 2-core machine. Same code, so the same behaviour
+ * (test/sdk/example-agents.test.ts runs the example itself through tsx). The bundle is kept in
+ * node_modules/.cache under a digest of its sources and the lockfile, so test processes share it
+ * and a change to the agent or the SDK builds a new one.
  */
 function faultAgentScript(): Promise<string> {
   bundled ??= (async () => {
+    const sources = [
+      path.join('examples', 'fault-agent.ts'),
+      'package-lock.json',
+      ...readdirSync(path.join(ROOT, 'sdk'))
+        .filter((f) => f.endsWith('.ts'))
+        .sort()
+        .map((f) => path.join('sdk', f)),
+    ];
+    const digest = createHash('sha256');
+    for (const file of sources) digest.update(file).update(readFileSync(path.join(ROOT, file)));
+    const dir = path.join(ROOT, 'node_modules', '.cache', 'optiinfra-fault-agent');
+    const file = path.join(dir, `${digest.digest('hex').slice(0, 16)}.mjs`);
+    if (existsSync(file)) return file;
+    mkdirSync(dir, { recursive: true });
+    // Built beside its name and renamed into place: test processes that build it at once never see half a file.
+    const partial = `${file}.${process.pid}.tmp`;
     const { build } = await import('esbuild');
-    const out = tempDir('fault-agent-bundle-');
-    process.once('exit', () => out.remove());
-    const file = path.join(out.dir, 'fault-agent.mjs');
     await build({
       entryPoints: [path.join(ROOT, 'examples', 'fault-agent.ts')],
-      outfile: file,
+      outfile: partial,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -62,6 +78,7 @@ function faultAgentScript(): Promise<string> {
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
       logLevel: 'warning',
     });
+    renameSync(partial, file);
     return file;
   })();
   return bundled;
