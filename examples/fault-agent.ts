@@ -15,7 +15,12 @@
  * Every delivery that reaches a handler is appended to --log as one JSON line
  * {task_id, task_type, attempt, time, mode, concurrent} before the agent answers (`concurrent`:
  * tasks running on this agent including this one). Once registered it prints
- * `READY <agent_id> <port>` on stdout. SIGUSR2 drains it (it prints `DRAINED`). SIGTERM / SIGINT
+ * `READY <agent_id> <port>` on stdout. After its handler settled, and so after the agent's SDK has
+ * written the answer (if the orchestrator still held the connection), it prints one line
+ * `ANSWERED {"task_id":…,"attempt":…,"outcome":…,"aborted":…}` on stdout: `outcome` is `completed`,
+ * `HTTP 500` or `not retryable`; `aborted` is null, or why the task's signal was aborted by then (the
+ * orchestrator closed the connection, or the task's deadline passed), in which case no answer went
+ * out. A hung delivery prints nothing. SIGUSR2 drains it (it prints `DRAINED`). SIGTERM / SIGINT
  * unregister and exit 0.
  */
 import { appendFileSync } from 'node:fs';
@@ -96,21 +101,36 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Says on stdout that the delivery was answered: once the SDK has written the answer, a turn of the event loop later. */
+function reportAnswer(ctx: TaskContext, outcome: 'completed' | 'HTTP 500' | 'not retryable'): void {
+  setImmediate(() => {
+    const reason: unknown = ctx.signal.aborted ? ctx.signal.reason : null;
+    const aborted = reason === null ? null : reason instanceof Error ? reason.message : 'aborted';
+    console.log(`ANSWERED ${JSON.stringify({ task_id: ctx.taskId, attempt: ctx.attempt, outcome, aborted })}`);
+  });
+}
+
 async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<unknown> {
   running += 1;
+  let outcome: 'completed' | 'HTTP 500' | 'not retryable' = 'HTTP 500';
   try {
     const seen = record(ctx);
     received += 1;
     if (received <= failDeliveries)
       throw new Error(`fault-agent fails its delivery ${received} of ${failDeliveries} on purpose (flapping)`);
     if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
-    if (mode === 'reject') throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
+    if (mode === 'reject') {
+      outcome = 'not retryable';
+      throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
+    }
     // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
     if (mode === 'slow') await sleep(delayMs);
     if (mode === 'hang') await new Promise<never>(() => undefined);
+    outcome = 'completed';
     return { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
   } finally {
     running -= 1;
+    reportAnswer(ctx, outcome);
   }
 }
 

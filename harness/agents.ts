@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { NODE, type Proc, startProcess, tempDir } from './processes';
+import { NODE, type Proc, ROOT, startProcess, tempDir } from './processes';
 
 export interface AgentProcess {
   id: string;
@@ -12,7 +13,20 @@ export interface AgentProcess {
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Deliveries the agent received so far, in order. */
   deliveries(): Delivery[];
+  /** Deliveries the agent has answered so far (its `ANSWERED` lines), in order. */
+  answers(): Answer[];
+  /** Waits until the agent has answered `taskId` (its attempt `attempt`, or any): the event a late answer is. */
+  waitForAnswer(taskId: string, attempt?: number, timeoutMs?: number): Promise<Answer>;
   stop(): Promise<void>;
+}
+
+/** A delivery the fault agent answered: its handler settled and the SDK wrote the answer, unless `aborted` says why not. */
+export interface Answer {
+  task_id: string;
+  attempt: number;
+  outcome: 'completed' | 'HTTP 500' | 'not retryable';
+  /** Null when the connection was still open and the deadline not passed: the answer went out. */
+  aborted: string | null;
 }
 
 export interface Delivery {
@@ -24,6 +38,51 @@ export interface Delivery {
 }
 
 let counter = 0;
+let bundled: Promise<string> | undefined;
+
+/**
+ * examples/fault-agent.ts and the SDK bundled into one file. Plain node starts it on about a third of
+ * the CPU that `node --import tsx` needs to compile it at every start, which matters with a dozen
+ * agents per file on a shared 2-core machine. Same code, so the same behaviour
+ * (test/sdk/example-agents.test.ts runs the example itself through tsx). The bundle is kept in
+ * node_modules/.cache under a digest of its sources and the lockfile, so test processes share it
+ * and a change to the agent or the SDK builds a new one.
+ */
+function faultAgentScript(): Promise<string> {
+  bundled ??= (async () => {
+    const sources = [
+      path.join('examples', 'fault-agent.ts'),
+      'package-lock.json',
+      ...readdirSync(path.join(ROOT, 'sdk'))
+        .filter((f) => f.endsWith('.ts'))
+        .sort()
+        .map((f) => path.join('sdk', f)),
+    ];
+    const digest = createHash('sha256');
+    for (const file of sources) digest.update(file).update(readFileSync(path.join(ROOT, file)));
+    const dir = path.join(ROOT, 'node_modules', '.cache', 'optiinfra-fault-agent');
+    const file = path.join(dir, `${digest.digest('hex').slice(0, 16)}.mjs`);
+    if (existsSync(file)) return file;
+    mkdirSync(dir, { recursive: true });
+    // Built beside its name and renamed into place: test processes that build it at once never see half a file.
+    const partial = `${file}.${process.pid}.tmp`;
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [path.join(ROOT, 'examples', 'fault-agent.ts')],
+      outfile: partial,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      // Bundled CommonJS dependencies call require() for node's own modules.
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      logLevel: 'warning',
+    });
+    renameSync(partial, file);
+    return file;
+  })();
+  return bundled;
+}
 
 /** Starts examples/fault-agent.ts as a real process registered with `orchestratorUrl`. */
 export interface FaultAgentOptions {
@@ -50,9 +109,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   const log = path.join(dir.dir, 'deliveries.jsonl');
   const name = options.name ?? `fault-${options.mode}-${process.pid}-${++counter}`;
   const args = [
-    '--import',
-    'tsx',
-    'examples/fault-agent.ts',
+    await faultAgentScript(),
     '--mode',
     options.mode,
     '--log',
@@ -75,6 +132,7 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.fleetToken !== undefined) args.push('--fleet-token', options.fleetToken);
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
+  const answers = () => [...proc.output().matchAll(/^ANSWERED (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Answer);
   return {
     id: id!,
     port: Number(port),
@@ -91,6 +149,12 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
             .filter(Boolean)
             .map((l) => JSON.parse(l) as Delivery)
         : [],
+    answers,
+    async waitForAnswer(taskId, attempt, timeoutMs = 30_000) {
+      const head = `ANSWERED {"task_id":"${taskId}","attempt":`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      await proc.waitFor(new RegExp(`^${head}${attempt ?? '\\d+'},`, 'm'), timeoutMs);
+      return answers().find((a) => a.task_id === taskId && (attempt === undefined || a.attempt === attempt))!;
+    },
     async stop() {
       proc.child.kill('SIGCONT');
       await proc.stop('SIGTERM');

@@ -104,5 +104,37 @@ export async function waitForTask(
   throw new Error(`task ${taskId} did not reach the expected state in ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
 }
 
+/**
+ * Polls GET /tasks/{id} for each of `taskIds` until `done` holds for all, and returns them in the
+ * order given. Unlike one waitForTask per task, it has one request in flight at a time: waiting on
+ * twenty tasks costs the orchestrator (one process, on a machine shared with the agents) one poll at
+ * a time, not twenty.
+ */
+export async function waitForTasks(
+  base: string,
+  taskIds: readonly string[],
+  done: (t: Record<string, unknown>) => boolean,
+  timeoutMs = 30_000,
+): Promise<Array<Record<string, unknown>>> {
+  const until = Date.now() + timeoutMs;
+  const seen = new Map<string, Record<string, unknown>>();
+  const pending = new Set(taskIds);
+  for (;;) {
+    for (const id of [...pending]) {
+      const res = await call(base, 'GET', `/tasks/${id}`);
+      seen.set(id, res.body);
+      if (done(res.body)) pending.delete(id);
+    }
+    if (pending.size === 0) return taskIds.map((id) => seen.get(id)!);
+    if (Date.now() >= until) {
+      const stuck = [...pending].map((id) => JSON.stringify(seen.get(id)));
+      throw new Error(
+        `${pending.size} of ${taskIds.length} tasks did not reach the expected state in ${timeoutMs} ms; last seen ${stuck.join(', ')}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export const TERMINAL = ['completed', 'failed', 'timeout', 'cancelled'];
 export const isTerminal = (t: Record<string, unknown>) => TERMINAL.includes(String(t.status));

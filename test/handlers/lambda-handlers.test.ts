@@ -3,6 +3,7 @@
  * fauxqs, a real redis-server and the local Step Functions server. Whole responses are asserted.
  */
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -13,6 +14,7 @@ import { startSqs } from '../../local/stand-ins/sqs';
 import { fakeLambdaContext } from '../../local/stand-ins/sqs-event-source';
 import { startStepFunctionsServer } from '../../local/stand-ins/step-functions-server';
 import { synthesizedTemplate } from '../../local/template/synthesize';
+import { waitUntil } from '../../harness/wait';
 
 type Api = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 type Fn = (event: unknown, context: Context) => Promise<unknown>;
@@ -60,6 +62,31 @@ function event(
 async function invoke(api: Api, e: APIGatewayProxyEventV2) {
   const out = await api(e, fakeLambdaContext('api', 10_000));
   return { statusCode: out.statusCode, headers: out.headers, body: JSON.parse(out.body ?? '{}') as Record<string, unknown> };
+}
+
+/** GET /tasks/{id} until `done` holds (the event), failing after `timeoutMs` with the last status seen. */
+function taskWhen(taskId: string, done: (status: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+  return waitUntil(
+    `task ${taskId} reaches the expected state`,
+    async () => (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body,
+    done,
+    { timeoutMs },
+  );
+}
+
+/** The task's executions (Standard and Express) on the local Step Functions server, with their status. */
+async function executionsOf(taskId: string): Promise<string[]> {
+  const sfn = new SFNClient({ endpoint: process.env.AWS_ENDPOINT_URL_SFN, region: 'us-east-1' });
+  try {
+    const found: string[] = [];
+    for (const stateMachineArn of [process.env.STATE_MACHINE_ARN, process.env.EXPRESS_STATE_MACHINE_ARN]) {
+      const { executions = [] } = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
+      for (const e of executions) if (e.name === taskId || e.name?.startsWith(`${taskId}.`)) found.push(String(e.status));
+    }
+    return found;
+  } finally {
+    sfn.destroy();
+  }
 }
 
 beforeAll(async () => {
@@ -426,11 +453,7 @@ describe('the starter and the dispatcher', () => {
     // The malformed record alone is reported for redelivery; the good one is not.
     expect(await starter(sqsEvent, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
 
-    let status: Record<string, unknown> = {};
-    for (let i = 0; i < 50 && status.status !== 'completed'; i++) {
-      status = (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const status = await taskWhen(taskId, (t) => t.status === 'completed', 5_000);
     expect(status).toMatchObject({
       status: 'completed',
       agent_id: registered.body.id,
@@ -507,13 +530,8 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
     awsRegion: 'us-east-1',
   });
 
-  async function finished(taskId: string): Promise<Record<string, unknown>> {
-    let status: Record<string, unknown> = {};
-    for (let i = 0; i < 100 && !['completed', 'failed', 'timeout', 'cancelled'].includes(String(status.status)); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      status = (await invoke(tasks, event('GET', `/tasks/${taskId}`, { params: { id: taskId } }))).body;
-    }
-    return status;
+  function finished(taskId: string): Promise<Record<string, unknown>> {
+    return taskWhen(taskId, (t) => ['completed', 'failed', 'timeout', 'cancelled'].includes(String(t.status)), 10_000);
   }
 
   it('the same queue message delivered twice (in one batch and again later) starts one execution: one delivery', async () => {
@@ -525,9 +543,12 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
     expect(await starter(batch, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
     expect(await starter({ Records: [record('c', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
     expect(await finished(taskId)).toMatchObject({ status: 'completed', attempts: 1, agent_id: agent.id });
-    // Once more after it finished: nothing happens.
+    // Once more after it finished: nothing happens. Only an execution delivers, and the starter
+    // has returned: it started none for the finished task, and every execution of the task has ended.
+    const ended = (statuses: string[]) => statuses.length > 0 && statuses.every((s) => s !== 'RUNNING');
+    const before = await waitUntil('every execution of the task ended', () => executionsOf(taskId), ended, { timeoutMs: 10_000 });
     expect(await starter({ Records: [record('d', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
-    await new Promise((r) => setTimeout(r, 500));
+    expect(await executionsOf(taskId)).toEqual(before);
     expect(agent.deliveries.get(taskId)).toBe(1);
   });
 

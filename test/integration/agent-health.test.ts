@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTasks } from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
 
 let orch: LocalOrchestrator;
 const agents: AgentProcess[] = [];
@@ -25,7 +26,10 @@ async function submit(body: Record<string, unknown>): Promise<string> {
   return res.body.task_id;
 }
 
-describe('agent health', () => {
+const statusOf = async (id: string) => String((await call(orch.url, 'GET', `/agents/${id}`)).body.status);
+
+// Each test has its own agent type: they run at once.
+describe.concurrent('agent health', () => {
   it('marks an agent that stops heartbeating unhealthy after 3 intervals and routes around it', async () => {
     const live = await startFaultAgent(orch.url, { mode: 'ok', type: 'health' });
     agents.push(live);
@@ -39,13 +43,19 @@ describe('agent health', () => {
     expect(silent.status).toBe(201);
     expect(silent.body.heartbeat_interval_seconds).toBe(1);
     expect((await call(orch.url, 'GET', `/agents/${silent.body.id}`)).body.status).toBe('healthy');
-    await new Promise((r) => setTimeout(r, 4000));
+    // Unhealthy once 3 intervals (3 s) pass without a heartbeat: seen as soon as it happens, and no later than 4 s from here.
+    await waitUntil(
+      'the silent agent turns unhealthy',
+      () => statusOf(silent.body.id),
+      (status) => status !== 'healthy',
+      { timeoutMs: 4000 },
+    );
     expect((await call(orch.url, 'GET', `/agents/${silent.body.id}`)).body.status).toBe('unhealthy');
     const unhealthy = await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents?type=health&status=unhealthy');
     expect(unhealthy.body.agents.map((a) => a.id)).toEqual([silent.body.id]);
 
     const ids = await Promise.all(Array.from({ length: 5 }, () => submit({ task_type: 'work', agent_type: 'health', max_retries: 0 })));
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal)));
+    const done = await waitForTasks(orch.url, ids, isTerminal);
     expect(done.map((t) => [t.status, t.agent_id])).toEqual(ids.map(() => ['completed', live.id]));
   });
 
@@ -55,7 +65,11 @@ describe('agent health', () => {
     // Nobody but the agent can unregister it; it does so when it stops.
     expect((await call(orch.url, 'DELETE', `/agents/${leaving.id}`)).status).toBe(401);
     expect(await leaving.proc.stop('SIGTERM')).toBe(0);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitUntil(
+      'the stopped agent is listed as draining',
+      () => statusOf(leaving.id),
+      (status) => status !== 'healthy',
+    );
     expect((await call(orch.url, 'GET', `/agents/${leaving.id}`)).body.status).toBe('draining');
     const refused = await call(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'leaving' });
     expect(refused.status).toBe(503);

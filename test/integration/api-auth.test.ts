@@ -8,6 +8,7 @@ import { API_ROUTES } from '../../functions/api/routes';
 import { startFaultAgent } from '../../harness/agents';
 import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { NODE, startProcess } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
 
 const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';
@@ -86,11 +87,12 @@ describe('bearer tokens on the local API', () => {
     );
     expect(submitted.status).toBe(201);
     // Read back with the other token.
-    let status = '';
-    for (let i = 0; i < 100 && status !== 'completed'; i++) {
-      status = String((await call(orch.url, 'GET', `/tasks/${submitted.body.task_id}`, undefined, bearer(OLD))).body.status);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const status = await waitUntil(
+      'the task completes',
+      async () => String((await call(orch.url, 'GET', `/tasks/${submitted.body.task_id}`, undefined, bearer(OLD))).body.status),
+      (s) => s === 'completed',
+      { timeoutMs: 30_000 },
+    );
     expect(status).toBe('completed');
   }, 60_000);
 

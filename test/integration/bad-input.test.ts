@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { call, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { allExecutions } from '../../harness/workflow';
 
 let orch: LocalOrchestrator;
 let agent: AgentProcess;
@@ -325,7 +326,8 @@ describe('bad input', () => {
   it('stored no task and delivered nothing to the agent', async () => {
     const listed = await call<{ count: number }>(orch.url, 'GET', '/tasks?limit=100');
     expect(listed.body.count).toBe(0);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Only an execution delivers a task, and none was ever started: nothing is on its way to the agent.
+    expect(await allExecutions(orch)).toEqual([]);
     expect(agent.deliveries()).toEqual([]);
     const agents = await call<{ count: number }>(orch.url, 'GET', '/agents');
     expect(agents.body.count).toBe(1);
@@ -334,12 +336,7 @@ describe('bad input', () => {
   it('cancelling a finished task is a conflict (409) and leaves it as it was', async () => {
     const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', valid);
     const id = submitted.body.task_id;
-    const until = Date.now() + 20_000;
-    let status = '';
-    while (Date.now() < until && status !== 'completed') {
-      status = String((await call(orch.url, 'GET', `/tasks/${id}`)).body.status);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForTask(orch.url, id, (t) => t.status === 'completed', 20_000);
     const res = await call(orch.url, 'DELETE', `/tasks/${id}`);
     expect(res).toEqual({
       status: 409,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { allExecutions } from '../../harness/workflow';
 
 /** FUZZ_SEED / FUZZ_RUNS explore further; CI uses the fixed seed so a failure reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
@@ -169,6 +170,8 @@ describe('fuzzing every route', () => {
     expect(tasks, JSON.stringify(tasks).slice(0, 2_000)).toEqual([]);
     const agents = (await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents')).body.agents;
     expect(agents.map((a) => a.id)).toEqual([agent.id]);
+    // Only an execution delivers a task, and none was ever started: nothing is on its way to the agent.
+    expect(await allExecutions(orch)).toEqual([]);
     expect(agent.deliveries()).toEqual([]);
   });
 });

@@ -6,9 +6,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import {
+  call,
+  isTerminal,
+  type LocalOrchestrator,
+  startLocalOrchestrator,
+  waitForTask,
+  waitForTasks,
+} from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
 import { killNow, startRedisOn } from '../../harness/redis';
+import { waitUntil } from '../../harness/wait';
+import { executionsOf, waitForWorkflowEnd } from '../../harness/workflow';
 
 let orch: LocalOrchestrator;
 let redis: ChildProcess | undefined;
@@ -57,14 +66,22 @@ describe('redis-server killed and restarted during a run', () => {
     const during: string[] = [];
     for (let i = 0; i < 10; i++) {
       during.push(await submit());
-      await new Promise((r) => setTimeout(r, 100));
+      // Taken in by the starter (its execution started) while the cache is down, before the next is
+      // submitted. Asked of the Step Functions stand-in: with the cache down, every status read waits
+      // out the cache's 500 ms command timeout first.
+      await waitUntil(
+        'the starter started its execution',
+        () => executionsOf(orch, during[i]!),
+        (executions) => executions.length > 0,
+        { timeoutMs: 30_000 },
+      );
     }
     // Reads still work with the cache gone: the finished task comes from DynamoDB.
     const read = await call(orch.url, 'GET', `/tasks/${before[0]!}`);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ status: 'completed' });
     expect((await call(orch.url, 'GET', '/agents?type=outage')).status).toBe(200);
-    const whileDown = await Promise.all(during.slice(0, 3).map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const whileDown = await waitForTasks(orch.url, during.slice(0, 3), isTerminal, 30_000);
     expect(whileDown.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
     // The handlers noticed (and said so) rather than the test missing the outage.
     expect(orch.proc.output()).toContain('cache unavailable');
@@ -74,9 +91,11 @@ describe('redis-server killed and restarted during a run', () => {
     for (let i = 0; i < 10; i++) after.push(await submit());
 
     const all = [...before, ...during, ...after];
-    const done = await Promise.all(all.map((id) => waitForTask(orch.url, id, isTerminal, 60_000)));
+    const done = await waitForTasks(orch.url, all, isTerminal, 60_000);
     expect(done.map((t) => t.status)).toEqual(all.map(() => 'completed'));
-    // Each task reached an agent once per attempt, and nothing ran that was not accepted.
+    // Each task reached an agent once per attempt, and nothing ran that was not accepted: counted
+    // once no execution is left that could deliver one more.
+    await waitForWorkflowEnd(orch, all);
     const deliveries = agents.flatMap((a) => a.deliveries());
     for (const t of done) expect(deliveries.filter((d) => d.task_id === t.task_id).length, String(t.task_id)).toBe(Number(t.attempts));
     expect(new Set(deliveries.map((d) => d.task_id))).toEqual(new Set(all));

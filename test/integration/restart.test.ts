@@ -4,7 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import {
+  call,
+  isTerminal,
+  type LocalOrchestrator,
+  startLocalOrchestrator,
+  waitForTask,
+  waitForTasks,
+} from '../../harness/local-orchestrator';
 
 let orch: LocalOrchestrator;
 let slow: AgentProcess;
@@ -49,7 +56,7 @@ describe('restarting the local runtime', () => {
     );
     await orch.stop('SIGTERM');
     await orch.restart();
-    const done = await Promise.all(queued.map((id) => waitForTask(orch.url, id, isTerminal, 45_000)));
+    const done = await waitForTasks(orch.url, queued, isTerminal, 45_000);
     expect(done.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
   });
 

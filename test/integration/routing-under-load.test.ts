@@ -5,7 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import {
+  call,
+  isTerminal,
+  type LocalOrchestrator,
+  startLocalOrchestrator,
+  waitForTask,
+  waitForTasks,
+} from '../../harness/local-orchestrator';
+import { waitUntil } from '../../harness/wait';
+import { waitForWorkflowEnd } from '../../harness/workflow';
 
 const COOLDOWN_SECONDS = 4;
 let orch: LocalOrchestrator;
@@ -37,8 +46,6 @@ async function submit(body: Record<string, unknown>): Promise<string> {
   return res.body.task_id;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 interface AgentJson {
   id: string;
   status: string;
@@ -50,25 +57,24 @@ async function agentView(id: string): Promise<AgentJson> {
   return (await call<AgentJson>(orch.url, 'GET', `/agents/${id}`)).body;
 }
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > end) throw new Error(`${what}: not reached in ${timeoutMs} ms; last ${JSON.stringify(last)}`);
-    await sleep(150);
-    last = await probe();
-  }
-  return last;
+function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  return waitUntil(what, probe, ok, { timeoutMs, intervalMs: 150 });
 }
 
-describe('capacity and selection', () => {
+const hasStatus = (status: string) => (t: Record<string, unknown>) => t.status === status;
+
+// Every test has its own agent type and its own agents, and its assertions are about those alone:
+// the suites below run at once. The circuit breaker's test runs alone afterwards (see there).
+describe.concurrent('capacity and selection', () => {
   it('spreads 9 one-second tasks over 3 equal agents 3/3/3 (±1), and records why each agent was chosen', async () => {
     const fleet = await Promise.all(
       ['a', 'b', 'c'].map((n) => agent({ mode: 'slow', delayMs: 1000, type: 'spread3', name: `spread3-${n}` })),
     );
     const ids = await Promise.all(Array.from({ length: 9 }, () => submit({ task_type: 'work', agent_type: 'spread3', max_retries: 0 })));
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal)));
+    const done = await waitForTasks(orch.url, ids, isTerminal);
     expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
+    // Counted once no execution is left that could deliver a task again.
+    await waitForWorkflowEnd(orch, ids);
     const counts = fleet.map((a) => a.deliveries().length);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(9);
     for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeGreaterThanOrEqual(2);
@@ -96,8 +102,9 @@ describe('capacity and selection', () => {
     const ids = await Promise.all(
       Array.from({ length: 20 }, () => submit({ task_type: 'work', agent_type: 'cap2', max_retries: 0, queue_timeout_seconds: 60 })),
     );
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 60_000)));
+    const done = await waitForTasks(orch.url, ids, isTerminal, 60_000);
     expect(done.map((t) => [t.status, t.attempts])).toEqual(ids.map(() => ['completed', 1]));
+    await waitForWorkflowEnd(orch, ids);
     const seen = pair.deliveries();
     expect(seen).toHaveLength(20);
     const most = Math.max(...seen.map((d) => d.concurrent));
@@ -113,19 +120,33 @@ describe('capacity and selection', () => {
   });
 });
 
-describe('priority under saturation', () => {
+describe.concurrent('priority under saturation', () => {
   it('dispatches a critical task submitted after three low ones before them, and the low ones first come first served', async () => {
     const single = await agent({ mode: 'slow', delayMs: 800, type: 'single', maxConcurrency: 1 });
     const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
     await waitForTask(orch.url, first, (t) => t.status === 'sent');
+    // The agent holds the first task until it is resumed: however slowly the machine accepts the
+    // tasks below, its only slot stays taken until they all wait for it.
+    await until(
+      'the agent got the first task',
+      async () => single.deliveries(),
+      (d) => d.length === 1,
+    );
+    single.signal('SIGSTOP');
     const low: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
-      await sleep(50);
+    let critical: string;
+    try {
+      for (let i = 0; i < 3; i++) {
+        low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
+        // Queued (its execution started) before the next is submitted: first come, first served is well defined.
+        await waitForTask(orch.url, low[i]!, hasStatus('queued'));
+      }
+      critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
+      await waitForTask(orch.url, critical, hasStatus('queued'));
+    } finally {
+      single.signal('SIGCONT');
     }
-    await sleep(300);
-    const critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
-    const done = await Promise.all([first, ...low, critical].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const done = await waitForTasks(orch.url, [first, ...low, critical], isTerminal, 30_000);
     expect(done.map((t) => t.status)).toEqual(done.map(() => 'completed'));
     expect(single.deliveries().map((d) => d.task_id)).toEqual([first, critical, ...low]);
   });
@@ -140,19 +161,34 @@ describe('priority under saturation', () => {
     expect(done).toMatchObject({ status: 'failed', attempts: 0 });
     expect(String(done.error)).toContain('no agent became available within the queue timeout of 3 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    // Its execution has ended: it cannot be sent anywhere any more.
+    await waitForWorkflowEnd(orch, waiting);
     expect(busy.deliveries().map((d) => d.task_id)).toEqual([blocker]);
     expect((await call(orch.url, 'DELETE', `/tasks/${blocker}`)).status).toBe(200);
   });
 });
 
-describe('retries that help', () => {
+describe.concurrent('retries that help', () => {
   it('completes a task on a second agent after the first fails, without going back to the first while the second is healthy', async () => {
     const failing = await agent({ mode: 'fail500', type: 'affinity', name: 'affinity-failing' });
     const healthy = await agent({ mode: 'slow', delayMs: 1500, type: 'affinity', name: 'affinity-healthy', maxConcurrency: 1 });
-    // Keep the healthy agent's only slot busy, so the first attempt goes to the failing agent.
+    // Keep the healthy agent's only slot busy, so the first attempt goes to the failing agent: it
+    // holds the blocker (paused) until that attempt has failed, however slowly it comes.
     const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id });
     await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
-    const id = await submit({ task_type: 'work', agent_type: 'affinity', max_retries: 3, retry_delay_seconds: 1 });
+    await until(
+      'the healthy agent got the blocker',
+      async () => healthy.deliveries(),
+      (d) => d.length === 1,
+    );
+    healthy.signal('SIGSTOP');
+    let id = '';
+    try {
+      id = await submit({ task_type: 'work', agent_type: 'affinity', max_retries: 3, retry_delay_seconds: 1 });
+      await failing.waitForAnswer(id, 1);
+    } finally {
+      healthy.signal('SIGCONT');
+    }
     const done = await waitForTask(orch.url, id, isTerminal, 30_000);
     expect(done).toMatchObject({ status: 'completed', agent_id: healthy.id, attempts: 2 });
     expect(done.routing).toMatchObject({
@@ -171,6 +207,9 @@ describe('retries that help', () => {
     const done = await waitForTask(orch.url, id, isTerminal);
     expect(done).toMatchObject({ status: 'failed', attempts: 1 });
     expect(String(done.error)).toContain('marked not retryable');
+    // The agent's answer went out, and the task's execution has ended: no retry can come any more.
+    expect(await rejecting.waitForAnswer(id, 1)).toMatchObject({ outcome: 'not retryable', aborted: null });
+    await waitForWorkflowEnd(orch, id);
     expect(rejecting.deliveries()).toHaveLength(1);
   });
 
@@ -180,7 +219,7 @@ describe('retries that help', () => {
     const ids = await Promise.all(
       [0, 1].map(() => submit({ task_type: 'work', agent_type: 'choosy', max_retries: 3, retry_delay_seconds: 0 })),
     );
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const done = await waitForTasks(orch.url, ids, isTerminal, 30_000);
     expect(done.map((t) => t.status)).toEqual(['completed', 'completed']);
     expect(done.map((t) => t.attempts).sort()).toEqual([1, 2]);
     const retried = done.find((t) => t.attempts === 2)!;
@@ -193,53 +232,7 @@ describe('retries that help', () => {
   });
 });
 
-describe('passive health and draining', () => {
-  it('takes a flapping agent out of rotation when its circuit opens, and back after the cool-down', async () => {
-    const flapping = await agent({ mode: 'ok', failDeliveries: 4, type: 'flap', name: 'flap-flapping' });
-    const steady = await agent({ mode: 'slow', delayMs: 500, type: 'flap', name: 'flap-steady', maxConcurrency: 2 });
-    const firstWave = await Promise.all(
-      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
-    );
-    const open = await until(
-      "the flapping agent's circuit opens",
-      () => agentView(flapping.id),
-      (a) => a.circuit.state === 'open',
-    );
-    expect(open.circuit).toMatchObject({ recent_failures: 4 });
-    expect(open.status).toBe('healthy');
-    const openUntil = Date.parse(open.circuit.open_until!);
-    const openedAt = openUntil - COOLDOWN_SECONDS * 1000;
-
-    const listed = (await call<{ agents: AgentJson[] }>(orch.url, 'GET', '/agents?type=flap')).body.agents;
-    expect(listed.find((a) => a.id === flapping.id)?.circuit.state).toBe('open');
-    await Promise.all(firstWave.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
-
-    // After the cool-down one probe goes through; it succeeds, so the circuit closes and the agent is back.
-    while (Date.now() < openUntil + 200) await sleep(100);
-    const secondWave = await Promise.all(
-      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
-    );
-    const all = await Promise.all([...firstWave, ...secondWave].map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
-    expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
-    // The four tasks the flapping agent failed were retried on the steady agent.
-    const failedThere = new Set(
-      flapping
-        .deliveries()
-        .slice(0, 4)
-        .map((d) => d.task_id),
-    );
-    expect(all.filter((t) => failedThere.has(String(t.task_id))).map((t) => t.agent_id)).toEqual([...failedThere].map(() => steady.id));
-
-    const times = flapping.deliveries().map((d) => Date.parse(d.time));
-    // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
-    expect(
-      times.filter((t) => t > openedAt + 500 && t < openUntil),
-      'deliveries while the circuit was open',
-    ).toEqual([]);
-    expect(times.filter((t) => t >= openUntil).length, 'deliveries after the cool-down').toBeGreaterThanOrEqual(2);
-    expect((await agentView(flapping.id)).circuit.state).toBe('closed');
-  });
-
+describe.concurrent('passive health and draining', () => {
   it('sends a drained agent no new tasks while the one it holds finishes', async () => {
     const leaving = await agent({ mode: 'slow', delayMs: 1500, type: 'drain', name: 'drain-leaving' });
     const staying = await agent({ mode: 'ok', type: 'drain', name: 'drain-staying' });
@@ -250,7 +243,7 @@ describe('passive health and draining', () => {
     await leaving.drain();
     expect((await agentView(leaving.id)).status).toBe('draining');
     const ids = await Promise.all(Array.from({ length: 4 }, () => submit({ task_type: 'work', agent_type: 'drain' })));
-    const done = await Promise.all([held, ...ids].map((id) => waitForTask(orch.url, id, isTerminal)));
+    const done = await waitForTasks(orch.url, [held, ...ids], isTerminal);
     expect(done.map((t) => [t.status, t.agent_id])).toEqual([['completed', leaving.id], ...ids.map(() => ['completed', staying.id])]);
     expect(leaving.deliveries().map((d) => d.task_id)).toEqual([held]);
     expect((await agentView(leaving.id)).status).toBe('draining');
@@ -263,11 +256,11 @@ describe('passive health and draining', () => {
         submit({ task_type: 'work', agent_type: 'killed', timeout_seconds: 30, max_retries: 2, retry_delay_seconds: 0 }),
       ),
     );
-    await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
+    await waitForTasks(orch.url, ids, (t) => t.status === 'sent');
     const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
     const killedAt = Date.now();
     doomed.proc.child.kill('SIGKILL');
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const done = await waitForTasks(orch.url, ids, isTerminal, 30_000);
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', survivor.id, 2]));
     // The connection reset ended the attempts: nobody waited for the 30 s attempt timeout.
     expect(Date.now() - killedAt).toBeLessThan(15_000);
@@ -286,12 +279,12 @@ describe('passive health and draining', () => {
         submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 }),
       ),
     );
-    await Promise.all(ids.map((id) => waitForTask(orch.url, id, (t) => t.status === 'sent')));
+    await waitForTasks(orch.url, ids, (t) => t.status === 'sent');
     expect((await agentView(dying.id)).in_flight).toBe(3);
     // Frozen: no heartbeats, no answers, connections left open.
     dying.signal('SIGSTOP');
     const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });
-    const done = await Promise.all(ids.map((id) => waitForTask(orch.url, id, isTerminal, 30_000)));
+    const done = await waitForTasks(orch.url, ids, isTerminal, 30_000);
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', heir.id, 2]));
     const gone = await until(
       'the frozen agent turns unhealthy with its slots freed',
@@ -306,5 +299,62 @@ describe('passive health and draining', () => {
         .map((d) => d.task_id)
         .sort(),
     ).toEqual([...ids].sort());
+  });
+});
+
+// Alone, after the others: its check that nothing reached the agent while its circuit was open
+// allows a dispatch chosen just before it opened only half a second to arrive.
+describe('passive health: the circuit breaker', () => {
+  it('takes a flapping agent out of rotation when its circuit opens, and back after the cool-down', async () => {
+    const flapping = await agent({ mode: 'ok', failDeliveries: 4, type: 'flap', name: 'flap-flapping' });
+    const steady = await agent({ mode: 'slow', delayMs: 500, type: 'flap', name: 'flap-steady', maxConcurrency: 2 });
+    const firstWave = await Promise.all(
+      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
+    );
+    const open = await until(
+      "the flapping agent's circuit opens",
+      () => agentView(flapping.id),
+      (a) => a.circuit.state === 'open',
+    );
+    expect(open.circuit).toMatchObject({ recent_failures: 4 });
+    expect(open.status).toBe('healthy');
+    const openUntil = Date.parse(open.circuit.open_until!);
+    const openedAt = openUntil - COOLDOWN_SECONDS * 1000;
+
+    const listed = (await call<{ agents: AgentJson[] }>(orch.url, 'GET', '/agents?type=flap')).body.agents;
+    expect(listed.find((a) => a.id === flapping.id)?.circuit.state).toBe('open');
+    await waitForTasks(orch.url, firstWave, isTerminal, 30_000);
+
+    // After the cool-down one probe goes through; it succeeds, so the circuit closes and the agent is back.
+    const cooled = await until(
+      "the flapping agent's cool-down ends",
+      () => agentView(flapping.id),
+      (a) => a.circuit.state !== 'open',
+      COOLDOWN_SECONDS * 1000 + 10_000,
+    );
+    expect(cooled.circuit.state).not.toBe('open');
+    expect(Date.now()).toBeGreaterThanOrEqual(openUntil);
+    const secondWave = await Promise.all(
+      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
+    );
+    const all = await waitForTasks(orch.url, [...firstWave, ...secondWave], isTerminal, 30_000);
+    expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
+    // The four tasks the flapping agent failed were retried on the steady agent.
+    const failedThere = new Set(
+      flapping
+        .deliveries()
+        .slice(0, 4)
+        .map((d) => d.task_id),
+    );
+    expect(all.filter((t) => failedThere.has(String(t.task_id))).map((t) => t.agent_id)).toEqual([...failedThere].map(() => steady.id));
+
+    const times = flapping.deliveries().map((d) => Date.parse(d.time));
+    // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
+    expect(
+      times.filter((t) => t > openedAt + 500 && t < openUntil),
+      'deliveries while the circuit was open',
+    ).toEqual([]);
+    expect(times.filter((t) => t >= openUntil).length, 'deliveries after the cool-down').toBeGreaterThanOrEqual(2);
+    expect((await agentView(flapping.id)).circuit.state).toBe('closed');
   });
 });

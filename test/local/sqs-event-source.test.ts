@@ -1,9 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeLambdaContext, messagesToDelete, startSqsEventSource } from '../../local/stand-ins/sqs-event-source';
 import { startSqs } from '../../local/stand-ins/sqs';
+import { waitUntil } from '../../harness/wait';
 
 const REGION = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -30,7 +33,39 @@ async function queue(attributes: Record<string, string> = {}) {
       inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible),
     };
   };
-  return { endpoint: server.endpoint, queueUrl: QueueUrl!, send, counts };
+  /** Waits until the queue holds no message, visible or in flight: every handled one was deleted. */
+  const drained = () =>
+    waitUntil('the queue is empty', counts, (c) => c.visible === 0 && c.inFlight === 0, { timeoutMs: 5_000, intervalMs: 20 });
+  return { endpoint: server.endpoint, queueUrl: QueueUrl!, send, counts, drained };
+}
+
+/** A pass-through proxy to `target` that records each request's X-Amz-Target, so a test sees a long poll under way. */
+async function recordingProxy(target: string): Promise<{ endpoint: string; actions: string[] }> {
+  const upstream = new URL(target);
+  const actions: string[] = [];
+  const server = http.createServer((req, res) => {
+    actions.push(String(req.headers['x-amz-target'] ?? ''));
+    const out = http.request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    // The client gave up (an aborted long poll): so does the proxy.
+    res.on('close', () => out.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, actions };
 }
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -86,7 +121,8 @@ describe('SQS event source', () => {
     expect(record.attributes.SenderId).toMatch(/\S/);
     expect(remaining[0]).toBeGreaterThan(25_000);
 
-    await new Promise((r) => setTimeout(r, 100));
+    // Deleted after the handler returned (else it would be in flight for 30 s).
+    await q.drained();
     expect(await q.counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 
@@ -108,7 +144,8 @@ describe('SQS event source', () => {
     cleanups.push(() => source.stop());
 
     await until(() => seen.some((s) => s.body === 'b' && s.receiveCount === '2'));
-    await new Promise((r) => setTimeout(r, 100));
+    // 'b' was deleted after its second delivery: with the queue empty, no third one can come.
+    await q.drained();
     expect(seen.map((s) => s.body).sort()).toEqual(['a', 'b', 'b', 'c']);
     expect(await q.counts()).toEqual({ visible: 0, inFlight: 0 });
   });
@@ -139,18 +176,22 @@ describe('SQS event source', () => {
     const q = await queue();
     let finished = false;
     let entered = false;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
     const source = startSqsEventSource({
       queueUrl: q.queueUrl,
       endpoint: q.endpoint,
       region: REGION,
       handler: async () => {
         entered = true;
-        await new Promise((r) => setTimeout(r, 300));
+        await released;
         finished = true;
       },
     });
-    const idle = startSqsEventSource({ queueUrl: q.queueUrl, endpoint: q.endpoint, region: REGION, handler: () => Promise.resolve() });
-    await new Promise((r) => setTimeout(r, 200));
+    // Its requests go through a proxy, which shows when its long poll is under way.
+    const proxy = await recordingProxy(q.endpoint);
+    const idle = startSqsEventSource({ queueUrl: q.queueUrl, endpoint: proxy.endpoint, region: REGION, handler: () => Promise.resolve() });
+    await until(() => proxy.actions.some((a) => a.endsWith('.ReceiveMessage')));
     const t0 = Date.now();
     await idle.stop();
     expect(Date.now() - t0).toBeLessThan(500);
@@ -158,10 +199,16 @@ describe('SQS event source', () => {
     await q.send('slow');
     await until(() => entered);
     const t1 = Date.now();
-    await source.stop();
+    let stopped = false;
+    const stopping = source.stop().then(() => (stopped = true));
+    // stop() has run as far as it can without the batch: it is still waiting for it.
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
     expect(finished).toBe(true);
     expect(Date.now() - t1).toBeLessThan(1000);
-    await new Promise((r) => setTimeout(r, 100));
+    // stop() waited for the batch, and so for the delete that follows it.
     expect(await q.counts()).toEqual({ visible: 0, inFlight: 0 });
   });
 });
@@ -192,8 +239,16 @@ describe('fakeLambdaContext', () => {
     });
     expect(context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(fakeLambdaContext('Starter', 1000).awsRequestId).not.toBe(context.awsRequestId);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(context.getRemainingTimeInMillis()).toBeLessThanOrEqual(955);
-    expect(context.getRemainingTimeInMillis()).toBeGreaterThan(500);
+    // 50 ms later on a clock the test moves, rather than after sleeping 50 ms.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const counting = fakeLambdaContext('Starter', 1000);
+      vi.setSystemTime(Date.now() + 50);
+      expect(counting.getRemainingTimeInMillis()).toBeLessThanOrEqual(955);
+      expect(counting.getRemainingTimeInMillis()).toBeGreaterThan(500);
+      expect(counting.getRemainingTimeInMillis()).toBe(950);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -16,6 +16,7 @@ import {
   startStepFunctionsServer,
   type StepFunctionsServer,
 } from '../../local/stand-ins/step-functions-server';
+import { waitUntil } from '../../harness/wait';
 
 const REGION = 'us-east-1';
 const MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Flow';
@@ -186,11 +187,17 @@ describe('local Step Functions server', () => {
   });
 
   it('stops a running execution: ABORTED with the given error and cause, and stopDate', async () => {
-    const { sfn } = await setUp();
+    const { server, sfn } = await setUp();
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: MACHINE_ARN, name: 'long', input: JSON.stringify({ ok: true, waitSeconds: 30 }) }),
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Stopped while it waits out its 30 s Pause.
+    await waitUntil(
+      'the execution waits in Pause',
+      () => server.executions().find((e) => e.executionArn === executionArn)?.currentState,
+      (state) => state === 'Pause',
+      { timeoutMs: 5_000, intervalMs: 10 },
+    );
     const stopped = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Cancelled', cause: 'the user cancelled the task' }));
     expect(stopped.stopDate).toBeInstanceOf(Date);
     const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));

@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, AgentAbortedError, AgentConfigError, type AgentOptions, RegistrationError, type TaskContext } from '../../sdk';
 import { freePort } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -181,16 +182,24 @@ describe('Agent registration', () => {
     const port = await freePort();
     const fake = new FakeOrchestrator();
     cleanups.push(() => fake.close());
+    const warnings: string[] = [];
     const agent = new Agent({
       name: 'late-agent',
       type: 'test',
       orchestratorUrl: `http://127.0.0.1:${port}`,
       registrationRetry: { initialDelayMs: 50, maxDelayMs: 200 },
+      logger: { info: () => undefined, warn: (m) => void warnings.push(m), error: () => undefined },
     }).handle('echo', () => ({}));
     cleanups.push(() => agent.stop());
 
     const started = agent.start();
-    await new Promise((r) => setTimeout(r, 600));
+    // Refused three times, each followed by a back-off: it keeps trying while nobody answers.
+    await waitUntil(
+      'three failed registration attempts',
+      () => warnings.filter((w) => w.includes('registering again in')),
+      (w) => w.length >= 3,
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     expect(agent.id).toBeUndefined();
     await fake.listen(port);
     await started;
@@ -281,10 +290,15 @@ describe('Agent heartbeats', () => {
 describe('Agent stop', () => {
   it('unregisters, stops heartbeating, lets the running task answer, then closes', async () => {
     const fake = await fakeOrchestrator();
+    // A second agent on the same orchestrator and heartbeat interval: its heartbeats show when the
+    // stopped agent's own would have come, had they not stopped.
+    const witness = newAgent(fake).handle('echo', () => ({}));
+    await witness.start();
     const entered = deferred();
+    const release = deferred();
     const agent = newAgent(fake).handle('slow', async () => {
       entered.resolve();
-      await new Promise((r) => setTimeout(r, 300));
+      await release.promise;
       return { finished: true };
     });
     await agent.start();
@@ -292,14 +306,23 @@ describe('Agent stop', () => {
     const answer = deliver(agent, taskBody('slow'));
     await entered.promise;
 
-    await agent.stop();
+    const stopping = agent.stop();
+    // Still running when the agent unregistered: the task finishes only then.
+    await fake.waitFor(() => fake.callsTo('DELETE', new RegExp(`^/agents/${agent.id}$`)).length > 0, 'the agent unregistering');
+    release.resolve();
+    await stopping;
 
     expect(fake.callsTo('DELETE', new RegExp(`^/agents/${agent.id}$`))).toHaveLength(1);
     expect(await answer).toMatchObject({ status: 200, body: { status: 'completed', result: { finished: true } } });
     await expect(fetch(`${url}/health`)).rejects.toThrow();
-    const beatsAtStop = fake.callsTo('POST', /heartbeat$/).length;
-    await new Promise((r) => setTimeout(r, 500));
-    expect(fake.callsTo('POST', /heartbeat$/)).toHaveLength(beatsAtStop);
+    const ownBeats = new RegExp(`^/agents/${agent.id}/heartbeat$`);
+    const beatsAtStop = fake.callsTo('POST', ownBeats).length;
+    const stoppedAt = Date.now();
+    await fake.waitFor(
+      () => fake.callsTo('POST', new RegExp(`^/agents/${witness.id}/heartbeat$`)).filter((c) => c.at > stoppedAt).length >= 3,
+      'three heartbeats of the witness after the stop',
+    );
+    expect(fake.callsTo('POST', ownBeats)).toHaveLength(beatsAtStop);
   });
 
   it('aborts handlers still running after the grace period', async () => {

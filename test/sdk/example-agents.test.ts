@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCostAgent } from '../../examples/cost-agent';
 import { NODE, startProcess, tempDir } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<unknown> | void> = [];
@@ -203,26 +204,47 @@ describe('examples/fault-agent', () => {
 
   it('never answers in hang mode, and still exits 0 on SIGTERM', async () => {
     const fake = await fakeOrchestrator();
+    const dir = tempDir('fault-agent-');
+    cleanups.push(() => dir.remove());
+    const log = path.join(dir.dir, 'attempts.jsonl');
     const proc = startProcess(NODE, [
       '--import',
       'tsx',
       'examples/fault-agent.ts',
       '--mode',
       'hang',
+      '--log',
+      log,
       '--orchestrator',
       fake.url,
       '--name',
       'fault-hang',
     ]);
     cleanups.push(() => proc.stop());
-    const [, , port] = await proc.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
+    const [, id, port] = await proc.waitFor(/^READY (\S+) (\d+)$/m, 30_000);
 
-    const answer = await fetch(`http://127.0.0.1:${port}/task`, {
+    // Given up on (as a timeout) only once the agent has had every chance to answer: its handler
+    // got the task, and the agent has since heartbeated twice, so its event loop went on turning.
+    const gaveUp = new AbortController();
+    const answer = fetch(`http://127.0.0.1:${port}/task`, {
       ...signed(fake.signingSecret, task('fault_task', {})),
-      signal: AbortSignal.timeout(500),
+      signal: gaveUp.signal,
     }).catch((err: unknown) => err);
+    await waitUntil(
+      'the agent logged the delivery',
+      () => existsSync(log) && readFileSync(log, 'utf8').includes('"mode":"hang"'),
+      (logged) => logged,
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
+    const loggedAt = Date.now();
+    await fake.waitFor(
+      () => fake.callsTo('POST', new RegExp(`^/agents/${id}/heartbeat$`)).filter((c) => c.at > loggedAt).length >= 2,
+      'two heartbeats after the delivery',
+    );
+    gaveUp.abort(new DOMException('no answer while the agent went on heartbeating', 'TimeoutError'));
 
-    expect((answer as Error).name).toBe('TimeoutError');
+    expect(((await answer) as Error).name).toBe('TimeoutError');
+    expect(proc.output()).not.toContain('ANSWERED');
     expect(await proc.stop('SIGTERM')).toBe(0);
   });
 });

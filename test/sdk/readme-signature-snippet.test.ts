@@ -3,7 +3,7 @@
  * against deliveries signed the way the dispatcher signs them: so an agent author copying it gets a
  * working check. (The file keeps its name from when the snippet was in the README.)
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
@@ -17,16 +17,24 @@ afterAll(() => dir.remove());
 
 const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
-function runVerify(headers: Record<string, string>, body: string, key = secret): boolean {
-  const file = path.join(dir.dir, 'check.py');
-  writeFileSync(
-    file,
-    `${snippet}\nimport json, sys\nc = json.load(sys.stdin)\nprint(verify(c["secret"], c["headers"], c["body"].encode()))\n`,
-  );
-  const out = execFileSync('python3', [file], { input: JSON.stringify({ secret: key, headers, body }) })
-    .toString()
-    .trim();
-  return out === 'True';
+const checkFile = path.join(dir.dir, 'check.py');
+writeFileSync(
+  checkFile,
+  `${snippet}\nimport json, sys\nc = json.load(sys.stdin)\nprint(verify(c["secret"], c["headers"], c["body"].encode()))\n`,
+);
+
+/** Runs the snippet in its own python3 process; the cases run at once, each with its own process. */
+function runVerify(headers: Record<string, string>, body: string, key = secret): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [checkFile], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(out.trim() === 'True') : reject(new Error(`python3 exited ${code}: ${err}`))));
+    child.stdin.end(JSON.stringify({ secret: key, headers, body }));
+  });
 }
 
 function signed(body: string, at = new Date(), id = 'f6d1a6a4-1111-4111-8111-111111111111:1'): Record<string, string> {
@@ -37,15 +45,15 @@ function signed(body: string, at = new Date(), id = 'f6d1a6a4-1111-4111-8111-111
   };
 }
 
-describe("docs/agent-protocol.md's signature check in Python", () => {
+describe.concurrent("docs/agent-protocol.md's signature check in Python", () => {
   it('is in docs/agent-protocol.md', () => {
     expect(snippet).toContain('def verify');
   });
 
   const body = JSON.stringify({ task_id: 'f6d1a6a4-1111-4111-8111-111111111111', task_type: 'work', parameters: { n: 1 } });
 
-  it('accepts a delivery signed as the dispatcher signs it', () => {
-    expect(runVerify(signed(body), body)).toBe(true);
+  it('accepts a delivery signed as the dispatcher signs it', async () => {
+    expect(await runVerify(signed(body), body)).toBe(true);
   });
 
   it.each([
@@ -53,11 +61,11 @@ describe("docs/agent-protocol.md's signature check in Python", () => {
     ['another webhook-id', { ...signed(body), 'webhook-id': 'f6d1a6a4-1111-4111-8111-111111111111:2' }, body],
     ['a stale timestamp (6 minutes old)', signed(body, new Date(Date.now() - 6 * 60_000)), body],
     ['a forged signature', { ...signed(body), 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` }, body],
-  ])('refuses %s', (_label, headers, sent) => {
-    expect(runVerify(headers, sent)).toBe(false);
+  ])('refuses %s', async (_label, headers, sent) => {
+    expect(await runVerify(headers, sent)).toBe(false);
   });
 
-  it('refuses a delivery signed with another secret', () => {
-    expect(runVerify(signed(body), body, `whsec_${Buffer.alloc(32, 9).toString('base64')}`)).toBe(false);
+  it('refuses a delivery signed with another secret', async () => {
+    expect(await runVerify(signed(body), body, `whsec_${Buffer.alloc(32, 9).toString('base64')}`)).toBe(false);
   });
 });
