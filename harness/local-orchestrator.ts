@@ -43,12 +43,25 @@ export async function startLocalOrchestrator(
       ],
       { ...FAST_SETTINGS, ...env },
     );
-    await proc.waitFor(/ready\. Ctrl-C stops everything/, 90_000);
+    try {
+      await proc.waitFor(/ready\. Ctrl-C stops everything/, 90_000);
+    } catch (err) {
+      // Not ready in time: stop it (with what it started, such as its redis-server) rather than leave it behind.
+      await proc.stop('SIGTERM');
+      throw err;
+    }
     return proc;
   };
+  let first: Proc;
+  try {
+    first = await launch();
+  } catch (err) {
+    data.remove();
+    throw err;
+  }
   const handle: LocalOrchestrator = {
     url: `http://127.0.0.1:${port}`,
-    proc: await launch(),
+    proc: first,
     dataDir: data.dir,
     async restart() {
       handle.proc = await launch();
