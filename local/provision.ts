@@ -6,7 +6,7 @@
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../functions/core/table-keys';
-import { ENTRY_METADATA_KEY } from '../lib/constructs/handler-function';
+import { ENTRY_METADATA_KEY } from '../lib/entry-metadata';
 import type { AwsEnv, CfnTemplate } from './template/cfn-template';
 import { queuesFromTemplate } from './template/queues';
 import { stateMachinesFromTemplate, type TemplateStateMachine } from './template/state-machines';

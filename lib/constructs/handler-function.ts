@@ -5,12 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENTRY_METADATA_KEY } from '../entry-metadata';
 import type { OrchestratorNetwork } from './network';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** CloudFormation metadata key naming a function's source entry; the local runtime maps functions to handlers by it. */
-export const ENTRY_METADATA_KEY = 'optiinfra:entry';
 
 export interface HandlerFunctionProps {
   /** Path of the handler module from the project root, such as functions/handlers/starter.ts. */
