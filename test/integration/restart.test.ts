@@ -13,21 +13,32 @@ import {
   waitForTasks,
 } from '../../harness/local-orchestrator';
 
-let orch: LocalOrchestrator;
-let slow: AgentProcess;
+/** An orchestrator with its own slow agent: each test kills or stops its own, so the two run at once. */
+async function withAgent(): Promise<{ orch: LocalOrchestrator; slow: AgentProcess }> {
+  const orch = await startLocalOrchestrator();
+  started.push(orch);
+  const slow = await startFaultAgent(orch.url, { mode: 'slow', delayMs: 2500, type: 'restart' });
+  agents.push(slow);
+  return { orch, slow };
+}
+
+const started: LocalOrchestrator[] = [];
+const agents: AgentProcess[] = [];
+let killed: { orch: LocalOrchestrator; slow: AgentProcess };
+let stopped: { orch: LocalOrchestrator; slow: AgentProcess };
 
 beforeAll(async () => {
-  orch = await startLocalOrchestrator();
-  slow = await startFaultAgent(orch.url, { mode: 'slow', delayMs: 2500, type: 'restart' });
+  [killed, stopped] = await Promise.all([withAgent(), withAgent()]);
 });
 
 afterAll(async () => {
-  await slow?.stop();
-  await orch?.dispose();
+  await Promise.all(agents.map((a) => a.stop()));
+  await Promise.all(started.map((o) => o.dispose()));
 });
 
-describe('restarting the local runtime', () => {
+describe.concurrent('restarting the local runtime', () => {
   it('drives a task that was at an agent when the process was killed to a terminal state after a restart', async () => {
+    const { orch, slow } = killed;
     const submitted = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', {
       task_type: 'work',
       agent_type: 'restart',
@@ -46,6 +57,7 @@ describe('restarting the local runtime', () => {
   });
 
   it('starts tasks accepted but not yet dispatched before a clean stop', async () => {
+    const { orch } = stopped;
     const queued = await Promise.all(
       Array.from(
         { length: 4 },
@@ -59,11 +71,17 @@ describe('restarting the local runtime', () => {
     const done = await waitForTasks(orch.url, queued, isTerminal, 45_000);
     expect(done.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
   });
+});
 
+describe('after the restarts', () => {
   it('keeps agents, tasks and results across restarts', async () => {
-    const agents = await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents?type=restart');
-    expect(agents.body.agents.map((a) => a.id)).toContain(slow.id);
-    const completed = await call<{ count: number }>(orch.url, 'GET', '/tasks?status=completed&limit=100');
-    expect(completed.body.count).toBeGreaterThanOrEqual(5);
+    let completedInAll = 0;
+    for (const { orch, slow } of [killed, stopped]) {
+      const agents = await call<{ agents: Array<{ id: string }> }>(orch.url, 'GET', '/agents?type=restart');
+      expect(agents.body.agents.map((a) => a.id)).toContain(slow.id);
+      const completed = await call<{ count: number }>(orch.url, 'GET', '/tasks?status=completed&limit=100');
+      completedInAll += completed.body.count;
+    }
+    expect(completedInAll).toBeGreaterThanOrEqual(5);
   });
 });
