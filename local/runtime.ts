@@ -3,7 +3,6 @@
  * machine as the CDK app synthesizes, on embedded stand-ins (dynalite, fauxqs, aws-local-stepfunctions,
  * redis-server). Unfinished tasks found at start are driven again, so a restart loses nothing.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -15,6 +14,7 @@ import { startRedis } from './stand-ins/redis-launcher';
 import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
+import { definitionDigest } from './template/state-machines';
 import { synthesizedTemplate } from './template/synthesize';
 
 export interface RuntimeOptions {
@@ -34,11 +34,6 @@ export interface Runtime {
 }
 
 const RECONCILE_EVERY_MS = 30_000;
-
-/** A short digest of a state machine definition, printed at start so a run can be matched to a deployment. */
-export function definitionDigest(definition: unknown): string {
-  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
-}
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

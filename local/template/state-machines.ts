@@ -1,4 +1,5 @@
 /** The state machines of a template as plain ASL, with the Task states that call its Lambda functions. */
+import { createHash } from 'node:crypto';
 import { type AwsEnv, type CfnTemplate, DEFAULT_ENV, isRecord, resolveIntrinsics, scalar } from './cfn-template';
 
 export interface TaskStateRef {
@@ -103,4 +104,9 @@ export function stateMachinesFromTemplate(template: CfnTemplate, env: AwsEnv = D
     });
   }
   return machines;
+}
+
+/** A short digest of a state machine definition, printed at start so a run can be matched to a deployment. */
+export function definitionDigest(definition: unknown): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
 }

@@ -8,9 +8,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../../harness/processes';
+import type { CfnTemplate } from '../../local/template/cfn-template';
+import { definitionDigest, stateMachinesFromTemplate } from '../../local/template/state-machines';
+import { synthesizedTemplate } from '../../local/template/synthesize';
 
 describe('offline synth', () => {
-  it('synthesizes both stacks with cdk-nag and attempts no outbound connection', () => {
+  it('synthesizes both stacks with cdk-nag, attempts no outbound connection, and deploys the state machines the local runtime runs', async () => {
     const out = tempDir('optiinfra-synth-');
     const record = path.join(out.dir, 'network.log');
     try {
@@ -31,6 +34,18 @@ describe('offline synth', () => {
         'OptiInfraOrchestrator-dev-Stateless.template.json',
       ]);
       expect(existsSync(record) ? readFileSync(record, 'utf8') : '').toBe('');
+
+      // The local runtime runs the state machines of its own in-process synthesis: the same definitions as deploy.
+      const deployed: CfnTemplate = { Resources: {} };
+      for (const file of templates) {
+        Object.assign(deployed.Resources, (JSON.parse(readFileSync(path.join(out.dir, 'cdk.out', file), 'utf8')) as CfnTemplate).Resources);
+      }
+      const digests = (template: CfnTemplate) =>
+        stateMachinesFromTemplate(template)
+          .map((m) => `${m.stateMachineType} ${definitionDigest(m.definition)}`)
+          .sort();
+      expect(digests(await synthesizedTemplate())).toEqual(digests(deployed));
+      expect(digests(deployed)).toHaveLength(2);
     } finally {
       out.remove();
     }

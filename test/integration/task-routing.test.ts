@@ -12,9 +12,8 @@ import {
   waitForTask,
   waitForTasks,
 } from '../../harness/local-orchestrator';
-import { stateMachinesFromTemplate } from '../../local/template/state-machines';
-import { definitionDigest } from '../../local/runtime';
-import { synthesizeDeployedTemplate } from '../support/deployed-template';
+import { definitionDigest, stateMachinesFromTemplate } from '../../local/template/state-machines';
+import { synthesizedTemplate } from '../../local/template/synthesize';
 import { NODE, type Proc, startProcess } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
 import { waitForWorkflowEnd } from '../../harness/workflow';
@@ -57,8 +56,9 @@ async function submit(body: Record<string, unknown>): Promise<string> {
 }
 
 describe('routing tasks to agents on one machine', () => {
-  it('executes exactly the state machine definitions that the CDK app deploys', () => {
-    const deployed = stateMachinesFromTemplate(synthesizeDeployedTemplate());
+  // test/infra/offline-synth.test.ts holds these definitions equal to what `cdk synth` deploys.
+  it('executes exactly the state machine definitions that the CDK app deploys', async () => {
+    const deployed = stateMachinesFromTemplate(await synthesizedTemplate());
     const printed = [...orch.proc.output().matchAll(/runs (STANDARD|EXPRESS) \S+ \(definition sha256 ([0-9a-f]{16})\)/g)].map((m) => [
       m[1],
       m[2],
