@@ -30,7 +30,10 @@ export default defineConfig({
       // Unit test files share their worker's modules (isolate: false): they keep no global state, and
       // loading the same modules once per worker instead of once per file halves the project's time.
       { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
-      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT } },
+      {
+        extends: true,
+        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/support/global-setup.ts'] },
+      },
     ],
   },
 });

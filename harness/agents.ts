@@ -46,17 +46,21 @@ let bundled: Promise<string> | undefined;
  * agents per file on a shared 2-core machine. Same code, so the same behaviour
  * (test/sdk/example-agents.test.ts runs the example itself through tsx). The bundle is kept in
  * node_modules/.cache under a digest of its sources and the lockfile, so test processes share it
- * and a change to the agent or the SDK builds a new one.
+ * and a change to the agent, the SDK or the core it imports builds a new one.
  */
-function faultAgentScript(): Promise<string> {
+export function faultAgentScript(): Promise<string> {
   bundled ??= (async () => {
+    // Everything the bundle is built from: the agent, the SDK, the wire contract it imports from the core, the locked dependencies.
+    const tsUnder = (folder: string) =>
+      readdirSync(path.join(ROOT, folder))
+        .filter((f) => f.endsWith('.ts'))
+        .sort()
+        .map((f) => path.join(folder, f));
     const sources = [
       path.join('examples', 'fault-agent.ts'),
       'package-lock.json',
-      ...readdirSync(path.join(ROOT, 'sdk'))
-        .filter((f) => f.endsWith('.ts'))
-        .sort()
-        .map((f) => path.join('sdk', f)),
+      ...tsUnder('sdk'),
+      ...tsUnder(path.join('functions', 'core')),
     ];
     const digest = createHash('sha256');
     for (const file of sources) digest.update(file).update(readFileSync(path.join(ROOT, file)));
