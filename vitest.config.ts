@@ -1,4 +1,6 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Two projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases on in-memory
@@ -19,6 +21,39 @@ const UNIT = [
   'test/infra/orchestrator-stack.test.ts',
 ];
 
+/**
+ * Seconds each slow file took in a full run on this 2-core machine. Vitest orders a run by the
+ * durations it cached from the last one; on a fresh clone (as in CI) it has none and starts the
+ * largest files first, so short files that take long (a restart waits out leases, a synth bundles
+ * functions) would run last, alone, and stretch the run. These start first instead.
+ */
+const MEASURED_SECONDS: Record<string, number> = {
+  'test/docs/walkthrough.test.ts': 34,
+  'test/integration/routing-under-load.test.ts': 32,
+  'test/integration/restart.test.ts': 26,
+  'test/infra/offline-synth.test.ts': 23,
+  'test/integration/fuzz.test.ts': 18,
+  'test/integration/task-routing.test.ts': 14,
+  'test/integration/redis-outage.test.ts': 12,
+  'test/integration/agent-health.test.ts': 8,
+  'test/integration/api-auth.test.ts': 7,
+  'test/integration/bad-input.test.ts': 6,
+};
+
+class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const root = this.ctx.config.root;
+    const cached = (f: TestSpecification) => this.ctx.cache.getFileTestResults(`${f.project.name}:${relative(root, f.moduleId)}`);
+    // With durations of a previous run for every file, Vitest's own order is the better one.
+    if (sorted.every(cached)) return sorted;
+    const seconds = (f: TestSpecification) => MEASURED_SECONDS[relative(root, f.moduleId)] ?? 0;
+    // Within each project (Vitest runs projects in its order), slowest first; the sort is stable.
+    const projects = [...new Set(sorted.map((f) => f.project.name))];
+    return projects.flatMap((name) => sorted.filter((f) => f.project.name === name).sort((a, b) => seconds(b) - seconds(a)));
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -26,6 +61,7 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       // Unit test files share their worker's modules (isolate: false): they keep no global state, and
       // loading the same modules once per worker instead of once per file halves the project's time.

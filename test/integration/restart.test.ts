@@ -62,7 +62,7 @@ describe.concurrent('restarting the local runtime', () => {
       Array.from(
         { length: 4 },
         async () =>
-          (await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 10 }))
+          (await call<{ task_id: string }>(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'restart', timeout_seconds: 5 }))
             .body.task_id,
       ),
     );
