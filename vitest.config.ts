@@ -3,11 +3,15 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Two projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases on in-memory
+ * Three projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases on in-memory
  * stores, the SDK in-process, the lint rules and the template assertions. `integration` runs real
  * processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions engine, agents,
- * the whole runtime. `npm test` runs both.
+ * the whole runtime. `npm test` runs both. `build` (npm run test:build) is the deployment's own
+ * build, `cdk synth` with bundling, validation and cdk-nag (20 s of CPU): a build check that CI runs
+ * beside typecheck and lint.
  */
+const BUILD = ['test/infra/offline-synth.test.ts'];
+
 const UNIT = [
   'test/core/**/*.test.ts',
   'test/app/**/*.test.ts',
@@ -31,7 +35,6 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/docs/walkthrough.test.ts': 34,
   'test/integration/routing-under-load.test.ts': 32,
   'test/integration/restart.test.ts': 26,
-  'test/infra/offline-synth.test.ts': 23,
   'test/integration/fuzz.test.ts': 18,
   'test/integration/task-routing.test.ts': 14,
   'test/integration/redis-outage.test.ts': 12,
@@ -68,8 +71,14 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: UNIT, globalSetup: ['test/support/global-setup.ts'] },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...UNIT, ...BUILD],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
       },
+      { extends: true, test: { name: 'build', include: BUILD } },
     ],
   },
 });
