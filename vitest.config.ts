@@ -3,14 +3,18 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Three projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases on in-memory
- * stores, the SDK in-process, the lint rules and the template assertions. `integration` runs real
- * processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions engine, agents,
- * the whole runtime. `npm test` runs both. `build` (npm run test:build) is the deployment's own
- * build, `cdk synth` with bundling, validation and cdk-nag (20 s of CPU): a build check that CI runs
- * beside typecheck and lint.
+ * `npm test` runs two projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases
+ * on in-memory stores, the SDK in-process, the lint rules and the template assertions. `integration`
+ * runs real processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions
+ * engine, agents, the whole runtime.
+ *
+ * Two checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
+ * walkthrough that runs every command of the README and docs/ against a real orchestrator, and
+ * `build` (npm run test:build), the deployment's own `cdk synth` with bundling, validation and
+ * cdk-nag. Each takes 20 s of CPU or more on a 2-core machine.
  */
 const BUILD = ['test/infra/offline-synth.test.ts'];
+const DOCS = ['test/docs/**/*.test.ts'];
 
 const UNIT = [
   'test/core/**/*.test.ts',
@@ -32,7 +36,6 @@ const UNIT = [
  * functions) would run last, alone, and stretch the run. These start first instead.
  */
 const MEASURED_SECONDS: Record<string, number> = {
-  'test/docs/walkthrough.test.ts': 34,
   'test/integration/routing-under-load.test.ts': 32,
   'test/integration/restart.test.ts': 26,
   'test/integration/fuzz.test.ts': 18,
@@ -74,11 +77,12 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...BUILD],
+          exclude: [...UNIT, ...BUILD, ...DOCS],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
       { extends: true, test: { name: 'build', include: BUILD } },
+      { extends: true, test: { name: 'docs', include: DOCS, globalSetup: ['test/support/global-setup.ts'] } },
     ],
   },
 });
