@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AgentRecord } from '../core/agent-model';
-import type { AgentStore } from '../core/ports';
+import type { AgentStore, HeartbeatReport } from '../core/ports';
 import { AGENTS_TABLE_KEYS } from '../core/table-keys';
 
 export class DynamoAgentStore implements AgentStore {
@@ -61,12 +61,7 @@ export class DynamoAgentStore implements AgentStore {
     return items;
   }
 
-  async heartbeat(
-    agentId: string,
-    nowIso: string,
-    inFlight: number | undefined,
-    metadata: Record<string, unknown> | undefined,
-  ): Promise<AgentRecord | undefined> {
+  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata }: HeartbeatReport): Promise<AgentRecord | undefined> {
     const names: Record<string, string> = { '#last_heartbeat': 'last_heartbeat' };
     const values: Record<string, unknown> = { ':now': nowIso };
     const sets = ['#last_heartbeat = :now'];

@@ -1,5 +1,5 @@
 import type { AgentRecord } from '../core/agent-model';
-import type { AgentStore } from '../core/ports';
+import type { AgentStore, HeartbeatReport } from '../core/ports';
 import { AGENTS_TABLE_KEYS } from '../core/table-keys';
 import { overlapError, storedCopy, storeError } from './memory-items';
 
@@ -43,12 +43,7 @@ export class MemoryAgentStore implements AgentStore {
       .map((a) => storedCopy(a) as unknown as AgentRecord);
   }
 
-  async heartbeat(
-    agentId: string,
-    nowIso: string,
-    inFlight: number | undefined,
-    metadata: Record<string, unknown> | undefined,
-  ): Promise<AgentRecord | undefined> {
+  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata }: HeartbeatReport): Promise<AgentRecord | undefined> {
     const change: Record<string, unknown> = { last_heartbeat: nowIso };
     if (inFlight !== undefined) change.in_flight = inFlight;
     if (metadata !== undefined) change.metadata = metadata;

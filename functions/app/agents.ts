@@ -138,7 +138,7 @@ export async function heartbeat(
     `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,
   );
   const persist = req.metadata !== undefined || (await deps.cache.shouldPersistHeartbeat(agentId, deps.settings.heartbeatPersistSeconds));
-  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, req.in_flight, req.metadata) : known;
+  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, { inFlight: req.in_flight, metadata: req.metadata }) : known;
   if (!agent || isExpired(agent, now)) {
     throw new NotFoundError(
       `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,

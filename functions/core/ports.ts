@@ -45,18 +45,19 @@ export interface TaskChange {
   expiresAt?: number;
 }
 
+/** What an agent reported with its heartbeat: each part is kept only when sent. */
+export interface HeartbeatReport {
+  inFlight?: number;
+  metadata?: Record<string, unknown>;
+}
+
 export interface AgentStore {
   /** Creates or refreshes the agent (its token hash and signing secret replaced); the first registration time is kept. */
   register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord>;
   get(agentId: string): Promise<AgentRecord | undefined>;
   list(type?: string): Promise<AgentRecord[]>;
-  /** Records a heartbeat; undefined when the agent is unknown. */
-  heartbeat(
-    agentId: string,
-    nowIso: string,
-    inFlight: number | undefined,
-    metadata: Record<string, unknown> | undefined,
-  ): Promise<AgentRecord | undefined>;
+  /** Records a heartbeat, with what the agent reported; undefined when the agent is unknown. */
+  heartbeat(agentId: string, nowIso: string, report: HeartbeatReport): Promise<AgentRecord | undefined>;
   /** Stops new tasks to the agent; with `expiresAt` (seconds since epoch) it is forgotten then, without it stays listed. */
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined>;
 }

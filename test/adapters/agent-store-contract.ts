@@ -83,7 +83,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         const listed = (await store.list('cost'))[0]!;
         listed.metadata.added = true;
         const sentMetadata = { deep: { n: 1 } };
-        const beat = (await store.heartbeat('a-1', T1, 1, sentMetadata))!;
+        const beat = (await store.heartbeat('a-1', T1, { inFlight: 1, metadata: sentMetadata }))!;
         sentMetadata.deep.n = 3;
         beat.capabilities.length = 0;
         expect(await store.get('a-1')).toMatchObject({
@@ -118,18 +118,18 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
     describe('heartbeat', () => {
       it('records the time, and in_flight and metadata only when given (metadata replaced whole)', async () => {
         await store.register(registration({ agent_id: 'a-1', in_flight: 2, metadata: { v: 1, keep: 'no' } }), T0);
-        expect(await store.heartbeat('a-1', T1, undefined, undefined)).toMatchObject({
+        expect(await store.heartbeat('a-1', T1, {})).toMatchObject({
           last_heartbeat: T1,
           in_flight: 2,
           metadata: { v: 1, keep: 'no' },
         });
-        const agent = await store.heartbeat('a-1', T2, 0, { v: 2 });
+        const agent = await store.heartbeat('a-1', T2, { inFlight: 0, metadata: { v: 2 } });
         expect(agent).toMatchObject({ last_heartbeat: T2, in_flight: 0, metadata: { v: 2 }, registered_at: T0 });
         expect(await store.get('a-1')).toStrictEqual(agent);
       });
 
       it('answers undefined for an unknown agent and creates nothing', async () => {
-        expect(await store.heartbeat('ghost', T1, 1, { v: 1 })).toBeUndefined();
+        expect(await store.heartbeat('ghost', T1, { inFlight: 1, metadata: { v: 1 } })).toBeUndefined();
         expect(await store.get('ghost')).toBeUndefined();
         expect(await store.list()).toEqual([]);
       });
