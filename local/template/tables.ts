@@ -14,6 +14,11 @@ export interface TemplateTable {
   input: CreateTableCommandInput;
 }
 
+/** A global or local secondary index: its name, keys and projection. */
+function secondaryIndex(index: Record<string, unknown>): GlobalSecondaryIndex & LocalSecondaryIndex {
+  return { IndexName: scalar(index.IndexName), KeySchema: keySchema(index.KeySchema), Projection: projection(index.Projection) };
+}
+
 function keySchema(value: unknown): KeySchemaElement[] {
   if (!Array.isArray(value)) throw new Error('KeySchema must be a list');
   return recordsOf(value).map((k) => ({ AttributeName: scalar(k.AttributeName), KeyType: k.KeyType as KeySchemaElement['KeyType'] }));
@@ -50,26 +55,10 @@ export function tablesFromTemplate(template: CfnTemplate): TemplateTable[] {
       })),
       BillingMode: 'PAY_PER_REQUEST',
     };
-    const gsis = recordsOf(properties.GlobalSecondaryIndexes);
-    if (gsis.length > 0) {
-      input.GlobalSecondaryIndexes = gsis.map(
-        (g): GlobalSecondaryIndex => ({
-          IndexName: scalar(g.IndexName),
-          KeySchema: keySchema(g.KeySchema),
-          Projection: projection(g.Projection),
-        }),
-      );
-    }
-    const lsis = recordsOf(properties.LocalSecondaryIndexes);
-    if (lsis.length > 0) {
-      input.LocalSecondaryIndexes = lsis.map(
-        (l): LocalSecondaryIndex => ({
-          IndexName: scalar(l.IndexName),
-          KeySchema: keySchema(l.KeySchema),
-          Projection: projection(l.Projection),
-        }),
-      );
-    }
+    const gsis: GlobalSecondaryIndex[] = recordsOf(properties.GlobalSecondaryIndexes).map(secondaryIndex);
+    if (gsis.length > 0) input.GlobalSecondaryIndexes = gsis;
+    const lsis: LocalSecondaryIndex[] = recordsOf(properties.LocalSecondaryIndexes).map(secondaryIndex);
+    if (lsis.length > 0) input.LocalSecondaryIndexes = lsis;
     tables.push({ logicalId, input });
   }
   return tables;
