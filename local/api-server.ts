@@ -1,5 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import getRawBody from 'raw-body';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, matchRoute, routeKey } from '../functions/api/routes';
 import { listen } from './stand-ins/listen';
@@ -43,85 +44,82 @@ export interface ApiServerOptions {
 
 export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > GATEWAY_MAX_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      // Whatever goes wrong with one request answers that request; it never takes the runtime down.
-      void (async () => {
-        if (tooLarge) return send(res, 413, { error: `request body exceeds ${GATEWAY_MAX_BYTES} bytes`, code: 'payload_too_large' });
-        // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
-        const target = req.url ?? '/';
-        const mark = target.indexOf('?');
-        const url = { pathname: mark >= 0 ? target.slice(0, mark) : target, search: mark >= 0 ? target.slice(mark) : '' };
-        const searchParams = new URLSearchParams(url.search);
-        const method = (req.method ?? 'GET').toUpperCase();
-        const { route, params } = matchRoute(method, url.pathname);
-        const tokens = options.bearerTokens ?? [];
-        if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
-          const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
-          return send(
-            res,
-            401,
-            {
-              error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
-              code: 'unauthorized',
-            },
-            { 'www-authenticate': 'Bearer' },
-          );
-        }
-        const fn: ApiFunction =
-          route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-        const query: Record<string, string> = {};
-        for (const [k, v] of searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
-        const body = Buffer.concat(chunks).toString('utf8');
-        const now = new Date();
-        const event: APIGatewayProxyEventV2 = {
-          version: '2.0',
-          routeKey: route ? routeKey(route) : '$default',
-          rawPath: url.pathname,
-          rawQueryString: url.search.slice(1),
-          headers,
-          queryStringParameters: Object.keys(query).length ? query : undefined,
-          pathParameters: route && Object.keys(params).length ? params : undefined,
-          body: body === '' ? undefined : body,
-          isBase64Encoded: false,
-          requestContext: {
-            accountId: '000000000000',
-            apiId: 'local',
-            domainName: req.headers.host ?? 'localhost',
-            domainPrefix: 'local',
-            http: {
-              method,
-              path: url.pathname,
-              protocol: `HTTP/${req.httpVersion}`,
-              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-              userAgent: req.headers['user-agent'] ?? '',
-            },
-            requestId: randomUUID(),
-            routeKey: route ? routeKey(route) : '$default',
-            stage: '$default',
-            time: now.toISOString(),
-            timeEpoch: now.getTime(),
-          },
-        };
-        try {
-          const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
-          res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
-          res.end(out.body ?? '');
-        } catch {
-          send(res, 500, { error: 'internal error', code: 'internal_error' });
-        }
-      })().catch(() => send(res, 500, { error: 'internal error', code: 'internal_error' }));
-    });
+    // Whatever goes wrong with one request answers that request; it never takes the runtime down.
+    getRawBody(req, { limit: GATEWAY_MAX_BYTES, encoding: 'utf8' }).then(
+      (body) => answer(req, res, body),
+      (err: { type?: string }) => {
+        if (err.type === 'entity.too.large')
+          send(res, 413, { error: `request body exceeds ${GATEWAY_MAX_BYTES} bytes`, code: 'payload_too_large' }, { connection: 'close' });
+        else send(res, 400, { error: 'the request body could not be read to its end; send it again', code: 'bad_request' });
+      },
+    );
   });
+
+  async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {
+    try {
+      // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
+      const target = req.url ?? '/';
+      const mark = target.indexOf('?');
+      const url = { pathname: mark >= 0 ? target.slice(0, mark) : target, search: mark >= 0 ? target.slice(mark) : '' };
+      const searchParams = new URLSearchParams(url.search);
+      const method = (req.method ?? 'GET').toUpperCase();
+      const { route, params } = matchRoute(method, url.pathname);
+      const tokens = options.bearerTokens ?? [];
+      if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
+        const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
+        return send(
+          res,
+          401,
+          {
+            error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
+            code: 'unauthorized',
+          },
+          { 'www-authenticate': 'Bearer' },
+        );
+      }
+      const fn: ApiFunction =
+        route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+      const query: Record<string, string> = {};
+      for (const [k, v] of searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+      const now = new Date();
+      const event: APIGatewayProxyEventV2 = {
+        version: '2.0',
+        routeKey: route ? routeKey(route) : '$default',
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers,
+        queryStringParameters: Object.keys(query).length ? query : undefined,
+        pathParameters: route && Object.keys(params).length ? params : undefined,
+        body: body === '' ? undefined : body,
+        isBase64Encoded: false,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'local',
+          domainName: req.headers.host ?? 'localhost',
+          domainPrefix: 'local',
+          http: {
+            method,
+            path: url.pathname,
+            protocol: `HTTP/${req.httpVersion}`,
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: req.headers['user-agent'] ?? '',
+          },
+          requestId: randomUUID(),
+          routeKey: route ? routeKey(route) : '$default',
+          stage: '$default',
+          time: now.toISOString(),
+          timeEpoch: now.getTime(),
+        },
+      };
+      const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
+      res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
+      res.end(out.body ?? '');
+    } catch {
+      send(res, 500, { error: 'internal error', code: 'internal_error' });
+    }
+  }
   // Idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a client
   // never sends on a connection the server is closing, as behind API Gateway.
   server.keepAliveTimeout = 65_000;

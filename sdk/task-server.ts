@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import getRawBody from 'raw-body';
 import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
 import type { DeliveryVerifier } from './delivery-verifier';
@@ -116,27 +117,11 @@ export class TaskServer {
   }
 
   private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (raw: string) => void): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
+    getRawBody(req, { limit: MAX_BODY_BYTES, encoding: 'utf8' }).then(then, (err: { type?: string; message: string }) => {
+      if (err.type !== 'entity.too.large') return this.options.logger.warn(`could not read a task request: ${err.message}`);
+      const refusal = { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' };
+      sendJson(res, 413, refusal, { connection: 'close' });
     });
-    req.on('end', () => {
-      if (tooLarge) {
-        sendJson(
-          res,
-          413,
-          { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' },
-          { connection: 'close' },
-        );
-        return;
-      }
-      then(Buffer.concat(chunks).toString('utf8'));
-    });
-    req.on('error', (err) => this.options.logger.warn(`could not read a task request: ${err.message}`));
   }
 
   private onTask(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {

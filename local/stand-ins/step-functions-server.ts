@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import getRawBody from 'raw-body';
 import { listen } from './listen';
 import { ApiError, type ExecutionInfo, localExecutions, type StepFunctionsOptions } from './step-functions-engine';
 
@@ -21,20 +22,8 @@ export interface StepFunctionsServer {
 const MAX_BODY_BYTES = 1024 * 1024;
 
 function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ApiError('ValidationException', 'request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+  return getRawBody(req, { limit: MAX_BODY_BYTES, encoding: 'utf8' }).catch((err: { type?: string; message: string }) => {
+    throw new ApiError('ValidationException', err.type === 'entity.too.large' ? 'request body too large' : err.message);
   });
 }
 
