@@ -6,7 +6,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { CircuitView } from './circuit-breaker';
 import { ValidationError } from './errors';
-import { JSON_LIMITS, jsonLimitProblem } from './json-limits';
+import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -37,11 +37,21 @@ export const uuidString = (what: string) =>
     error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`),
   });
 
+/**
+ * A free-form JSON object within the limits, holding only what the task store can keep. Checked
+ * before zod's record rebuilds the object, which would silently drop a top-level `__proto__` key.
+ */
 const jsonObject = (what: string, maxBytes: number) =>
-  z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) }).superRefine((value, ctx) => {
-    const problem = jsonLimitProblem(value, JSON_LIMITS.maxDepth, maxBytes);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
-  });
+  z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return; // the record says what to send
+      const problem = jsonLimitProblem(value, JSON_LIMITS.maxDepth, maxBytes);
+      if (problem) return ctx.addIssue({ code: 'custom', message: problem, input: value });
+      const place = unstorablePlace(value);
+      if (place) ctx.addIssue({ code: 'custom', path: place.path, message: place.problem, input: value });
+    })
+    .pipe(z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) }));
 
 const intIn = (min: number, max: number, extra = '') => {
   const text = `an integer from ${min} to ${max}${extra}`;

@@ -235,6 +235,32 @@ describe('task submission validation', () => {
       ['agent_id must be the id of a registered agent', 'a UUID such as', '(got "agent-1")'],
     ],
     ['a numeric agent_id is rejected', submit({ agent_id: 42 }), ['agent_id'], ['agent_id must be', 'a UUID']],
+    [
+      'a nested __proto__ key in parameters is named by its path',
+      submit({ parameters: JSON.parse('{"a":{"b":{"__proto__":{"x":1}}}}') }),
+      ['parameters.a.b.__proto__'],
+      ['parameters.a.b.__proto__ is a key named "__proto__"', 'rename the key'],
+    ],
+    [
+      'a top-level __proto__ key in parameters is refused, not dropped',
+      submit({ parameters: JSON.parse('{"__proto__":{"admin":true},"ok":1}') }),
+      ['parameters.__proto__'],
+      ['parameters.__proto__ is a key named "__proto__"'],
+    ],
+    [
+      '1e400 in metadata (Infinity once parsed) is refused',
+      submit({ metadata: JSON.parse('{"a":[1,1e400]}') }),
+      ['metadata.a.1'],
+      ['metadata.a.1 is not a finite number'],
+    ],
+    [
+      '2^64 in parameters is refused',
+      submit({ parameters: JSON.parse('{"a":{"b":18446744073709551616}}') }),
+      ['parameters.a.b'],
+      ['parameters.a.b is 18446744073709552000 as a double, beyond ±9007199254740991', 'send it as a string'],
+    ],
+    ['1e126 in parameters is refused', submit({ parameters: { n: 1e126 } }), ['parameters.n'], ['parameters.n is 1e+126 as a double']],
+    ['1e-200 in parameters is refused', submit({ parameters: { n: 1e-200 } }), ['parameters.n'], ['closer to 0 than 1e-130']],
   ];
 
   it.each(cases)('%s', (_label, input, fields, fragments) => {
@@ -365,6 +391,13 @@ describe('agent registration validation', () => {
     ],
     ['metadata nested 17 levels deep is rejected', register({ metadata: deep(17) }), 'metadata', ['metadata must nest at most 16 levels']],
     [
+      'metadata with a nested __proto__ key is rejected',
+      register({ metadata: JSON.parse('{"labels":{"__proto__":{"x":1}}}') }),
+      'metadata.labels.__proto__',
+      ['metadata.labels.__proto__ is a key named "__proto__"'],
+    ],
+    ['metadata holding 1e400 is rejected', register({ metadata: JSON.parse('{"a":1e400}') }), 'metadata.a', ['is not a finite number']],
+    [
       'more than 100 capabilities are rejected',
       register({ capabilities: Array.from({ length: 101 }, (_, i) => `c${i}`) }),
       'capabilities',
@@ -457,6 +490,8 @@ describe('heartbeat validation', () => {
     ['a string in_flight', { in_flight: '3' }, 'in_flight must be an integer from 0 to 100000'],
     ['metadata given as a string', { metadata: 'x' }, 'metadata must be a JSON object of metadata'],
     ['metadata nested 5 000 levels deep', { metadata: deep(5_000) }, 'metadata must nest at most 16 levels'],
+    ['metadata with a __proto__ key', JSON.parse('{"metadata":{"__proto__":1}}'), 'metadata.__proto__ is a key named "__proto__"'],
+    ['metadata holding 2^64', JSON.parse('{"metadata":{"n":[18446744073709551616]}}'), 'metadata.n.0 is 18446744073709552000'],
   ])('%s is rejected', (_label, body, fragment) => {
     expect(rejection(heartbeatRequestSchema, body, 'heartbeat').message).toContain(fragment);
   });
