@@ -21,12 +21,13 @@ export function encodePageToken(token: PageToken): string {
   return Buffer.from(JSON.stringify(token)).toString('base64url');
 }
 
+const bad = () =>
+  new ValidationError(
+    'invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters',
+    [{ field: 'next_token', message: 'not issued by this API' }],
+  );
+
 export function decodePageToken(raw: string): PageToken {
-  const bad = () =>
-    new ValidationError(
-      'invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters',
-      [{ field: 'next_token', message: 'not issued by this API' }],
-    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
@@ -42,6 +43,21 @@ export function decodePageToken(raw: string): PageToken {
     throw bad();
   for (const v of Object.values(k ?? {})) if (typeof v !== 'string') throw bad();
   return { m: m, k: k as Record<string, unknown> | undefined };
+}
+
+/**
+ * Where a page of `index` in the partition `value` starts: the token's key, checked as DynamoDB
+ * checks an ExclusiveStartKey (exactly the table key and the index's keys, non-empty strings, in
+ * this partition), so a token of another listing, or an edited one, is the caller's 400 and not
+ * the store's ValidationException.
+ */
+function startKeyOf(token: PageToken | undefined, index: IndexQuery['index'], value: string): Record<string, unknown> | undefined {
+  const k = token?.k;
+  if (k === undefined) return undefined;
+  const names = [TASKS_TABLE_KEYS.partitionKey, index.partitionKey, index.sortKey];
+  const exact = Object.keys(k).length === names.length && names.every((n) => typeof k[n] === 'string' && k[n] !== '');
+  if (!exact || k[index.partitionKey] !== value) throw bad();
+  return k;
 }
 
 /** The key of an index entry: the table key plus the index's keys, as ExclusiveStartKey wants it. */
@@ -99,7 +115,10 @@ export async function listTasks(reader: TaskIndexReader, filter: TaskListFilter,
     const byStatus = filter.status !== undefined;
     const index = byStatus ? TASKS_TABLE_KEYS.byStatus : TASKS_TABLE_KEYS.byAgentType;
     const value = (byStatus ? filter.status : filter.agentType)!;
-    const out = await reader.query({ index, value, forward: false, limit: filter.limit + 1, startKey: token?.k });
+    // A month is only in the tokens of the unfiltered listing.
+    if (token?.m !== undefined) throw bad();
+    const startKey = startKeyOf(token, index, value);
+    const out = await reader.query({ index, value, forward: false, limit: filter.limit + 1, startKey });
     const kept = out.items.slice(0, filter.limit);
     const last = kept[kept.length - 1];
     // The index is only eventually consistent: the item read decides.
@@ -114,7 +133,7 @@ export async function listTasks(reader: TaskIndexReader, filter: TaskListFilter,
   }
   const index = TASKS_TABLE_KEYS.byMonth;
   let month = token?.m ?? monthOf(new Date(nowMs).toISOString());
-  let startKey = token?.k;
+  let startKey = startKeyOf(token, index, month);
   const found: Array<Record<string, unknown>> = [];
   for (let walked = 0; walked < MAX_MONTHS_BACK && found.length <= filter.limit; walked++) {
     const out = await reader.query({ index, value: month, forward: false, limit: filter.limit + 1 - found.length, startKey });

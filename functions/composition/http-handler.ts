@@ -91,7 +91,16 @@ function parseBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
   }
 }
 
-/** Path ids are UUIDs; anything else is a 400 that says so, before any lookup. */
+/** A path parameter percent-decoded; one with broken encoding (`%zz`, a cut UTF-8 sequence) as sent, which no id rule accepts. */
+function decodedParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Path ids are UUIDs; anything else (broken percent-encoding too) is a 400 that says so, before any lookup. */
 export function idParam(req: ApiRequest, what: 'task' | 'agent'): string {
   const id = req.params.id ?? '';
   if (!isUuid(id)) {
@@ -112,7 +121,7 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
       path: spec.path,
       handler: async (event: APIGatewayProxyEventV2, context: Context) => {
         const req: ApiRequest = {
-          params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')])),
+          params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodedParam(v ?? '')])),
           query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
           headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? ''])),
           body: parseBody(event, options.maxBodyBytes),

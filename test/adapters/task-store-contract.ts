@@ -357,10 +357,10 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         }
       });
 
-      // A token of one listing passed to another, or one whose key was edited, gets past the
-      // store's own check and is refused by DynamoDB (ValidationException, not the API's
-      // ValidationError): the API answers 500, not 400. Pinned here as it is.
-      it('a next_token of another listing, or with an edited key, is refused by DynamoDB, not as a ValidationError', async () => {
+      // A token of one listing passed to another, or one whose key was edited, would reach DynamoDB
+      // as an ExclusiveStartKey it refuses (ValidationException: a 500 from the API). The listing
+      // checks the key as DynamoDB does, first, so the caller gets a 400 that says what to send.
+      it('refuses a next_token of another listing, or with an edited key, with a ValidationError on next_token', async () => {
         for (let i = 0; i < 3; i++) await created(`t-${i}`, i + 1, { status: 'queued' });
         const byStatus = (await store.list({ status: 'queued', limit: 1 })).nextToken!;
         const byType = (await store.list({ agentType: 'cost', limit: 1 })).nextToken!;
@@ -379,11 +379,15 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => (k.extra = 'x'))],
           [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => delete k.created_at)],
           [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => (k.task_id = ''))],
+          [{ status: 'queued', limit: 1 }, edited(byStatus, (k) => (k.status = 'failed'))],
+          [{ limit: 1 }, byType],
+          [{ agentType: 'cost', limit: 1 }, unfiltered],
+          [{ limit: 1 }, edited(unfiltered, (k) => (k.created_month = '2026-05'))],
         ];
         for (const [filter, nextToken] of misused) {
           const refusal = store.list({ ...filter, nextToken });
-          await expect(refusal, JSON.stringify(filter)).rejects.toMatchObject({ name: 'ValidationException' });
-          await expect(refusal).rejects.not.toBeInstanceOf(ValidationError);
+          await expect(refusal, JSON.stringify(filter)).rejects.toBeInstanceOf(ValidationError);
+          await expect(refusal).rejects.toMatchObject({ issues: [{ field: 'next_token', message: 'not issued by this API' }] });
         }
       });
 

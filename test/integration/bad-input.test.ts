@@ -29,6 +29,93 @@ function nestedObject(levels: number): Record<string, unknown> {
   return value;
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const REGISTRATION = '"name":"a","type":"t","host":"127.0.0.1","port":8099,"capabilities":["c"]';
+const token = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** Values the task store cannot keep, sent as raw JSON (JSON.stringify cannot write 1e400): each a 400 naming the path. */
+function unstorableValueCases(): Case[] {
+  const submit = (extra: string) => `{"task_type":"work","agent_type":"guarded",${extra}}`;
+  return [
+    [
+      'nested __proto__ in parameters',
+      submit('"parameters":{"a":{"b":{"__proto__":{"x":1}}}}'),
+      'parameters.a.b.__proto__ is a key named "__proto__"',
+    ],
+    [
+      'top-level __proto__ in parameters',
+      submit('"parameters":{"__proto__":{"admin":true}}'),
+      'parameters.__proto__ is a key named "__proto__"',
+    ],
+    ['1e400 in parameters', submit('"parameters":{"a":{"b":1e400}}'), 'parameters.a.b is not a finite number'],
+    ['1e126 in metadata', submit('"metadata":{"n":1e126}'), 'metadata.n is 1e+126 as a double, beyond ±9007199254740991'],
+    ['2^64 in parameters', submit('"parameters":{"list":[18446744073709551616]}'), 'parameters.list.0 is 18446744073709552000 as a double'],
+    ['1e-200 in parameters', submit('"parameters":{"tiny":1e-200}'), 'parameters.tiny is 1e-200, closer to 0 than 1e-130'],
+    ['__proto__ in registration metadata', `{${REGISTRATION},"metadata":{"__proto__":1}}`, 'metadata.__proto__ is a key named "__proto__"'],
+    ['2^64 in registration metadata', `{${REGISTRATION},"metadata":{"n":18446744073709551616}}`, 'metadata.n is 18446744073709552000'],
+    ['1e400 in heartbeat metadata', '{"metadata":{"load":1e400}}', 'metadata.load is not a finite number'],
+    ['__proto__ in heartbeat metadata', '{"metadata":{"a":{"__proto__":[]}}}', 'metadata.a.__proto__ is a key named "__proto__"'],
+  ].map(([label, body, fragment]) => {
+    const path = label!.includes('registration')
+      ? '/agents/register'
+      : label!.includes('heartbeat')
+        ? `/agents/${UNKNOWN}/heartbeat`
+        : '/tasks';
+    return [label!, 'POST', path, body, 400, 'validation_error', fragment!, JSON_HEADERS] as Case;
+  });
+}
+
+/** Ids with broken percent-encoding and page tokens of other listings: each a 400 that says what to send. */
+function malformedIdAndTokenCases(): Case[] {
+  const ids: Case[] = [
+    ['task id %zz', 'GET', '/tasks/%zz', undefined, 400, 'validation_error', 'task ids are UUIDs'],
+    ['task id cut in a UTF-8 sequence', 'GET', '/tasks/%E0%A4%A', undefined, 400, 'validation_error', 'task ids are UUIDs'],
+    ['cancel task id %zz', 'DELETE', '/tasks/%zz', undefined, 400, 'validation_error', 'task ids are UUIDs'],
+    ['agent id %zz', 'GET', '/agents/%zz', undefined, 400, 'validation_error', 'agent ids are UUIDs'],
+    [
+      'unregister agent id cut in a UTF-8 sequence',
+      'DELETE',
+      '/agents/%E0%A4%A',
+      undefined,
+      400,
+      'validation_error',
+      'agent ids are UUIDs',
+    ],
+    ['heartbeat agent id %', 'POST', '/agents/%/heartbeat', '{}', 400, 'validation_error', 'agent ids are UUIDs', JSON_HEADERS],
+    ['drain agent id %E0%A4%A', 'POST', '/agents/%E0%A4%A/drain', '{}', 400, 'validation_error', 'agent ids are UUIDs', JSON_HEADERS],
+  ];
+  const at = '2026-06-15T12:00:00.000Z';
+  const tokens: Array<[string, string, unknown]> = [
+    ['a key with other attributes', 'status=queued', { k: { a: 'b' } }],
+    ['an agent-type key on a status listing', 'status=queued', { k: { task_id: UNKNOWN, agent_type: 'guarded', created_at: at } }],
+    ['a status key on an agent-type listing', 'agent_type=guarded', { k: { task_id: UNKNOWN, status: 'queued', created_at: at } }],
+    ['a key of another status', 'status=queued', { k: { task_id: UNKNOWN, status: 'failed', created_at: at } }],
+    ['a status key on the unfiltered listing', '', { k: { task_id: UNKNOWN, status: 'queued', created_at: at } }],
+    ['a month key of another month', '', { m: '2026-06', k: { task_id: UNKNOWN, created_month: '2026-05', created_at: at } }],
+    [
+      'an unfiltered token on a status listing',
+      'status=queued',
+      { m: '2026-06', k: { task_id: UNKNOWN, created_month: '2026-06', created_at: at } },
+    ],
+    ['an extra key attribute', 'status=queued', { k: { task_id: UNKNOWN, status: 'queued', created_at: at, agent_type: 'x' } }],
+    ['an empty task_id', 'status=queued', { k: { task_id: '', status: 'queued', created_at: at } }],
+  ];
+  return [
+    ...ids,
+    ...tokens.map(
+      ([label, filter, value]): Case => [
+        `next_token with ${label}`,
+        'GET',
+        `/tasks?${filter ? `${filter}&` : ''}next_token=${token(value)}`,
+        undefined,
+        400,
+        'validation_error',
+        'pass the next_token of the previous page unchanged, with the same filters',
+      ],
+    ),
+  ];
+}
+
 type Case = [
   label: string,
   method: string,
@@ -311,6 +398,8 @@ const cases: Case[] = [
     'validation_error',
     'status must be one of healthy, unhealthy, draining',
   ],
+  ...unstorableValueCases(),
+  ...malformedIdAndTokenCases(),
   ['unknown route', 'GET', '/jobs', undefined, 404, 'route_not_found', 'no route GET /jobs'],
   ['wrong method', 'PUT', '/tasks', '{}', 405, 'method_not_allowed', 'use POST or GET', { 'content-type': 'application/json' }],
 ];
