@@ -1,3 +1,4 @@
+import { unstorablePlace } from '../core/json-limits';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { TASKS_TABLE_KEYS } from '../core/table-keys';
 import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
@@ -12,7 +13,7 @@ type Item = Record<string, unknown>;
  * transitions, the same listings over the same indexes (status, agent type, month; newest first,
  * pages continuing after an index key), the same page token, and finished tasks past retention
  * hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
- * that no status allows) fail with an error of DynamoDB's name. Entries with the same created_at
+ * that no status allows, a value it cannot keep) fail with an error of DynamoDB's name. Entries with the same created_at
  * come in task_id order here; DynamoDB orders them by a hash of the key.
  */
 export class MemoryTaskStore implements TaskStore {
@@ -21,6 +22,7 @@ export class MemoryTaskStore implements TaskStore {
   constructor(private readonly clock: Clock = systemClock) {}
 
   async create(task: Task): Promise<void> {
+    refuseUnstorable(task);
     if (this.items.has(task.task_id)) throw storeError('ConditionalCheckFailedException', 'The conditional request failed');
     this.items.set(task.task_id, storedCopy({ ...task, created_month: monthOf(task.created_at) }));
   }
@@ -43,6 +45,7 @@ export class MemoryTaskStore implements TaskStore {
       ...(change.appendFailedAgent !== undefined ? ['failed_agents'] : []),
       ...(change.remove ?? []),
     ];
+    refuseUnstorable(Object.fromEntries(sets));
     const overlap = overlappingPath(paths);
     if (overlap !== undefined) throw overlapError(overlap);
     if (paths.includes(TASKS_TABLE_KEYS.partitionKey))
@@ -124,6 +127,16 @@ export class MemoryTaskStore implements TaskStore {
       return item ? [strip(item)] : [];
     });
   }
+}
+
+/**
+ * Values DynamoTaskStore cannot write fail here too: numbers the document client refuses to
+ * marshal (an Error) or DynamoDB refuses (a ValidationException), and `__proto__` keys (the
+ * marshaller makes them the prototype of its map, and DynamoDB refuses the empty value).
+ */
+function refuseUnstorable(values: unknown): void {
+  const place = unstorablePlace(values);
+  if (place) throw storeError('ValidationException', `One or more parameter values were invalid: ${place.path.join('.')} ${place.problem}`);
 }
 
 function strip(item: Item): Task {

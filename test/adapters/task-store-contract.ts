@@ -242,6 +242,31 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         }
         expect(await store.get('a')).toStrictEqual(before);
       });
+
+      // What core/json-limits.ts unstorablePlace refuses, held to DynamoDB: the document client
+      // refuses to marshal numbers past 2^53 and Infinity; DynamoDB refuses magnitudes below 1e-130,
+      // and the empty value the marshaller makes of a __proto__ key. Nothing of it may reach the store.
+      it('throws on a value it cannot keep (2^64, 1e400, 1e-131, a __proto__ key), in create and in transition, and changes nothing', async () => {
+        const before = await created('a', 5, { status: 'sent', attempts: 1 });
+        const unstorable = [
+          '{"total":18446744073709551616}',
+          '{"total":-9007199254740992}',
+          '{"list":[1,1e400]}',
+          '{"tiny":1e-131}',
+          '{"__proto__":{"admin":true}}',
+          '{"a":{"b":{"__proto__":1}}}',
+        ];
+        for (const json of unstorable) {
+          const value = JSON.parse(json) as Record<string, unknown>;
+          await expect(store.transition('a', 'completed', { set: { result: value } }), json).rejects.toThrow();
+          await expect(store.create(task(`new-${json}`, 1, { parameters: value })), json).rejects.toThrow();
+          expect(await store.get(`new-${json}`)).toBeUndefined();
+        }
+        expect(await store.get('a')).toStrictEqual(before);
+        // What unstorablePlace lets through is kept as sent.
+        const storable = JSON.parse('{"safe":9007199254740991,"small":1e-130,"frac":0.1,"prototype":{"proto__":1}}') as unknown;
+        expect((await store.transition('a', 'completed', { set: { result: storable } }))?.result).toStrictEqual(storable);
+      });
     });
 
     describe('list', () => {
