@@ -5,11 +5,15 @@
  *     [--fail-first 2] [--delay-ms 2000] [--name fault-agent-1] [--type fault] [--capabilities fault_task,other]
  *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100] [--refuse-above N]
  *     [--fail-deliveries N] [--api-token T (default: env API_TOKEN)] [--fleet-token T (default: env FLEET_TOKEN)]
+ *     [--result JSON] [--result-file PATH]
  *
  * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
  * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
  * never answers; `reject` answers `failed` marked not retryable. With --fail-deliveries N the first N
- * deliveries of all (any task) answer HTTP 500 before the mode applies: a flapping agent.
+ * deliveries of all (any task) answer HTTP 500 before the mode applies: a flapping agent. With
+ * --result, a completed answer carries that JSON, parsed, as its result instead of the usual echo
+ * (so a test can send what the orchestrator cannot store, such as 2^64 or a "__proto__" key);
+ * --result-file reads that JSON from a file, for results larger than a command line holds.
  * --max-concurrency is what it registers; --refuse-above is where the agent itself starts answering
  * 503 (default: far above, so a test sees whatever the orchestrator sends).
  * Every delivery that reaches a handler is appended to --log as one JSON line
@@ -23,7 +27,7 @@
  * out. A hung delivery prints nothing. SIGUSR2 drains it (it prints `DRAINED`). SIGTERM / SIGINT
  * unregister and exit 0.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent, NonRetryableTaskError, type TaskContext } from '../sdk';
 
@@ -58,6 +62,8 @@ const { values } = parseArgs({
     'fail-deliveries': { type: 'string', default: '0' },
     'api-token': { type: 'string', default: process.env.API_TOKEN },
     'fleet-token': { type: 'string', default: process.env.FLEET_TOKEN },
+    result: { type: 'string' },
+    'result-file': { type: 'string' },
   },
 });
 
@@ -73,6 +79,15 @@ const capabilities = (values.capabilities ?? '')
   .filter(Boolean);
 if (capabilities.length === 0) fail('--capabilities must name at least one task type');
 
+const resultText = values['result-file'] !== undefined ? readFileSync(values['result-file'], 'utf8') : values.result;
+let fixedResult: unknown;
+if (resultText !== undefined) {
+  try {
+    fixedResult = JSON.parse(resultText);
+  } catch {
+    fail(`--result (or the --result-file) must be JSON, got "${resultText.slice(0, 80)}"`);
+  }
+}
 const failDeliveries = intOption(values['fail-deliveries'], '--fail-deliveries', 0);
 const deliveries = new Map<string, number>();
 let received = 0;
@@ -127,7 +142,7 @@ async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<u
     if (mode === 'slow') await sleep(delayMs);
     if (mode === 'hang') await new Promise<never>(() => undefined);
     outcome = 'completed';
-    return { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
+    return resultText !== undefined ? fixedResult : { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
   } finally {
     running -= 1;
     reportAnswer(ctx, outcome);

@@ -106,6 +106,10 @@ export interface FaultAgentOptions {
   apiToken?: string;
   /** For an orchestrator started with FLEET_TOKENS. */
   fleetToken?: string;
+  /** JSON text: completed answers carry it, parsed, as their result (instead of echoing the parameters). */
+  result?: string;
+  /** The same from a file, for results larger than a command line holds. */
+  resultFile?: string;
 }
 
 export async function startFaultAgent(orchestratorUrl: string, options: FaultAgentOptions): Promise<AgentProcess> {
@@ -134,6 +138,8 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.refuseAbove !== undefined) args.push('--refuse-above', String(options.refuseAbove));
   if (options.apiToken !== undefined) args.push('--api-token', options.apiToken);
   if (options.fleetToken !== undefined) args.push('--fleet-token', options.fleetToken);
+  if (options.result !== undefined) args.push('--result', options.result);
+  if (options.resultFile !== undefined) args.push('--result-file', options.resultFile);
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   const answers = () => [...proc.output().matchAll(/^ANSWERED (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Answer);

@@ -7,13 +7,22 @@
 import type { AgentRecord } from '../core/agent-model';
 import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
+import { unstorablePlace } from '../core/json-limits';
 import type { AgentKey } from '../core/ports';
 import { type AttemptResult, healthOf } from '../core/retry-policy';
 import { isTerminal, type Task } from '../core/task-model';
 import { agentPollSeconds, taskPool } from '../core/waiting-queue';
 import { chooseAgent } from './choose-agent';
 import { finishTask } from './finish-task';
-import { done, handOverIfNeeded, recordFailure, type StepDeps, type StepResult, type WorkflowState } from './workflow-step';
+import {
+  AnswerNotStoredError,
+  done,
+  handOverIfNeeded,
+  recordFailure,
+  type StepDeps,
+  type StepResult,
+  type WorkflowState,
+} from './workflow-step';
 
 /** Lease slack beyond the attempt deadline, covering the write of the outcome. */
 export const LEASE_GRACE_MS = 5_000;
@@ -75,13 +84,37 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     const failure = { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` };
     return recordFailure(deps, leased, attempt, failure, agent.agent_id);
   }
-  const completed = await finishTask(deps, task, 'completed', {
-    set: { result: result.result ?? null },
-    remove: ['lease_until', 'error'],
-    when: { attempts: attempt },
-  });
+  const onAgent = `attempt ${attempt} on agent ${agent.name} (${agent.agent_id})`;
+  const unstorable = unstorablePlace(result.result);
+  if (unstorable) {
+    // The same answer would fail every attempt: the task fails now, and says where and why.
+    const where = ['result', ...unstorable.path].join('.');
+    const error = `${onAgent}: the agent's result cannot be stored: ${where} ${unstorable.problem} (not retried)`;
+    return recordFailure(deps, leased, attempt, { kind: 'failed', error, retryable: false, health: 'neutral' }, agent.agent_id);
+  }
+  const completed = await storeAnswer(deps, task, attempt, result.result ?? null, onAgent);
   // A cancel that won the race keeps the task cancelled: the late answer is dropped.
   return done(completed ?? (await deps.tasks.get(task.task_id)));
+}
+
+/**
+ * Completes the task with the agent's result. The agent has answered, so the attempt is never
+ * delivered again because of the orchestrator's own store: if the store refuses the completed
+ * task, the task fails with why; if it cannot record even that, the step throws
+ * AnswerNotStoredError and the fault step fails the task. Undefined when a cancel won the race.
+ */
+async function storeAnswer(deps: StepDeps, task: Task, attempt: number, result: unknown, onAgent: string): Promise<Task | undefined> {
+  try {
+    return await finishTask(deps, task, 'completed', { set: { result }, remove: ['lease_until', 'error'], when: { attempts: attempt } });
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const error = `${onAgent}: the agent answered, but the orchestrator could not store its result (${why.slice(0, 500)}); not retried, as the agent did the work`;
+    try {
+      return await finishTask(deps, task, 'failed', { set: { error }, remove: ['lease_until'], when: { attempts: attempt } });
+    } catch (again) {
+      throw new AnswerNotStoredError(error, { cause: again });
+    }
+  }
 }
 
 /** POSTs the attempt to the agent, then frees its slot and tells its circuit breaker how it went. */

@@ -1,11 +1,21 @@
 /**
  * The state machine's Catch path: a step itself failed (Lambda error, or the Task state's own
  * timeout). An attempt in flight counts as failed; otherwise the step is tried again a few times
- * before the task is failed, so every execution still ends with the task in a terminal state.
+ * before the task is failed, so every execution still ends with the task in a terminal state. A
+ * step that failed after its agent answered (AnswerNotStoredError) fails the task: the attempt is
+ * never delivered again.
  */
 import { isTerminal } from '../core/task-model';
 import { finishTask } from './finish-task';
-import { done, handOverIfNeeded, recordFailure, type StepDeps, type StepResult, type WorkflowState } from './workflow-step';
+import {
+  AnswerNotStoredError,
+  done,
+  handOverIfNeeded,
+  recordFailure,
+  type StepDeps,
+  type StepResult,
+  type WorkflowState,
+} from './workflow-step';
 
 /** Orchestrator faults tolerated in a row before the task is failed. */
 export const MAX_CONSECUTIVE_FAULTS = 3;
@@ -19,6 +29,17 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
   const task = await deps.tasks.get(state.task_id);
   if (!task || isTerminal(task.status)) return done(task, state.step);
   const errorName = state.fault?.Error ?? 'UnknownError';
+  if (errorName === AnswerNotStoredError.NAME && (task.status === 'sent' || task.status === 'running')) {
+    // The agent answered this attempt: delivering it again would run the work twice.
+    const failed = await finishTask(deps, task, 'failed', {
+      set: {
+        error: causeMessage(state.fault?.Cause) ?? `attempt ${task.attempts}: the agent answered, but its outcome could not be stored`,
+      },
+      remove: ['lease_until'],
+      when: { attempts: task.attempts },
+    });
+    return done(failed ?? (await deps.tasks.get(task.task_id)));
+  }
   const timedOut = errorName === 'States.Timeout';
   if ((task.status === 'sent' || task.status === 'running') && (task.lease_until ?? 0) > 0) {
     const why = timedOut ? 'the dispatch step exceeded its time limit' : `the dispatch step failed (${errorName})`;
@@ -47,4 +68,16 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
     when: { attempts: task.attempts },
   });
   return done(failed ?? (await deps.tasks.get(task.task_id)));
+}
+
+/** The failed step's message: Lambda passes `{"errorMessage", "errorType", ...}` as the Cause, the local engine the message itself. */
+function causeMessage(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage.slice(0, 2_000);
+  } catch {
+    // not JSON: the message as it is
+  }
+  return cause.slice(0, 2_000);
 }

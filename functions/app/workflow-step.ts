@@ -9,6 +9,20 @@ import { mustHandOver } from '../core/workflow-choice';
 import type { Deps } from './deps';
 import { finishTask } from './finish-task';
 
+/**
+ * The dispatch step's error when an agent answered but neither its outcome nor the failure to
+ * store it could be written. The state machine's Catch passes the name on to the fault step
+ * (`$.fault.Error`), which then fails the task instead of delivering the attempt again.
+ */
+export class AnswerNotStoredError extends Error {
+  static readonly NAME = 'AnswerNotStoredError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = AnswerNotStoredError.NAME;
+  }
+}
+
 /** What the state machine's Choice routes on. */
 export type StepOutcome = 'retry' | 'wait' | 'done';
 
