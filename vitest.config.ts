@@ -43,6 +43,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/redis-outage.test.ts': 12,
   'test/integration/agent-health.test.ts': 8,
   'test/integration/api-auth.test.ts': 7,
+  'test/integration/unstorable-results.test.ts': 9,
   'test/integration/bad-input.test.ts': 6,
 };
 

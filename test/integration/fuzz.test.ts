@@ -2,7 +2,9 @@
  * Fuzzing the HTTP API of a real local runtime: thousands of malformed, oversized and random
  * requests to every route. None may get a 5xx, none may create a task or an agent or reach the
  * agent, and the process must still be healthy afterwards. fast-check generates the requests from
- * a fixed seed (printed on failure with the smallest failing request it could find).
+ * a fixed seed (printed on failure with the smallest failing request it could find). Then what
+ * an attacker once got a 500 or a stored task with: broken percent-encoding in path ids, page tokens
+ * of other listings, and values the task store cannot keep; each must be a 400 naming the field.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { allExecutions } from '../../harness/workflow';
 /** FUZZ_SEED / FUZZ_RUNS explore further; CI uses the fixed seed so a failure reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 4000);
+const TARGETED_RUNS = Math.ceil(RUNS / 4);
 let orch: LocalOrchestrator;
 let agent: AgentProcess;
 
@@ -136,6 +139,117 @@ const requestLike: fc.Arbitrary<FuzzRequest> = fc
     ...(method === 'GET' || method === 'HEAD' ? {} : b),
   }));
 
+/** Path ids with broken percent-encoding (bad hex, cut or invalid UTF-8), sent as they are. */
+const brokenEscape = fc.oneof(
+  fc.constantFrom('%zz', '%E0%A4%A', '%', '%%', '%C0%AF', '%ED%A0%80', '%FF', '%u0041', '%0', 'a%2', '%F0%9F%92'),
+  fc.stringMatching(/^[a-f0-9-]{0,12}%([0-9A-Fa-f]?[G-Zg-z%]|[89A-Fa-f][0-9A-Fa-f])[a-f0-9-]{0,12}$/),
+);
+
+/** A next_token that is valid base64url JSON, with a key of arbitrary attributes, and a month or not. */
+const keyAttribute = fc.constantFrom('task_id', 'status', 'agent_type', 'created_month', 'created_at', 'type', '__proto__', '');
+const foreignToken = fc
+  .record(
+    {
+      m: fc.oneof(fc.constantFrom('2026-06', '1999-01', '2026-13'), fc.string({ maxLength: 8 })),
+      k: fc.dictionary(
+        keyAttribute,
+        fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(UUID, 'queued', 'fuzzed', '2026-06'), fc.integer()),
+        {
+          maxKeys: 5,
+        },
+      ),
+    },
+    { requiredKeys: ['k'] },
+  )
+  .map((token) => JSON.stringify(token));
+
+/** Whether the token `json` happens to be well formed for the listing `filter` (then it is not foreign: a 200). */
+function fitsListing(json: string, filter: string): boolean {
+  const { m, k } = JSON.parse(json) as { m?: unknown; k: Record<string, unknown> };
+  const params = new URLSearchParams(filter);
+  const unfiltered = !params.has('status') && !params.has('agent_type');
+  const [attribute, value] = params.has('status')
+    ? ['status', params.get('status')]
+    : params.has('agent_type')
+      ? ['agent_type', params.get('agent_type')]
+      : ['created_month', m ?? new Date().toISOString().slice(0, 7)];
+  if (!unfiltered && m !== undefined) return false;
+  if (unfiltered && m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m))) return false;
+  const names = ['task_id', attribute, 'created_at'];
+  return Object.keys(k).length === 3 && names.every((n) => typeof k[n] === 'string' && k[n] !== '') && k[attribute] === value;
+}
+
+/** What the task store cannot keep, as JSON text (JSON.stringify writes neither 1e400 nor -0 as sent). */
+const poison = fc.oneof(
+  fc.constantFrom(
+    '1e400',
+    '-1e400',
+    '1e309',
+    '1e126',
+    '-1e126',
+    '18446744073709551616',
+    '9007199254740992',
+    '-9007199254740993',
+    '1e-131',
+    '5e-324',
+  ),
+  fc.jsonValue({ maxDepth: 2 }).map((v) => `{"__proto__":${JSON.stringify(v)}}`),
+);
+/** A JSON object (text) holding the poison somewhere down to 4 levels, beside ordinary values. */
+const poisonedObject = fc
+  .tuple(poison, fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.nat(3)), { maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }))
+  .map(([bad, path, sibling]) => {
+    let text = bad;
+    for (const step of path.reverse())
+      text = typeof step === 'number' ? `[${'0,'.repeat(step)}${text}]` : `{${JSON.stringify(step === 'ok' ? 'k' : step)}:${text}}`;
+    return `{"ok":${JSON.stringify(sibling)},"v":${text}}`;
+  });
+const REGISTRATION = `"name":"poisoned-agent","type":"fuzzed","host":"127.0.0.1","port":8099,"capabilities":["work"]`;
+
+/**
+ * Requests the attacker of issue 12 sent, which once answered 500 or stored something: each must
+ * be a 400 now. Submissions and registrations are otherwise valid for the registered agent, so
+ * anything not refused would create a task or an agent (the last test checks none was).
+ */
+const targetedLike: fc.Arbitrary<FuzzRequest & { field: string }> = fc.oneof(
+  fc
+    .tuple(fc.constantFrom('GET /tasks/', 'DELETE /tasks/', 'GET /agents/', 'DELETE /agents/', 'POST /agents/'), brokenEscape, fc.boolean())
+    .map(([route, id, drain]) => {
+      const [method, prefix] = route.split(' ') as [string, string];
+      const path = method === 'POST' ? `${prefix}${id}/${drain ? 'drain' : 'heartbeat'}` : `${prefix}${id}`;
+      return { method, path, body: method === 'POST' ? '{}' : undefined, contentType: 'application/json', field: 'id' };
+    }),
+  fc
+    .tuple(foreignToken, fc.constantFrom('', 'status=queued&', 'agent_type=fuzzed&', 'status=completed&agent_type=x&'))
+    .filter(([token, filter]) => !fitsListing(token, filter))
+    .map(([token, filter]) => ({
+      method: 'GET',
+      path: `/tasks?${filter}next_token=${Buffer.from(token).toString('base64url')}`,
+      field: 'next_token',
+    })),
+  fc.tuple(poisonedObject, fc.constantFrom('parameters', 'metadata')).map(([value, field]) => ({
+    method: 'POST',
+    path: '/tasks',
+    body: `{"task_type":"work","agent_type":"fuzzed","${field}":${value}}`,
+    contentType: 'application/json',
+    field,
+  })),
+  poisonedObject.map((value) => ({
+    method: 'POST',
+    path: '/agents/register',
+    body: `{${REGISTRATION},"metadata":${value}}`,
+    contentType: 'application/json',
+    field: 'metadata',
+  })),
+  poisonedObject.map((value) => ({
+    method: 'POST',
+    path: `/agents/${UUID}/heartbeat`,
+    body: `{"metadata":${value}}`,
+    contentType: 'application/json',
+    field: 'metadata',
+  })),
+);
+
 async function send(req: FuzzRequest): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = {};
   if (req.contentType) headers['content-type'] = req.contentType;
@@ -162,6 +276,19 @@ describe('fuzzing every route', () => {
     // The run reached the validation of every kind of route, not only the router.
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([400, 404, 405]));
   }, 240_000);
+
+  it(`answers ${TARGETED_RUNS} broken path escapes, foreign page tokens and unstorable values with a 400 naming the field`, async () => {
+    await fc.assert(
+      fc.asyncProperty(targetedLike, async (req) => {
+        const { status, text } = await send(req);
+        const body = JSON.parse(text) as { error?: string; code?: string; details?: Array<{ field: string }> };
+        expect(status, `${req.method} ${req.path.slice(0, 200)} ${req.body?.slice(0, 200) ?? ''} → ${text.slice(0, 300)}`).toBe(400);
+        expect(body.code).toBe('validation_error');
+        expect(body.details?.[0]?.field ?? '').toMatch(new RegExp(`^${req.field}(\\.|$)`));
+      }),
+      { numRuns: TARGETED_RUNS, seed: SEED, endOnFailure: false },
+    );
+  }, 120_000);
 
   it('created no task and no agent, delivered nothing, and the process is still healthy', async () => {
     expect((await call(orch.url, 'GET', '/health')).status).toBe(200);
