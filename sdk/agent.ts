@@ -42,6 +42,8 @@ export class Agent {
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalSeconds * 1000;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
+  /** Heartbeats in a row that ended in registering again (each refused the new token too). */
+  private registeredInARow = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
@@ -166,7 +168,9 @@ export class Agent {
     }
     this.state = 'running';
     this.logger.info(`agent ${this.name} registered as ${this.agentId} and serving on ${this.url}`);
-    this.scheduleHeartbeat();
+    // A first heartbeat at once shows the orchestrator that this agent holds its token: from then on nobody
+    // may heartbeat, drain or unregister it without that token (agents that speak only the seed protocol may).
+    this.scheduleHeartbeat(0);
     userSignal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
@@ -242,9 +246,12 @@ export class Agent {
           this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, registration.heartbeat_interval_seconds * 1000);
         return;
       } catch (err) {
-        if (err instanceof RegistrationError) throw err;
+        // 409 agent_id_in_use: a live registration holds the id (this agent's own, before a crash); it is
+        // free once that one misses its heartbeats, so keep trying, with backoff, like an unreachable orchestrator.
+        if (err instanceof RegistrationError && err.orchestratorCode !== 'agent_id_in_use') throw err;
         if (signal.aborted) throw new AgentAbortedError();
         if (attempt >= retry.maxAttempts) {
+          if (err instanceof RegistrationError) throw err;
           throw new OrchestratorUnreachableError(
             `agent ${this.name} could not register after ${attempt} attempt(s): ${err instanceof Error ? err.message : String(err)}`,
             { cause: err },
@@ -257,34 +264,45 @@ export class Agent {
     }
   }
 
-  private scheduleHeartbeat(): void {
+  private scheduleHeartbeat(delayMs = this.heartbeatMs): void {
     if (this.state !== 'running') return;
     this.heartbeatTimer = setTimeout(() => {
-      this.beating = this.beat().finally(() => {
+      this.beating = this.beat().then((registeredAgain) => {
         this.beating = undefined;
-        this.scheduleHeartbeat();
+        this.registeredInARow = registeredAgain ? this.registeredInARow + 1 : 0;
+        // Registered again: show the new token at once, as after start(); with backoff should the orchestrator keep refusing it.
+        const retry = { ...AGENT_DEFAULTS.registrationRetry, ...this.options.registrationRetry };
+        const backoff = this.registeredInARow > 1 ? backoffDelay(this.registeredInARow - 1, retry.initialDelayMs, this.heartbeatMs) : 0;
+        this.scheduleHeartbeat(registeredAgain ? backoff : this.heartbeatMs);
       });
-    }, this.heartbeatMs);
+    }, delayMs);
     // The server keeps the process alive while the agent runs; the timer alone should not.
     this.heartbeatTimer.unref();
   }
 
-  private async beat(): Promise<void> {
+  /** One heartbeat; true when it registered the agent again. Never rejects. */
+  private async beat(): Promise<boolean> {
     const signal = this.lifecycle.signal;
     try {
       const outcome = await this.registry.heartbeat(this.agentId!, { in_flight: this.inFlight }, signal);
       if (outcome.kind === 'ok') {
         if (outcome.intervalSeconds !== undefined) this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, outcome.intervalSeconds * 1000);
-        return;
+        return false;
       }
-      this.logger.warn(`the orchestrator no longer knows agent ${this.agentId}; registering again`);
+      this.logger.warn(
+        outcome.kind === 'forgotten'
+          ? `the orchestrator no longer knows agent ${this.agentId}; registering again`
+          : `the orchestrator refused agent ${this.agentId}'s heartbeat (${outcome.reason}); registering again`,
+      );
       await this.registerWithRetry(signal);
       this.logger.info(`agent ${this.name} registered again as ${this.agentId}`);
+      return true;
     } catch (err) {
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof RegistrationError) this.logger.error(`${message}; trying again at the next heartbeat`);
       else this.logger.warn(`heartbeat failed: ${message}`);
+      return false;
     }
   }
 }
