@@ -42,8 +42,6 @@ export class Agent {
   private heartbeatMs: number = AGENT_DEFAULTS.heartbeatIntervalSeconds * 1000;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
-  /** Heartbeats in a row that ended in registering again (each refused the new token too). */
-  private registeredInARow = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
@@ -168,9 +166,7 @@ export class Agent {
     }
     this.state = 'running';
     this.logger.info(`agent ${this.name} registered as ${this.agentId} and serving on ${this.url}`);
-    // A first heartbeat at once shows the orchestrator that this agent holds its token: from then on nobody
-    // may heartbeat, drain or unregister it without that token (agents that speak only the seed protocol may).
-    this.scheduleHeartbeat(0);
+    this.scheduleHeartbeat();
     userSignal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
 
@@ -244,6 +240,7 @@ export class Agent {
         this.verifier.setSecret(registration.signing_secret);
         if (registration.heartbeat_interval_seconds !== undefined)
           this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, registration.heartbeat_interval_seconds * 1000);
+        await this.showToken(signal);
         return;
       } catch (err) {
         // 409 agent_id_in_use: a live registration holds the id (this agent's own, before a crash); it is
@@ -264,30 +261,39 @@ export class Agent {
     }
   }
 
-  private scheduleHeartbeat(delayMs = this.heartbeatMs): void {
+  /**
+   * One heartbeat right after registering, before the agent counts as registered: it shows the
+   * orchestrator that this agent holds its token, so from then on nobody may heartbeat, drain or
+   * unregister it without that token (an agent that speaks only the seed protocol never shows one).
+   */
+  private async showToken(signal: AbortSignal): Promise<void> {
+    try {
+      await this.registry.heartbeat(this.agentId!, { in_flight: this.inFlight }, signal);
+    } catch (err) {
+      if (signal.aborted) throw new AgentAbortedError();
+      this.logger.warn(`first heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private scheduleHeartbeat(): void {
     if (this.state !== 'running') return;
     this.heartbeatTimer = setTimeout(() => {
-      this.beating = this.beat().then((registeredAgain) => {
+      this.beating = this.beat().finally(() => {
         this.beating = undefined;
-        this.registeredInARow = registeredAgain ? this.registeredInARow + 1 : 0;
-        // Registered again: show the new token at once, as after start(); with backoff should the orchestrator keep refusing it.
-        const retry = { ...AGENT_DEFAULTS.registrationRetry, ...this.options.registrationRetry };
-        const backoff = this.registeredInARow > 1 ? backoffDelay(this.registeredInARow - 1, retry.initialDelayMs, this.heartbeatMs) : 0;
-        this.scheduleHeartbeat(registeredAgain ? backoff : this.heartbeatMs);
+        this.scheduleHeartbeat();
       });
-    }, delayMs);
+    }, this.heartbeatMs);
     // The server keeps the process alive while the agent runs; the timer alone should not.
     this.heartbeatTimer.unref();
   }
 
-  /** One heartbeat; true when it registered the agent again. Never rejects. */
-  private async beat(): Promise<boolean> {
+  private async beat(): Promise<void> {
     const signal = this.lifecycle.signal;
     try {
       const outcome = await this.registry.heartbeat(this.agentId!, { in_flight: this.inFlight }, signal);
       if (outcome.kind === 'ok') {
         if (outcome.intervalSeconds !== undefined) this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, outcome.intervalSeconds * 1000);
-        return false;
+        return;
       }
       this.logger.warn(
         outcome.kind === 'forgotten'
@@ -296,13 +302,11 @@ export class Agent {
       );
       await this.registerWithRetry(signal);
       this.logger.info(`agent ${this.name} registered again as ${this.agentId}`);
-      return true;
     } catch (err) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return;
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof RegistrationError) this.logger.error(`${message}; trying again at the next heartbeat`);
       else this.logger.warn(`heartbeat failed: ${message}`);
-      return false;
     }
   }
 }

@@ -118,7 +118,11 @@ describe('Agent registration', () => {
     await newAgent(plain)
       .handle('work', () => 1)
       .start();
-    expect(plain.calls.map((c) => c.authorization)).toEqual([undefined]);
+    // Registration, and the first heartbeat that shows the orchestrator the agent holds its token.
+    expect(plain.calls.map((c) => `${c.method} ${c.path.replace(/[^/]+\/heartbeat$/, 'ID/heartbeat')} ${c.authorization}`)).toEqual([
+      'POST /agents/register undefined',
+      'POST /agents/ID/heartbeat undefined',
+    ]);
   });
 
   it('sends the fleet token when registering, then acts with its own agent token (heartbeat, drain, unregister)', async () => {
