@@ -55,6 +55,12 @@ const options: DeploymentOptions = {
   alarmTopicArn: ctx('alarmTopicArn'),
   cacheMaxDataGb: num('cacheMaxDataGb', d.cacheMaxDataGb),
   nag: bool('nag', d.nag),
+  agentRegistry: {
+    requireAgentTokens: bool('requireAgentTokens', d.agentRegistry.requireAgentTokens),
+    maxAgentsPerType: num('maxAgentsPerType', d.agentRegistry.maxAgentsPerType),
+    maxAgentCapabilities: num('maxAgentCapabilities', d.agentRegistry.maxAgentCapabilities),
+    maxAgentMetadataBytes: num('maxAgentMetadataBytes', d.agentRegistry.maxAgentMetadataBytes),
+  },
 };
 if (
   options.vpc &&

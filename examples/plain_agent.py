@@ -10,7 +10,8 @@ WORK_DELAY_MS. --port 0 picks a free port. Once registered it prints "READY <age
 
 It serves POST /task (200 completed, 500 when the handler raises, 400 for an unknown task type or a bad
 body) and GET /health, exactly as the seed's TaskHandler; registers with POST /agents/register; heartbeats
-with POST /agents/{id}/heartbeat, registering again on 404; and unregisters on SIGINT / SIGTERM. It does
+with POST /agents/{id}/heartbeat, registering again on 404 (forgotten) or 401/403 (token no longer
+accepted), with its token so it may replace its own live registration; and unregisters on SIGINT / SIGTERM. It does
 not check the optional webhook-signature header: the seed protocol has none.
 """
 
@@ -157,10 +158,10 @@ class Registration:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_token:
             headers["Authorization"] = "Bearer " + self.api_token
-        if path == "/agents/register":
-            if self.fleet_token:
-                headers["X-Fleet-Token"] = self.fleet_token
-        elif self.agent_token:
+        if path == "/agents/register" and self.fleet_token:
+            headers["X-Fleet-Token"] = self.fleet_token
+        # Also on registering again: a live registration is replaced only by the agent holding its token.
+        if self.agent_token:
             headers["X-Agent-Token"] = self.agent_token
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         try:
@@ -205,8 +206,9 @@ class Registration:
         while not self.stopping.wait(self.interval):
             try:
                 status, body = self._call("POST", f"/agents/{self.agent_id}/heartbeat", {"in_flight": self.in_flight()})
-                if status == 404:
-                    logger.warning("Orchestrator forgot agent %s; registering again", self.agent_id)
+                if status in (401, 403, 404):
+                    logger.warning("Orchestrator %s agent %s (HTTP %s); registering again",
+                                   "forgot" if status == 404 else "no longer accepts the token of", self.agent_id, status)
                     self.register(retry_until=time.time() + self.interval)
                 elif status != 200:
                     logger.warning("Heartbeat answered HTTP %s: %s", status, body.get("error"))

@@ -6,7 +6,7 @@ import type { AlarmThresholds } from './constructs/operations';
 import type { ApiAuth } from './constructs/orchestrator-api';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { StatefulStack } from './stateful-stack';
-import { StatelessStack } from './stateless-stack';
+import { type AgentRegistryOptions, StatelessStack } from './stateless-stack';
 
 export interface ExistingVpc {
   vpcId: string;
@@ -33,6 +33,8 @@ export interface DeploymentOptions {
   cacheMaxDataGb: number;
   /** Run cdk-nag's AwsSolutions checks on synth (on by default). */
   nag: boolean;
+  /** The agents API's registry settings (docs/configuration.md). */
+  agentRegistry: AgentRegistryOptions;
 }
 
 export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
@@ -47,6 +49,7 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
   cacheMaxDataGb: 1,
   nag: true,
+  agentRegistry: { requireAgentTokens: false, maxAgentsPerType: 1000, maxAgentCapabilities: 50, maxAgentMetadataBytes: 4096 },
 };
 
 const STARTER_TIMEOUT = Duration.seconds(30);
@@ -81,6 +84,7 @@ export function buildOrchestrator(app: App, options: DeploymentOptions): { state
     throttle: options.throttle,
     thresholds: options.thresholds,
     starterTimeout: STARTER_TIMEOUT,
+    agentRegistry: options.agentRegistry,
   });
   if (options.nag) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -13,6 +13,14 @@ import { type ApiAuth, OrchestratorApi } from './constructs/orchestrator-api';
 import { TaskWorkflow } from './constructs/task-workflow';
 import type { StatefulStack } from './stateful-stack';
 
+/** REQUIRE_AGENT_TOKENS, MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES and MAX_AGENT_METADATA_BYTES of the agents API. */
+export interface AgentRegistryOptions {
+  requireAgentTokens: boolean;
+  maxAgentsPerType: number;
+  maxAgentCapabilities: number;
+  maxAgentMetadataBytes: number;
+}
+
 export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulStack;
   readonly allowedAgentNetworks: string[];
@@ -23,6 +31,7 @@ export interface StatelessStackProps extends StackProps {
   readonly throttle: { rateLimit: number; burstLimit: number };
   readonly thresholds: AlarmThresholds;
   readonly starterTimeout: Duration;
+  readonly agentRegistry: AgentRegistryOptions;
 }
 
 /** What runs: the functions, both state machines, the API, the schedule and the dashboard. */
@@ -111,7 +120,14 @@ export class StatelessStack extends Stack {
       entry: 'functions/handlers/api-agents.ts',
       description: '/agents routes',
       timeout: Duration.seconds(10),
-      environment: { ...withCache, FLEET_TOKENS_SECRET_ARN: props.stateful.fleetTokens.secretArn },
+      environment: {
+        ...withCache,
+        FLEET_TOKENS_SECRET_ARN: props.stateful.fleetTokens.secretArn,
+        REQUIRE_AGENT_TOKENS: String(props.agentRegistry.requireAgentTokens),
+        MAX_AGENTS_PER_TYPE: String(props.agentRegistry.maxAgentsPerType),
+        MAX_AGENT_CAPABILITIES: String(props.agentRegistry.maxAgentCapabilities),
+        MAX_AGENT_METADATA_BYTES: String(props.agentRegistry.maxAgentMetadataBytes),
+      },
       logRetention,
       network,
     }).fn;

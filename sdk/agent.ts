@@ -240,11 +240,15 @@ export class Agent {
         this.verifier.setSecret(registration.signing_secret);
         if (registration.heartbeat_interval_seconds !== undefined)
           this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, registration.heartbeat_interval_seconds * 1000);
+        await this.showToken(signal);
         return;
       } catch (err) {
-        if (err instanceof RegistrationError) throw err;
+        // 409 agent_id_in_use: a live registration holds the id (this agent's own, before a crash); it is
+        // free once that one misses its heartbeats, so keep trying, with backoff, like an unreachable orchestrator.
+        if (err instanceof RegistrationError && err.orchestratorCode !== 'agent_id_in_use') throw err;
         if (signal.aborted) throw new AgentAbortedError();
         if (attempt >= retry.maxAttempts) {
+          if (err instanceof RegistrationError) throw err;
           throw new OrchestratorUnreachableError(
             `agent ${this.name} could not register after ${attempt} attempt(s): ${err instanceof Error ? err.message : String(err)}`,
             { cause: err },
@@ -254,6 +258,20 @@ export class Agent {
         this.logger.warn(`${err instanceof Error ? err.message : String(err)}; registering again in ${delay} ms`);
         await sleep(delay, signal);
       }
+    }
+  }
+
+  /**
+   * One heartbeat right after registering, before the agent counts as registered: it shows the
+   * orchestrator that this agent holds its token, so from then on nobody may heartbeat, drain or
+   * unregister it without that token (an agent that speaks only the seed protocol never shows one).
+   */
+  private async showToken(signal: AbortSignal): Promise<void> {
+    try {
+      await this.registry.heartbeat(this.agentId!, { in_flight: this.inFlight }, signal);
+    } catch (err) {
+      if (signal.aborted) throw new AgentAbortedError();
+      this.logger.warn(`first heartbeat failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -277,7 +295,11 @@ export class Agent {
         if (outcome.intervalSeconds !== undefined) this.heartbeatMs = Math.max(MIN_HEARTBEAT_MS, outcome.intervalSeconds * 1000);
         return;
       }
-      this.logger.warn(`the orchestrator no longer knows agent ${this.agentId}; registering again`);
+      this.logger.warn(
+        outcome.kind === 'forgotten'
+          ? `the orchestrator no longer knows agent ${this.agentId}; registering again`
+          : `the orchestrator refused agent ${this.agentId}'s heartbeat (${outcome.reason}); registering again`,
+      );
       await this.registerWithRetry(signal);
       this.logger.info(`agent ${this.name} registered again as ${this.agentId}`);
     } catch (err) {

@@ -18,7 +18,15 @@ export type Registration = Pick<RegisterAgentResponse, 'id'> &
   Partial<Pick<RegisterAgentResponse, 'heartbeat_interval_seconds' | 'signing_secret'>>;
 
 const heartbeatAnswerSchema = z.object({ heartbeat_interval_seconds: z.number().positive().optional() });
-export type HeartbeatOutcome = { kind: 'ok'; intervalSeconds: number | undefined } | { kind: 'forgotten' };
+/**
+ * `forgotten`: the orchestrator no longer knows the agent (404). `refused`: it no longer takes the
+ * agent's token (401, 403: another registration replaced it, or it was never accepted). Either way
+ * the agent registers again.
+ */
+export type HeartbeatOutcome =
+  | { kind: 'ok'; intervalSeconds: number | undefined }
+  | { kind: 'forgotten' }
+  | { kind: 'refused'; reason: string };
 
 const errorBodySchema = z.object({ error: z.string(), code: z.string().optional() });
 
@@ -47,14 +55,12 @@ export class RegistryClient {
   /** The agent's own credential from its last registration: proves on later calls that it is this agent. */
   private agentToken: string | undefined;
 
+  /** Registers, with the token of its last registration if it has one: a live registration is replaced only by its holder. */
   async register(request: RegisterAgentRequest, signal: AbortSignal): Promise<Registration> {
-    const answer = await this.call(
-      'POST',
-      '/agents/register',
-      request,
-      signal,
-      this.fleetToken ? { [AGENT_AUTH_HEADERS.fleetToken]: this.fleetToken } : {},
-    );
+    const answer = await this.call('POST', '/agents/register', request, signal, {
+      ...(this.fleetToken ? { [AGENT_AUTH_HEADERS.fleetToken]: this.fleetToken } : {}),
+      ...this.asAgent(),
+    });
     if (answer.status === 200 || answer.status === 201) {
       const parsed = registrationAnswerSchema.safeParse(answer.body);
       if (!parsed.success)
@@ -80,6 +86,10 @@ export class RegistryClient {
   async heartbeat(agentId: string, request: HeartbeatRequest, signal: AbortSignal): Promise<HeartbeatOutcome> {
     const answer = await this.call('POST', `/agents/${encodeURIComponent(agentId)}/heartbeat`, request, signal, this.asAgent());
     if (answer.status === 404) return { kind: 'forgotten' };
+    if (answer.status === 401 || answer.status === 403) {
+      const { error, code } = describeError(answer.body);
+      return { kind: 'refused', reason: `HTTP ${answer.status}${code ? ` ${code}` : ''}: ${error}` };
+    }
     if (answer.status !== 200)
       throw new OrchestratorUnreachableError(
         `the orchestrator answered the heartbeat with HTTP ${answer.status}: ${describeError(answer.body).error}`,

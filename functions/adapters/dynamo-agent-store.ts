@@ -10,28 +10,44 @@ export class DynamoAgentStore implements AgentStore {
     private readonly tableName: string,
   ) {}
 
-  /** Creates or refreshes the agent; the first registration time is kept, everything else (token hash, secret) replaced. */
-  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord> {
+  /**
+   * Creates or refreshes the agent; the first registration time is kept, everything else (token hash,
+   * secret) replaced. Conditional on the token hash read before (`replaces`), so of two racing
+   * registrations of one id only one is written.
+   */
+  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined> {
     const { agent_id, ...fields } = agent;
     const names: Record<string, string> = { '#registered_at': 'registered_at', '#expires_at': 'expires_at' };
     const values: Record<string, unknown> = { ':now': nowIso };
+    let condition = 'attribute_not_exists(agent_id)';
+    if (replaces !== null) {
+      names['#token_hash'] = 'token_hash';
+      values[':replaces'] = replaces;
+      condition = '#token_hash = :replaces';
+    }
     const sets = ['#registered_at = if_not_exists(#registered_at, :now)'];
     Object.entries(fields).forEach(([key, value], i) => {
       names[`#f${i}`] = key;
       values[`:f${i}`] = value;
       sets.push(`#f${i} = :f${i}`);
     });
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { agent_id },
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE #expires_at`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return out.Attributes as AgentRecord;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { agent_id },
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE #expires_at`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as AgentRecord;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
   }
 
   async get(agentId: string): Promise<AgentRecord | undefined> {
@@ -61,7 +77,7 @@ export class DynamoAgentStore implements AgentStore {
     return items;
   }
 
-  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata }: HeartbeatReport): Promise<AgentRecord | undefined> {
+  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata, proves }: HeartbeatReport): Promise<AgentRecord | undefined> {
     const names: Record<string, string> = { '#last_heartbeat': 'last_heartbeat' };
     const values: Record<string, unknown> = { ':now': nowIso };
     const sets = ['#last_heartbeat = :now'];
@@ -74,6 +90,14 @@ export class DynamoAgentStore implements AgentStore {
       names['#metadata'] = 'metadata';
       values[':metadata'] = metadata;
       sets.push('#metadata = :metadata');
+    }
+    if (proves !== undefined) {
+      names['#token_proven'] = 'token_proven';
+      names['#token_hash'] = 'token_hash';
+      values[':proven'] = true;
+      values[':proves'] = proves;
+      sets.push('#token_proven = :proven');
+      return this.update(agentId, `SET ${sets.join(', ')}`, names, values, '#token_hash = :proves');
     }
     return this.update(agentId, `SET ${sets.join(', ')}`, names, values);
   }
@@ -94,6 +118,7 @@ export class DynamoAgentStore implements AgentStore {
     expression: string,
     names: Record<string, string>,
     values: Record<string, unknown>,
+    also?: string,
   ): Promise<AgentRecord | undefined> {
     try {
       const out = await this.doc.send(
@@ -101,7 +126,7 @@ export class DynamoAgentStore implements AgentStore {
           TableName: this.tableName,
           Key: { agent_id: agentId },
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(agent_id)',
+          ConditionExpression: also ? `attribute_exists(agent_id) AND ${also}` : 'attribute_exists(agent_id)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',

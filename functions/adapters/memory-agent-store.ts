@@ -12,7 +12,7 @@ import { overlapError, storedCopy, storeError } from './memory-items';
 export class MemoryAgentStore implements AgentStore {
   private readonly agents = new Map<string, Record<string, unknown>>();
 
-  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord> {
+  async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined> {
     const { agent_id, ...fields } = agent;
     // DynamoAgentStore sets every field given, keeps registered_at and removes expires_at in one
     // update expression: DynamoDB refuses one that names either of those again, or a value left undefined.
@@ -25,6 +25,8 @@ export class MemoryAgentStore implements AgentStore {
         );
     }
     const old = this.agents.get(agent_id);
+    // As DynamoAgentStore's condition: a registration decided on a read that is no longer current loses.
+    if ((old?.token_hash ?? null) !== replaces) return undefined;
     const next: Record<string, unknown> = { ...old, agent_id, registered_at: old?.registered_at ?? nowIso, ...storedCopy(fields) };
     delete next[AGENTS_TABLE_KEYS.ttlAttribute];
     this.agents.set(agent_id, next);
@@ -43,10 +45,14 @@ export class MemoryAgentStore implements AgentStore {
       .map((a) => storedCopy(a) as unknown as AgentRecord);
   }
 
-  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata }: HeartbeatReport): Promise<AgentRecord | undefined> {
+  async heartbeat(agentId: string, nowIso: string, { inFlight, metadata, proves }: HeartbeatReport): Promise<AgentRecord | undefined> {
     const change: Record<string, unknown> = { last_heartbeat: nowIso };
     if (inFlight !== undefined) change.in_flight = inFlight;
     if (metadata !== undefined) change.metadata = metadata;
+    if (proves !== undefined) {
+      if (this.agents.get(agentId)?.token_hash !== proves) return undefined;
+      change.token_proven = true;
+    }
     return this.update(agentId, change);
   }
 

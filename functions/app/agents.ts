@@ -2,10 +2,12 @@
 import ipaddr from 'ipaddr.js';
 import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentView } from '../core/agent-model';
 import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '../core/contract';
-import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../core/errors';
-import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, signingSecretFor } from '../core/ids';
+import { NotFoundError, ValidationError } from '../core/errors';
+import { agentIdFor, agentTokenHash, canonicalHost, newAgentToken, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
 import { checkAddress } from '../core/network-policy';
+import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';
+import { assertMetadataSize, assertRoomForAgent, assertWithinAgentLimits } from './agent-limits';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';
 
@@ -46,55 +48,28 @@ export async function viewAgents(deps: Pick<Deps, 'cache' | 'clock' | 'settings'
   );
 }
 
-/**
- * Registration needs a fleet token when the orchestrator has some (FLEET_TOKENS). Several may be
- * listed at once, so a token can be rotated without downtime.
- */
-export function assertFleetToken(fleetTokens: readonly string[], presented: string | undefined): void {
-  if (fleetTokens.length === 0) return;
-  if (!presented)
-    throw new UnauthorizedError(
-      'registration needs the fleet token: send it in the X-Fleet-Token header (it is configured as FLEET_TOKENS)',
-      'fleet_token_required',
-    );
-  // Every token is compared, in constant time, so the time taken does not tell which one matched.
-  if (!fleetTokens.map((t) => matchesTokenHash(presented, agentTokenHash(t))).includes(true)) {
-    throw new UnauthorizedError(
-      'the X-Fleet-Token is not one this orchestrator accepts; ask for the current fleet token',
-      'fleet_token_invalid',
-    );
-  }
-}
-
-/** Lets an agent act only for itself: the token it presents must be the one issued at its last registration. */
-export function assertAgentToken(agent: AgentRecord, presented: string | undefined): void {
-  if (!presented)
-    throw new UnauthorizedError(
-      `send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agent.agent_id}`,
-      'agent_token_required',
-    );
-  if (!agent.token_hash || !matchesTokenHash(presented, agent.token_hash)) {
-    throw new ForbiddenError(
-      `the X-Agent-Token is not agent ${agent.agent_id}'s current token (an agent may act only for itself; registering again issues a new token)`,
-      'agent_token_mismatch',
-    );
-  }
-}
+export { assertAgentToken, assertFleetToken } from './agent-auth';
 
 export async function registerAgent(
   deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>,
   req: RegisterAgentRequest,
+  token?: string,
 ): Promise<RegisterAgentResponse> {
-  await assertReachableHost(deps, req.host);
+  const host = canonicalHost(req.host);
+  assertWithinAgentLimits(deps.settings, req);
+  await assertReachableHost(deps, host);
+  const agentId = agentIdFor(req.name, host, req.port);
+  const replaced = await assertMayRegister(deps, agentId, token);
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const token = newAgentToken();
+  if (replaced.type !== req.type) await assertRoomForAgent(deps, req.type, agentId, now);
+  const newToken = newAgentToken();
   const agent = await deps.agents.register(
     {
-      agent_id: agentIdFor(req.name, req.host, req.port),
+      agent_id: agentId,
       name: req.name,
       type: req.type,
-      host: req.host,
+      host,
       port: req.port,
       capabilities: req.capabilities,
       status: 'healthy',
@@ -103,18 +78,22 @@ export async function registerAgent(
       metadata: req.metadata,
       last_heartbeat: nowIso,
       in_flight: 0,
-      token_hash: agentTokenHash(token),
-      signing_secret: signingSecretFor(token),
+      token_hash: agentTokenHash(newToken),
+      token_proven: false,
+      signing_secret: signingSecretFor(newToken),
     },
     nowIso,
+    replaced.tokenHash,
   );
+  if (!agent)
+    throw agentIdInUse(agentId, 'another registration of it was written at the same moment and won; register again with its agent_token');
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: 0 };
   await deps.cache.putLiveness(agent.agent_id, live, livenessTtl(deps.settings));
   const [view] = await viewAgents(deps, [agent]);
   return {
     ...view!,
     heartbeat_interval_seconds: deps.settings.heartbeatIntervalSeconds,
-    agent_token: token,
+    agent_token: newToken,
     signing_secret: agent.signing_secret,
   };
 }
@@ -131,14 +110,21 @@ export async function heartbeat(
 ): Promise<{ id: string; status: AgentView['status']; last_heartbeat: string; heartbeat_interval_seconds: number }> {
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
-  const known = await knownAgent(
+  const { agent: known, caller } = await actingAgent(
     deps,
     agentId,
     token,
     `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,
   );
-  const persist = req.metadata !== undefined || (await deps.cache.shouldPersistHeartbeat(agentId, deps.settings.heartbeatPersistSeconds));
-  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, { inFlight: req.in_flight, metadata: req.metadata }) : known;
+  if (req.metadata !== undefined) assertMetadataSize(deps.settings, req.metadata);
+  // The first heartbeat with its token marks the agent as one that holds its token: from then on it must always send it.
+  const proves = caller === 'token' && !known.token_proven ? known.token_hash : undefined;
+  const persist =
+    req.metadata !== undefined ||
+    (await deps.cache.shouldPersistHeartbeat(agentId, deps.settings.heartbeatPersistSeconds)) ||
+    proves !== undefined;
+  const report = { inFlight: req.in_flight, metadata: req.metadata, ...(proves ? { proves } : {}) };
+  const agent = persist ? await deps.agents.heartbeat(agentId, nowIso, report) : known;
   if (!agent || isExpired(agent, now)) {
     throw new NotFoundError(
       `agent ${agentId} is not registered (it may have been forgotten); register again with POST /agents/register`,
@@ -155,34 +141,13 @@ export async function heartbeat(
   };
 }
 
-/**
- * The agent, once the caller has shown it is that agent: no token is a 401 before anything is read,
- * an unknown agent a 404 (so a forgotten agent knows to register again), another agent's token a 403.
- */
-async function knownAgent(
-  deps: Pick<Deps, 'agents' | 'clock'>,
-  agentId: string,
-  token: string | undefined,
-  notFound: string,
-): Promise<AgentRecord> {
-  if (!token)
-    throw new UnauthorizedError(
-      `send the agent_token returned at registration in the X-Agent-Token header to act for agent ${agentId}`,
-      'agent_token_required',
-    );
-  const agent = await deps.agents.get(agentId);
-  if (!agent || isExpired(agent, deps.clock.now())) throw new NotFoundError(notFound, 'agent_not_found');
-  assertAgentToken(agent, token);
-  return agent;
-}
-
 export async function unregisterAgent(
   deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
   agentId: string,
   token: string | undefined,
 ): Promise<{ message: string; agent: AgentView }> {
   const now = deps.clock.now();
-  await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
+  await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);
@@ -195,7 +160,7 @@ export async function drainAgent(
   agentId: string,
   token: string | undefined,
 ): Promise<{ message: string; agent: AgentView }> {
-  const existing = await knownAgent(deps, agentId, token, `agent ${agentId} is not registered`);
+  const { agent: existing } = await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
   const [view] = await viewAgents(deps, [agent]);
@@ -205,15 +170,47 @@ export async function drainAgent(
   };
 }
 
+export const DEFAULT_AGENT_PAGE = 50;
+
+/**
+ * GET /agents, by name then id, paged as GET /tasks: at most `limit` agents (default 50) and a
+ * `next_token` while there are more (the last name and id shown, so a page is not shifted by
+ * agents registering meanwhile).
+ */
 export async function listAgents(
   deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
   query: ListAgentsQuery,
-): Promise<{ agents: AgentView[]; count: number }> {
-  const views = await viewAgents(deps, await deps.agents.list(query.type));
-  const agents = views
+): Promise<{ agents: AgentView[]; count: number; next_token?: string }> {
+  const after = query.next_token === undefined ? undefined : decodeAgentPageToken(query.next_token);
+  const limit = query.limit ?? DEFAULT_AGENT_PAGE;
+  const records = (await deps.agents.list(query.type)).filter((a) => after === undefined || compareAgents(a, after) > 0);
+  const views = await viewAgents(deps, records);
+  const matching = views
     .filter((a) => query.status === undefined || a.status === query.status)
-    .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    .sort((a, b) => compareAgents(a, { name: b.name, id: b.id }));
+  const agents = matching.slice(0, limit);
+  const last = agents[agents.length - 1];
+  if (matching.length > limit && last)
+    return { agents, count: agents.length, next_token: Buffer.from(JSON.stringify({ n: last.name, i: last.id })).toString('base64url') };
   return { agents, count: agents.length };
+}
+
+function compareAgents(a: { name: string; id?: string; agent_id?: string }, b: { name: string; id: string }): number {
+  const id = a.id ?? a.agent_id ?? '';
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : id < b.id ? -1 : id > b.id ? 1 : 0;
+}
+
+function decodeAgentPageToken(raw: string): { name: string; id: string } {
+  try {
+    const { n, i } = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof n === 'string' && typeof i === 'string') return { name: n, id: i };
+  } catch {
+    // Answered below.
+  }
+  throw new ValidationError(
+    'invalid next_token: it is not one this API issued; pass the next_token of the previous page unchanged, with the same filters',
+    [{ field: 'next_token', message: 'not issued by this API' }],
+  );
 }
 
 export async function getAgent(deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>, agentId: string): Promise<AgentView> {

@@ -23,7 +23,19 @@ export interface Settings {
   networkPolicy: NetworkPolicy;
   /** Tokens that let an agent register (FLEET_TOKENS); none means registration is open. */
   fleetTokens: readonly string[];
+  /** Heartbeat, drain and unregister always need the agent's token (REQUIRE_AGENT_TOKENS); else a seed-protocol agent may act without one. */
+  requireAgentTokens: boolean;
+  agentLimits: AgentLimits;
   workflowMode: WorkflowMode;
+}
+
+/** The registry's bounds (MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES, MAX_AGENT_METADATA_BYTES). */
+export interface AgentLimits {
+  /** Live agents (healthy or draining, not forgotten) one type may have. */
+  maxPerType: number;
+  maxCapabilities: number;
+  /** Agent metadata, as JSON, at registration and in heartbeats. */
+  maxMetadataBytes: number;
 }
 
 /** Counts and timings by agent type, for the dashboard. */

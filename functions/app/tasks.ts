@@ -29,7 +29,7 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
       );
     if (!offers(agent, target)) {
       throw new NoCapableAgentError(
-        `agent ${req.agent_id} is of type "${agent.type}" and offers ${agent.capabilities.join(', ')}; it cannot run "${req.task_type}" as a "${req.agent_type}" agent`,
+        `agent ${req.agent_id} is of type "${agent.type}" and offers ${someOf(agent.capabilities)}; it cannot run "${req.task_type}" as a "${req.agent_type}" agent`,
       );
     }
     return;
@@ -41,7 +41,15 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
       `no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`,
     );
   const offered = [...new Set(registered.flatMap((a) => a.capabilities))].sort();
-  throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${offered.join(', ')}`);
+  throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${someOf(offered)}`);
+}
+
+/** Capabilities named in an error: the first few and how many more, so the answer stays small however many are registered. */
+export const CAPABILITIES_SHOWN = 10;
+function someOf(capabilities: readonly string[]): string {
+  const shown = capabilities.slice(0, CAPABILITIES_SHOWN).join(', ');
+  const more = capabilities.length - CAPABILITIES_SHOWN;
+  return more > 0 ? `${shown} and ${more} more (GET /agents?type=... lists them)` : shown;
 }
 
 export async function submitTask(

@@ -56,6 +56,10 @@ const envSchema = z.object({
     }),
   ALLOW_PUBLIC_AGENTS: flag(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(131_072),
+  REQUIRE_AGENT_TOKENS: flag(false),
+  MAX_AGENTS_PER_TYPE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  MAX_AGENT_CAPABILITIES: z.coerce.number().int().min(1).max(100).default(50),
+  MAX_AGENT_METADATA_BYTES: z.coerce.number().int().min(256).max(16_384).default(4096),
   MAX_AGENT_ANSWER_BYTES: z.coerce.number().int().min(1024).max(350_000).default(262_144),
 });
 
@@ -87,6 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       drainSeconds: c.DRAIN_SECONDS,
       networkPolicy: parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
       fleetTokens: c.FLEET_TOKENS,
+      requireAgentTokens: c.REQUIRE_AGENT_TOKENS,
+      agentLimits: {
+        maxPerType: c.MAX_AGENTS_PER_TYPE,
+        maxCapabilities: c.MAX_AGENT_CAPABILITIES,
+        maxMetadataBytes: c.MAX_AGENT_METADATA_BYTES,
+      },
       // Without an Express machine there is nothing to choose.
       workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
     },

@@ -19,6 +19,11 @@ export interface AgentRecord {
   signing_secret: string;
   /** sha256 of the agent's token (the token itself is never stored). */
   token_hash: string;
+  /**
+   * Whether the agent has shown its token since it registered (false or absent: never, as an agent
+   * speaking only the seed protocol). Once it has, heartbeat, drain and unregister always need it.
+   */
+  token_proven?: boolean;
   /** Seconds since epoch after which a draining agent is forgotten. */
   expires_at?: number;
 }

@@ -12,7 +12,9 @@ import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// A trailing dot (a fully qualified name) is allowed; the registry drops it (canonicalHost).
+const HOSTNAME_RE =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
@@ -118,19 +120,24 @@ export interface TaskSubmitResponse {
 }
 
 const statusList = TASK_STATUSES.join(', ');
-export const listTasksQuerySchema = z.strictObject({
-  status: z.enum(TASK_STATUSES, { error: rule(`one of ${statusList}`) }).optional(),
-  agent_type: name('an agent type').optional(),
-  limit: z
+const pageLimit = () =>
+  z
     .string({ error: rule('an integer from 1 to 100') })
     .regex(/^\d{1,3}$/, { error: rule('an integer from 1 to 100') })
     .transform(Number)
     .pipe(intIn(1, 100))
-    .optional(),
-  next_token: z
+    .optional();
+const pageToken = () =>
+  z
     .string({ error: rule('the next_token returned by the previous page') })
     .regex(/^[A-Za-z0-9_-]{1,2048}$/, { error: rule('the next_token returned by the previous page, unchanged') })
-    .optional(),
+    .optional();
+
+export const listTasksQuerySchema = z.strictObject({
+  status: z.enum(TASK_STATUSES, { error: rule(`one of ${statusList}`) }).optional(),
+  agent_type: name('an agent type').optional(),
+  limit: pageLimit(),
+  next_token: pageToken(),
 });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
@@ -180,6 +187,9 @@ export const drainRequestSchema = z.strictObject({}, { error: rule('an empty JSO
 export const listAgentsQuerySchema = z.strictObject({
   type: name('an agent type').optional(),
   status: z.enum(AGENT_STATUSES, { error: rule(`one of ${AGENT_STATUSES.join(', ')}`) }).optional(),
+  /** Paged as GET /tasks: `limit` (default 50), and `next_token` while there are more. */
+  limit: pageLimit(),
+  next_token: pageToken(),
 });
 export type ListAgentsQuery = z.infer<typeof listAgentsQuerySchema>;
 

@@ -1,13 +1,36 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 
 const AGENT_NAMESPACE = 'optiinfra-agent';
 
+/** What `localhost` stands for: one loopback address, so `localhost` and `127.0.0.1` are one endpoint. */
+export const LOCALHOST_ADDRESS = '127.0.0.1';
+
 /**
- * The agent id is derived from name, host and port (a name-based UUID, RFC 9562 v5 layout), so
- * registering the same agent again keeps its id without a lookup.
+ * One spelling per endpoint: IPv4 in any inet_aton form (2130706433, 0177.0.0.1, 0x7f.0.0.1, 127.1)
+ * as a dotted quad, IPv6 in its compressed form (RFC 5952) without brackets, an IPv4-mapped IPv6
+ * address as the IPv4 one, `localhost` as the loopback address, and names lower-cased without a
+ * trailing dot. Without it one agent could hold an id per spelling of its address.
+ */
+export function canonicalHost(host: string): string {
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
+  if (ipaddr.isValid(bare)) {
+    const ip = ipaddr.parse(bare);
+    if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) return (ip as ipaddr.IPv6).toIPv4Address().toString();
+    return ip.toString();
+  }
+  const name = bare.endsWith('.') ? bare.slice(0, -1) : bare;
+  return name === 'localhost' ? LOCALHOST_ADDRESS : name;
+}
+
+/**
+ * The agent id is derived from name, canonical host and port (a name-based UUID, RFC 9562 v5
+ * layout), so registering the same agent again keeps its id without a lookup, however its host is spelled.
  */
 export function agentIdFor(name: string, host: string, port: number): string {
-  const hash = createHash('sha1').update(`${AGENT_NAMESPACE}\u0000${name}\u0000${host.toLowerCase()}\u0000${port}`).digest();
+  const hash = createHash('sha1')
+    .update(`${AGENT_NAMESPACE}\u0000${name}\u0000${canonicalHost(host)}\u0000${port}`)
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');

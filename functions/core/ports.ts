@@ -49,11 +49,21 @@ export interface TaskChange {
 export interface HeartbeatReport {
   inFlight?: number;
   metadata?: Record<string, unknown>;
+  /**
+   * The token hash the agent just proved it holds: sets `token_proven`, only if that is still its
+   * token hash (else nothing is written and the answer is undefined, as for an unknown agent).
+   */
+  proves?: string;
 }
 
 export interface AgentStore {
-  /** Creates or refreshes the agent (its token hash and signing secret replaced); the first registration time is kept. */
-  register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string): Promise<AgentRecord>;
+  /**
+   * Creates or refreshes the agent (its token hash and signing secret replaced); the first
+   * registration time is kept. Conditional: `replaces` is the token hash read before deciding (null:
+   * the agent must not exist yet); when the stored agent no longer has it, another registration won
+   * the race, nothing is written and the answer is undefined.
+   */
+  register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined>;
   get(agentId: string): Promise<AgentRecord | undefined>;
   list(type?: string): Promise<AgentRecord[]>;
   /** Records a heartbeat, with what the agent reported; undefined when the agent is unknown. */

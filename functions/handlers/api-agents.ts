@@ -17,7 +17,9 @@ export const handler = httpApi(
   {
     'POST /agents/register': async (req) => {
       assertFleetToken(await fleetTokens(), req.headers[AGENT_AUTH_HEADERS.fleetToken]);
-      return { status: 201, body: await registerAgent(deps, parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration')) };
+      const request = parseOrThrow(registerAgentRequestSchema, req.body, 'agent registration');
+      // The agent's current token, when it registers again while its registration is live.
+      return { status: 201, body: await registerAgent(deps, request, req.headers[AGENT_AUTH_HEADERS.agentToken]) };
     },
     'POST /agents/{id}/heartbeat': async (req) => {
       const id = idParam(req, 'agent');

@@ -35,7 +35,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
     describe('register and get', () => {
       it('creates the agent, registered now, and answers it as stored', async () => {
         const input = registration({ agent_id: 'a-1', metadata: { zone: 'eu-west-1a', gpu: { count: 2 } } });
-        const agent = await store.register(input, T0);
+        const agent = await store.register(input, T0, null);
         expect(agent).toStrictEqual({ ...input, registered_at: T0 });
         expect(await store.get('a-1')).toStrictEqual(agent);
         expect(await store.get('unknown')).toBeUndefined();
@@ -45,6 +45,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         await store.register(
           registration({ agent_id: 'a-1', name: 'old', token_hash: '1'.repeat(64), metadata: { gone: true }, in_flight: 4 }),
           T0,
+          null,
         );
         await store.markDraining('a-1', 1_900_000_000);
         const again = registration({
@@ -56,9 +57,25 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
           capabilities: ['other'],
           last_heartbeat: T1,
         });
-        const agent = await store.register(again, T1);
+        const agent = await store.register(again, T1, '1'.repeat(64));
         expect(agent).toStrictEqual({ ...again, registered_at: T0 });
         expect(await store.get('a-1')).toStrictEqual(agent);
+      });
+
+      it('is conditional on the token hash read before: of two registrations decided on one read, only the first is written', async () => {
+        const first = registration({ agent_id: 'a-1', name: 'first', token_hash: '1'.repeat(64) });
+        expect(await store.register(first, T0, null)).toMatchObject({ name: 'first' });
+        // Another registration that also read "no agent yet" lost the race.
+        expect(await store.register(registration({ agent_id: 'a-1', name: 'late', token_hash: '9'.repeat(64) }), T0, null)).toBeUndefined();
+        const a = registration({ agent_id: 'a-1', name: 'a', token_hash: '2'.repeat(64) });
+        const b = registration({ agent_id: 'a-1', name: 'b', token_hash: '3'.repeat(64) });
+        const [wa, wb] = await Promise.all([store.register(a, T1, '1'.repeat(64)), store.register(b, T1, '1'.repeat(64))]);
+        expect([wa, wb].filter(Boolean)).toHaveLength(1);
+        const stored = (await store.get('a-1'))!;
+        expect(stored).toStrictEqual(wa ?? wb);
+        expect(['2'.repeat(64), '3'.repeat(64)]).toContain(stored.token_hash);
+        expect(await store.register(registration({ agent_id: 'ghost' }), T0, '1'.repeat(64))).toBeUndefined();
+        expect(await store.get('ghost')).toBeUndefined();
       });
 
       it('throws on a registration DynamoDB cannot express (registered_at or expires_at given, a field undefined), storing nothing', async () => {
@@ -67,13 +84,13 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
           { ...registration({ agent_id: 'a-1' }), expires_at: 1_900_000_000 },
           { ...registration({ agent_id: 'a-1' }), version: undefined as unknown as string },
         ];
-        for (const agent of bad) await expect(store.register(agent, T0)).rejects.toMatchObject({ name: 'ValidationException' });
+        for (const agent of bad) await expect(store.register(agent, T0, null)).rejects.toMatchObject({ name: 'ValidationException' });
         expect(await store.get('a-1')).toBeUndefined();
       });
 
       it('hands out copies: changing a record given or read changes nothing stored', async () => {
         const input = registration({ agent_id: 'a-1', capabilities: ['x'], metadata: { deep: { n: 1 } } });
-        const returned = await store.register(input, T0);
+        const returned = (await store.register(input, T0, null))!;
         input.capabilities.push('y');
         (input.metadata.deep as { n: number }).n = 2;
         returned.name = 'changed';
@@ -104,7 +121,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
           ['s', 'security'],
           ['b', 'cost'],
         ] as const)
-          await store.register(registration({ agent_id: id, type, name: `agent-${id}` }), T0);
+          await store.register(registration({ agent_id: id, type, name: `agent-${id}` }), T0, null);
         await store.markDraining('b', 1);
         expect((await store.list()).map((a) => a.agent_id).sort()).toEqual(['a', 'b', 'c', 's']);
         const costs = await store.list('cost');
@@ -117,7 +134,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
 
     describe('heartbeat', () => {
       it('records the time, and in_flight and metadata only when given (metadata replaced whole)', async () => {
-        await store.register(registration({ agent_id: 'a-1', in_flight: 2, metadata: { v: 1, keep: 'no' } }), T0);
+        await store.register(registration({ agent_id: 'a-1', in_flight: 2, metadata: { v: 1, keep: 'no' } }), T0, null);
         expect(await store.heartbeat('a-1', T1, {})).toMatchObject({
           last_heartbeat: T1,
           in_flight: 2,
@@ -126,6 +143,19 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         const agent = await store.heartbeat('a-1', T2, { inFlight: 0, metadata: { v: 2 } });
         expect(agent).toMatchObject({ last_heartbeat: T2, in_flight: 0, metadata: { v: 2 }, registered_at: T0 });
         expect(await store.get('a-1')).toStrictEqual(agent);
+      });
+
+      it('with `proves` sets token_proven, only while the agent still has that token hash', async () => {
+        const before = await store.register(registration({ agent_id: 'a-1', token_hash: '1'.repeat(64), token_proven: false }), T0, null);
+        expect(await store.heartbeat('a-1', T1, { proves: '2'.repeat(64) })).toBeUndefined();
+        expect(await store.get('a-1')).toStrictEqual(before);
+        expect(await store.heartbeat('a-1', T1, { inFlight: 1, proves: '1'.repeat(64) })).toMatchObject({
+          token_proven: true,
+          last_heartbeat: T1,
+          in_flight: 1,
+        });
+        expect(await store.heartbeat('ghost', T1, { proves: '1'.repeat(64) })).toBeUndefined();
+        expect(await store.get('ghost')).toBeUndefined();
       });
 
       it('answers undefined for an unknown agent and creates nothing', async () => {
@@ -137,7 +167,7 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
 
     describe('markDraining', () => {
       it('without expiresAt sets draining and leaves expires_at as it was; with it, sets both', async () => {
-        await store.register(registration({ agent_id: 'a-1' }), T0);
+        await store.register(registration({ agent_id: 'a-1' }), T0, null);
         const drained = await store.markDraining('a-1', undefined);
         expect(drained).toMatchObject({ status: 'draining' });
         expect('expires_at' in drained!).toBe(false);

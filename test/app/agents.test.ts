@@ -8,6 +8,7 @@ import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterA
 import { type RegisterAgentRequest, registerAgentRequestSchema } from '../../functions/core/contract';
 import { ValidationError } from '../../functions/core/errors';
 import { agentIdFor, agentTokenHash, signingSecretFor } from '../../functions/core/ids';
+import { parseNetworkPolicy } from '../../functions/core/network-policy';
 import { type World, world } from './world';
 
 let w: World;
@@ -94,7 +95,8 @@ describe('registerAgent', () => {
 });
 
 describe('the agent token', () => {
-  it('is required (401) before anything is read, even for an unknown agent', async () => {
+  it('with REQUIRE_AGENT_TOKENS, is required (401) before anything is read, even for an unknown agent', async () => {
+    w = world({ requireAgentTokens: true });
     const agent = await registerAgent(w.deps, request());
     for (const id of [agent.id, UNKNOWN]) {
       for (const call of [
@@ -226,5 +228,197 @@ describe('listAgents', () => {
     expect(await names({ type: 'cost', status: 'draining' })).toEqual(['b-cost']);
     expect((await listAgents(w.deps, { type: 'security' })).agents[0]).toMatchObject({ id: s.id, capabilities: ['scan'] });
     expect(a.id).not.toBe(b.id);
+  });
+});
+
+describe('taking over a registered id (found by an attacker holding the fleet token)', () => {
+  const interval = () => w.settings.heartbeatIntervalSeconds;
+
+  it('re-registering a LIVE agent without its token is a 409 that says how to proceed, and changes nothing', async () => {
+    const real = await registerAgent(w.deps, request({ metadata: { owner: 'real' } }));
+    w.clock.advance(seconds(5));
+    await heartbeat(w.deps, real.id, {}, real.agent_token);
+    const before = await w.agents.get(real.id);
+    for (const token of [undefined, 'oat_not-its-token']) {
+      const takeover = registerAgent(
+        w.deps,
+        request({ capabilities: ['steal'], max_concurrency: 1000, metadata: { owner: 'attacker' } }),
+        token,
+      );
+      await expect(takeover).rejects.toMatchObject({ status: 409, code: 'agent_id_in_use' });
+      await expect(takeover).rejects.toThrow(/send the agent_token of its latest registration in the X-Agent-Token header/);
+      await expect(takeover).rejects.toThrow(`after ${3 * interval()} s without heartbeats`);
+    }
+    expect(await w.agents.get(real.id)).toStrictEqual(before);
+    // The real agent is unharmed: its token still works for heartbeat and unregister.
+    await expect(heartbeat(w.deps, real.id, {}, real.agent_token)).resolves.toMatchObject({ status: 'healthy' });
+    await expect(unregisterAgent(w.deps, real.id, real.agent_token)).resolves.toMatchObject({ agent: { status: 'draining' } });
+  });
+
+  it('with its current token, a live agent registers again (a new token; the old one is refused)', async () => {
+    const first = await registerAgent(w.deps, request());
+    const again = await registerAgent(w.deps, request({ version: '2.0.0' }), first.agent_token);
+    expect(again).toMatchObject({ id: first.id, version: '2.0.0' });
+    await expect(heartbeat(w.deps, first.id, {}, first.agent_token)).rejects.toMatchObject({ status: 403 });
+    await expect(heartbeat(w.deps, first.id, {}, again.agent_token)).resolves.toMatchObject({ status: 'healthy' });
+  });
+
+  it('an agent that lost its token takes its id over once the old registration is no longer live, or at once after unregistering', async () => {
+    const old = await registerAgent(w.deps, request());
+    w.clock.advance(seconds(3 * interval()));
+    await expect(registerAgent(w.deps, request())).rejects.toMatchObject({ code: 'agent_id_in_use' });
+    w.clock.advance(1);
+    const restarted = await registerAgent(w.deps, request());
+    expect(restarted.id).toBe(old.id);
+    await expect(heartbeat(w.deps, old.id, {}, old.agent_token)).rejects.toMatchObject({ status: 403 });
+
+    await unregisterAgent(w.deps, restarted.id, restarted.agent_token);
+    await expect(registerAgent(w.deps, request())).resolves.toMatchObject({ id: old.id, status: 'healthy' });
+  });
+
+  it('a drained agent that still heartbeats is live: registering it again needs its token', async () => {
+    const agent = await registerAgent(w.deps, request());
+    await drainAgent(w.deps, agent.id, agent.agent_token);
+    await expect(registerAgent(w.deps, request())).rejects.toMatchObject({ code: 'agent_id_in_use' });
+    await expect(registerAgent(w.deps, request(), agent.agent_token)).resolves.toMatchObject({ status: 'healthy' });
+  });
+
+  it('of two registrations racing for one new id, exactly one wins; the other is a 409', async () => {
+    const outcomes = await Promise.allSettled([
+      registerAgent(w.deps, request()),
+      registerAgent(w.deps, request({ capabilities: ['steal'] })),
+    ]);
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter((o) => o.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({ status: 409, code: 'agent_id_in_use' });
+    const stored = await w.agents.get(agentIdFor('cost-agent-1', '10.0.1.12', 8080));
+    expect(stored?.token_hash).toBe(agentTokenHash((won[0] as PromiseFulfilledResult<{ agent_token: string }>).value.agent_token));
+  });
+});
+
+describe('host spellings (found by an attacker: one endpoint held seven ids)', () => {
+  it('every spelling of one address is one agent, stored under the canonical host', async () => {
+    w = world({ networkPolicy: parseNetworkPolicy('127.0.0.0/8,::1/128', false) });
+    const first = await registerAgent(w.deps, request({ host: '127.0.0.1' }));
+    let token = first.agent_token;
+    for (const host of [
+      '2130706433',
+      '0177.0.0.1',
+      '0x7f.0.0.1',
+      '127.1',
+      'localhost',
+      'LOCALHOST.',
+      '::ffff:7f00:1',
+      '[::ffff:127.0.0.1]',
+    ]) {
+      await expect(registerAgent(w.deps, request({ host }))).rejects.toMatchObject({ status: 409, code: 'agent_id_in_use' });
+      const again = await registerAgent(w.deps, request({ host }), token);
+      expect(again).toMatchObject({ id: first.id, host: '127.0.0.1' });
+      token = again.agent_token;
+    }
+    const ipv6 = await registerAgent(w.deps, request({ host: '0:0:0:0:0:0:0:1' }));
+    expect(ipv6).toMatchObject({ id: agentIdFor('cost-agent-1', '::1', 8080), host: '::1' });
+    expect((await listAgents(w.deps, {})).agents.map((a) => a.host).sort()).toEqual(['127.0.0.1', '::1']);
+  });
+
+  it('names are lower-cased without a trailing dot', async () => {
+    w.hosts.set('agent.internal', ['10.0.0.9']);
+    const agent = await registerAgent(w.deps, request({ host: 'Agent.Internal.' }));
+    expect(agent).toMatchObject({ host: 'agent.internal', id: agentIdFor('cost-agent-1', 'agent.internal', 8080) });
+  });
+});
+
+describe('an agent that speaks only the seed protocol (no tokens)', () => {
+  it('stays healthy on tokenless heartbeats, and may unregister without a token, with the default settings', async () => {
+    expect(w.settings.requireAgentTokens).toBe(false);
+    const seed = await registerAgent(w.deps, request());
+    for (let i = 0; i < 5; i++) {
+      w.clock.advance(seconds(w.settings.heartbeatIntervalSeconds));
+      await expect(heartbeat(w.deps, seed.id, { in_flight: 1 }, undefined)).resolves.toMatchObject({ status: 'healthy' });
+    }
+    expect(await getAgent(w.deps, seed.id)).toMatchObject({ status: 'healthy', last_heartbeat: w.clock.iso() });
+    await expect(unregisterAgent(w.deps, seed.id, undefined)).resolves.toMatchObject({ agent: { status: 'draining' } });
+    // Unregistered cleanly, it registers again at once (still without a token).
+    await expect(registerAgent(w.deps, request())).resolves.toMatchObject({ id: seed.id, status: 'healthy' });
+  });
+
+  it('a token that is sent must be the right one (403); an unknown agent is a 404', async () => {
+    const seed = await registerAgent(w.deps, request());
+    await expect(heartbeat(w.deps, seed.id, {}, 'oat_wrong')).rejects.toMatchObject({ status: 403, code: 'agent_token_mismatch' });
+    await expect(heartbeat(w.deps, UNKNOWN, {}, undefined)).rejects.toMatchObject({ status: 404, code: 'agent_not_found' });
+  });
+
+  it('once an agent has shown its token, tokenless heartbeat, drain and unregister are refused (401)', async () => {
+    const sdk = await registerAgent(w.deps, request());
+    await heartbeat(w.deps, sdk.id, {}, sdk.agent_token);
+    expect(await w.agents.get(sdk.id)).toMatchObject({ token_proven: true });
+    for (const call of [
+      () => heartbeat(w.deps, sdk.id, {}, undefined),
+      () => drainAgent(w.deps, sdk.id, undefined),
+      () => unregisterAgent(w.deps, sdk.id, undefined),
+    ])
+      await expect(call()).rejects.toMatchObject({ status: 401, code: 'agent_token_required' });
+    expect(await getAgent(w.deps, sdk.id)).toMatchObject({ status: 'healthy' });
+  });
+
+  it('a seed agent that crashed and restarts while its registration is live gets a 409 until it is not', async () => {
+    await registerAgent(w.deps, request());
+    w.clock.advance(seconds(10));
+    await expect(registerAgent(w.deps, request())).rejects.toMatchObject({ status: 409, code: 'agent_id_in_use' });
+    w.clock.advance(seconds(3 * w.settings.heartbeatIntervalSeconds - 10) + 1);
+    await expect(registerAgent(w.deps, request())).resolves.toMatchObject({ status: 'healthy' });
+  });
+});
+
+describe('registry limits (found by an attacker: 1 000 agents of 100 capabilities in 2.7 s)', () => {
+  it('refuses more capabilities than MAX_AGENT_CAPABILITIES and metadata over MAX_AGENT_METADATA_BYTES (400 naming the field)', async () => {
+    w = world({ agentLimits: { maxPerType: 1000, maxCapabilities: 3, maxMetadataBytes: 300 } });
+    await expect(registerAgent(w.deps, request({ capabilities: ['a', 'b', 'c', 'd'] }))).rejects.toMatchObject({
+      status: 400,
+      issues: [{ field: 'capabilities', message: 'must list at most 3 task types (got 4)' }],
+    });
+    const big = { blob: 'x'.repeat(300) };
+    await expect(registerAgent(w.deps, request({ metadata: big }))).rejects.toMatchObject({
+      status: 400,
+      issues: [{ field: 'metadata', message: expect.stringContaining('at most 300 bytes') }],
+    });
+    expect(await w.agents.list()).toEqual([]);
+    const agent = await registerAgent(w.deps, request({ capabilities: ['a', 'b', 'c'] }));
+    await expect(heartbeat(w.deps, agent.id, { metadata: big }, agent.agent_token)).rejects.toMatchObject({
+      status: 400,
+      issues: [{ field: 'metadata' }],
+    });
+  });
+
+  it('refuses a new agent of a type with MAX_AGENTS_PER_TYPE live agents (409); unhealthy ones do not count', async () => {
+    w = world({ agentLimits: { maxPerType: 2, maxCapabilities: 50, maxMetadataBytes: 4096 } });
+    const a = await registerAgent(w.deps, request({ name: 'a' }));
+    await registerAgent(w.deps, request({ name: 'b' }));
+    const third = registerAgent(w.deps, request({ name: 'c' }));
+    await expect(third).rejects.toMatchObject({ status: 409, code: 'too_many_agents' });
+    await expect(third).rejects.toThrow(/MAX_AGENTS_PER_TYPE=2/);
+    await expect(registerAgent(w.deps, request({ name: 'c', type: 'other' }))).resolves.toMatchObject({ type: 'other' });
+    // Registering an agent again takes no new room.
+    await expect(registerAgent(w.deps, request({ name: 'a' }), a.agent_token)).resolves.toMatchObject({ id: a.id });
+    w.clock.advance(seconds(3 * w.settings.heartbeatIntervalSeconds) + 1);
+    await expect(registerAgent(w.deps, request({ name: 'c' }))).resolves.toMatchObject({ name: 'c', status: 'healthy' });
+  });
+
+  it('GET /agents is paged by limit and next_token, by name then id; a foreign next_token is a 400', async () => {
+    for (const n of ['e', 'c', 'a', 'd', 'b']) await registerAgent(w.deps, request({ name: `agent-${n}` }));
+    const first = await listAgents(w.deps, { limit: 2 });
+    expect(first.agents.map((a) => a.name)).toEqual(['agent-a', 'agent-b']);
+    expect(first).toMatchObject({ count: 2, next_token: expect.any(String) });
+    const second = await listAgents(w.deps, { limit: 2, next_token: first.next_token });
+    expect(second.agents.map((a) => a.name)).toEqual(['agent-c', 'agent-d']);
+    const last = await listAgents(w.deps, { limit: 2, next_token: second.next_token });
+    expect(last).toEqual({ agents: [expect.objectContaining({ name: 'agent-e' })], count: 1 });
+    expect((await listAgents(w.deps, {})).count).toBe(5);
+    await expect(listAgents(w.deps, { next_token: 'bm90LWEtdG9rZW4' })).rejects.toMatchObject({
+      status: 400,
+      issues: [{ field: 'next_token' }],
+    });
   });
 });

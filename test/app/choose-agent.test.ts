@@ -48,7 +48,8 @@ function record(type: string, i: number, maxConcurrency = 10): AgentRecord {
 
 /** Registers the agents as they are given (each record's registered_at is the registration time). */
 async function put(records: AgentRecord[]): Promise<void> {
-  for (const { registered_at, ...agent } of records) await store.register(agent, registered_at);
+  for (const { registered_at, ...agent } of records)
+    await store.register(agent, registered_at, (await store.get(agent.agent_id))?.token_hash ?? null);
 }
 
 function task(type: string): Task {

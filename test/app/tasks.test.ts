@@ -90,6 +90,24 @@ describe('submitTask', () => {
     });
   });
 
+  it('names at most ten capabilities in the refusal, and how many more, however many agents offer', async () => {
+    // Found by an attacker: 1 000 agents of 100 capabilities made this answer list 100 000 names in 6.6 MB.
+    for (let a = 0; a < 30; a++)
+      await w.agent({
+        agent_id: `00000000-0000-5000-8000-${String(a).padStart(12, '0')}`,
+        capabilities: Array.from({ length: 100 }, (_, c) => `cap-${String(a * 100 + c).padStart(4, '0')}`),
+      });
+    const refusal = await submitTask(w.deps, request(), unexpected).catch((err: Error) => err);
+    expect(refusal).toMatchObject({ status: 503, code: 'no_capable_agent' });
+    const message = (refusal as Error).message;
+    expect(message).toContain('they offer cap-0000, cap-0001,');
+    expect(message).toContain('cap-0009 and 2990 more');
+    expect(message.length).toBeLessThan(400);
+    const named = await w.agents.get('00000000-0000-5000-8000-000000000000');
+    const one = await submitTask(w.deps, request({ agent_id: named!.agent_id }), unexpected).catch((err: Error) => err.message);
+    expect(one).toContain('cap-0009 and 90 more');
+  });
+
   it('refuses when the only agents are draining or past their expiry; quiet agents are fine', async () => {
     await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000a' });
     await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000b' });

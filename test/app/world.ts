@@ -174,7 +174,7 @@ export function world(overrides: Partial<Settings> = {}) {
     /** Registers an agent as of now (type "cost", offering "analyze_cost", 10 slots, unless told otherwise). */
     async agent(overrides: Partial<AgentRecord> = {}): Promise<AgentRecord> {
       const { registered_at: _registered, ...record } = agentRecord({ last_heartbeat: clock.iso(), host: '10.0.1.12', ...overrides });
-      return agents.register(record, clock.iso());
+      return (await agents.register(record, clock.iso(), (await agents.get(record.agent_id))?.token_hash ?? null))!;
     },
     /** Stores a task created now (queued, for "cost"/"analyze_cost", unless told otherwise). */
     async task(overrides: Partial<Task> = {}): Promise<Task> {

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isUuid } from '../../functions/core/contract';
-import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, newTaskId, signingSecretFor } from '../../functions/core/ids';
+import {
+  agentIdFor,
+  agentTokenHash,
+  canonicalHost,
+  matchesTokenHash,
+  newAgentToken,
+  newTaskId,
+  signingSecretFor,
+} from '../../functions/core/ids';
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -91,5 +99,33 @@ describe('newTaskId', () => {
     const ids = Array.from({ length: 20 }, () => newTaskId());
     for (const id of ids) expect(id).toMatch(UUID_V4);
     expect(new Set(ids).size).toBe(20);
+  });
+});
+
+describe('canonicalHost', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['2130706433', '127.0.0.1'],
+    ['0177.0.0.1', '127.0.0.1'],
+    ['0x7f.0.0.1', '127.0.0.1'],
+    ['0x7F000001', '127.0.0.1'],
+    ['127.1', '127.0.0.1'],
+    ['10.1', '10.0.0.1'],
+    ['localhost', '127.0.0.1'],
+    ['LocalHost.', '127.0.0.1'],
+    ['::ffff:7f00:1', '127.0.0.1'],
+    ['[::FFFF:127.0.0.1]', '127.0.0.1'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['[2001:DB8:0:0:0:0:0:1]', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['Agent.Internal.', 'agent.internal'],
+    ['cost-agent-1', 'cost-agent-1'],
+  ])('%s is %s', (host, canonical) => {
+    expect(canonicalHost(host)).toBe(canonical);
+  });
+
+  it('derives one id for every spelling of one endpoint (an attacker held seven)', () => {
+    const spellings = ['127.0.0.1', '2130706433', '0177.0.0.1', '0x7f.0.0.1', '127.1', 'localhost', '::ffff:7f00:1'];
+    expect(new Set(spellings.map((h) => agentIdFor('a', h, 80))).size).toBe(1);
   });
 });

@@ -179,11 +179,13 @@ describe('the API handlers', () => {
         signing_secret: expect.stringMatching(/^whsec_/),
       },
     });
+    const body = { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] };
+    // While it is live, only the agent itself (its current token) may register it again.
+    const takeover = await invoke(agents, event('POST', '/agents/register', { body }));
+    expect(takeover).toMatchObject({ statusCode: 409, body: { code: 'agent_id_in_use' } });
     const again = await invoke(
       agents,
-      event('POST', '/agents/register', {
-        body: { name: 'reg-1', type: 'cost', host: '127.0.0.1', port: 9101, capabilities: ['analyze_cost', 'right_size'] },
-      }),
+      event('POST', '/agents/register', { body, headers: { 'x-agent-token': String(res.body.agent_token) } }),
     );
     // Registering again keeps the id and the first registration time, and issues a new token and secret.
     expect(again.body).toMatchObject({
@@ -255,11 +257,12 @@ describe('the API handlers', () => {
       200,
     );
     expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(503);
-    // Registering again brings it back.
+    // Registering again (with its token: it is still live) brings it back.
     await invoke(
       agents,
       event('POST', '/agents/register', {
         body: { name: 'drain-me', type: 'drainers', host: '127.0.0.1', port: 9111, capabilities: ['work'] },
+        headers: asAgent,
       }),
     );
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'healthy' });
@@ -271,10 +274,13 @@ describe('the API handlers', () => {
   });
 
   it('lets an agent act only for itself: its token (shown once) on heartbeat, drain and unregister; registering again replaces it', async () => {
-    const register = (name: string, port: number) =>
+    const register = (name: string, port: number, token?: string) =>
       invoke(
         agents,
-        event('POST', '/agents/register', { body: { name, type: 'identity', host: '127.0.0.1', port, capabilities: ['work'] } }),
+        event('POST', '/agents/register', {
+          body: { name, type: 'identity', host: '127.0.0.1', port, capabilities: ['work'] },
+          headers: token ? { 'x-agent-token': token } : {},
+        }),
       );
     const a = await register('identity-a', 9121);
     const b = await register('identity-b', 9122);
@@ -293,15 +299,16 @@ describe('the API handlers', () => {
         agents,
         event('POST', `/agents/${aId}/heartbeat`, { params: { id: aId }, body: {}, headers: token ? { 'x-agent-token': token } : {} }),
       );
-    expect(await beat()).toMatchObject({
-      statusCode: 401,
-      body: { code: 'agent_token_required', error: expect.stringContaining('X-Agent-Token') as unknown },
-    });
     expect(await beat(bToken)).toMatchObject({
       statusCode: 403,
       body: { code: 'agent_token_mismatch', error: expect.stringContaining('an agent may act only for itself') as unknown },
     });
     expect((await beat(aToken)).statusCode).toBe(200);
+    // Having shown its token once, the agent must always send it (tokenless is only for seed-protocol agents).
+    expect(await beat()).toMatchObject({
+      statusCode: 401,
+      body: { code: 'agent_token_required', error: expect.stringContaining('X-Agent-Token') as unknown },
+    });
     for (const [method, path] of [
       ['POST', `/agents/${aId}/drain`],
       ['DELETE', `/agents/${aId}`],
@@ -312,8 +319,9 @@ describe('the API handlers', () => {
     }
     expect((await invoke(agents, event('GET', `/agents/${aId}`, { params: { id: aId } }))).body).toMatchObject({ status: 'healthy' });
 
-    // A restarted agent registers again: a new token and signing secret; the old token stops working.
-    const again = await register('identity-a', 9121);
+    // Registering again while live needs its token; it gets a new token and signing secret; the old token stops working.
+    expect(await register('identity-a', 9121)).toMatchObject({ statusCode: 409, body: { code: 'agent_id_in_use' } });
+    const again = await register('identity-a', 9121, aToken);
     expect(again.body.id).toBe(aId);
     expect(again.body.agent_token).not.toBe(aToken);
     expect(again.body.signing_secret).not.toBe(a.body.signing_secret);

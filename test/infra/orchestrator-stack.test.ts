@@ -152,6 +152,29 @@ describe('the stateful stack', () => {
     });
   });
 
+  it('passes the registry settings to the agents API: tokens optional (seed agents work) and bounded by default, or as the context says', () => {
+    stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Description: '/agents routes',
+      Environment: {
+        Variables: Match.objectLike({
+          REQUIRE_AGENT_TOKENS: 'false',
+          MAX_AGENTS_PER_TYPE: '1000',
+          MAX_AGENT_CAPABILITIES: '50',
+          MAX_AGENT_METADATA_BYTES: '4096',
+        }),
+      },
+    });
+    const strict = synth({
+      agentRegistry: { requireAgentTokens: true, maxAgentsPerType: 20, maxAgentCapabilities: 5, maxAgentMetadataBytes: 1024 },
+    }).stateless;
+    strict.hasResourceProperties('AWS::Lambda::Function', {
+      Description: '/agents routes',
+      Environment: {
+        Variables: Match.objectLike({ REQUIRE_AGENT_TOKENS: 'true', MAX_AGENTS_PER_TYPE: '20', MAX_AGENT_CAPABILITIES: '5' }),
+      },
+    });
+  });
+
   it('indexes tasks by status, agent type and month for listing, keys only', () => {
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],

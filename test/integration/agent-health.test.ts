@@ -1,11 +1,13 @@
 /**
- * Routing by health: quiet agents get no tasks, unregistered ones drain. (Capacity, priorities,
+ * Routing by health: quiet agents get no tasks, unregistered ones drain, an agent that speaks only
+ * the seed protocol (no tokens) stays healthy while it heartbeats. (Capacity, priorities,
  * retries elsewhere, circuit breakers and the queue timeout: routing-under-load.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTasks } from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
+import { type SeedAgent, startSeedAgent } from '../../harness/seed-agent';
 import { waitUntil } from '../../harness/wait';
 
 let orch: LocalOrchestrator;
@@ -74,5 +76,65 @@ describe.concurrent('agent health', () => {
     const refused = await call(orch.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'leaving' });
     expect(refused.status).toBe(503);
     expect(leaving.deliveries()).toEqual([]);
+  });
+
+  it('keeps an agent that speaks only the seed protocol (no tokens) healthy while it heartbeats, and sends it tasks', async () => {
+    // Found with a seed agent: its tokenless heartbeats got 401 and it turned unhealthy after three intervals.
+    const seed = await startSeedAgent(orch.url, { name: 'seed-agent-1', type: 'seed', capabilities: ['echo'], heartbeatMs: 500 });
+    const agent = seed.agent!;
+    const registeredAt = Date.parse(String((await call(orch.url, 'GET', `/agents/${agent.id}`)).body.registered_at));
+    // Past three intervals (3 s) on heartbeats alone: a heartbeat stored more than 4 s after registering, still healthy.
+    const seen = await waitUntil(
+      'a tokenless heartbeat more than four intervals after registration',
+      async () => (await call<{ status: string; last_heartbeat: string }>(orch.url, 'GET', `/agents/${agent.id}`)).body,
+      (a) => Date.parse(a.last_heartbeat) - registeredAt > 4000,
+      { timeoutMs: 10_000 },
+    );
+    expect(seen.status).toBe('healthy');
+    const beats = agent.calls.filter((c) => c.path.endsWith('/heartbeat'));
+    expect(beats.length).toBeGreaterThan(4);
+    expect(beats.every((c) => c.status === 200)).toBe(true);
+    expect((await call(orch.url, 'GET', `/agents/${agent.id}`)).body).toMatchObject({ host: '127.0.0.1', status: 'healthy' });
+
+    const ids = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => submit({ task_type: 'echo', agent_type: 'seed', parameters: { i } })),
+    );
+    const done = await waitForTasks(orch.url, ids, isTerminal);
+    expect(done.map((t) => [t.status, t.agent_id])).toEqual(ids.map(() => ['completed', agent.id]));
+    expect([...agent.delivered].sort()).toEqual([...ids].sort());
+
+    // Unregistered cleanly (DELETE without a token), it registers again at once when it restarts.
+    expect(await agent.stop()).toBe(200);
+    const restarted = await startSeedAgent(orch.url, {
+      name: 'seed-agent-1',
+      type: 'seed',
+      capabilities: ['echo'],
+      heartbeatMs: 500,
+      port: agent.port,
+    });
+    expect(restarted.agent?.id).toBe(agent.id);
+    await restarted.agent!.crash();
+  });
+
+  it('a seed agent that crashed is refused its id (409) while the old registration is live, and gets it once that is unhealthy', async () => {
+    const first = (await startSeedAgent(orch.url, { name: 'seed-crash', type: 'seed-crash', capabilities: ['echo'], heartbeatMs: 500 }))
+      .agent!;
+    await first.crash();
+    const options = { name: 'seed-crash', type: 'seed-crash', capabilities: ['echo'], heartbeatMs: 500, port: first.port };
+    const refused = await startSeedAgent(orch.url, options);
+    expect(refused.refused).toMatchObject({
+      status: 409,
+      body: { code: 'agent_id_in_use', error: expect.stringContaining('X-Agent-Token') },
+    });
+    let again: SeedAgent | undefined;
+    await waitUntil(
+      'the restarted seed agent registers once the crashed registration is no longer live',
+      async () => (again = (await startSeedAgent(orch.url, options)).agent),
+      (a) => a !== undefined,
+      { timeoutMs: 10_000, intervalMs: 500 },
+    );
+    expect(again!.id).toBe(first.id);
+    expect(await statusOf(first.id)).toBe('healthy');
+    await again!.crash();
   });
 });

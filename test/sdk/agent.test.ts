@@ -118,7 +118,11 @@ describe('Agent registration', () => {
     await newAgent(plain)
       .handle('work', () => 1)
       .start();
-    expect(plain.calls.map((c) => c.authorization)).toEqual([undefined]);
+    // Registration, and the first heartbeat that shows the orchestrator the agent holds its token.
+    expect(plain.calls.map((c) => `${c.method} ${c.path.replace(/[^/]+\/heartbeat$/, 'ID/heartbeat')} ${c.authorization}`)).toEqual([
+      'POST /agents/register undefined',
+      'POST /agents/ID/heartbeat undefined',
+    ]);
   });
 
   it('sends the fleet token when registering, then acts with its own agent token (heartbeat, drain, unregister)', async () => {
@@ -135,7 +139,7 @@ describe('Agent registration', () => {
     expect(later.map((c) => `${c.method} ${c.path.replace(agent.id!, 'ID')}`)).toEqual(
       expect.arrayContaining(['POST /agents/ID/heartbeat', 'POST /agents/ID/drain', 'DELETE /agents/ID']),
     );
-    expect(later.map((c) => [c.agentToken, c.fleetToken])).toEqual(later.map(() => [`oat_fake-${agent.id}`, undefined]));
+    expect(later.map((c) => [c.agentToken, c.fleetToken])).toEqual(later.map(() => [`oat_fake-${agent.id}-1`, undefined]));
   });
 
   it('registers the advertised host and explicit capabilities instead of the listen address', async () => {
@@ -284,6 +288,46 @@ describe('Agent heartbeats', () => {
     expect(second?.body).toEqual(first?.body);
     expect(agent.id).toBe(id);
     expect(fake.agents.has(id)).toBe(true);
+  });
+});
+
+describe('Agent registering again', () => {
+  it.each([
+    [401, 'agent_token_required'],
+    [403, 'agent_token_mismatch'],
+  ])('registers again when a heartbeat answers %i (%s), sending the token it has, then resumes heartbeats', async (status, code) => {
+    const fake = await fakeOrchestrator();
+    const agent = newAgent(fake).handle('echo', () => ({}));
+    await agent.start();
+    await fake.waitFor(() => fake.callsTo('POST', /heartbeat$/).length >= 1, 'a first heartbeat');
+    const firstToken = fake.callsTo('POST', /heartbeat$/)[0]!.agentToken;
+
+    fake.refuseHeartbeats = { status, body: { error: 'the X-Agent-Token is not accepted', code } };
+    await fake.waitFor(() => fake.callsTo('POST', /register$/).length === 2, 'a second registration');
+    const second = fake.callsTo('POST', /register$/)[1]!;
+    // It proves it is the agent whose registration is live, so the orchestrator lets it register again.
+    expect(second.agentToken).toBe(firstToken);
+    await fake.waitFor(
+      () => fake.callsTo('POST', /heartbeat$/).some((c) => c.at >= second.at && c.agentToken !== firstToken),
+      'a heartbeat with the new token',
+    );
+    expect(fake.agents.has(agent.id!)).toBe(true);
+  });
+
+  it('while its id is held by a live registration (409 agent_id_in_use), keeps registering with backoff until it may', async () => {
+    const fake = await fakeOrchestrator();
+    const warnings: string[] = [];
+    const agent = newAgent(fake, {
+      registrationRetry: { initialDelayMs: 20, maxDelayMs: 40 },
+      logger: { info: () => undefined, warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) },
+    }).handle('echo', () => ({}));
+    fake.refuseRegistration = { status: 409, body: { error: 'agent x is registered and live', code: 'agent_id_in_use' } };
+    const started = agent.start();
+    await fake.waitFor(() => fake.callsTo('POST', /register$/).length >= 3, 'three refused registrations');
+    fake.refuseRegistration = undefined;
+    await started;
+    expect(agent.id).toBeDefined();
+    expect(warnings.filter((w) => w.includes('agent_id_in_use') && w.includes('registering again in'))).not.toHaveLength(0);
   });
 });
 

@@ -25,6 +25,9 @@ export class FakeOrchestrator {
   heartbeatIntervalSeconds = 0.2;
   /** When set, POST /agents/register answers this instead of registering. */
   refuseRegistration: { status: number; body: unknown } | undefined;
+  /** When set, heartbeats answer this until the agent registers again (as the orchestrator does for a token it no longer accepts). */
+  refuseHeartbeats: { status: number; body: unknown } | undefined;
+  private registrations = 0;
   private readonly ids = new Map<string, string>();
   private readonly server: http.Server;
   private waiters: Array<() => void> = [];
@@ -110,18 +113,20 @@ export class FakeOrchestrator {
       this.ids.set(key, id);
       const agent = { ...req, id, status: 'healthy', in_flight: 0 };
       this.agents.set(id, agent);
+      this.refuseHeartbeats = undefined;
       return [
         201,
         {
           ...agent,
           heartbeat_interval_seconds: this.heartbeatIntervalSeconds,
-          agent_token: `oat_fake-${id}`,
+          agent_token: `oat_fake-${id}-${++this.registrations}`,
           signing_secret: this.signingSecret,
         },
       ];
     }
     const heartbeat = /^\/agents\/([^/]+)\/heartbeat$/.exec(path);
     if (method === 'POST' && heartbeat) {
+      if (this.refuseHeartbeats) return [this.refuseHeartbeats.status, this.refuseHeartbeats.body];
       const agent = this.agents.get(heartbeat[1]!);
       if (!agent)
         return [
