@@ -5,29 +5,30 @@ import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../core/errors';
 import { agentIdFor, agentTokenHash, matchesTokenHash, newAgentToken, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
-import { checkAddress } from '../core/network-policy';
+import { checkTarget, deniedNames } from '../core/network-policy';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';
 
-async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string): Promise<void> {
+async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string, port: number): Promise<void> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  let addresses: string[];
-  if (ipaddr.isValid(bare)) {
-    addresses = [bare];
-  } else {
+  const resolve = async (name: string) => {
     try {
-      addresses = await deps.resolveHost(bare);
+      return await deps.resolveHost(name);
     } catch {
-      addresses = [];
+      return [];
     }
-    if (addresses.length === 0)
-      throw new ValidationError(
-        `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
-        [{ field: 'host', message: 'does not resolve' }],
-      );
-  }
+  };
+  const addresses = ipaddr.isValid(bare) ? [bare] : await resolve(bare);
+  if (addresses.length === 0)
+    throw new ValidationError(
+      `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
+      [{ field: 'host', message: 'does not resolve' }],
+    );
+  // The orchestrator's own services named by host (such as the cache's endpoint), resolved now.
+  const policy = deps.settings.networkPolicy;
+  const denied = new Map(await Promise.all(deniedNames(policy).map(async (name) => [name, await resolve(name)] as const)));
   for (const address of addresses) {
-    const verdict = checkAddress(address, deps.settings.networkPolicy);
+    const verdict = checkTarget(address, port, policy, denied);
     if (!verdict.ok) {
       throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [
         { field: 'host', message: verdict.reason },
@@ -85,7 +86,7 @@ export async function registerAgent(
   deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>,
   req: RegisterAgentRequest,
 ): Promise<RegisterAgentResponse> {
-  await assertReachableHost(deps, req.host);
+  await assertReachableHost(deps, req.host, req.port);
   const now = deps.clock.now();
   const nowIso = new Date(now).toISOString();
   const token = newAgentToken();
