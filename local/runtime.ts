@@ -70,7 +70,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
     const ports = [portOf(dynamo.endpoint), portOf(sqsServer.endpoint)];
     if (settings.CACHE_URL !== undefined) {
-      log(`Cache     ${redactedUrl(settings.CACHE_URL)} (from ${process.env.REDIS_URL !== undefined ? 'REDIS_URL' : 'CACHE_URL'})`);
+      log(`Cache     ${redactedUrl(settings.CACHE_URL)} (from ${process.env.REDIS_URL ? 'REDIS_URL' : 'CACHE_URL'})`);
     } else {
       const redis = await startRedis({ dataDir: path.join(options.dataDir, 'redis'), env: { PATH: process.env.PATH } });
       if (redis.kind === 'none') {

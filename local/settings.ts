@@ -38,13 +38,15 @@ export function localSettings(env: NodeJS.ProcessEnv): Record<string, string> {
       throw new Error(`${key} is set by npm start itself (it provisions its own tables, queues and state machines); unset it`);
   if (env.FLEET_TOKENS_SECRET_ARN !== undefined)
     throw new Error('FLEET_TOKENS_SECRET_ARN is read on AWS only; unset it and list the tokens in FLEET_TOKENS');
-  if (env.CACHE_URL !== undefined && env.REDIS_URL !== undefined && env.CACHE_URL !== env.REDIS_URL)
+  // An empty REDIS_URL is none (as before: it clears an inherited one).
+  const redisUrl = env.REDIS_URL || undefined;
+  if (env.CACHE_URL !== undefined && redisUrl !== undefined && env.CACHE_URL !== redisUrl)
     throw new Error('CACHE_URL and REDIS_URL are both set and differ; set one: REDIS_URL (a redis:// URL) or CACHE_URL');
   const level = env.LOG_LEVEL ?? 'WARN';
   if (!LOG_LEVELS.includes(level.toUpperCase())) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const settings: Record<string, string> = { POWERTOOLS_LOG_LEVEL: level.toUpperCase(), ...LOCAL_DEFAULTS };
   for (const [key, value] of Object.entries(env)) if (value !== undefined) settings[key] = value;
-  if (env.REDIS_URL !== undefined) settings.CACHE_URL = env.REDIS_URL;
+  if (redisUrl !== undefined) settings.CACHE_URL = redisUrl;
   loadConfig(settings);
   return settings;
 }

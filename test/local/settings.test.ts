@@ -72,6 +72,8 @@ describe('localSettings: npm start applies the settings as given, or stops', () 
     expect(localSettings({ REDIS_URL: 'redis://:pw@127.0.0.1:7000' }).CACHE_URL).toBe('redis://:pw@127.0.0.1:7000');
     expect(localSettings({ CACHE_URL: 'memory://local' }).CACHE_URL).toBe('memory://local');
     expect(localSettings({}).CACHE_URL).toBeUndefined();
+    // An empty REDIS_URL clears an inherited one: the runtime starts its own redis-server.
+    expect(localSettings({ REDIS_URL: '' }).CACHE_URL).toBeUndefined();
   });
 
   it.each([
