@@ -38,6 +38,7 @@ const UNIT = [
 const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/routing-under-load.test.ts': 32,
   'test/integration/restart.test.ts': 26,
+  'test/integration/runtime-settings.test.ts': 32,
   'test/integration/fuzz.test.ts': 18,
   'test/integration/task-routing.test.ts': 14,
   'test/integration/redis-outage.test.ts': 12,

@@ -46,7 +46,8 @@ export class StatelessStack extends Stack {
       ALLOWED_AGENT_NETWORKS: props.allowedAgentNetworks.join(','),
       ALLOW_PUBLIC_AGENTS: String(props.allowPublicAgents),
     };
-    const withCache = { ...common, CACHE_URL: cache.url };
+    // The cache is never an agent: CACHE_URL's host and port are denied by the functions, the reader endpoint here.
+    const withCache = { ...common, CACHE_URL: cache.url, DENIED_AGENT_TARGETS: cache.readerTarget };
 
     const dispatcher = new HandlerFunction(this, 'Dispatcher', {
       entry: 'functions/handlers/dispatcher.ts',

@@ -2,6 +2,7 @@
  * `npm start`: the orchestrator on one machine, on 127.0.0.1:8080, with two example cost agents.
  *   npm start -- --no-agents --port 9090 --data-dir /tmp/orchestrator
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCostAgent } from '../examples/cost-agent';
@@ -29,8 +30,16 @@ FLEET_TOKENS=<token>[,<token>...] requires "X-Fleet-Token: <token>" to register 
 }
 
 const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`--port must be a port number, got "${values.port}"`);
+if (!/^\d{1,5}$/.test(values.port) || port > 65535) {
+  console.error(`--port (or PORT) must be a port number from 0 to 65535 (0: any free port), got "${values.port}"`);
+  process.exit(2);
+}
+if (!isIP(values.host) && values.host !== 'localhost') {
+  console.error(`--host (or HOST) must be an IP address to listen on, such as 127.0.0.1 or 0.0.0.0, got "${values.host}"`);
+  process.exit(2);
+}
+if (!values['data-dir'].trim()) {
+  console.error('--data-dir (or DATA_DIR) must be a folder, got ""');
   process.exit(2);
 }
 

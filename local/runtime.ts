@@ -10,10 +10,12 @@ import type { ApiFunction } from '../functions/api/routes';
 import { type ApiLambda, startApiServer } from './api-server';
 import { functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
+import { freePort } from './stand-ins/listen';
 import { startRedis } from './stand-ins/redis-launcher';
 import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
+import { localSettings, ownTargets, redactedUrl } from './settings';
 import { definitionDigest } from './template/state-machines';
 import { synthesizedTemplate } from './template/synthesize';
 
@@ -35,6 +37,8 @@ export interface Runtime {
 
 const RECONCILE_EVERY_MS = 30_000;
 
+const portOf = (url: string): number => Number(new URL(url).port);
+
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 async function importHandler(entry: string): Promise<Handler> {
@@ -49,6 +53,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
+    // Checked before anything starts: a wrong setting stops start-up with the variable's name.
+    const settings = localSettings({ ...process.env, ...options.env });
     mkdirSync(options.dataDir, { recursive: true });
     const template = await synthesizedTemplate();
 
@@ -62,30 +68,32 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const sqsServer = await startSqs();
     stops.push(() => sqsServer.stop());
     log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
-    const redis = await startRedis({ dataDir: path.join(options.dataDir, 'redis') });
-    let cacheUrl: string;
-    if (redis.kind === 'none') {
-      cacheUrl = 'memory://local';
-      log(
-        'Cache     NOTICE: no REDIS_URL and no redis-server on PATH; using an in-process stand-in (install redis-server for the real thing)',
-      );
+    const ports = [portOf(dynamo.endpoint), portOf(sqsServer.endpoint)];
+    if (settings.CACHE_URL !== undefined) {
+      log(`Cache     ${redactedUrl(settings.CACHE_URL)} (from ${process.env.REDIS_URL ? 'REDIS_URL' : 'CACHE_URL'})`);
     } else {
-      cacheUrl = redis.url;
-      stops.push(() => redis.stop());
-      log(`Cache     redis-server ${redis.kind === 'spawned' ? `started (pid ${redis.pid}) on` : 'at'} ${redis.url}`);
+      const redis = await startRedis({ dataDir: path.join(options.dataDir, 'redis'), env: { PATH: process.env.PATH } });
+      if (redis.kind === 'none') {
+        settings.CACHE_URL = 'memory://local';
+        log(
+          'Cache     NOTICE: no REDIS_URL and no redis-server on PATH; using an in-process stand-in (install redis-server for the real thing)',
+        );
+      } else {
+        settings.CACHE_URL = redis.url;
+        stops.push(() => redis.stop());
+        ports.push(portOf(redis.url));
+        log(`Cache     redis-server started (pid ${redis.kind === 'spawned' ? redis.pid : '?'}) on ${redactedUrl(redis.url)}`);
+      }
     }
+    // The handlers read their settings once, at import: the ports of the Step Functions server and
+    // the API must be known before, so they can be refused as agents (DENIED_AGENT_TARGETS).
+    const sfnPort = await freePort();
+    const apiPort = options.port === 0 ? await freePort() : options.port;
+    ports.push(sfnPort, apiPort);
+    settings.DENIED_AGENT_TARGETS = [settings.DENIED_AGENT_TARGETS ?? '', ...ownTargets(ports)].filter(Boolean).join(',');
 
     const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
-    Object.assign(process.env, {
-      ...stack.env,
-      POWERTOOLS_TRACE_ENABLED: 'false',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
-      CACHE_URL: cacheUrl,
-      ALLOWED_AGENT_NETWORKS: '127.0.0.0/8,::1/128',
-      ALLOW_PUBLIC_AGENTS: 'false',
-      ...options.env,
-    });
+    Object.assign(process.env, settings, stack.env);
     const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
 
     const localMachines = [];
@@ -107,6 +115,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
     }
     const sfnServer = await startStepFunctionsServer({
+      port: sfnPort,
       machines: localMachines,
       // Every start and every execution that did not succeed, when asked for (LOG_LEVEL=DEBUG).
       logger: process.env.LOG_LEVEL?.toUpperCase() === 'DEBUG' ? (line) => log(`Workflow  ${line}`) : undefined,
@@ -156,7 +165,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     const api = await startApiServer({
       host: options.host,
-      port: options.port,
+      port: apiPort,
       handlers: apiHandlers,
       bearerTokens: options.apiTokens ?? [],
     });

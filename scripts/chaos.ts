@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { type AgentProcess, type Delivery, type FaultAgentOptions, startFaultAgent } from '../harness/agents';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../harness/local-orchestrator';
 import { freePort } from '../harness/processes';
-import { killNow, startRedisOn } from '../harness/redis';
+import { killNow, redisUrlOn, startRedisOn } from '../harness/redis';
 
 const { values } = parseArgs({
   options: {
@@ -109,7 +109,7 @@ log(`starting: redis-server on ${redisPort}, the orchestrator, ${FLEET.length} a
 await startRedis();
 // DEBUG logs every workflow step, so a lost task can be traced through every incarnation.
 const orch: LocalOrchestrator = await startLocalOrchestrator({
-  REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+  REDIS_URL: redisUrlOn(redisPort),
   QUEUE_TIMEOUT_SECONDS: '600',
   BREAKER_COOLDOWN_SECONDS: '5',
   LOG_LEVEL: 'DEBUG',

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookupAll } from 'node:dns/promises';
 import http from 'node:http';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
 import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
 import { JSON_LIMITS, jsonDepth } from '../core/json-limits';
-import { checkAddress, type NetworkPolicy } from '../core/network-policy';
+import { checkTarget, deniedNames, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryTarget } from '../core/ports';
 import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core/retry-policy';
 
@@ -21,6 +22,23 @@ export function deliveryId(taskId: string, attempt: number): string {
 
 /** An agent's own error text is kept up to this many characters. */
 export const MAX_AGENT_ERROR_CHARS = 2_000;
+/** Of a refusal (not 200) in JSON, the task's error keeps this many characters. */
+export const MAX_REFUSAL_CHARS = 300;
+const DENIED_NAMES_TTL_MS = 60_000;
+
+/**
+ * What a refusal's body adds to the task's error: JSON (what agents answer) up to 300 characters;
+ * of anything else only its size and type, so a task cannot be used to read a service that is not an agent.
+ */
+export function answerDetail(text: string, contentType: string | undefined): string {
+  if (!text) return '';
+  try {
+    JSON.parse(text);
+    return `: ${text.slice(0, MAX_REFUSAL_CHARS)}`;
+  } catch {
+    return ` (a ${Buffer.byteLength(text)}-byte ${contentType?.split(';')[0]?.trim() || 'untyped'} body that is not JSON, not shown)`;
+  }
+}
 
 /**
  * POSTs the seed's TaskRequest to http://host:port/task. The address is checked against the network
@@ -33,25 +51,46 @@ export class HttpAgentClient implements AgentClient {
     private readonly maxAnswerBytes: number,
   ) {}
 
-  private guardedLookup = (hostname: string, options: object, callback: LookupCallback): void => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, []);
-      const list = addresses;
-      for (const a of list) {
-        const verdict = checkAddress(a.address, this.policy);
-        if (!verdict.ok) return callback(new BlockedAddressError(verdict.reason), []);
-      }
-      const all = (options as { all?: boolean }).all;
-      if (all) return callback(null, list);
-      const first = list[0];
-      return first ? callback(null, first.address, first.family) : callback(new Error(`${hostname} has no address`), []);
-    });
-  };
+  /** The addresses of the denied host names (such as the cache's endpoint), looked up at most once a minute. */
+  private denied: { at: number; addresses: Promise<Map<string, string[]>> } | undefined;
+
+  private deniedAddresses(): Promise<Map<string, string[]>> {
+    const names = deniedNames(this.policy);
+    if (names.length === 0) return Promise.resolve(new Map<string, string[]>());
+    if (!this.denied || Date.now() - this.denied.at > DENIED_NAMES_TTL_MS) {
+      const lookups = names.map(async (name): Promise<[string, string[]]> => {
+        // A name that does not resolve now reaches nothing now.
+        const found = await dnsLookupAll(name, { all: true }).catch(() => []);
+        return [name, found.map((a) => a.address)];
+      });
+      this.denied = { at: Date.now(), addresses: Promise.all(lookups).then((pairs) => new Map(pairs)) };
+    }
+    return this.denied.addresses;
+  }
+
+  /** DNS lookup for the socket, refusing every address the policy does not allow on this port. */
+  private guardedLookup =
+    (port: number, denied: ReadonlyMap<string, readonly string[]>) =>
+    (hostname: string, options: object, callback: LookupCallback): void => {
+      dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, []);
+        const list = addresses;
+        for (const a of list) {
+          const verdict = checkTarget(a.address, port, this.policy, denied);
+          if (!verdict.ok) return callback(new BlockedAddressError(verdict.reason), []);
+        }
+        const all = (options as { all?: boolean }).all;
+        if (all) return callback(null, list);
+        const first = list[0];
+        return first ? callback(null, first.address, first.family) : callback(new Error(`${hostname} has no address`), []);
+      });
+    };
 
   async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult> {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    const denied = await this.deniedAddresses();
     if (ipaddr.isValid(host)) {
-      const verdict = checkAddress(host, this.policy);
+      const verdict = checkTarget(host, target.port, this.policy, denied);
       if (!verdict.ok) return { kind: 'failed', error: `agent address blocked: ${verdict.reason}`, retryable: true, health: 'failure' };
     }
     const body = JSON.stringify(request);
@@ -73,11 +112,11 @@ export class HttpAgentClient implements AgentClient {
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
     const signal = AbortSignal.timeout(remaining);
     try {
-      const { status, text, retryAfter } = await this.post(host, target.port, headers, body, signal);
+      const { status, text, retryAfter, contentType } = await this.post(host, target.port, headers, body, signal, denied);
       if (status !== 200) {
         const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
         const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);
-        const detail = text ? `: ${text.slice(0, 300)}` : '';
+        const detail = answerDetail(text, contentType);
         const why = retryable
           ? retryAfterSeconds !== undefined
             ? ` (asked to wait ${retryAfterSeconds} s)`
@@ -160,10 +199,11 @@ export class HttpAgentClient implements AgentClient {
     headers: Record<string, string>,
     body: string,
     signal: AbortSignal,
-  ): Promise<{ status: number; text: string; retryAfter?: string }> {
+    denied: ReadonlyMap<string, readonly string[]>,
+  ): Promise<{ status: number; text: string; retryAfter?: string; contentType?: string }> {
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup, agent: false },
+        { host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup(port, denied), agent: false },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -178,7 +218,12 @@ export class HttpAgentClient implements AgentClient {
             chunks.push(chunk);
           });
           res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }),
+            resolve({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              retryAfter: res.headers['retry-after'],
+              contentType: res.headers['content-type'],
+            }),
           );
           res.on('error', reject);
         },

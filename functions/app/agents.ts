@@ -5,31 +5,32 @@ import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest
 import { NotFoundError, ValidationError } from '../core/errors';
 import { agentIdFor, agentTokenHash, canonicalHost, newAgentToken, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
-import { checkAddress } from '../core/network-policy';
+import { checkTarget, deniedNames } from '../core/network-policy';
 import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';
 import { assertMetadataSize, assertRoomForAgent, assertWithinAgentLimits } from './agent-limits';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';
 
-async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string): Promise<void> {
+async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string, port: number): Promise<void> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  let addresses: string[];
-  if (ipaddr.isValid(bare)) {
-    addresses = [bare];
-  } else {
+  const resolve = async (name: string) => {
     try {
-      addresses = await deps.resolveHost(bare);
+      return await deps.resolveHost(name);
     } catch {
-      addresses = [];
+      return [];
     }
-    if (addresses.length === 0)
-      throw new ValidationError(
-        `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
-        [{ field: 'host', message: 'does not resolve' }],
-      );
-  }
+  };
+  const addresses = ipaddr.isValid(bare) ? [bare] : await resolve(bare);
+  if (addresses.length === 0)
+    throw new ValidationError(
+      `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
+      [{ field: 'host', message: 'does not resolve' }],
+    );
+  // The orchestrator's own services named by host (such as the cache's endpoint), resolved now.
+  const policy = deps.settings.networkPolicy;
+  const denied = new Map(await Promise.all(deniedNames(policy).map(async (name) => [name, await resolve(name)] as const)));
   for (const address of addresses) {
-    const verdict = checkAddress(address, deps.settings.networkPolicy);
+    const verdict = checkTarget(address, port, policy, denied);
     if (!verdict.ok) {
       throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [
         { field: 'host', message: verdict.reason },
@@ -57,7 +58,7 @@ export async function registerAgent(
 ): Promise<RegisterAgentResponse> {
   const host = canonicalHost(req.host);
   assertWithinAgentLimits(deps.settings, req);
-  await assertReachableHost(deps, host);
+  await assertReachableHost(deps, host, req.port);
   const agentId = agentIdFor(req.name, host, req.port);
   const replaced = await assertMayRegister(deps, agentId, token);
   const now = deps.clock.now();

@@ -1,31 +1,80 @@
 import { z } from 'zod';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker';
-import { parseNetworkPolicy } from '../core/network-policy';
+import { type DeniedTarget, parseDeniedTargets, parseNetworkPolicy } from '../core/network-policy';
 import type { Settings } from '../app/deps';
 
-const seconds = (def: number, min = 0, max = 86_400) => z.coerce.number().int().min(min).max(max).default(def);
+/** `NAME must be <what it accepts>, got "<value>"`: the message for every setting, at cold start and at `npm start`. */
+const must = (accepts: string) => (raw: unknown) => `must be ${accepts}, got "${String(raw)}"`;
+
+/** A whole number written as one (not "", "0x10" or "1e3", which Number() would read). */
+const integer = (def: number, min: number, max: number, unit = 'seconds') => {
+  const accepts = `a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}`;
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return def;
+      const n = Number(raw.trim());
+      if (/^\d+$/.test(raw.trim()) && n >= min && n <= max) return n;
+      ctx.addIssue({ code: 'custom', message: must(accepts)(raw) });
+      return z.NEVER;
+    });
+};
+const seconds = (def: number, min = 0, max = 86_400) => integer(def, min, max);
+const ratio = (def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return def;
+      const n = Number(raw.trim());
+      if (/^\d+(\.\d+)?$/.test(raw.trim()) && n > 0 && n <= 1) return n;
+      ctx.addIssue({ code: 'custom', message: must('a number greater than 0 and at most 1, such as 0.5')(raw) });
+      return z.NEVER;
+    });
 const flag = (def: boolean) =>
   z
-    .enum(['true', 'false', '1', '0'])
+    .enum(['true', 'false', '1', '0'], { error: (i) => must('true or false (or 1 or 0)')(i.input) })
     .default(def ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
+const name = () =>
+  z
+    .string()
+    .min(1, { error: (i) => must('a name')(i.input) })
+    .optional();
+const arn = () =>
+  z
+    .string()
+    .startsWith('arn:', { error: (i) => must('an ARN (arn:...)')(i.input) })
+    .optional();
+const url = () => z.url({ error: (i) => must('a URL such as https://host:port')(i.input) }).optional();
+/** Parsed here, so a wrong entry fails the cold start with the others, in the same words. */
+const parsedBy =
+  (parse: (v: string) => unknown) =>
+  (v: string, ctx: z.RefinementCtx): void => {
+    try {
+      parse(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: String((err as Error).message).replace(/^[A-Z_]+ /, '') });
+    }
+  };
 
 /** Every setting the functions read, from the environment, validated once at cold start. */
 const envSchema = z.object({
-  TASKS_TABLE: z.string().min(1).optional(),
-  AGENTS_TABLE: z.string().min(1).optional(),
-  IDEMPOTENCY_TABLE: z.string().min(1).optional(),
-  FLEET_TOKENS_SECRET_ARN: z.string().startsWith('arn:').optional(),
-  INTAKE_QUEUE_URL: z.string().url().optional(),
-  STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
-  EXPRESS_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
-  WORKFLOW_MODE: z.enum(['auto', 'standard']).default('auto'),
+  TASKS_TABLE: name(),
+  AGENTS_TABLE: name(),
+  IDEMPOTENCY_TABLE: name(),
+  FLEET_TOKENS_SECRET_ARN: arn(),
+  INTAKE_QUEUE_URL: url(),
+  STATE_MACHINE_ARN: arn(),
+  EXPRESS_STATE_MACHINE_ARN: arn(),
+  WORKFLOW_MODE: z.enum(['auto', 'standard'], { error: (i) => must('auto or standard')(i.input) }).default('auto'),
   /** redis://, rediss:// (TLS, as ElastiCache Serverless needs), or memory:// for the local stand-in. */
   CACHE_URL: z
     .string()
-    .regex(/^(rediss?|memory):\/\//)
+    .regex(/^(rediss?|memory):\/\//, { error: (i) => must('a redis://, rediss:// or memory:// URL')(i.input) })
     .optional(),
-  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  AWS_ENDPOINT_URL_SQS: url(),
   HEARTBEAT_INTERVAL_SECONDS: seconds(10, 1, 3600),
   HEARTBEAT_PERSIST_SECONDS: seconds(60, 1, 3600),
   RETRY_BASE_DELAY_SECONDS: seconds(5, 0, 600),
@@ -33,14 +82,19 @@ const envSchema = z.object({
   QUEUE_TIMEOUT_SECONDS: seconds(300, 1, 86_400),
   REGISTRY_CACHE_SECONDS: seconds(5, 0, 300),
   BREAKER_WINDOW_SECONDS: seconds(DEFAULT_BREAKER.windowSeconds, 1, 3600),
-  BREAKER_MIN_DISPATCHES: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_BREAKER.minDispatches),
-  BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).max(1).default(DEFAULT_BREAKER.failureRatio),
+  BREAKER_MIN_DISPATCHES: integer(DEFAULT_BREAKER.minDispatches, 1, 10_000, 'dispatches'),
+  BREAKER_FAILURE_RATIO: ratio(DEFAULT_BREAKER.failureRatio),
   BREAKER_COOLDOWN_SECONDS: seconds(DEFAULT_BREAKER.cooldownSeconds, 1, 3600),
-  TASK_RETENTION_DAYS: seconds(30, 1, 3650),
+  TASK_RETENTION_DAYS: integer(30, 1, 3650, 'days'),
   RESULT_TTL_SECONDS: seconds(3600, 60, 86_400),
   DRAIN_SECONDS: seconds(360, 0, 86_400),
   RECONCILE_STALE_SECONDS: seconds(120, 0, 86_400),
-  ALLOWED_AGENT_NETWORKS: z.string().default(''),
+  ALLOWED_AGENT_NETWORKS: z
+    .string()
+    .default('')
+    .superRefine(parsedBy((v) => parseNetworkPolicy(v, false))),
+  /** host:port pairs that are never agents (the orchestrator's own services); the cache is always one. */
+  DENIED_AGENT_TARGETS: z.string().default('').superRefine(parsedBy(parseDeniedTargets)),
   /** Comma-separated; list the new token beside the old one while agents switch over. */
   FLEET_TOKENS: z
     .string()
@@ -52,23 +106,34 @@ const envSchema = z.object({
         .filter(Boolean),
     )
     .refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), {
-      message: 'FLEET_TOKENS must list tokens of at least 16 characters, separated by commas',
+      message: 'must list tokens of at least 16 characters without spaces, separated by commas',
     }),
   ALLOW_PUBLIC_AGENTS: flag(true),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(131_072),
+  MAX_BODY_BYTES: integer(131_072, 1024, 1_048_576, 'bytes'),
   REQUIRE_AGENT_TOKENS: flag(false),
-  MAX_AGENTS_PER_TYPE: z.coerce.number().int().min(1).max(100_000).default(1000),
-  MAX_AGENT_CAPABILITIES: z.coerce.number().int().min(1).max(100).default(50),
-  MAX_AGENT_METADATA_BYTES: z.coerce.number().int().min(256).max(16_384).default(4096),
-  MAX_AGENT_ANSWER_BYTES: z.coerce.number().int().min(1024).max(350_000).default(262_144),
+  MAX_AGENTS_PER_TYPE: integer(1000, 1, 100_000, 'agents'),
+  MAX_AGENT_CAPABILITIES: integer(50, 1, 100, 'capabilities'),
+  MAX_AGENT_METADATA_BYTES: integer(4096, 256, 16_384, 'bytes'),
+  MAX_AGENT_ANSWER_BYTES: integer(262_144, 1024, 350_000, 'bytes'),
 });
+
+/** The cache is never an agent: its host and port (a name is resolved when an agent address is checked). */
+function cacheTarget(cacheUrl: string | undefined): DeniedTarget[] {
+  if (!cacheUrl || cacheUrl.startsWith('memory://')) return [];
+  const { hostname, port } = new URL(cacheUrl);
+  try {
+    return parseDeniedTargets(`${hostname}:${port || '6379'}`, 'the cache (CACHE_URL)');
+  } catch {
+    return [];
+  }
+}
 
 export type Config = z.infer<typeof envSchema> & { settings: Settings };
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   }
   const c = parsed.data;
   return {
@@ -89,7 +154,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       taskRetentionDays: c.TASK_RETENTION_DAYS,
       resultTtlSeconds: c.RESULT_TTL_SECONDS,
       drainSeconds: c.DRAIN_SECONDS,
-      networkPolicy: parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
+      networkPolicy: {
+        ...parseNetworkPolicy(c.ALLOWED_AGENT_NETWORKS, c.ALLOW_PUBLIC_AGENTS),
+        denied: [...parseDeniedTargets(c.DENIED_AGENT_TARGETS), ...cacheTarget(c.CACHE_URL)],
+      },
       fleetTokens: c.FLEET_TOKENS,
       requireAgentTokens: c.REQUIRE_AGENT_TOKENS,
       agentLimits: {

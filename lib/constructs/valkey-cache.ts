@@ -20,6 +20,8 @@ export class ValkeyCache extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   /** rediss:// URL for the functions' CACHE_URL. */
   readonly url: string;
+  /** The reader endpoint as host:port, never an agent (DENIED_AGENT_TARGETS; CACHE_URL's own is denied by the functions). */
+  readonly readerTarget: string;
 
   constructor(scope: Construct, id: string, props: ValkeyCacheProps) {
     super(scope, id);
@@ -45,5 +47,6 @@ export class ValkeyCache extends Construct {
       cacheUsageLimits: { dataStorage: { maximum: props.maxDataGb, unit: 'GB' } },
     });
     this.url = `rediss://${this.cache.attrEndpointAddress}:${this.cache.attrEndpointPort}`;
+    this.readerTarget = `${this.cache.attrReaderEndpointAddress}:${this.cache.attrReaderEndpointPort}`;
   }
 }

@@ -1,5 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -78,10 +90,11 @@ async function stopLeftover(dataDir: string, log: (line: string) => void): Promi
   rmSync(pidFile, { force: true });
 }
 
-async function answersPing(port: number): Promise<boolean> {
+async function answersPing(port: number, password: string): Promise<boolean> {
   const client = new Redis({
     host: '127.0.0.1',
     port,
+    password,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
@@ -99,17 +112,26 @@ async function answersPing(port: number): Promise<boolean> {
   }
 }
 
-function launch(binary: string, port: number, dataDir: string | undefined): ChildProcess {
+/**
+ * The password goes in a config file only this user can read (mode 0600 in a 0700 folder), removed
+ * once the server answers: on the command line, `ps` would show it to everyone on the machine.
+ */
+function launch(binary: string, port: number, dataDir: string | undefined, password: string): { child: ChildProcess; forget: () => void } {
+  const confDir = mkdtempSync(path.join(tmpdir(), 'optiinfra-redis-'));
+  const confFile = path.join(confDir, 'redis.conf');
+  writeFileSync(confFile, `requirepass ${password}\n`, { mode: 0o600 });
   const persistence = dataDir
     ? ['--dir', dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
     : ['--dir', tmpdir(), '--appendonly', 'no', '--save', ''];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no', '--loglevel', 'warning', ...persistence];
-  return spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [confFile, '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'no', '--loglevel', 'warning', ...persistence];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return { child, forget: () => rmSync(confDir, { recursive: true, force: true }) };
 }
 
 /**
- * The cache for the local runtime: the server in REDIS_URL if set; otherwise a redis-server from
- * PATH, started on 127.0.0.1 on a free port and stopped with this process; otherwise `none`, and
+ * The cache for the local runtime: the server in REDIS_URL if set, as given; otherwise a
+ * redis-server from PATH, started on 127.0.0.1 on a free port with a password of its own (in the
+ * URL, which is therefore not for printing) and stopped with this process; otherwise `none`, and
  * the caller falls back to something else and says so.
  */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisInstance> {
@@ -129,7 +151,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   // Another process can take the free port between the probe and redis-server's bind: try again.
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = launch(binary, port, dataDir);
+    const password = randomBytes(24).toString('hex');
+    const { child, forget } = launch(binary, port, dataDir, password);
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4000);
@@ -148,16 +171,17 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     const deadline = Date.now() + readyTimeoutMs;
     let ready = false;
     while (!ready && child.exitCode === null && child.signalCode === null && child.pid !== undefined && Date.now() < deadline) {
-      ready = await answersPing(port);
+      ready = await answersPing(port, password);
       if (!ready) await new Promise((r) => setTimeout(r, 50));
     }
+    forget();
     if (ready && child.pid !== undefined) {
       const pid = child.pid;
       if (dataDir) writeFileSync(path.join(dataDir, PID_FILE), String(pid));
       let stopping: Promise<void> | undefined;
       return {
         kind: 'spawned',
-        url: `redis://127.0.0.1:${port}`,
+        url: `redis://:${password}@127.0.0.1:${port}`,
         pid,
         stop() {
           stopping ??= (async () => {

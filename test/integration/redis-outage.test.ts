@@ -15,7 +15,7 @@ import {
   waitForTasks,
 } from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
-import { killNow, startRedisOn } from '../../harness/redis';
+import { killNow, redisUrlOn, startRedisOn } from '../../harness/redis';
 import { waitUntil } from '../../harness/wait';
 import { executionsOf, waitForWorkflowEnd } from '../../harness/workflow';
 
@@ -33,7 +33,7 @@ function killRedis(): Promise<void> {
 beforeAll(async () => {
   redisPort = await freePort();
   redis = await startRedisOn(redisPort);
-  orch = await startLocalOrchestrator({ REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+  orch = await startLocalOrchestrator({ REDIS_URL: redisUrlOn(redisPort) });
   for (const name of ['outage-a', 'outage-b'])
     agents.push(await startFaultAgent(orch.url, { mode: 'slow', delayMs: 200, type: 'outage', name }));
 });

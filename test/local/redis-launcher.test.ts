@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,6 +41,22 @@ function client(url: string): Redis {
   return c;
 }
 
+/** One command in Redis's inline form on a plain socket, as anything on the machine could send it; the first reply line. */
+function rawCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
+    let reply = '';
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('utf8');
+      if (reply.includes('\r\n')) {
+        socket.destroy();
+        resolve(reply.split('\r\n')[0]!);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
 describe('startRedis', () => {
   it('finds redis-server on PATH without a shell', () => {
     expect(findOnPath('redis-server')).toMatch(/\/redis-server$/);
@@ -48,7 +65,7 @@ describe('startRedis', () => {
 
   it('starts redis-server on 127.0.0.1 on a free port, and stop() ends the process', async () => {
     const redis = await started({ env: { PATH: process.env.PATH } });
-    expect(redis.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(redis.url).toMatch(/^redis:\/\/:[0-9a-f]{48}@127\.0\.0\.1:\d+$/);
     expect(isAlive(redis.pid)).toBe(true);
     const c = client(redis.url);
     await c.set('k', 'v');
@@ -59,6 +76,29 @@ describe('startRedis', () => {
     c.disconnect();
     await redis.stop();
     expect(isAlive(redis.pid)).toBe(false);
+  });
+
+  it('requires a password of its own, which is in the URL and neither on the command line nor left in a file', async () => {
+    const redis = await started({ env: { PATH: process.env.PATH } });
+    const { password, port } = new URL(redis.url);
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    // Anything else on the machine that connects without it can neither read nor forge a cached result.
+    expect(await rawCommand(Number(port), 'SET task:forged x')).toMatch(/^-NOAUTH/);
+    expect(await client(redis.url).ping()).toBe('PONG');
+    // `ps` shows /proc/<pid>/cmdline to every user; the config file it was given is gone.
+    const cmdline = readFileSync(`/proc/${redis.pid}/cmdline`, 'utf8');
+    expect(cmdline).not.toContain(password);
+    const psLine = execFileSync('ps', ['-o', 'args=', '-p', String(redis.pid)], { encoding: 'utf8' });
+    expect(psLine).not.toContain(password);
+    const [configFile] = (await client(redis.url).info('server')).match(/config_file:(.*)/)?.slice(1) ?? [];
+    expect(configFile?.trim()).toMatch(/optiinfra-redis-.*redis\.conf$/);
+    expect(existsSync(configFile!.trim())).toBe(false);
+  });
+
+  it('gives each start its own password', async () => {
+    const a = await started({ env: { PATH: process.env.PATH } });
+    const b = await started({ env: { PATH: process.env.PATH } });
+    expect(new URL(a.url).password).not.toBe(new URL(b.url).password);
   });
 
   it('keeps data in dataDir across a restart', async () => {
