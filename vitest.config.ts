@@ -26,6 +26,7 @@ const UNIT = [
   'test/sdk/agent.test.ts',
   'test/sdk/dispatcher-compat.test.ts',
   'test/local/template.test.ts',
+  'test/local/api-server.test.ts',
   'test/infra/orchestrator-stack.test.ts',
 ];
 
@@ -44,6 +45,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/agent-health.test.ts': 8,
   'test/integration/api-auth.test.ts': 7,
   'test/integration/bad-input.test.ts': 6,
+  'test/integration/slow-uploads.test.ts': 11,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
