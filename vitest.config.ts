@@ -27,6 +27,7 @@ const UNIT = [
   'test/sdk/dispatcher-compat.test.ts',
   'test/local/template.test.ts',
   'test/local/api-server.test.ts',
+  'test/sdk/task-server.test.ts',
   'test/infra/orchestrator-stack.test.ts',
 ];
 

@@ -143,6 +143,9 @@ export class Agent {
         handlers: this.handlers,
         verifier: this.verifier,
         logger: this.logger,
+        maxBodyBytes: this.options.maxBodyBytes ?? AGENT_DEFAULTS.maxBodyBytes,
+        timeouts: { ...AGENT_DEFAULTS.serverTimeouts, ...this.options.serverTimeouts },
+        tls: this.options.tls,
       });
       this.listenPort = await this.server.listen();
       this.request = { ...this.request, port: this.listenPort };

@@ -19,6 +19,15 @@ export function deliveryId(taskId: string, attempt: number): string {
   return `${taskId}:${attempt}`;
 }
 
+/** The SDK's answer to a delivery id it has already accepted (409 `duplicate_delivery`). */
+function isDuplicateDelivery(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { code?: unknown } | null)?.code === 'duplicate_delivery';
+  } catch {
+    return false;
+  }
+}
+
 /** An agent's own error text is kept up to this many characters. */
 export const MAX_AGENT_ERROR_CHARS = 2_000;
 
@@ -74,6 +83,15 @@ export class HttpAgentClient implements AgentClient {
     const signal = AbortSignal.timeout(remaining);
     try {
       const { status, text, retryAfter } = await this.post(host, target.port, headers, body, signal);
+      if (status === 409 && isDuplicateDelivery(text))
+        // The agent already took a delivery with this id: someone replayed it ahead of this one, so
+        // this attempt's own answer never comes. Another attempt (a new id) can still succeed.
+        return {
+          kind: 'failed',
+          error: `the agent had already received delivery ${deliveryId(request.task_id, attempt)} (a replayed copy reached it first); the next attempt is sent under a new id`,
+          retryable: true,
+          health: 'neutral',
+        };
       if (status !== 200) {
         const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
         const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);

@@ -213,6 +213,8 @@ export const agentTaskRequestSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
 export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
+/** The largest TaskRequest the orchestrator sends: its parameters and metadata at their limits, plus the fixed fields. */
+export const AGENT_TASK_REQUEST_MAX_BYTES = JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes + 4_096;
 
 /** Agent → orchestrator: the seed's TaskResponse. Lenient on extra fields: agents are written by others. */
 export const agentTaskResponseSchema = z.object({

@@ -4,10 +4,10 @@
  * handler here records the events it gets; the server, sockets and timers are real.
  */
 import http from 'node:http';
-import net from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTE_BODY_BYTES } from '../../functions/api/routes';
+import { statusLine as rawStatusLine } from '../../harness/raw-http';
 import { type ApiLambda, startApiServer } from '../../local/api-server';
 
 const TOKEN_A = 'token-a-0123456789abcdef';
@@ -30,30 +30,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/** Opens a raw connection, writes `head`, and resolves with the status line of the answer (or rejects after `withinMs`). */
-function statusLine(head: string, withinMs: number, trickle?: { byte: string; everyMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1');
-    let got = '';
-    let drip: NodeJS.Timeout | undefined;
-    const finish = (fn: () => void) => {
-      clearTimeout(timer);
-      clearInterval(drip);
-      socket.destroy();
-      fn();
-    };
-    const timer = setTimeout(() => finish(() => reject(new Error(`no answer within ${withinMs} ms`))), withinMs);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => {
-      got += chunk.toString('latin1');
-      const line = got.split('\r\n')[0];
-      if (got.includes('\r\n')) finish(() => resolve(line!));
-    });
-    socket.on('close', () => finish(() => (got ? resolve(got.split('\r\n')[0]!) : reject(new Error('closed without an answer')))));
-    socket.write(head);
-    if (trickle) drip = setInterval(() => socket.write(trickle.byte), trickle.everyMs);
-  });
-}
+const statusLine = (head: string, withinMs: number, trickle?: { byte: string; everyMs: number }) =>
+  rawStatusLine(server.port, head, withinMs, trickle);
 
 const post = (path: string, length: number, auth?: string) =>
   `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\n${auth ? `authorization: Bearer ${auth}\r\n` : ''}\r\n`;
