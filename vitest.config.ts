@@ -47,6 +47,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/api-auth.test.ts': 7,
   'test/integration/bad-input.test.ts': 6,
   'test/integration/slow-uploads.test.ts': 11,
+  'test/integration/https-agents.test.ts': 12,
 };
 
 class LongestFirstSequencer extends BaseSequencer {

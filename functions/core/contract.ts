@@ -15,6 +15,8 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
+export const AGENT_SCHEMES = ['http', 'https'] as const;
+export type AgentScheme = (typeof AGENT_SCHEMES)[number];
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 function describe(input: unknown): string {
@@ -142,6 +144,8 @@ export const registerAgentRequestSchema = z.strictObject({
     .refine(isValidHost, { error: rule(HOST_RULE) })
     .transform((h) => bareHost(h).toLowerCase()),
   port: intIn(1, 65535),
+  /** How the orchestrator calls the agent: "https" verifies its certificate for `host`. Absent means "http" (the seed's). */
+  scheme: z.enum(AGENT_SCHEMES, { error: rule('"http" or "https" (absent means "http")') }).optional(),
   capabilities: z
     .array(name('a capability (task type) such as "analyze_cost"'), {
       error: rule('a non-empty array of task types, such as ["analyze_cost"]'),
@@ -180,6 +184,8 @@ export interface AgentView {
   type: string;
   host: string;
   port: number;
+  /** "https" when deliveries go over TLS. */
+  scheme: AgentScheme;
   capabilities: string[];
   status: AgentStatus;
   version: string;

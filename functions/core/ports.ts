@@ -193,6 +193,8 @@ export interface DeliveryTarget {
   agentId: string;
   host: string;
   port: number;
+  /** Absent means "http". */
+  scheme?: 'http' | 'https';
   signingSecret: string;
 }
 
