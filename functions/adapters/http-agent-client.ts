@@ -40,7 +40,8 @@ function isCertificateError(code: string | undefined): boolean {
 export const MAX_AGENT_ERROR_CHARS = 2_000;
 
 /**
- * POSTs the seed's TaskRequest to http://host:port/task. The address is checked against the network
+ * POSTs the seed's TaskRequest to http(s)://host:port/task (https verifies the agent's certificate
+ * for its registered host). The address is checked against the network
  * policy after DNS resolution, on the very address the socket connects to (no rebinding window);
  * redirects are never followed; the answer is size-limited and read within the attempt deadline.
  */
