@@ -28,6 +28,7 @@ const UNIT = [
   'test/local/template.test.ts',
   'test/local/api-server.test.ts',
   'test/sdk/task-server.test.ts',
+  'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
 ];
 
