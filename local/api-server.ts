@@ -99,7 +99,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
     const limit = Math.min(routeBodyLimit(route), options.maxBodyBytes ?? Number.POSITIVE_INFINITY);
     const tooLarge = (got: string) =>
       refuse(413, {
-        error: `request body is ${got} bytes; the limit is ${limit} bytes for ${method} ${route?.path ?? url.pathname}. Keep large inputs elsewhere (for example S3) and pass a reference in parameters`,
+        error: `request body is ${got} bytes; the limit is ${limit} bytes for ${method} ${route?.path ?? url.pathname.slice(0, 100)}. Keep large inputs elsewhere (for example S3) and pass a reference in parameters`,
         code: 'payload_too_large',
       });
     const declared = Number(req.headers['content-length']);
