@@ -26,6 +26,9 @@ const UNIT = [
   'test/sdk/agent.test.ts',
   'test/sdk/dispatcher-compat.test.ts',
   'test/local/template.test.ts',
+  'test/local/api-server.test.ts',
+  'test/sdk/task-server.test.ts',
+  'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
 ];
 
@@ -46,6 +49,8 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/api-auth.test.ts': 7,
   'test/integration/unstorable-results.test.ts': 9,
   'test/integration/bad-input.test.ts': 6,
+  'test/integration/slow-uploads.test.ts': 11,
+  'test/integration/https-agents.test.ts': 12,
 };
 
 class LongestFirstSequencer extends BaseSequencer {

@@ -2,14 +2,15 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import getRawBody from 'raw-body';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ApiFunction, matchRoute, routeKey } from '../functions/api/routes';
+import { type ApiFunction, type ApiRouteSpec, matchRoute, routeBodyLimit, routeKey } from '../functions/api/routes';
 import { listen } from './stand-ins/listen';
 import { fakeLambdaContext } from './stand-ins/sqs-event-source';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** API Gateway refuses payloads above 10 MB before any Lambda runs; so does this server. */
-const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+/** Time to receive a request's headers, and then its whole body: a slow sender is cut off, not waited for. */
+export const API_SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 65_000 };
+export type ServerTimeouts = typeof API_SERVER_TIMEOUTS;
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -17,10 +18,6 @@ function send(res: http.ServerResponse, status: number, body: unknown, headers: 
   res.end(JSON.stringify(body));
 }
 
-/**
- * Serves the HTTP API on one machine: turns each request into the API Gateway HTTP API (payload 2.0)
- * event and calls the same Lambda handler that serves the route on AWS.
- */
 /** True when the request carries `Authorization: Bearer <one of tokens>` (compared in constant time). */
 export function hasBearerToken(header: string | undefined, tokens: readonly string[]): boolean {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
@@ -28,6 +25,15 @@ export function hasBearerToken(header: string | undefined, tokens: readonly stri
   const given = createHash('sha256').update(match[1]!).digest();
   // Every token is compared, so the time taken does not tell which one (or how much of one) matched.
   return tokens.map((t) => timingSafeEqual(given, createHash('sha256').update(t).digest())).includes(true);
+}
+
+/**
+ * The caller an authorizer would name for this bearer token: a short hash, so Idempotency-Keys and
+ * logs are per token without the token itself ever reaching a handler or a stored record.
+ */
+export function callerOfToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match ? `token-${createHash('sha256').update(match[1]!).digest('hex').slice(0, 16)}` : undefined;
 }
 
 export interface ApiServerOptions {
@@ -40,43 +46,79 @@ export interface ApiServerOptions {
    * let a token be rotated without downtime.
    */
   bearerTokens?: readonly string[];
+  /** The functions' own body limit (MAX_BODY_BYTES); a route's smaller limit wins. */
+  maxBodyBytes?: number;
+  /** Default API_SERVER_TIMEOUTS. */
+  timeouts?: Partial<ServerTimeouts>;
 }
 
+interface Target {
+  url: { pathname: string; search: string };
+  method: string;
+  route?: ApiRouteSpec;
+  params: Record<string, string>;
+}
+
+/**
+ * Serves the HTTP API on one machine: turns each request into the API Gateway HTTP API (payload 2.0)
+ * event and calls the same Lambda handler that serves the route on AWS. The bearer token is checked
+ * before a byte of the body is read, and the body is cut off at the route's own limit while it is
+ * read, so an unauthenticated or oversized upload costs the process nothing.
+ */
 export async function startApiServer(options: ApiServerOptions): Promise<{ url: string; port: number; stop(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+  const tokens = options.bearerTokens ?? [];
+  const timeouts = { ...API_SERVER_TIMEOUTS, ...options.timeouts };
+  // Timeouts are enforced on this beat (Node's default is 30 s), so a slow sender goes soon after its time.
+  const checkEveryMs = Math.max(100, Math.min(1_000, timeouts.headersMs / 4));
+  const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, (req, res) => {
+    // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
+    const raw = req.url ?? '/';
+    const mark = raw.indexOf('?');
+    const url = { pathname: mark >= 0 ? raw.slice(0, mark) : raw, search: mark >= 0 ? raw.slice(mark) : '' };
+    const method = (req.method ?? 'GET').toUpperCase();
+    const { route, params } = matchRoute(method, url.pathname);
+    const target: Target = { url, method, route, params };
+    // The answer goes out at once; whatever body follows is read and dropped, never kept (the
+    // request timeout bounds how long that may take). Closing instead would reset the connection
+    // under a client still sending, and it might never see the answer.
+    const refuse = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      send(res, status, body, headers);
+      req.resume();
+    };
+    if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
+      const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
+      return refuse(
+        401,
+        {
+          error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
+          code: 'unauthorized',
+        },
+        { 'www-authenticate': 'Bearer' },
+      );
+    }
+    const limit = Math.min(routeBodyLimit(route), options.maxBodyBytes ?? Number.POSITIVE_INFINITY);
+    const tooLarge = (got: string) =>
+      refuse(413, {
+        error: `request body is ${got} bytes; the limit is ${limit} bytes for ${method} ${route?.path ?? url.pathname.slice(0, 100)}. Keep large inputs elsewhere (for example S3) and pass a reference in parameters`,
+        code: 'payload_too_large',
+      });
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) return tooLarge(String(declared));
     // Whatever goes wrong with one request answers that request; it never takes the runtime down.
-    getRawBody(req, { limit: GATEWAY_MAX_BYTES, encoding: 'utf8' }).then(
-      (body) => answer(req, res, body),
+    getRawBody(req, { limit, encoding: 'utf8' }).then(
+      (body) => answer(req, res, target, body),
       (err: { type?: string }) => {
-        if (err.type === 'entity.too.large')
-          send(res, 413, { error: `request body exceeds ${GATEWAY_MAX_BYTES} bytes`, code: 'payload_too_large' }, { connection: 'close' });
-        else send(res, 400, { error: 'the request body could not be read to its end; send it again', code: 'bad_request' });
+        if (err.type === 'entity.too.large') tooLarge(`more than ${limit}`);
+        else refuse(400, { error: 'the request body could not be read to its end; send it again', code: 'bad_request' });
       },
     );
   });
 
-  async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: string): Promise<void> {
+  async function answer(req: http.IncomingMessage, res: http.ServerResponse, target: Target, body: string): Promise<void> {
+    const { url, method, route, params } = target;
     try {
-      // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
-      const target = req.url ?? '/';
-      const mark = target.indexOf('?');
-      const url = { pathname: mark >= 0 ? target.slice(0, mark) : target, search: mark >= 0 ? target.slice(mark) : '' };
       const searchParams = new URLSearchParams(url.search);
-      const method = (req.method ?? 'GET').toUpperCase();
-      const { route, params } = matchRoute(method, url.pathname);
-      const tokens = options.bearerTokens ?? [];
-      if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
-        const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
-        return send(
-          res,
-          401,
-          {
-            error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
-            code: 'unauthorized',
-          },
-          { 'www-authenticate': 'Bearer' },
-        );
-      }
+      const caller = tokens.length > 0 && route && !route.public ? callerOfToken(req.headers.authorization) : undefined;
       const fn: ApiFunction =
         route?.fn ?? (url.pathname.startsWith('/agents') ? 'agents' : url.pathname.startsWith('/tasks') ? 'tasks' : 'health');
       const headers: Record<string, string> = {};
@@ -111,6 +153,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           stage: '$default',
           time: now.toISOString(),
           timeEpoch: now.getTime(),
+          // What a JWT authorizer passes on: the handlers key Idempotency-Keys by this caller.
+          ...(caller ? { authorizer: { jwt: { claims: { sub: caller }, scopes: [] } } } : {}),
         },
       };
       const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
@@ -121,9 +165,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
     }
   }
   // Idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a client
-  // never sends on a connection the server is closing, as behind API Gateway.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // never sends on a connection the server is closing, as behind API Gateway. A request must bring
+  // its headers, then its body, within bounds: a slow sender cannot hold a connection open.
+  server.keepAliveTimeout = timeouts.keepAliveMs;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
   const port = await listen(server, options.port, options.host);
   return {
     url: `http://${options.host}:${port}`,

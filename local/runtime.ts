@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ApiFunction } from '../functions/api/routes';
+import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
 import { functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
@@ -168,6 +169,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       port: apiPort,
       handlers: apiHandlers,
       bearerTokens: options.apiTokens ?? [],
+      maxBodyBytes: loadConfig(process.env).MAX_BODY_BYTES,
     });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);

@@ -1,4 +1,21 @@
+import { AGENT_TASK_REQUEST_MAX_BYTES } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
+
+/** Time limits of the agent's server: a sender that is too slow is cut off, not waited for. */
+export interface ServerTimeouts {
+  /** To receive a request's headers. Default 10 000 ms. */
+  headersMs: number;
+  /** To receive a whole request, body included (not the handler's run). Default 30 000 ms. */
+  requestMs: number;
+  /** An idle keep-alive connection is closed after this. Default 5 000 ms. */
+  keepAliveMs: number;
+}
+
+/** Key and certificate (PEM) to serve HTTPS with; the certificate must be valid for `advertiseHost`. */
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+}
 
 /** How `start()` retries registration while the orchestrator cannot be reached or answers 5xx. */
 export interface RegistrationRetryOptions {
@@ -38,6 +55,12 @@ export interface AgentOptions {
   verifySignatures?: boolean;
   /** Refuse (401) deliveries without a signature. Default true; false only for a sender that does not sign (the seed's orchestrator). */
   requireSignatures?: boolean;
+  /** Serve POST /task over HTTPS with this key and certificate, and register the `https` scheme. Default: plain HTTP. */
+  tls?: TlsOptions;
+  /** Largest task body read; a larger one is refused with 413 before it is read. Default: the orchestrator's largest TaskRequest (about 84 KiB). */
+  maxBodyBytes?: number;
+  /** Header, request and keep-alive timeouts of the agent's server. */
+  serverTimeouts?: Partial<ServerTimeouts>;
   /** How long `stop()` waits for running handlers before aborting their signals and closing connections. Default 30 000 ms. */
   stopGraceMs?: number;
   /** Time limit of each call to the orchestrator (register, heartbeat, unregister). Default 10 000 ms. */
@@ -61,6 +84,8 @@ export const AGENT_DEFAULTS = {
   verifySignatures: true,
   requireSignatures: true,
   stopGraceMs: 30_000,
+  maxBodyBytes: AGENT_TASK_REQUEST_MAX_BYTES,
+  serverTimeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 } satisfies ServerTimeouts,
   requestTimeoutMs: 10_000,
   registrationRetry: { initialDelayMs: 500, maxDelayMs: 10_000, maxAttempts: Number.POSITIVE_INFINITY },
   /** Used when an orchestrator does not say how often to heartbeat (the seed's 30 s). */

@@ -80,11 +80,11 @@ export class Agent {
     return this.listenPort;
   }
 
-  /** The address the orchestrator calls, such as http://127.0.0.1:8001; undefined before `start()`. */
+  /** The address the orchestrator calls, such as http://127.0.0.1:8001 (https:// with `tls`); undefined before `start()`. */
   get url(): string | undefined {
     if (this.listenPort === undefined || !this.request) return undefined;
     const host = this.request.host.includes(':') && !this.request.host.startsWith('[') ? `[${this.request.host}]` : this.request.host;
-    return `http://${host}:${this.listenPort}`;
+    return `${this.options.tls ? 'https' : 'http'}://${host}:${this.listenPort}`;
   }
 
   /** Handlers running now (what heartbeats report as `in_flight`). */
@@ -143,6 +143,9 @@ export class Agent {
         handlers: this.handlers,
         verifier: this.verifier,
         logger: this.logger,
+        maxBodyBytes: this.options.maxBodyBytes ?? AGENT_DEFAULTS.maxBodyBytes,
+        timeouts: { ...AGENT_DEFAULTS.serverTimeouts, ...this.options.serverTimeouts },
+        tls: this.options.tls,
       });
       this.listenPort = await this.server.listen();
       this.request = { ...this.request, port: this.listenPort };
@@ -218,6 +221,8 @@ export class Agent {
       version: this.options.version,
       max_concurrency: this.options.maxConcurrency ?? AGENT_DEFAULTS.maxConcurrency,
       metadata: this.options.metadata,
+      // Sent only for TLS: an orchestrator that predates the field still takes the rest.
+      ...(this.options.tls ? { scheme: 'https' } : {}),
     });
     if (!parsed.success) {
       const fieldNames: Record<string, string> = { host: 'advertiseHost', max_concurrency: 'maxConcurrency' };

@@ -1,13 +1,13 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
-import type { DeliveryVerifier } from './delivery-verifier';
+import type { ServerTimeouts, TlsOptions } from './agent-options';
+import type { DeliveryVerifier, Refusal } from './delivery-verifier';
 import type { TaskContext, TaskHandler } from './task-context';
 
-/** Same ceiling as the orchestrator's API: task inputs larger than this belong in object storage. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** setTimeout overflows above this; a deadline that far away is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -18,6 +18,19 @@ export interface TaskServerOptions {
   handlers: ReadonlyMap<string, TaskHandler>;
   verifier: DeliveryVerifier;
   logger: AgentLogger;
+  /** Bodies are cut off at this size while they are read. */
+  maxBodyBytes: number;
+  timeouts: ServerTimeouts;
+  /** Serve HTTPS with this key and certificate instead of plain HTTP. */
+  tls?: TlsOptions;
+}
+
+/** The attempt a signed `webhook-id` names: the orchestrator signs `<task_id>:<attempt>`. */
+function attemptOf(deliveryId: string, taskId: string): number | undefined {
+  const prefix = `${taskId}:`;
+  if (!deliveryId.startsWith(prefix)) return undefined;
+  const rest = deliveryId.slice(prefix.length);
+  return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) : undefined;
 }
 
 interface Running {
@@ -46,15 +59,29 @@ function errorMessage(err: unknown): string {
  * GET /health reports what it serves. Tracks running handlers so `drain()` can wait for them.
  */
 export class TaskServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly running = new Set<Running>();
   private draining = false;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly options: TaskServerOptions) {
-    this.server = http.createServer((req, res) => this.route(req, res));
-    // A handler may legitimately run up to the orchestrator's 300 s attempt limit.
-    this.server.requestTimeout = 0;
+    const { timeouts } = options;
+    // Timeouts are enforced on this beat (Node's default is 30 s), so a slow sender goes soon after its time.
+    const serverOptions = { connectionsCheckingInterval: Math.max(100, Math.min(1_000, timeouts.headersMs / 4)) };
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => this.route(req, res);
+    this.server = options.tls
+      ? https.createServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
+      : http.createServer(serverOptions, listener);
+    // Headers, then the whole request body, must arrive in time; the request timeout ends once the
+    // body is in, so a handler may still run up to the orchestrator's 300 s attempt limit.
+    this.server.headersTimeout = timeouts.headersMs;
+    this.server.requestTimeout = timeouts.requestMs;
+    this.server.keepAliveTimeout = timeouts.keepAliveMs;
+  }
+
+  /** "https" when serving TLS, else "http". */
+  get scheme(): 'http' | 'https' {
+    return this.options.tls ? 'https' : 'http';
   }
 
   get inFlight(): number {
@@ -110,6 +137,12 @@ export class TaskServer {
     }
     if (path === '/task') {
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST /task', code: 'method_not_allowed' }, { allow: 'POST' });
+      // Credentials before bodies: the signature headers are checked before a byte of the body is read.
+      const pre = this.options.verifier.checkHeaders(req.headers);
+      if (!pre.ok) return this.refuse(req, res, pre);
+      const { maxBodyBytes } = this.options;
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBodyBytes) return this.tooLarge(req, res);
       this.readBody(req, res, (raw) => this.onTask(req, res, raw));
       return;
     }
@@ -117,20 +150,31 @@ export class TaskServer {
   }
 
   private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (raw: string) => void): void {
-    getRawBody(req, { limit: MAX_BODY_BYTES, encoding: 'utf8' }).then(then, (err: { type?: string; message: string }) => {
+    getRawBody(req, { limit: this.options.maxBodyBytes, encoding: 'utf8' }).then(then, (err: { type?: string; message: string }) => {
       if (err.type !== 'entity.too.large') return this.options.logger.warn(`could not read a task request: ${err.message}`);
-      const refusal = { status: 'failed', error: `task body is larger than ${MAX_BODY_BYTES} bytes`, code: 'payload_too_large' };
-      sendJson(res, 413, refusal, { connection: 'close' });
+      this.tooLarge(req, res);
     });
+  }
+
+  /** Answers at once; whatever body follows is read and dropped (bounded by the request timeout), never kept. */
+  private refuse(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal): void {
+    this.options.logger.warn(`refused a delivery: ${refusal.reason}`, { webhook_id: firstHeader(req, DELIVERY_HEADERS.id) });
+    const extra: Record<string, string> = refusal.status === 503 ? { 'retry-after': '1' } : {};
+    sendJson(res, refusal.status, { status: 'failed', error: refusal.reason, code: refusal.code }, extra);
+    req.resume();
+  }
+
+  private tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const { maxBodyBytes } = this.options;
+    const error = `task body is larger than ${maxBodyBytes} bytes, the most this agent accepts (maxBodyBytes)`;
+    sendJson(res, 413, { status: 'failed', error, code: 'payload_too_large' });
+    req.resume();
   }
 
   private onTask(req: http.IncomingMessage, res: http.ServerResponse, raw: string): void {
     const { logger, handlers, maxConcurrency } = this.options;
     const check = this.options.verifier.verify(raw, req.headers);
-    if (!check.ok) {
-      logger.warn(`rejected a delivery: ${check.reason}`, { webhook_id: firstHeader(req, DELIVERY_HEADERS.id) });
-      return sendJson(res, 401, { status: 'failed', error: check.reason, code: 'invalid_signature' });
-    }
+    if (!check.ok) return this.refuse(req, res, check);
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -178,17 +222,17 @@ export class TaskServer {
 
     const started = performance.now();
     const controller = new AbortController();
-    const attemptHeader = Number(firstHeader(req, DELIVERY_HEADERS.attempt));
-    const deadlineHeader = Date.parse(firstHeader(req, DELIVERY_HEADERS.deadline) ?? '');
     const now = Date.now();
     const byTimeout = now + task.timeout_seconds * 1000;
-    // The header comes from the orchestrator's clock; bounding it by timeout_seconds keeps a skewed
-    // agent clock from aborting every task at once or letting one run past the attempt timeout.
-    const deadline = new Date(Number.isFinite(deadlineHeader) && deadlineHeader > now ? Math.min(deadlineHeader, byTimeout) : byTimeout);
+    // Only signed values count: the webhook-id names the attempt, and the signing time plus the
+    // signed timeout_seconds is the deadline. Bounding it by timeout_seconds from now keeps a
+    // skewed agent clock from aborting every task at once or letting one run past the attempt timeout.
+    const signedDeadline = check.verified ? check.timestampMs + task.timeout_seconds * 1000 : undefined;
+    const deadline = new Date(signedDeadline !== undefined && signedDeadline > now ? Math.min(signedDeadline, byTimeout) : byTimeout);
     const ctx: TaskContext = {
       taskId: task.task_id,
       taskType: task.task_type,
-      attempt: Number.isInteger(attemptHeader) && attemptHeader >= 1 ? attemptHeader : 1,
+      attempt: (check.verified ? attemptOf(check.id, task.task_id) : undefined) ?? 1,
       deadline,
       signal: controller.signal,
       priority: task.priority,

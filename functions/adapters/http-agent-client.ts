@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { lookup as dnsLookupAll } from 'node:dns/promises';
 import http from 'node:http';
+import https from 'node:https';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
 import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
@@ -18,6 +19,22 @@ class AnswerTooLargeError extends Error {}
 /** `webhook-id` of a delivery: the task and the attempt, so a redelivered attempt is recognisable and a retry is not. */
 export function deliveryId(taskId: string, attempt: number): string {
   return `${taskId}:${attempt}`;
+}
+
+/** The SDK's answer to a delivery id it has already accepted (409 `duplicate_delivery`). */
+function isDuplicateDelivery(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { code?: unknown } | null)?.code === 'duplicate_delivery';
+  } catch {
+    return false;
+  }
+}
+
+const CERTIFICATE_ERRORS =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_[A-Z_]+)$/;
+
+function isCertificateError(code: string | undefined): boolean {
+  return code !== undefined && CERTIFICATE_ERRORS.test(code);
 }
 
 /** An agent's own error text is kept up to this many characters. */
@@ -41,7 +58,8 @@ export function answerDetail(text: string, contentType: string | undefined): str
 }
 
 /**
- * POSTs the seed's TaskRequest to http://host:port/task. The address is checked against the network
+ * POSTs the seed's TaskRequest to http(s)://host:port/task (https verifies the agent's certificate
+ * for its registered host). The address is checked against the network
  * policy after DNS resolution, on the very address the socket connects to (no rebinding window);
  * redirects are never followed; the answer is size-limited and read within the attempt deadline.
  */
@@ -112,7 +130,24 @@ export class HttpAgentClient implements AgentClient {
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
     const signal = AbortSignal.timeout(remaining);
     try {
-      const { status, text, retryAfter, contentType } = await this.post(host, target.port, headers, body, signal, denied);
+      const { status, text, retryAfter, contentType } = await this.post(
+        host,
+        target.port,
+        target.scheme ?? 'http',
+        headers,
+        body,
+        signal,
+        denied,
+      );
+      if (status === 409 && isDuplicateDelivery(text))
+        // The agent already took a delivery with this id: someone replayed it ahead of this one, so
+        // this attempt's own answer never comes. Another attempt (a new id) can still succeed.
+        return {
+          kind: 'failed',
+          error: `the agent had already received delivery ${deliveryId(request.task_id, attempt)} (a replayed copy reached it first); the next attempt is sent under a new id`,
+          retryable: true,
+          health: 'neutral',
+        };
       if (status !== 200) {
         const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
         const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);
@@ -184,6 +219,13 @@ export class HttpAgentClient implements AgentClient {
       if (err instanceof BlockedAddressError)
         return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
       const code = (err as NodeJS.ErrnoException).code;
+      if (target.scheme === 'https' && isCertificateError(code))
+        return {
+          kind: 'failed',
+          error: `the TLS certificate of agent ${target.host}:${target.port} was not accepted (${code}: ${err instanceof Error ? err.message : String(err)}); it must be valid for "${target.host}" and issued by a CA the orchestrator trusts`,
+          retryable: true,
+          health: 'failure',
+        };
       return {
         kind: 'failed',
         error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`,
@@ -196,38 +238,53 @@ export class HttpAgentClient implements AgentClient {
   private post(
     host: string,
     port: number,
+    scheme: 'http' | 'https',
     headers: Record<string, string>,
     body: string,
     signal: AbortSignal,
     denied: ReadonlyMap<string, readonly string[]>,
   ): Promise<{ status: number; text: string; retryAfter?: string; contentType?: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host, port, path: '/task', method: 'POST', headers, signal, lookup: this.guardedLookup(port, denied), agent: false },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > this.maxAnswerBytes) {
-              // Settle first: destroying the socket may still end the response with the part read so far.
-              reject(new AnswerTooLargeError(`answer larger than ${this.maxAnswerBytes} bytes`));
-              req.destroy();
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              text: Buffer.concat(chunks).toString('utf8'),
-              retryAfter: res.headers['retry-after'],
-              contentType: res.headers['content-type'],
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const options = {
+        host,
+        port,
+        path: '/task',
+        method: 'POST',
+        headers,
+        signal,
+        lookup: this.guardedLookup(port, denied),
+        agent: false,
+      } as const;
+      // The socket goes to the address the guarded lookup allowed; the certificate is checked
+      // against the registered host name (SNI carries it; an IP address is checked as one).
+      const request =
+        scheme === 'https'
+          ? (callback: (res: http.IncomingMessage) => void) =>
+              https.request({ ...options, ...(ipaddr.isValid(host) ? {} : { servername: host }), rejectUnauthorized: true }, callback)
+          : (callback: (res: http.IncomingMessage) => void) => http.request(options, callback);
+      const req = request((res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > this.maxAnswerBytes) {
+            // Settle first: destroying the socket may still end the response with the part read so far.
+            reject(new AnswerTooLargeError(`answer larger than ${this.maxAnswerBytes} bytes`));
+            req.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+            retryAfter: res.headers['retry-after'],
+            contentType: res.headers['content-type'],
+          }),
+        );
+        res.on('error', reject);
+      });
       req.on('error', reject);
       req.end(body);
     });

@@ -2,7 +2,22 @@
  * The HTTP API's routes and which function serves each. The CDK app creates one API Gateway route
  * per entry and the local server dispatches by the same table, so both run the same handlers.
  */
+import { JSON_LIMITS } from '../core/json-limits';
+
 export type ApiFunction = 'health' | 'agents' | 'tasks';
+
+/**
+ * The largest body each route can need, from the contract's own limits: its free-form JSON fields
+ * twice over (room for whitespace and escapes) plus the fixed fields. Bodies are cut off at this
+ * size while they are read, so nobody can make a server hold more than a route can use.
+ */
+const ENVELOPE_BYTES = 16_384;
+export const ROUTE_BODY_BYTES = {
+  none: 1_024,
+  register: 2 * JSON_LIMITS.metadataBytes + ENVELOPE_BYTES,
+  heartbeat: 2 * JSON_LIMITS.metadataBytes + ENVELOPE_BYTES,
+  submit: 2 * (JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes) + ENVELOPE_BYTES,
+} as const;
 
 export interface ApiRouteSpec {
   method: 'GET' | 'POST' | 'DELETE';
@@ -10,17 +25,19 @@ export interface ApiRouteSpec {
   fn: ApiFunction;
   /** Only /health answers without authentication. */
   public?: boolean;
+  /** Largest request body the route accepts (ROUTE_BODY_BYTES.none when absent). */
+  maxBodyBytes?: number;
 }
 
 export const API_ROUTES: readonly ApiRouteSpec[] = [
   { method: 'GET', path: '/health', fn: 'health', public: true },
-  { method: 'POST', path: '/agents/register', fn: 'agents' },
-  { method: 'POST', path: '/agents/{id}/heartbeat', fn: 'agents' },
+  { method: 'POST', path: '/agents/register', fn: 'agents', maxBodyBytes: ROUTE_BODY_BYTES.register },
+  { method: 'POST', path: '/agents/{id}/heartbeat', fn: 'agents', maxBodyBytes: ROUTE_BODY_BYTES.heartbeat },
   { method: 'POST', path: '/agents/{id}/drain', fn: 'agents' },
   { method: 'DELETE', path: '/agents/{id}', fn: 'agents' },
   { method: 'GET', path: '/agents', fn: 'agents' },
   { method: 'GET', path: '/agents/{id}', fn: 'agents' },
-  { method: 'POST', path: '/tasks', fn: 'tasks' },
+  { method: 'POST', path: '/tasks', fn: 'tasks', maxBodyBytes: ROUTE_BODY_BYTES.submit },
   { method: 'GET', path: '/tasks', fn: 'tasks' },
   { method: 'GET', path: '/tasks/{id}', fn: 'tasks' },
   { method: 'DELETE', path: '/tasks/{id}', fn: 'tasks' },
@@ -28,6 +45,11 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
 
 export function routeKey(route: Pick<ApiRouteSpec, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
+}
+
+/** The body limit of a route; requests that match no route get the smallest. */
+export function routeBodyLimit(route: ApiRouteSpec | undefined): number {
+  return route?.maxBodyBytes ?? ROUTE_BODY_BYTES.none;
 }
 
 function toRegExp(path: string): RegExp {

@@ -72,6 +72,7 @@ export async function registerAgent(
       type: req.type,
       host,
       port: req.port,
+      scheme: req.scheme ?? 'http',
       capabilities: req.capabilities,
       status: 'healthy',
       version: req.version,

@@ -127,7 +127,13 @@ async function deliver(deps: StepDeps, task: Task, agent: AgentRecord, attempt: 
     priority: task.priority,
     metadata: task.metadata,
   };
-  const target = { agentId: agent.agent_id, host: agent.host, port: agent.port, signingSecret: agent.signing_secret };
+  const target = {
+    agentId: agent.agent_id,
+    host: agent.host,
+    port: agent.port,
+    scheme: agent.scheme ?? 'http',
+    signingSecret: agent.signing_secret,
+  };
   const sentAt = deps.clock.now();
   let result: AttemptResult;
   try {

@@ -9,7 +9,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ApiFunction, API_ROUTES, matchRoute, routeKey } from '../api/routes';
+import { type ApiFunction, API_ROUTES, matchRoute, routeBodyLimit, routeKey } from '../api/routes';
 import {
   AppError,
   InvalidJsonError,
@@ -116,6 +116,7 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
   const routes = API_ROUTES.filter((r) => r.fn === fn).map((spec) => {
     const handle = handlers[routeKey(spec)];
     if (!handle) throw new Error(`no handler for ${routeKey(spec)} in the ${fn} function`);
+    const maxBodyBytes = Math.min(options.maxBodyBytes, routeBodyLimit(spec));
     return {
       method: spec.method,
       path: spec.path,
@@ -124,7 +125,7 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
           params: Object.fromEntries(Object.entries(event.pathParameters ?? {}).map(([k, v]) => [k, decodedParam(v ?? '')])),
           query: Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([k, v]) => [k, v ?? ''])),
           headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? ''])),
-          body: parseBody(event, options.maxBodyBytes),
+          body: parseBody(event, maxBodyBytes),
           requestId: context.awsRequestId,
           caller: callerOf(event),
           context,

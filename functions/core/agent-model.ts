@@ -1,5 +1,5 @@
 import type { CircuitView } from './circuit-breaker';
-import type { AgentStatus, AgentView } from './contract';
+import type { AgentScheme, AgentStatus, AgentView } from './contract';
 
 /** The stored agent (Agents table). `status` is what was decided; `unhealthy` is derived from heartbeats. */
 export interface AgentRecord {
@@ -8,6 +8,8 @@ export interface AgentRecord {
   type: string;
   host: string;
   port: number;
+  /** Absent on agents registered before the field existed: "http". */
+  scheme?: AgentScheme;
   capabilities: string[];
   status: 'healthy' | 'draining';
   version: string;
@@ -67,6 +69,7 @@ export function toAgentView(
     type: agent.type,
     host: agent.host,
     port: agent.port,
+    scheme: agent.scheme ?? 'http',
     capabilities: agent.capabilities,
     status,
     version: agent.version,

@@ -17,6 +17,8 @@ const HOSTNAME_RE =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
+export const AGENT_SCHEMES = ['http', 'https'] as const;
+export type AgentScheme = (typeof AGENT_SCHEMES)[number];
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 function describe(input: unknown): string {
@@ -159,6 +161,8 @@ export const registerAgentRequestSchema = z.strictObject({
     .refine(isValidHost, { error: rule(HOST_RULE) })
     .transform((h) => bareHost(h).toLowerCase()),
   port: intIn(1, 65535),
+  /** How the orchestrator calls the agent: "https" verifies its certificate for `host`. Absent means "http" (the seed's). */
+  scheme: z.enum(AGENT_SCHEMES, { error: rule('"http" or "https" (absent means "http")') }).optional(),
   capabilities: z
     .array(name('a capability (task type) such as "analyze_cost"'), {
       error: rule('a non-empty array of task types, such as ["analyze_cost"]'),
@@ -200,6 +204,8 @@ export interface AgentView {
   type: string;
   host: string;
   port: number;
+  /** "https" when deliveries go over TLS. */
+  scheme: AgentScheme;
   capabilities: string[];
   status: AgentStatus;
   version: string;
@@ -233,6 +239,8 @@ export const agentTaskRequestSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
 export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
+/** The largest TaskRequest the orchestrator sends: its parameters and metadata at their limits, plus the fixed fields. */
+export const AGENT_TASK_REQUEST_MAX_BYTES = JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes + 4_096;
 
 /** Agent → orchestrator: the seed's TaskResponse. Lenient on extra fields: agents are written by others. */
 export const agentTaskResponseSchema = z.object({

@@ -203,6 +203,8 @@ export interface DeliveryTarget {
   agentId: string;
   host: string;
   port: number;
+  /** Absent means "http". */
+  scheme?: 'http' | 'https';
   signingSecret: string;
 }
 

@@ -152,3 +152,28 @@ describe('HttpAgentClient classifies failed attempts', () => {
     });
   });
 });
+
+describe('HttpAgentClient over https', () => {
+  const request = { task_id: 't-tls', task_type: 'work', parameters: {}, timeout_seconds: 5, priority: 5, metadata: {} };
+
+  it('still checks the resolved address against the network policy before any TLS', async () => {
+    const guarded = new HttpAgentClient(parseNetworkPolicy('10.0.0.0/8', false), 262_144);
+    const result = await guarded.deliver(
+      { agentId: 'a', host: 'localhost', port, scheme: 'https', signingSecret: '' },
+      request,
+      1,
+      Date.now() + 5_000,
+    );
+    expect(result).toMatchObject({ kind: 'failed', error: expect.stringContaining('agent address blocked') as unknown });
+  });
+
+  it('a plain HTTP server behind an https registration fails the attempt, retryably', async () => {
+    const result = await client.deliver(
+      { agentId: 'a', host: '127.0.0.1', port, scheme: 'https', signingSecret: '' },
+      request,
+      1,
+      Date.now() + 5_000,
+    );
+    expect(result).toMatchObject({ kind: 'failed', retryable: true, health: 'failure' });
+  });
+});

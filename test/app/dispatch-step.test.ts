@@ -69,7 +69,7 @@ describe('dispatchStep', () => {
 
     expect(w.agentClient.deliveries).toEqual([
       {
-        target: { agentId: A, host: '10.0.1.12', port: 8080, signingSecret: agent.signing_secret },
+        target: { agentId: A, host: '10.0.1.12', port: 8080, scheme: 'http', signingSecret: agent.signing_secret },
         request: {
           task_id: t.task_id,
           task_type: 'analyze_cost',

@@ -84,6 +84,7 @@ describe('toAgentView', () => {
       type: 'cost',
       host: '10.0.1.12',
       port: 8080,
+      scheme: 'http',
       capabilities: ['analyze_cost'],
       status: 'healthy',
       version: '1.0.0',

@@ -427,7 +427,7 @@ describe('agent registration validation', () => {
       'an unknown field is named with the allowed fields',
       register({ url: 'http://x' }),
       'url',
-      ['unknown field "url"', 'allowed fields are name, type, host, port, capabilities, version, max_concurrency, metadata'],
+      ['unknown field "url"', 'allowed fields are name, type, host, port, scheme, capabilities, version, max_concurrency, metadata'],
     ],
   ];
 

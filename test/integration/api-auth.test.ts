@@ -96,6 +96,24 @@ describe('bearer tokens on the local API', () => {
     expect(status).toBe('completed');
   }, 60_000);
 
+  it('keeps Idempotency-Keys per token: the same key from two tokens makes two tasks', async () => {
+    const submit = (token: string) =>
+      call<{ task_id: string }>(
+        orch.url,
+        'POST',
+        '/tasks',
+        { task_type: 'analyze_cost', agent_type: 'cost' },
+        { ...bearer(token), 'idempotency-key': 'shared-key-1' },
+      );
+    const first = await submit(OLD);
+    const second = await submit(NEW);
+    const again = await submit(OLD);
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.task_id).not.toBe(first.body.task_id);
+    // The same caller with the same key still gets its own task back.
+    expect(again.body.task_id).toBe(first.body.task_id);
+  });
+
   it('lets an agent that sends a token register; one without is refused and says why', async () => {
     const withToken = await startFaultAgent(orch.url, { mode: 'ok', type: 'authed', apiToken: NEW, fleetToken: FLEET_NEW });
     stops.push(() => withToken.stop());

@@ -53,6 +53,10 @@ interface Delivery {
   unsigned?: boolean;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** The attempt named in the signed webhook-id. Default 1. */
+  attempt?: number;
+  /** Signing time. Default now. */
+  at?: Date;
 }
 
 async function deliver(
@@ -62,13 +66,14 @@ async function deliver(
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const taskId = typeof body === 'string' ? randomUUID() : String(body.task_id);
-  const now = new Date();
+  const now = delivery.at ?? new Date();
   const headers: Record<string, string> = { 'content-type': 'application/json', ...delivery.headers };
   const secret = delivery.unsigned ? undefined : (delivery.secret ?? secrets.get(agent));
   if (secret) {
-    headers['webhook-id'] = `${taskId}:1`;
+    const id = `${taskId}:${delivery.attempt ?? 1}`;
+    headers['webhook-id'] = id;
     headers['webhook-timestamp'] = String(Math.floor(now.getTime() / 1000));
-    headers['webhook-signature'] = new Webhook(secret).sign(`${taskId}:1`, now, text);
+    headers['webhook-signature'] = new Webhook(secret).sign(id, now, text);
   }
   const res = await fetch(`${agent.url}/task`, { method: 'POST', headers, body: text, signal: delivery.signal });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -401,15 +406,13 @@ describe('Agent task endpoint', () => {
     });
     await agent.start();
     const body = taskBody('analyze_cost');
-    const deadline = new Date(Date.now() + 20_000);
+    const at = new Date();
 
     const res = await deliver(agent, body, {
       secret: fake.signingSecret,
-      headers: {
-        'x-optiinfra-attempt': '2',
-        'x-optiinfra-deadline': deadline.toISOString(),
-        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      },
+      attempt: 2,
+      at,
+      headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
     });
 
     expect(res.status).toBe(200);
@@ -431,8 +434,69 @@ describe('Agent task endpoint', () => {
       verified: true,
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     });
-    expect(ctx?.deadline.getTime()).toBe(new Date(deadline.toISOString()).getTime());
+    // The signing time (whole seconds) plus the signed timeout_seconds.
+    expect(ctx?.deadline.getTime()).toBe(Math.floor(at.getTime() / 1000) * 1000 + 30_000);
     expect(ctx?.signal.aborted).toBe(false);
+  });
+
+  it('takes the attempt and the deadline only from signed values, never from the unsigned headers', async () => {
+    const fake = await fakeOrchestrator();
+    const seen: TaskContext[] = [];
+    const agent = newAgent(fake).handle('echo', (_p, ctx) => void seen.push(ctx));
+    await agent.start();
+    const forged = { 'x-optiinfra-attempt': '7', 'x-optiinfra-deadline': new Date(Date.now() + 3_600_000).toISOString() };
+    const before = Date.now();
+    expect((await deliver(agent, taskBody('echo', { timeout_seconds: 20 }), { attempt: 3, headers: forged })).status).toBe(200);
+    // An id that names another task says nothing about this one's attempt.
+    const other = taskBody('echo', { timeout_seconds: 20 });
+    expect((await deliver(agent, other, { headers: forged })).status).toBe(200);
+    expect(seen.map((c) => c.attempt)).toEqual([3, 1]);
+    for (const ctx of seen) expect(ctx.deadline.getTime()).toBeLessThanOrEqual(before + 21_000);
+  });
+
+  it('refuses a delivery sent again (409 duplicate_delivery) without running the handler again, also while it still runs', async () => {
+    const fake = await fakeOrchestrator();
+    let ran = 0;
+    const entered = deferred();
+    const release = deferred();
+    const agent = newAgent(fake).handle('slow', async () => {
+      ran++;
+      entered.resolve();
+      await release.promise;
+      return { ran };
+    });
+    await agent.start();
+    // A captured delivery: the same id, timestamp, signature and body each time.
+    const text = JSON.stringify(taskBody('slow'));
+    const now = new Date();
+    const id = `${String((JSON.parse(text) as { task_id: string }).task_id)}:1`;
+    const headers = {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(fake.signingSecret).sign(id, now, text),
+    };
+    const send = async () => {
+      const res = await fetch(`${agent.url}/task`, { method: 'POST', headers, body: text });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const first = send();
+    await entered.promise;
+    const whileRunning = await send();
+    release.resolve();
+    expect(await first).toMatchObject({ status: 200, body: { status: 'completed', result: { ran: 1 } } });
+    const replays = [whileRunning];
+    for (let i = 0; i < 5; i++) replays.push(await send());
+    for (const replay of replays)
+      expect(replay).toMatchObject({
+        status: 409,
+        body: {
+          status: 'failed',
+          code: 'duplicate_delivery',
+          error: expect.stringContaining(`delivery ${id} was already accepted`) as unknown,
+        },
+      });
+    expect(ran).toBe(1);
   });
 
   it('rejects a delivery whose signature does not match with 401 and says why, without running the handler', async () => {
@@ -610,7 +674,8 @@ describe('Agent task endpoint', () => {
     await entered.promise;
     hangUp.abort();
     expect(await pending).toBe('hung up');
-    const late = await deliver(agent, taskBody('wait'), { headers: { 'x-optiinfra-deadline': new Date(Date.now() + 200).toISOString() } });
+    // The deadline is the signing time plus the signed timeout_seconds.
+    const late = await deliver(agent, taskBody('wait', { timeout_seconds: 1 }));
 
     expect(reasons).toEqual(['AbortError', 'TimeoutError']);
     expect(late.status).toBe(200);

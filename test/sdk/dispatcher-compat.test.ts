@@ -56,7 +56,26 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
 
     expect(outcome).toEqual({ kind: 'completed', result: { got: { a: 1 } }, executionTimeMs: expect.any(Number) as unknown });
     expect(seen[0]).toMatchObject({ taskId: req.task_id, attempt: 3, priority: 10, verified: true, deliveryId: `${req.task_id}:3` });
-    expect(seen[0]?.deadline.getTime()).toBe(deadline);
+    // The signing time (whole seconds) plus the signed timeout_seconds: never later than the dispatcher's deadline.
+    expect(seen[0]?.deadline.getTime()).toBeLessThanOrEqual(deadline);
+    expect(seen[0]?.deadline.getTime()).toBeGreaterThan(deadline - 1_500);
+  });
+
+  it('answers the same attempt sent again with 409, which the dispatcher retries as a new attempt without blaming the agent', async () => {
+    const { agent, fake, seen } = await startAgent();
+    const target = { agentId: agent.id!, host: '127.0.0.1', port: agent.port!, signingSecret: fake.signingSecret };
+    const req = request('ok');
+    expect((await client.deliver(target, req, 1, Date.now() + 5_000)).kind).toBe('completed');
+    const again = await client.deliver(target, req, 1, Date.now() + 5_000);
+    expect(again).toEqual({
+      kind: 'failed',
+      error: expect.stringContaining(`had already received delivery ${req.task_id}:1`) as unknown,
+      retryable: true,
+      health: 'neutral',
+    });
+    // The next attempt has its own id and runs.
+    expect((await client.deliver(target, req, 2, Date.now() + 5_000)).kind).toBe('completed');
+    expect(seen.map((c) => c.attempt)).toEqual([1, 2]);
   });
 
   it('reports handler errors, wrong secrets and hung handlers as failed or timed-out attempts', async () => {
