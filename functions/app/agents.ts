@@ -3,7 +3,7 @@ import ipaddr from 'ipaddr.js';
 import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentView } from '../core/agent-model';
 import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '../core/contract';
 import { NotFoundError, ValidationError } from '../core/errors';
-import { agentIdFor, agentTokenHash, canonicalHost, newAgentToken, signingSecretFor } from '../core/ids';
+import { agentIdFor, agentTokenHash, newAgentToken, normalHost, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
 import { checkTarget, deniedNames } from '../core/network-policy';
 import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';
@@ -56,7 +56,8 @@ export async function registerAgent(
   req: RegisterAgentRequest,
   token?: string,
 ): Promise<RegisterAgentResponse> {
-  const host = canonicalHost(req.host);
+  // Stored as a name or a canonical address; the id treats `localhost` as the loopback address.
+  const host = normalHost(req.host);
   assertWithinAgentLimits(deps.settings, req);
   await assertReachableHost(deps, host, req.port);
   const agentId = agentIdFor(req.name, host, req.port);

@@ -7,20 +7,28 @@ const AGENT_NAMESPACE = 'optiinfra-agent';
 export const LOCALHOST_ADDRESS = '127.0.0.1';
 
 /**
- * One spelling per endpoint: IPv4 in any inet_aton form (2130706433, 0177.0.0.1, 0x7f.0.0.1, 127.1)
+ * One spelling per address: IPv4 in any inet_aton form (2130706433, 0177.0.0.1, 0x7f.0.0.1, 127.1)
  * as a dotted quad, IPv6 in its compressed form (RFC 5952) without brackets, an IPv4-mapped IPv6
- * address as the IPv4 one, `localhost` as the loopback address, and names lower-cased without a
- * trailing dot. Without it one agent could hold an id per spelling of its address.
+ * address as the IPv4 one, and names lower-cased without a trailing dot. This is the host an agent
+ * is stored and called under: a name stays a name, which an https agent's certificate is issued for.
  */
-export function canonicalHost(host: string): string {
+export function normalHost(host: string): string {
   const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
   if (ipaddr.isValid(bare)) {
     const ip = ipaddr.parse(bare);
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) return (ip as ipaddr.IPv6).toIPv4Address().toString();
     return ip.toString();
   }
-  const name = bare.endsWith('.') ? bare.slice(0, -1) : bare;
-  return name === 'localhost' ? LOCALHOST_ADDRESS : name;
+  return bare.endsWith('.') ? bare.slice(0, -1) : bare;
+}
+
+/**
+ * The host an agent id is derived from: `normalHost`, with `localhost` taken as the loopback
+ * address it always is (RFC 6761), so `localhost` and `127.0.0.1` are one endpoint.
+ */
+export function canonicalHost(host: string): string {
+  const normal = normalHost(host);
+  return normal === 'localhost' ? LOCALHOST_ADDRESS : normal;
 }
 
 /**

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../../functions/app/agents';
 import { type RegisterAgentRequest, registerAgentRequestSchema } from '../../functions/core/contract';
 import { ValidationError } from '../../functions/core/errors';
-import { agentIdFor, agentTokenHash, signingSecretFor } from '../../functions/core/ids';
+import { agentIdFor, agentTokenHash, normalHost, signingSecretFor } from '../../functions/core/ids';
 import { parseNetworkPolicy } from '../../functions/core/network-policy';
 import { type World, world } from './world';
 
@@ -300,8 +300,9 @@ describe('taking over a registered id (found by an attacker holding the fleet to
 });
 
 describe('host spellings (found by an attacker: one endpoint held seven ids)', () => {
-  it('every spelling of one address is one agent, stored under the canonical host', async () => {
+  it('every spelling of one address is one agent, stored under the canonical address (or the name, for localhost)', async () => {
     w = world({ networkPolicy: parseNetworkPolicy('127.0.0.0/8,::1/128', false) });
+    w.hosts.set('localhost', ['127.0.0.1']);
     const first = await registerAgent(w.deps, request({ host: '127.0.0.1' }));
     let token = first.agent_token;
     for (const host of [
@@ -316,12 +317,14 @@ describe('host spellings (found by an attacker: one endpoint held seven ids)', (
     ]) {
       await expect(registerAgent(w.deps, request({ host }))).rejects.toMatchObject({ status: 409, code: 'agent_id_in_use' });
       const again = await registerAgent(w.deps, request({ host }), token);
-      expect(again).toMatchObject({ id: first.id, host: '127.0.0.1' });
+      // localhost is the loopback address for the id, but stays a name where it is called (an https agent's certificate names it).
+      expect(again).toMatchObject({ id: first.id, host: host.toLowerCase().startsWith('localhost') ? 'localhost' : '127.0.0.1' });
       token = again.agent_token;
     }
     const ipv6 = await registerAgent(w.deps, request({ host: '0:0:0:0:0:0:0:1' }));
     expect(ipv6).toMatchObject({ id: agentIdFor('cost-agent-1', '::1', 8080), host: '::1' });
     expect((await listAgents(w.deps, {})).agents.map((a) => a.host).sort()).toEqual(['127.0.0.1', '::1']);
+    expect(normalHost('LOCALHOST.')).toBe('localhost');
   });
 
   it('names are lower-cased without a trailing dot', async () => {

@@ -165,6 +165,7 @@ describe('the API handlers', () => {
         type: 'cost',
         host: '127.0.0.1',
         port: 9101,
+        scheme: 'http',
         capabilities: ['analyze_cost'],
         status: 'healthy',
         version: '1.0.0',

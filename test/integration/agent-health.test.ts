@@ -94,7 +94,7 @@ describe.concurrent('agent health', () => {
     const beats = agent.calls.filter((c) => c.path.endsWith('/heartbeat'));
     expect(beats.length).toBeGreaterThan(4);
     expect(beats.every((c) => c.status === 200)).toBe(true);
-    expect((await call(orch.url, 'GET', `/agents/${agent.id}`)).body).toMatchObject({ host: '127.0.0.1', status: 'healthy' });
+    expect((await call(orch.url, 'GET', `/agents/${agent.id}`)).body).toMatchObject({ host: 'localhost', status: 'healthy' });
 
     const ids = await Promise.all(
       Array.from({ length: 3 }, (_, i) => submit({ task_type: 'echo', agent_type: 'seed', parameters: { i } })),
