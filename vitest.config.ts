@@ -41,8 +41,8 @@ const UNIT = [
 const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/routing-under-load.test.ts': 32,
   'test/integration/restart.test.ts': 26,
-  'test/integration/runtime-settings.test.ts': 32,
-  'test/integration/fuzz.test.ts': 18,
+  'test/integration/runtime-settings.test.ts': 14,
+  'test/integration/fuzz.test.ts': 19,
   'test/integration/task-routing.test.ts': 14,
   'test/integration/redis-outage.test.ts': 12,
   'test/integration/agent-health.test.ts': 8,
