@@ -73,7 +73,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: true,
-    maxWorkers: 2,
+    // Three test files at once on two cores: integration tests spend much of their time waiting on
+    // processes (heartbeats, timeouts, agents' work), and a third file fills that time.
+    maxWorkers: 3,
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       // Unit test files share their worker's modules (isolate: false): they keep no global state, and

@@ -15,8 +15,8 @@ import { allExecutions } from '../../harness/workflow';
 
 /** FUZZ_SEED / FUZZ_RUNS explore further; CI uses the fixed seed so a failure reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 4000);
-const TARGETED_RUNS = Math.ceil(RUNS / 4);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
+const TARGETED_RUNS = Math.ceil((RUNS * 2) / 5);
 let orch: LocalOrchestrator;
 let agent: AgentProcess;
 
