@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { stopLeftover } from '../local/stand-ins/redis-launcher';
 import { freePort, NODE, type Proc, startProcess, tempDir } from './processes';
 
 /** Settings that keep waits short in tests; the behaviour is the same as with the defaults. */
@@ -56,6 +58,7 @@ export async function startLocalOrchestrator(
   try {
     first = await launch();
   } catch (err) {
+    await stopLeftover(path.join(data.dir, 'redis'));
     data.remove();
     throw err;
   }
@@ -71,6 +74,9 @@ export async function startLocalOrchestrator(
     },
     async dispose() {
       await handle.proc.stop('SIGTERM');
+      // A runtime killed (SIGKILL) or stopped the hard way leaves its redis-server running: stop it,
+      // by the pid it wrote, before its folder goes.
+      await stopLeftover(path.join(data.dir, 'redis'));
       data.remove();
     },
   };

@@ -63,8 +63,9 @@ function isAlive(pid: number): boolean {
 /**
  * A redis-server left behind by a run of ours that was killed (SIGKILL runs no exit handler) would
  * keep writing to the same data folder. Stop it, but only if its command line proves it is ours.
+ * Also for whoever ran that runtime and removes its data folder (the test harness).
  */
-async function stopLeftover(dataDir: string, log: (line: string) => void): Promise<void> {
+export async function stopLeftover(dataDir: string, log: (line: string) => void = () => {}): Promise<void> {
   const pidFile = path.join(dataDir, PID_FILE);
   let pid: number;
   try {
