@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../lib/app-builder';
+import { WORKFLOW_LOG_LEVELS, type WorkflowLogLevel } from '../lib/constructs/task-workflow';
 
 /**
  * The only place that reads CDK context, for example:
@@ -36,6 +37,9 @@ const vpcId = ctx('vpcId');
 const workflow = ctx('workflow') ?? d.workflowMode;
 if (workflow !== 'auto' && workflow !== 'standard') throw new Error(`context workflow must be auto or standard, got "${workflow}"`);
 const jwtIssuer = ctx('jwtIssuer');
+const workflowLogLevel = ctx('workflowLogLevel') ?? d.workflowLogLevel;
+if (!(WORKFLOW_LOG_LEVELS as readonly string[]).includes(workflowLogLevel))
+  throw new Error(`context workflowLogLevel must be ${WORKFLOW_LOG_LEVELS.join(' or ')}, got "${workflowLogLevel}"`);
 
 const options: DeploymentOptions = {
   stage: ctx('stage') ?? d.stage,
@@ -45,6 +49,7 @@ const options: DeploymentOptions = {
   vpc: vpcId ? { vpcId, availabilityZones: list('vpcAzs') ?? [], privateSubnetIds: list('vpcPrivateSubnetIds') ?? [] } : undefined,
   createVpcEndpoints: bool('createVpcEndpoints', d.createVpcEndpoints),
   workflowMode: workflow,
+  workflowLogLevel: workflowLogLevel as WorkflowLogLevel,
   auth: jwtIssuer ? { kind: 'jwt', issuer: jwtIssuer, audience: list('jwtAudience') ?? [] } : d.auth,
   throttle: { rateLimit: num('throttleRate', d.throttle.rateLimit), burstLimit: num('throttleBurst', d.throttle.burstLimit) },
   thresholds: {

@@ -7,6 +7,7 @@ import type { ApiAuth } from './constructs/orchestrator-api';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { StatefulStack } from './stateful-stack';
 import { type AgentRegistryOptions, StatelessStack } from './stateless-stack';
+import type { WorkflowLogLevel } from './constructs/task-workflow';
 
 export interface ExistingVpc {
   vpcId: string;
@@ -26,6 +27,8 @@ export interface DeploymentOptions {
   vpc?: ExistingVpc;
   createVpcEndpoints: boolean;
   workflowMode: 'auto' | 'standard';
+  /** What the state machines log: ERROR (default) or ALL, every state transition (~4 KB per task). */
+  workflowLogLevel: WorkflowLogLevel;
   auth: ApiAuth;
   throttle: { rateLimit: number; burstLimit: number };
   thresholds: AlarmThresholds;
@@ -44,6 +47,7 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   logRetentionDays: logs.RetentionDays.ONE_MONTH,
   createVpcEndpoints: true,
   workflowMode: 'auto',
+  workflowLogLevel: 'ERROR',
   auth: { kind: 'iam' },
   throttle: { rateLimit: 500, burstLimit: 1000 },
   thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
@@ -80,6 +84,7 @@ export function buildOrchestrator(app: App, options: DeploymentOptions): { state
     allowPublicAgents: options.allowPublicAgents,
     logRetention: options.logRetentionDays,
     workflowMode: options.workflowMode,
+    workflowLogLevel: options.workflowLogLevel,
     auth: options.auth,
     throttle: options.throttle,
     thresholds: options.thresholds,

@@ -43,6 +43,11 @@ export function acknowledgeNagFindings(stateful: StatefulStack, stateless: State
     'AwsSolutions-APIG4',
     'Only GET /health is unauthenticated, by design: a liveness probe for load balancers and agents that returns no data. Every other route uses IAM (or JWT).',
   );
+  ack(
+    stateless,
+    'AwsSolutions-SF1',
+    "The state machines log ERROR by default: ALL writes ~4 KB of CloudWatch Logs per task (every state transition), most of a task's log cost; failed and timed-out executions are still logged, X-Ray traces every execution, and context workflowLogLevel=ALL turns full logging on.",
+  );
   const dispatcher = stateless.node.findChild('Dispatcher').node.findChild('Function').node.defaultChild as CfnElement;
   ack(
     stateless,

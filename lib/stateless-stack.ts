@@ -10,7 +10,7 @@ import { TASK_DEFAULTS } from '../functions/core/task-model';
 import { HandlerFunction } from './constructs/handler-function';
 import { type AlarmThresholds, Operations } from './constructs/operations';
 import { type ApiAuth, OrchestratorApi } from './constructs/orchestrator-api';
-import { TaskWorkflow } from './constructs/task-workflow';
+import { TaskWorkflow, type WorkflowLogLevel } from './constructs/task-workflow';
 import type { StatefulStack } from './stateful-stack';
 
 /** REQUIRE_AGENT_TOKENS, MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES and MAX_AGENT_METADATA_BYTES of the agents API. */
@@ -27,6 +27,7 @@ export interface StatelessStackProps extends StackProps {
   readonly allowPublicAgents: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly workflowMode: 'auto' | 'standard';
+  readonly workflowLogLevel: WorkflowLogLevel;
   readonly auth: ApiAuth;
   readonly throttle: { rateLimit: number; burstLimit: number };
   readonly thresholds: AlarmThresholds;
@@ -67,12 +68,14 @@ export class StatelessStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.days(7),
       logRetention,
+      logLevel: props.workflowLogLevel,
     }).stateMachine;
     const express = new TaskWorkflow(this, 'ExpressWorkflow', {
       dispatcher,
       stateMachineType: sfn.StateMachineType.EXPRESS,
       timeout: Duration.minutes(5),
       logRetention,
+      logLevel: props.workflowLogLevel,
     }).stateMachine;
     const workflowEnv = {
       STATE_MACHINE_ARN: standard.stateMachineArn,

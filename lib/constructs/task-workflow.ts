@@ -83,9 +83,14 @@ export interface TaskWorkflowProps {
   /** Upper bound for one execution (Express cannot exceed 5 minutes). */
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
+  readonly logLevel: WorkflowLogLevel;
 }
 
-/** One deployment of the task state machine, with logging and tracing on. */
+/** ERROR logs failed executions only; ALL logs every state transition (~4 KB per task at the dispatcher's states). */
+export const WORKFLOW_LOG_LEVELS = ['ERROR', 'ALL'] as const;
+export type WorkflowLogLevel = (typeof WORKFLOW_LOG_LEVELS)[number];
+
+/** One deployment of the task state machine, with logging (at `logLevel`) and tracing on. */
 export class TaskWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
 
@@ -97,7 +102,7 @@ export class TaskWorkflow extends Construct {
       stateMachineType: props.stateMachineType,
       timeout: props.timeout,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      logs: { destination: logGroup, level: sfn.LogLevel[props.logLevel], includeExecutionData: false },
     });
   }
 }

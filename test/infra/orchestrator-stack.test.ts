@@ -87,12 +87,19 @@ describe('the task state machines', () => {
     expect(JSON.stringify(definitions())).not.toMatch(/JSONata|"Assign"|\$\$\.Task\.Token|waitForTaskToken/);
   });
 
-  it('logs at ALL without execution data, and traces, on both machines', () => {
+  it('logs errors only by default (ALL costs ~4 KB of logs per task), without execution data, and traces, on both machines', () => {
     const machines = stateless.findResources('AWS::StepFunctions::StateMachine', {
       Properties: {
         TracingConfiguration: { Enabled: true },
-        LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+        LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
       },
+    });
+    expect(Object.keys(machines)).toHaveLength(2);
+  });
+
+  it('logs every state transition on both machines when the deployment asks for ALL (context workflowLogLevel=ALL)', () => {
+    const machines = synth({ workflowLogLevel: 'ALL' }).stateless.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }) },
     });
     expect(Object.keys(machines)).toHaveLength(2);
   });
