@@ -30,6 +30,7 @@ const UNIT = [
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
+  'test/composition/observability.test.ts',
 ];
 
 /**

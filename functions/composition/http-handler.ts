@@ -4,7 +4,6 @@
  * few lines: parse input with a schema, call one use case, return status and body.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
@@ -20,7 +19,7 @@ import {
   ValidationError,
 } from '../core/errors';
 import { isUuid } from '../core/contract';
-import { logger, metrics, metricsEnabled, tracer } from './observability';
+import { logger, publishStoredMetrics, tracer } from './observability';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -153,5 +152,5 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
   return middy(handler)
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(metricsEnabled ? logMetrics(metrics) : { before: () => undefined });
+    .use(publishStoredMetrics);
 }

@@ -14,7 +14,10 @@ const messageSchema = z.object({ task_id: z.uuid() });
 async function startOne(record: SQSRecord): Promise<void> {
   const { task_id } = messageSchema.parse(JSON.parse(record.body));
   const outcome = await startTask(deps, task_id);
-  logger.info({ message: 'intake', task_id, outcome, receive_count: record.attributes.ApproximateReceiveCount });
+  const line = { message: 'intake', task_id, outcome, receive_count: record.attributes.ApproximateReceiveCount };
+  // The routine case, a first start, is DEBUG (every task has one); a redelivery or a re-drive stays INFO.
+  if (outcome === 'started' && line.receive_count === '1') logger.debug(line);
+  else logger.info(line);
 }
 
 export const handler = eventHandler(async (event: SQSEvent, context) => processPartialResponse(event, startOne, processor, { context }));

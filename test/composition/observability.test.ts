@@ -1,0 +1,57 @@
+/**
+ * What a handler writes to its log (CloudWatch Logs bills every byte): the middleware chain of every
+ * non-HTTP function, with metrics on as deployed, its output read from the process's own streams.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fakeLambdaContext } from '../../local/stand-ins/sqs-event-source';
+
+let written: string[];
+
+beforeEach(() => {
+  written = [];
+  // Powertools writes through a Console on process.stdout/stderr: capture those, write nothing.
+  const capture = (chunk: string | Uint8Array): boolean => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  vi.stubEnv('POWERTOOLS_DEV', '');
+  vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'INFO');
+  vi.resetModules();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
+async function chain() {
+  const { eventHandler } = await import('../../functions/composition/event-handler');
+  const { taskMetrics, metricsEnabled } = await import('../../functions/composition/observability');
+  expect(metricsEnabled).toBe(true);
+  return { eventHandler, taskMetrics };
+}
+
+describe('the handler middleware with metrics on', () => {
+  it('writes nothing for an invocation that recorded no metrics (no "No application metrics to publish" warning)', async () => {
+    const { eventHandler } = await chain();
+    const handler = eventHandler(async () => 'done');
+    await expect(handler({}, fakeLambdaContext('quiet', 10_000))).resolves.toBe('done');
+    expect(written.join('')).not.toContain('No application metrics');
+    expect(written).toEqual([]);
+  });
+
+  it('still writes the metrics an invocation records, as one EMF line each', async () => {
+    const { eventHandler, taskMetrics } = await chain();
+    const handler = eventHandler(async () => {
+      taskMetrics.count('TasksSubmitted', 'cost');
+      return 'done';
+    });
+    await handler({}, fakeLambdaContext('counting', 10_000));
+    const lines = written.join('').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ TasksSubmitted: 1, AgentType: 'cost', _aws: { CloudWatchMetrics: [expect.anything()] } });
+  });
+});
