@@ -41,4 +41,10 @@ export class CachingAgentStore implements CachedAgentStore {
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
     return this.store.markDraining(agentId, expiresAt);
   }
+  offeredBy(type: string): Promise<string[] | undefined> {
+    return this.store.offeredBy(type);
+  }
+  refreshOffers(type: string, nowMs: number): Promise<void> {
+    return this.store.refreshOffers(type, nowMs);
+  }
 }

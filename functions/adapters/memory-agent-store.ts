@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../core/agent-model';
+import { type AgentRecord, isExpired } from '../core/agent-model';
 import type { AgentStore, HeartbeatReport } from '../core/ports';
 import { AGENTS_TABLE_KEYS } from '../core/table-keys';
 import { overlapError, storedCopy, storeError } from './memory-items';
@@ -11,6 +11,8 @@ import { overlapError, storedCopy, storeError } from './memory-items';
  */
 export class MemoryAgentStore implements AgentStore {
   private readonly agents = new Map<string, Record<string, unknown>>();
+  /** Per type: the capabilities offered (DynamoAgentStore's summary item), and a count of the registrations that added to it. */
+  private readonly offers = new Map<string, { capabilities: Set<string>; version: number }>();
 
   async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined> {
     const { agent_id, ...fields } = agent;
@@ -24,6 +26,9 @@ export class MemoryAgentStore implements AgentStore {
           `Invalid UpdateExpression: An expression attribute value used in expression is not defined (${key})`,
         );
     }
+    // As DynamoAgentStore: the type's summary first, so it never lacks what a stored agent offers.
+    const summary = this.offers.get(agent.type) ?? { capabilities: new Set<string>(), version: 0 };
+    this.offers.set(agent.type, { capabilities: new Set([...summary.capabilities, ...agent.capabilities]), version: summary.version + 1 });
     const old = this.agents.get(agent_id);
     // As DynamoAgentStore's condition: a registration decided on a read that is no longer current loses.
     if ((old?.token_hash ?? null) !== replaces) return undefined;
@@ -58,6 +63,22 @@ export class MemoryAgentStore implements AgentStore {
 
   async markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
     return this.update(agentId, expiresAt === undefined ? { status: 'draining' } : { status: 'draining', expires_at: expiresAt });
+  }
+
+  async offeredBy(type: string): Promise<string[] | undefined> {
+    const summary = this.offers.get(type);
+    return summary ? [...summary.capabilities].sort() : undefined;
+  }
+
+  async refreshOffers(type: string, nowMs: number): Promise<void> {
+    const read = this.offers.get(type);
+    if (!read) return;
+    const live = (await this.list(type)).filter((a) => a.status !== 'draining' && !isExpired(a, nowMs));
+    // As DynamoAgentStore's condition: a registration since the read wins, and the summary stays.
+    if (this.offers.get(type)?.version !== read.version) return;
+    const capabilities = new Set(live.flatMap((a) => a.capabilities));
+    if (capabilities.size === 0) this.offers.delete(type);
+    else this.offers.set(type, { capabilities, version: read.version });
   }
 
   /** Sets `change` on a known agent; undefined when there is none (nothing is created). */

@@ -153,6 +153,7 @@ export async function unregisterAgent(
   await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  await deps.agents.refreshOffers(agent.type, now);
   const [view] = await viewAgents(deps, [agent]);
   return { message: `agent ${agentId} unregistered: it receives no new tasks, and tasks already sent to it still finish`, agent: view! };
 }
@@ -166,6 +167,7 @@ export async function drainAgent(
   const { agent: existing } = await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  await deps.agents.refreshOffers(agent.type, deps.clock.now());
   const [view] = await viewAgents(deps, [agent]);
   return {
     message: `agent ${agentId} is draining: it receives no new tasks, tasks already sent to it finish; register it again to bring it back`,

@@ -34,13 +34,16 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
     }
     return;
   }
-  const registered = (await deps.agents.list(req.agent_type)).filter((a) => !isExpired(a, now) && a.status !== 'draining');
-  if (registered.some((a) => offers(a, target))) return;
-  if (registered.length === 0)
+  // One small read of the type's capability summary, however many agents the type has. It lists a
+  // capability from the moment its agent's registration is answered, and may list one whose last agent
+  // left (until the summary is refreshed on the next unregister or drain): that task waits, then
+  // fails with queue_timeout, as a task for an agent that went quiet does.
+  const offered = await deps.agents.offeredBy(req.agent_type);
+  if (offered?.includes(req.task_type)) return;
+  if (!offered?.length)
     throw new NoCapableAgentError(
       `no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`,
     );
-  const offered = [...new Set(registered.flatMap((a) => a.capabilities))].sort();
   throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${someOf(offered)}`);
 }
 

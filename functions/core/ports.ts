@@ -70,6 +70,20 @@ export interface AgentStore {
   heartbeat(agentId: string, nowIso: string, report: HeartbeatReport): Promise<AgentRecord | undefined>;
   /** Stops new tasks to the agent; with `expiresAt` (seconds since epoch) it is forgotten then, without it stays listed. */
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined>;
+  /**
+   * The capabilities the agents of `type` offer, from the type's summary (one small item, whatever
+   * the number of agents); undefined when no agent of the type is registered. `register` adds to the
+   * summary before it writes the agent, so a capability is listed once its registration is answered.
+   * It may still list a capability whose last agent left, until `refreshOffers` runs.
+   */
+  offeredBy(type: string): Promise<string[] | undefined>;
+  /**
+   * Rebuilds the type's summary from its registered agents that are neither draining nor expired at
+   * `nowMs` (after one leaves). Never drops a capability registered meanwhile: it writes only if no
+   * registration of the type changed the summary since it was read (the Dynamo store also leaves a
+   * summary alone that changed in the last few seconds, which its index may not show yet).
+   */
+  refreshOffers(type: string, nowMs: number): Promise<void>;
 }
 
 /** One read of the agents of a type, and whether it came from an earlier read rather than the table. */

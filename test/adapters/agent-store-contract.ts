@@ -165,6 +165,48 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
       });
     });
 
+    describe("offeredBy and refreshOffers: the type's capability summary", () => {
+      const AFTER = Date.parse(T2) + 3_600_000;
+
+      it('lists what the agents of a type offer as soon as a registration is answered; undefined for a type nobody registered', async () => {
+        expect(await store.offeredBy('cost')).toBeUndefined();
+        await store.register(registration({ agent_id: 'a', capabilities: ['forecast', 'budget'] }), T0, null);
+        expect(await store.offeredBy('cost')).toEqual(['budget', 'forecast']);
+        await store.register(registration({ agent_id: 'b', capabilities: ['anomalies', 'budget'] }), T0, null);
+        await store.register(registration({ agent_id: 's', type: 'security', capabilities: ['scan'] }), T0, null);
+        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'budget', 'forecast']);
+        expect(await store.offeredBy('security')).toEqual(['scan']);
+        expect(await store.offeredBy('none')).toBeUndefined();
+      });
+
+      it('is not an agent: listings and reads show agents only', async () => {
+        await store.register(registration({ agent_id: 'a' }), T0, null);
+        expect((await store.list()).map((a) => a.agent_id)).toEqual(['a']);
+        expect((await store.list('cost')).map((a) => a.agent_id)).toEqual(['a']);
+        expect(await store.get('offers#cost')).toBeUndefined();
+      });
+
+      it('keeps listing a capability whose agent left until refreshOffers, which drops it, and the type once nobody is left', async () => {
+        await store.register(registration({ agent_id: 'a', capabilities: ['forecast'] }), T0, null);
+        await store.register(registration({ agent_id: 'b', capabilities: ['forecast', 'budget'] }), T0, null);
+        await store.register(registration({ agent_id: 'c', capabilities: ['anomalies'] }), T0, null);
+        await store.markDraining('b', Math.floor(AFTER / 1000) + 60);
+        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'budget', 'forecast']);
+        await store.refreshOffers('cost', AFTER);
+        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'forecast']);
+        // Draining (kept registered) and past expiry (TTL deletes late) both count as gone.
+        await store.markDraining('a', undefined);
+        await store.markDraining('c', Math.floor(AFTER / 1000) - 1);
+        await store.refreshOffers('cost', AFTER);
+        expect(await store.offeredBy('cost')).toBeUndefined();
+        // Registering again brings the capabilities back at once.
+        await store.register(registration({ agent_id: 'a', capabilities: ['forecast'] }), T2, (await store.get('a'))!.token_hash);
+        expect(await store.offeredBy('cost')).toEqual(['forecast']);
+        await store.refreshOffers('none', AFTER);
+        expect(await store.offeredBy('none')).toBeUndefined();
+      });
+    });
+
     describe('markDraining', () => {
       it('without expiresAt sets draining and leaves expires_at as it was; with it, sets both', async () => {
         await store.register(registration({ agent_id: 'a-1' }), T0, null);

@@ -2,7 +2,8 @@
  * The /tasks use cases (functions/app/tasks.ts) on the in-memory stores, cache and a fake clock:
  * submit (refused at once when no agent could take the work), read, list, cancel.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { drainAgent, unregisterAgent } from '../../functions/app/agents';
 import { dispatchStep } from '../../functions/app/dispatch';
 import { cancelTask, getTask, listTasks, submitTask } from '../../functions/app/tasks';
 import { type TaskSubmitRequest, taskSubmitRequestSchema } from '../../functions/core/contract';
@@ -108,11 +109,12 @@ describe('submitTask', () => {
     expect(one).toContain('cap-0009 and 90 more');
   });
 
-  it('refuses when the only agents are draining or past their expiry; quiet agents are fine', async () => {
+  it('refuses when the only agents were drained or unregistered; quiet agents are fine', async () => {
     await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000a' });
     await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000b' });
-    await w.agents.markDraining('00000000-0000-5000-8000-00000000000a', undefined);
-    await w.agents.markDraining('00000000-0000-5000-8000-00000000000b', Math.floor(w.clock.now() / 1000) + 60);
+    await drainAgent(w.deps, '00000000-0000-5000-8000-00000000000a', undefined);
+    await expect(submitTask(w.deps, request(), unexpected)).resolves.toMatchObject({ status: 'pending' });
+    await unregisterAgent(w.deps, '00000000-0000-5000-8000-00000000000b', undefined);
     // b is draining but not yet forgotten: neither takes new work.
     await expect(submitTask(w.deps, request(), unexpected)).rejects.toMatchObject({ code: 'no_capable_agent' });
 
@@ -120,6 +122,17 @@ describe('submitTask', () => {
     await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000c' });
     w.clock.advance(600_000);
     await expect(submitTask(w.deps, request(), unexpected)).resolves.toMatchObject({ status: 'pending' });
+  });
+
+  it("reads only the type's capability summary: a capability whose last agent left unrefreshed is still accepted, and waits", async () => {
+    await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000a' });
+    const lists = vi.spyOn(w.agents, 'list');
+    // The store alone drains the agent; the drain and unregister use cases also refresh the summary.
+    await w.agents.markDraining('00000000-0000-5000-8000-00000000000a', Math.floor(w.clock.now() / 1000) + 60);
+    await expect(submitTask(w.deps, request(), unexpected)).resolves.toMatchObject({ status: 'pending' });
+    expect(lists).not.toHaveBeenCalled();
+    await w.agents.refreshOffers('cost', w.clock.now());
+    await expect(submitTask(w.deps, request(), unexpected)).rejects.toMatchObject({ code: 'no_capable_agent' });
   });
 
   it('a named agent must be registered (404), not forgotten (404), not draining (503), and offer the work (503)', async () => {
