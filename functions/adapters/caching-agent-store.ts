@@ -1,5 +1,5 @@
 import type { AgentRecord } from '../core/agent-model';
-import type { AgentListing, AgentStore, CachedAgentStore, Clock } from '../core/ports';
+import type { AgentListing, AgentStore, CachedAgentStore, Clock, TypeOffers } from '../core/ports';
 import { systemClock } from '../core/ports';
 
 /**
@@ -41,7 +41,7 @@ export class CachingAgentStore implements CachedAgentStore {
   markDraining(agentId: string, expiresAt: number | undefined): Promise<AgentRecord | undefined> {
     return this.store.markDraining(agentId, expiresAt);
   }
-  offeredBy(type: string): Promise<string[] | undefined> {
+  offeredBy(type: string): Promise<TypeOffers | undefined> {
     return this.store.offeredBy(type);
   }
   refreshOffers(type: string, nowMs: number): Promise<void> {

@@ -1,75 +1,26 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type AgentRecord, isExpired } from '../core/agent-model';
-import type { AgentStore, HeartbeatReport } from '../core/ports';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AgentRecord } from '../core/agent-model';
+import type { AgentStore, HeartbeatReport, TypeOffers } from '../core/ports';
+import { DynamoTypeOffers, SUMMARY_MARK } from './dynamo-type-offers';
 import { AGENTS_TABLE_KEYS } from '../core/table-keys';
-
-/**
- * Each agent type's capability summary is an item of the agents table keyed `offers#<type>` (agent
- * ids are UUIDs, so none can collide): a string set of the capabilities, the number of registrations
- * that added to it, and when the last did. It has no `type` attribute, so the by-type index leaves it out.
- */
-const OFFERS_PREFIX = 'offers#';
-const SUMMARY_MARK = 'summary_of';
-/** The by-type index may not show a registration for a moment: a summary changed this recently is not shrunk. */
-export const INDEX_LAG_MS = 10_000;
 
 export class DynamoAgentStore implements AgentStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
-
-  async offeredBy(type: string): Promise<string[] | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { agent_id: OFFERS_PREFIX + type },
-        ConsistentRead: true,
-        ProjectionExpression: 'capabilities',
-      }),
-    );
-    const capabilities = out.Item?.capabilities as Set<string> | undefined;
-    return capabilities ? [...capabilities].sort() : undefined;
+  ) {
+    this.offers = new DynamoTypeOffers(doc, tableName);
   }
 
-  async refreshOffers(type: string, nowMs: number): Promise<void> {
-    const key = { agent_id: OFFERS_PREFIX + type };
-    const read = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
-    if (!read.Item || nowMs - Number(read.Item.changed_at_ms) < INDEX_LAG_MS) return;
-    const live = (await this.list(type)).filter((a) => a.status !== 'draining' && !isExpired(a, nowMs));
-    const capabilities = new Set(live.flatMap((a) => a.capabilities));
-    const version = read.Item.version as number;
-    const unchanged = { ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': version } };
-    try {
-      if (capabilities.size === 0) await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key, ...unchanged }));
-      else
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: 'SET capabilities = :capabilities',
-            ...unchanged,
-            ExpressionAttributeValues: { ...unchanged.ExpressionAttributeValues, ':capabilities': capabilities },
-          }),
-        );
-    } catch (err) {
-      // A registration since the read: it added its capabilities, and the summary stays as it is.
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-    }
+  private readonly offers: DynamoTypeOffers;
+
+  async offeredBy(type: string): Promise<TypeOffers | undefined> {
+    return this.offers.read(type);
   }
 
-  /** Adds what the agent offers to its type's summary: before the agent is written, so the summary never lacks it. */
-  private async addOffers(type: string, capabilities: readonly string[], nowIso: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { agent_id: OFFERS_PREFIX + type },
-        UpdateExpression: 'ADD capabilities :capabilities, version :one SET #mark = :type, changed_at_ms = :now',
-        ExpressionAttributeNames: { '#mark': SUMMARY_MARK },
-        ExpressionAttributeValues: { ':capabilities': new Set(capabilities), ':one': 1, ':type': type, ':now': Date.parse(nowIso) },
-      }),
-    );
+  refreshOffers(type: string, nowMs: number): Promise<void> {
+    return this.offers.refresh(type, nowMs, () => this.list(type));
   }
 
   /**
@@ -79,7 +30,7 @@ export class DynamoAgentStore implements AgentStore {
    */
   async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined> {
     const { agent_id, ...fields } = agent;
-    if (agent.capabilities.length > 0) await this.addOffers(agent.type, agent.capabilities, nowIso);
+    if (agent.capabilities.length > 0) await this.offers.add(agent.type, agent.capabilities, nowIso);
     const names: Record<string, string> = { '#registered_at': 'registered_at', '#expires_at': 'expires_at' };
     const values: Record<string, unknown> = { ':now': nowIso };
     let condition = 'attribute_not_exists(agent_id)';

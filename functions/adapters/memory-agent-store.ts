@@ -1,5 +1,5 @@
 import { type AgentRecord, isExpired } from '../core/agent-model';
-import type { AgentStore, HeartbeatReport } from '../core/ports';
+import type { AgentStore, HeartbeatReport, TypeOffers } from '../core/ports';
 import { AGENTS_TABLE_KEYS } from '../core/table-keys';
 import { overlapError, storedCopy, storeError } from './memory-items';
 
@@ -65,9 +65,10 @@ export class MemoryAgentStore implements AgentStore {
     return this.update(agentId, expiresAt === undefined ? { status: 'draining' } : { status: 'draining', expires_at: expiresAt });
   }
 
-  async offeredBy(type: string): Promise<string[] | undefined> {
+  async offeredBy(type: string): Promise<TypeOffers | undefined> {
     const summary = this.offers.get(type);
-    return summary ? [...summary.capabilities].sort() : undefined;
+    if (!summary) return undefined;
+    return fitsOneItem(summary.capabilities) ? { capabilities: [...summary.capabilities].sort() } : { overflow: true };
   }
 
   async refreshOffers(type: string, nowMs: number): Promise<void> {
@@ -89,4 +90,11 @@ export class MemoryAgentStore implements AgentStore {
     this.agents.set(agentId, next);
     return storedCopy(next) as unknown as AgentRecord;
   }
+}
+
+/** As DynamoDB's 400 KB item limit, which the Dynamo store's summary item must fit (with room for its other attributes). */
+function fitsOneItem(capabilities: ReadonlySet<string>): boolean {
+  let bytes = 0;
+  for (const c of capabilities) bytes += Buffer.byteLength(c);
+  return bytes < 399 * 1024;
 }

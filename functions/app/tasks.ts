@@ -38,13 +38,20 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
   // capability from the moment its agent's registration is answered, and may list one whose last agent
   // left (until the summary is refreshed on the next unregister or drain): that task waits, then
   // fails with queue_timeout, as a task for an agent that went quiet does.
-  const offered = await deps.agents.offeredBy(req.agent_type);
+  const summary = await deps.agents.offeredBy(req.agent_type);
+  const offered = summary && 'overflow' in summary ? await registeredOffers(deps, req.agent_type, now) : summary?.capabilities;
   if (offered?.includes(req.task_type)) return;
   if (!offered?.length)
     throw new NoCapableAgentError(
       `no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`,
     );
   throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${someOf(offered)}`);
+}
+
+/** What the type's live agents offer, read from all of them: only for a type whose capabilities overflow one summary item. */
+async function registeredOffers(deps: Pick<Deps, 'agents'>, type: string, now: number): Promise<string[]> {
+  const registered = (await deps.agents.list(type)).filter((a) => !isExpired(a, now) && a.status !== 'draining');
+  return [...new Set(registered.flatMap((a) => a.capabilities))].sort();
 }
 
 /** Capabilities named in an error: the first few and how many more, so the answer stays small however many are registered. */

@@ -56,6 +56,9 @@ export interface HeartbeatReport {
   proves?: string;
 }
 
+/** A type's capability summary: what its agents offer, or `overflow` when that does not fit in one item (then read the agents). */
+export type TypeOffers = { capabilities: string[] } | { overflow: true };
+
 export interface AgentStore {
   /**
    * Creates or refreshes the agent (its token hash and signing secret replaced); the first
@@ -76,7 +79,7 @@ export interface AgentStore {
    * summary before it writes the agent, so a capability is listed once its registration is answered.
    * It may still list a capability whose last agent left, until `refreshOffers` runs.
    */
-  offeredBy(type: string): Promise<string[] | undefined>;
+  offeredBy(type: string): Promise<TypeOffers | undefined>;
   /**
    * Rebuilds the type's summary from its registered agents that are neither draining nor expired at
    * `nowMs` (after one leaves). Never drops a capability registered meanwhile: it writes only if no

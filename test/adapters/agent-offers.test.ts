@@ -9,7 +9,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerAgent } from '../../functions/app/agents';
 import { submitTask } from '../../functions/app/tasks';
-import { DynamoAgentStore, INDEX_LAG_MS } from '../../functions/adapters/dynamo-agent-store';
+import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
+import { INDEX_LAG_MS } from '../../functions/adapters/dynamo-type-offers';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import { registerAgentRequestSchema } from '../../functions/core/contract';
 import { agentRecord } from '../../harness/fixtures';
@@ -139,8 +140,8 @@ describe("submit's registry read", () => {
     // index may not show the new agent yet; dynalite's always does, so this checks the guard's effect only).
     await store.markDraining('old', undefined);
     await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS - 1);
-    expect(await store.offeredBy('cost')).toEqual(['analyze_cost', 'forecast']);
+    expect(await store.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost', 'forecast'] });
     await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS);
-    expect(await store.offeredBy('cost')).toEqual(['analyze_cost']);
+    expect(await store.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost'] });
   });
 });

@@ -171,11 +171,11 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
       it('lists what the agents of a type offer as soon as a registration is answered; undefined for a type nobody registered', async () => {
         expect(await store.offeredBy('cost')).toBeUndefined();
         await store.register(registration({ agent_id: 'a', capabilities: ['forecast', 'budget'] }), T0, null);
-        expect(await store.offeredBy('cost')).toEqual(['budget', 'forecast']);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['budget', 'forecast'] });
         await store.register(registration({ agent_id: 'b', capabilities: ['anomalies', 'budget'] }), T0, null);
         await store.register(registration({ agent_id: 's', type: 'security', capabilities: ['scan'] }), T0, null);
-        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'budget', 'forecast']);
-        expect(await store.offeredBy('security')).toEqual(['scan']);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['anomalies', 'budget', 'forecast'] });
+        expect(await store.offeredBy('security')).toEqual({ capabilities: ['scan'] });
         expect(await store.offeredBy('none')).toBeUndefined();
       });
 
@@ -191,9 +191,9 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         await store.register(registration({ agent_id: 'b', capabilities: ['forecast', 'budget'] }), T0, null);
         await store.register(registration({ agent_id: 'c', capabilities: ['anomalies'] }), T0, null);
         await store.markDraining('b', Math.floor(AFTER / 1000) + 60);
-        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'budget', 'forecast']);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['anomalies', 'budget', 'forecast'] });
         await store.refreshOffers('cost', AFTER);
-        expect(await store.offeredBy('cost')).toEqual(['anomalies', 'forecast']);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['anomalies', 'forecast'] });
         // Draining (kept registered) and past expiry (TTL deletes late) both count as gone.
         await store.markDraining('a', undefined);
         await store.markDraining('c', Math.floor(AFTER / 1000) - 1);
@@ -201,9 +201,22 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         expect(await store.offeredBy('cost')).toBeUndefined();
         // Registering again brings the capabilities back at once.
         await store.register(registration({ agent_id: 'a', capabilities: ['forecast'] }), T2, (await store.get('a'))!.token_hash);
-        expect(await store.offeredBy('cost')).toEqual(['forecast']);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['forecast'] });
         await store.refreshOffers('none', AFTER);
         expect(await store.offeredBy('none')).toBeUndefined();
+      });
+
+      it('says overflow when the capabilities do not fit in one item (400 KB), and lists them again once they do', async () => {
+        // 8 agents of 900 distinct 60-character names: 432 KB of names.
+        const names = (a: number) => Array.from({ length: 900 }, (_, c) => `${String(a)}-${String(c).padStart(4, '0')}`.padEnd(60, 'x'));
+        for (let a = 0; a < 8; a++) await store.register(registration({ agent_id: `a${a}`, capabilities: names(a) }), T0, null);
+        expect(await store.offeredBy('cost')).toEqual({ overflow: true });
+        await store.register(registration({ agent_id: 'late', capabilities: ['one-more'] }), T0, null);
+        expect(await store.offeredBy('cost')).toEqual({ overflow: true });
+        for (let a = 0; a < 4; a++) await store.markDraining(`a${a}`, undefined);
+        await store.refreshOffers('cost', Date.parse(T2) + 3_600_000);
+        const offered = await store.offeredBy('cost');
+        expect(offered && 'capabilities' in offered && offered.capabilities).toHaveLength(4 * 900 + 1);
       });
     });
 

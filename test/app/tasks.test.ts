@@ -135,6 +135,15 @@ describe('submitTask', () => {
     await expect(submitTask(w.deps, request(), unexpected)).rejects.toMatchObject({ code: 'no_capable_agent' });
   });
 
+  it("reads the agents themselves when the type's capabilities overflow one summary item", async () => {
+    const names = (a: number) => Array.from({ length: 900 }, (_, c) => `${String(a)}-${String(c).padStart(4, '0')}`.padEnd(60, 'x'));
+    for (let a = 0; a < 8; a++) await w.agent({ agent_id: `00000000-0000-5000-8000-00000000000${a}`, capabilities: names(a) });
+    expect(await w.agents.offeredBy('cost')).toEqual({ overflow: true });
+    await expect(submitTask(w.deps, request(), unexpected)).rejects.toMatchObject({ code: 'no_capable_agent' });
+    await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000a', capabilities: ['analyze_cost'] });
+    await expect(submitTask(w.deps, request(), unexpected)).resolves.toMatchObject({ status: 'pending' });
+  });
+
   it('a named agent must be registered (404), not forgotten (404), not draining (503), and offer the work (503)', async () => {
     const named = '00000000-0000-5000-8000-00000000000a';
     await expect(submitTask(w.deps, request({ agent_id: named }), unexpected)).rejects.toMatchObject({
