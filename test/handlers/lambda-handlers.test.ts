@@ -5,7 +5,7 @@
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import { LOCAL_AWS, LOCAL_CREDENTIALS, provisionFromTemplate } from '../../local/provision';
 import { startDynamo } from '../../local/stand-ins/dynamodb';
@@ -561,6 +561,33 @@ describe('duplicates are harmless (at-least-once queue, repeated starts)', () =>
     expect(await starter({ Records: [record('d', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
     expect(await executionsOf(taskId)).toEqual(before);
     expect(agent.deliveries.get(taskId)).toBe(1);
+  });
+
+  it('the starter logs a first start at DEBUG (every task has one, and INFO is the deployed level), a redelivery at INFO', async () => {
+    await countingAgent('quietstart', 300);
+    // The handlers' own logger, watched (it still logs): its level here is ERROR, and the middleware
+    // sets it again on every invocation, so the level each line is logged at is what is checked.
+    const { logger } = await import('../../functions/composition/observability');
+    const info = vi.spyOn(logger, 'info');
+    const debug = vi.spyOn(logger, 'debug');
+    const intake = (spy: typeof info) =>
+      spy.mock.calls.map(([line]) => line).filter((l) => typeof l === 'object' && l.message === 'intake');
+    try {
+      const taskId = String(
+        (await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'quietstart' } }))).body.task_id,
+      );
+      expect(await starter({ Records: [record('q1', taskId)] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
+      expect(intake(info)).toEqual([]);
+      expect(intake(debug)).toEqual([expect.objectContaining({ task_id: taskId, outcome: 'started', receive_count: '1' })]);
+      const again = record('q2', taskId);
+      again.attributes.ApproximateReceiveCount = '2';
+      expect(await starter({ Records: [again] }, fakeLambdaContext('starter', 30_000))).toEqual({ batchItemFailures: [] });
+      expect(intake(info)).toEqual([expect.objectContaining({ task_id: taskId, receive_count: '2' })]);
+      expect(await finished(taskId)).toMatchObject({ status: 'completed' });
+    } finally {
+      info.mockRestore();
+      debug.mockRestore();
+    }
   });
 
   it('two executions driving the same task (a duplicate start) deliver its attempt once', async () => {
