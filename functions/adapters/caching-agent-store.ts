@@ -44,7 +44,7 @@ export class CachingAgentStore implements CachedAgentStore {
   offeredBy(type: string): Promise<TypeOffers | undefined> {
     return this.store.offeredBy(type);
   }
-  refreshOffers(type: string, nowMs: number): Promise<void> {
-    return this.store.refreshOffers(type, nowMs);
+  refreshOffers(type: string, nowMs: number, leaving?: AgentRecord): Promise<void> {
+    return this.store.refreshOffers(type, nowMs, leaving);
   }
 }

@@ -19,8 +19,8 @@ export class DynamoAgentStore implements AgentStore {
     return this.offers.read(type);
   }
 
-  refreshOffers(type: string, nowMs: number): Promise<void> {
-    return this.offers.refresh(type, nowMs, () => this.list(type));
+  refreshOffers(type: string, nowMs: number, leaving?: AgentRecord): Promise<void> {
+    return this.offers.refresh(type, nowMs, () => this.list(type), leaving);
   }
 
   /**
@@ -30,7 +30,7 @@ export class DynamoAgentStore implements AgentStore {
    */
   async register(agent: Omit<AgentRecord, 'registered_at'>, nowIso: string, replaces: string | null): Promise<AgentRecord | undefined> {
     const { agent_id, ...fields } = agent;
-    if (agent.capabilities.length > 0) await this.offers.add(agent.type, agent.capabilities, nowIso);
+    if (agent.capabilities.length > 0) await this.offers.add(agent.type, agent_id, agent.capabilities, nowIso);
     const names: Record<string, string> = { '#registered_at': 'registered_at', '#expires_at': 'expires_at' };
     const values: Record<string, unknown> = { ':now': nowIso };
     let condition = 'attribute_not_exists(agent_id)';

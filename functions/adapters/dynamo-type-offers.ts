@@ -43,18 +43,18 @@ export class DynamoTypeOffers {
   }
 
   /** Adds what an agent offers: called before the agent is written, so the summary never lacks it. */
-  async add(type: string, capabilities: readonly string[], nowIso: string): Promise<void> {
+  async add(type: string, agentId: string, capabilities: readonly string[], nowIso: string): Promise<void> {
     const common = {
       TableName: this.tableName,
       Key: this.key(type),
       ExpressionAttributeNames: { '#mark': SUMMARY_MARK },
     };
-    const values = { ':one': 1, ':type': type, ':now': Date.parse(nowIso) };
+    const values = { ':one': 1, ':type': type, ':now': Date.parse(nowIso), ':agent': agentId };
     try {
       await this.doc.send(
         new UpdateCommand({
           ...common,
-          UpdateExpression: 'ADD capabilities :capabilities, version :one SET #mark = :type, changed_at_ms = :now',
+          UpdateExpression: 'ADD capabilities :capabilities, version :one SET #mark = :type, changed_at_ms = :now, last_agent = :agent',
           ConditionExpression: 'attribute_not_exists(overflow)',
           ExpressionAttributeValues: { ...values, ':capabilities': new Set(capabilities) },
         }),
@@ -65,19 +65,34 @@ export class DynamoTypeOffers {
       await this.doc.send(
         new UpdateCommand({
           ...common,
-          UpdateExpression: 'SET #mark = :type, changed_at_ms = :now, overflow = :true ADD version :one REMOVE capabilities',
+          UpdateExpression:
+            'SET #mark = :type, changed_at_ms = :now, last_agent = :agent, overflow = :true ADD version :one REMOVE capabilities',
           ExpressionAttributeValues: { ...values, ':true': true },
         }),
       );
     }
   }
 
-  /** Rebuilds the summary from `list` (the type's agents), unless a registration changed it since, or very recently. */
-  async refresh(type: string, nowMs: number, list: () => Promise<AgentRecord[]>): Promise<void> {
+  /**
+   * Rebuilds the summary from `list` (the type's agents, by the eventually consistent index), unless
+   * a registration changed it since the read. Within INDEX_LAG_MS of the type's last registration
+   * the index may miss that agent: then only when `leaving` was that last registration, and only
+   * what `leaving` offered and no listed agent does is dropped; otherwise nothing.
+   */
+  async refresh(type: string, nowMs: number, list: () => Promise<AgentRecord[]>, leaving?: AgentRecord): Promise<void> {
     const read = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: this.key(type), ConsistentRead: true }));
-    if (!read.Item || nowMs - Number(read.Item.changed_at_ms) < INDEX_LAG_MS) return;
-    const live = (await list()).filter((a) => a.status !== 'draining' && !isExpired(a, nowMs));
-    const capabilities = new Set(live.flatMap((a) => a.capabilities));
+    if (!read.Item) return;
+    const recent = nowMs - Number(read.Item.changed_at_ms) < INDEX_LAG_MS;
+    if (recent && (leaving === undefined || read.Item.last_agent !== leaving.agent_id)) return;
+    // The index may also still show `leaving` as it was: it is gone, whatever the index says.
+    const live = (await list()).filter((a) => a.agent_id !== leaving?.agent_id && a.status !== 'draining' && !isExpired(a, nowMs));
+    const offered = new Set(live.flatMap((a) => a.capabilities));
+    let capabilities = offered;
+    if (recent) {
+      const current = read.Item.capabilities as Set<string> | undefined;
+      if (!current) return;
+      capabilities = new Set([...current].filter((c) => offered.has(c) || !leaving!.capabilities.includes(c)));
+    }
     const unchanged = {
       TableName: this.tableName,
       Key: this.key(type),

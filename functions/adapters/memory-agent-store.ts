@@ -71,10 +71,10 @@ export class MemoryAgentStore implements AgentStore {
     return fitsOneItem(summary.capabilities) ? { capabilities: [...summary.capabilities].sort() } : { overflow: true };
   }
 
-  async refreshOffers(type: string, nowMs: number): Promise<void> {
+  async refreshOffers(type: string, nowMs: number, leaving?: AgentRecord): Promise<void> {
     const read = this.offers.get(type);
     if (!read) return;
-    const live = (await this.list(type)).filter((a) => a.status !== 'draining' && !isExpired(a, nowMs));
+    const live = (await this.list(type)).filter((a) => a.agent_id !== leaving?.agent_id && a.status !== 'draining' && !isExpired(a, nowMs));
     // As DynamoAgentStore's condition: a registration since the read wins, and the summary stays.
     if (this.offers.get(type)?.version !== read.version) return;
     const capabilities = new Set(live.flatMap((a) => a.capabilities));

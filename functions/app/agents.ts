@@ -153,7 +153,7 @@ export async function unregisterAgent(
   await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
-  await deps.agents.refreshOffers(agent.type, now);
+  await deps.agents.refreshOffers(agent.type, now, agent);
   const [view] = await viewAgents(deps, [agent]);
   return { message: `agent ${agentId} unregistered: it receives no new tasks, and tasks already sent to it still finish`, agent: view! };
 }
@@ -167,7 +167,7 @@ export async function drainAgent(
   const { agent: existing } = await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
-  await deps.agents.refreshOffers(agent.type, deps.clock.now());
+  await deps.agents.refreshOffers(agent.type, deps.clock.now(), agent);
   const [view] = await viewAgents(deps, [agent]);
   return {
     message: `agent ${agentId} is draining: it receives no new tasks, tasks already sent to it finish; register it again to bring it back`,

@@ -82,11 +82,13 @@ export interface AgentStore {
   offeredBy(type: string): Promise<TypeOffers | undefined>;
   /**
    * Rebuilds the type's summary from its registered agents that are neither draining nor expired at
-   * `nowMs` (after one leaves). Never drops a capability registered meanwhile: it writes only if no
-   * registration of the type changed the summary since it was read (the Dynamo store also leaves a
-   * summary alone that changed in the last few seconds, which its index may not show yet).
+   * `nowMs`, `leaving` (the agent just drained or unregistered) never among them. Never drops a
+   * capability registered meanwhile: it writes only if no registration of the type changed the
+   * summary since it was read. The Dynamo store's index may not show a registration of the last
+   * 10 s: within them it drops only what `leaving` offered and no listed agent does, and only when
+   * `leaving` was the type's last registration (else it leaves the summary as it is).
    */
-  refreshOffers(type: string, nowMs: number): Promise<void>;
+  refreshOffers(type: string, nowMs: number, leaving?: AgentRecord): Promise<void>;
 }
 
 /** One read of the agents of a type, and whether it came from an earlier read rather than the table. */

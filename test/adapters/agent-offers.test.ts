@@ -136,12 +136,19 @@ describe("submit's registry read", () => {
     });
     await registerAgent(deps, fresh, undefined);
     await expect(submitTask(deps, request, unexpected)).resolves.toMatchObject({ status: 'pending' });
-    // Another agent of the type leaves just after: its refresh leaves the summary alone (DynamoDB's
-    // index may not show the new agent yet; dynalite's always does, so this checks the guard's effect only).
-    await store.markDraining('old', undefined);
-    await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS - 1);
+    // Another agent of the type leaves just after: its refresh leaves the summary alone, since
+    // DynamoDB's index may not show the new agent yet (dynalite's always does: this checks the rule only).
+    const old = (await store.markDraining('old', undefined))!;
+    await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS - 1, old);
     expect(await store.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost', 'forecast'] });
-    await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS);
+    await store.refreshOffers('cost', w.clock.now() + INDEX_LAG_MS, old);
+    expect(await store.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost'] });
+    // An agent that leaves right after its own registration, the type's last: what only it offered
+    // goes at once; what it shares with an agent the index lists stays.
+    const brief = registration({ agent_id: 'brief', capabilities: ['analyze_cost', 'brief-only'] });
+    await store.register(brief, w.clock.iso(), null);
+    const left = (await store.markDraining('brief', Math.floor(w.clock.now() / 1000) + 60))!;
+    await store.refreshOffers('cost', w.clock.now(), left);
     expect(await store.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost'] });
   });
 });

@@ -206,6 +206,14 @@ export function describeAgentStoreContract(subject: AgentStoreSubject): void {
         expect(await store.offeredBy('none')).toBeUndefined();
       });
 
+      it('never counts the leaving agent, however the listing still shows it', async () => {
+        const a = (await store.register(registration({ agent_id: 'a', capabilities: ['forecast', 'budget'] }), T0, null))!;
+        await store.register(registration({ agent_id: 'b', capabilities: ['budget'] }), T0, null);
+        // As an index that has not caught up with the drain yet: `a` is still listed healthy.
+        await store.refreshOffers('cost', AFTER, a);
+        expect(await store.offeredBy('cost')).toEqual({ capabilities: ['budget'] });
+      });
+
       it('says overflow when the capabilities do not fit in one item (400 KB), and lists them again once they do', async () => {
         // 8 agents of 900 distinct 60-character names: 432 KB of names.
         const names = (a: number) => Array.from({ length: 900 }, (_, c) => `${String(a)}-${String(c).padStart(4, '0')}`.padEnd(60, 'x'));

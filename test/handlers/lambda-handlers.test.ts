@@ -253,13 +253,11 @@ describe('the API handlers', () => {
     expect(drained.statusCode).toBe(200);
     expect(drained.body).toMatchObject({ message: expect.stringContaining('receives no new tasks'), agent: { id, status: 'draining' } });
     expect((await invoke(agents, event('GET', `/agents/${id}`, { params: { id } }))).body).toMatchObject({ status: 'draining' });
-    // Draining twice is fine. New work for what only it offered is still accepted (and would wait):
-    // submit reads the type's capability summary, which a drain within INDEX_LAG_MS (10 s) of the
-    // type's last registration leaves as it is (docs/routing.md). tasks.test.ts checks the refusal after.
+    // Draining twice is fine; new work for what only it offered is refused.
     expect((await invoke(agents, event('POST', `/agents/${id}/drain`, { params: { id }, body: {}, headers: asAgent }))).statusCode).toBe(
       200,
     );
-    expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(201);
+    expect((await invoke(tasks, event('POST', '/tasks', { body: { task_type: 'work', agent_type: 'drainers' } }))).statusCode).toBe(503);
     // Registering again (with its token: it is still live) brings it back.
     await invoke(
       agents,
