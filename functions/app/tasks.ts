@@ -39,16 +39,24 @@ async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: 
   // left (until the summary is refreshed on the next unregister or drain): that task waits, then
   // fails with queue_timeout, as a task for an agent that went quiet does.
   const summary = await deps.agents.offeredBy(req.agent_type);
-  const offered = summary && 'overflow' in summary ? await registeredOffers(deps, req.agent_type, now) : summary?.capabilities;
-  if (offered?.includes(req.task_type)) return;
-  if (!offered?.length)
+  const listed = summary && !('overflow' in summary) ? summary.capabilities : undefined;
+  if (listed?.includes(req.task_type)) return;
+  // Not listed (or too many to list): the registry decides before any refusal, so a summary that lost a
+  // capability (a leave seen through a lagging index) never refuses a task a live agent offers, and is
+  // rebuilt when it did. Only a submit that would otherwise be refused pays for this read.
+  const offered = await registeredOffers(deps, req.agent_type, now);
+  if (offered.includes(req.task_type)) {
+    if (listed) await deps.agents.refreshOffers(req.agent_type, now);
+    return;
+  }
+  if (offered.length === 0)
     throw new NoCapableAgentError(
       `no agent of type "${req.agent_type}" is registered, so no ${describeTarget(target)} can run this task; register one with POST /agents/register`,
     );
   throw new NoCapableAgentError(`no registered "${req.agent_type}" agent offers "${req.task_type}"; they offer ${someOf(offered)}`);
 }
 
-/** What the type's live agents offer, read from all of them: only for a type whose capabilities overflow one summary item. */
+/** What the type's live agents offer, read from all of them: only before a refusal, or for a type whose capabilities overflow one summary item. */
 async function registeredOffers(deps: Pick<Deps, 'agents'>, type: string, now: number): Promise<string[]> {
   const registered = (await deps.agents.list(type)).filter((a) => !isExpired(a, now) && a.status !== 'draining');
   return [...new Set(registered.flatMap((a) => a.capabilities))].sort();

@@ -135,6 +135,23 @@ describe('submitTask', () => {
     await expect(submitTask(w.deps, request(), unexpected)).rejects.toMatchObject({ code: 'no_capable_agent' });
   });
 
+  it('never refuses a capability a live agent offers when the summary lost it, and rebuilds the summary', async () => {
+    await w.agent({ agent_id: '00000000-0000-5000-8000-00000000000a' });
+    // A summary that lost a capability happens on AWS when a leave is rebuilt from an index that has
+    // not yet shown a registration of the last seconds; the in-memory store cannot lag, so the stale
+    // summary is stood in for here (the only stand-in in this file).
+    const stale = vi.spyOn(w.agents, 'offeredBy').mockResolvedValueOnce({ capabilities: ['right_size'] });
+    const refresh = vi.spyOn(w.agents, 'refreshOffers');
+    await expect(submitTask(w.deps, request(), unexpected)).resolves.toMatchObject({ status: 'pending' });
+    expect(stale).toHaveBeenCalledTimes(1);
+    expect(refresh).toHaveBeenCalledWith('cost', w.clock.now());
+    expect(await w.agents.offeredBy('cost')).toEqual({ capabilities: ['analyze_cost'] });
+    // And a refusal names what the registry offers, not what a stale summary said.
+    await expect(submitTask(w.deps, request({ task_type: 'scan' }), unexpected)).rejects.toMatchObject({
+      message: 'no registered "cost" agent offers "scan"; they offer analyze_cost',
+    });
+  });
+
   it("reads the agents themselves when the type's capabilities overflow one summary item", async () => {
     const names = (a: number) => Array.from({ length: 900 }, (_, c) => `${String(a)}-${String(c).padStart(4, '0')}`.padEnd(60, 'x'));
     for (let a = 0; a < 8; a++) await w.agent({ agent_id: `00000000-0000-5000-8000-00000000000${a}`, capabilities: names(a) });
