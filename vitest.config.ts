@@ -30,6 +30,7 @@ const UNIT = [
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
+  'test/bench/dynamo-units.test.ts',
 ];
 
 /**
@@ -51,6 +52,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/bad-input.test.ts': 6,
   'test/integration/slow-uploads.test.ts': 11,
   'test/integration/https-agents.test.ts': 12,
+  'test/integration/cost-budget.test.ts': 22,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
