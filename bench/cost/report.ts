@@ -100,6 +100,7 @@ export function formatReport(reports: ScenarioReport[], command: string): string
     ...reports.map((r) => `- \`${r.name}\` (${r.tasks} task${r.tasks === 1 ? '' : 's'}): ${r.description}${r.note ? `. ${r.note}` : ''}.`),
     '',
     `Made by \`${command}\` on the local runtime (same handlers, template and state machines), prices from bench/prices.ts.`,
+    'Not per task, so not above: cache storage (per GB-hour, with a monthly minimum), and what agents cost by registering and heartbeating (`fleet` in --json).',
   ];
   return rows.join('\n');
 }
