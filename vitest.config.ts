@@ -31,6 +31,7 @@ const UNIT = [
   'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
   'test/composition/observability.test.ts',
+  'test/bench/**/*.test.ts',
 ];
 
 /**
@@ -52,6 +53,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/bad-input.test.ts': 6,
   'test/integration/slow-uploads.test.ts': 11,
   'test/integration/https-agents.test.ts': 12,
+  'test/integration/cost-budget.test.ts': 22,
 };
 
 class LongestFirstSequencer extends BaseSequencer {

@@ -14,6 +14,8 @@
  * --result, a completed answer carries that JSON, parsed, as its result instead of the usual echo
  * (so a test can send what the orchestrator cannot store, such as 2^64 or a "__proto__" key);
  * --result-file reads that JSON from a file, for results larger than a command line holds.
+ * A task whose parameters carry `fail_first: N` fails its first N deliveries with HTTP 500 in any
+ * mode, so one task among many can fail (bench/cost.ts) without the agent's circuit opening.
  * --max-concurrency is what it registers; --refuse-above is where the agent itself starts answering
  * 503 (default: far above, so a test sees whatever the orchestrator sends).
  * Every delivery that reaches a handler is appended to --log as one JSON line
@@ -133,7 +135,8 @@ async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<u
     received += 1;
     if (received <= failDeliveries)
       throw new Error(`fault-agent fails its delivery ${received} of ${failDeliveries} on purpose (flapping)`);
-    if (mode === 'fail500' && seen <= failFirst) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
+    const failThis = typeof params.fail_first === 'number' ? params.fail_first : mode === 'fail500' ? failFirst : 0;
+    if (seen <= failThis) throw new Error(`fault-agent fails delivery ${seen} of task ${ctx.taskId} on purpose`);
     if (mode === 'reject') {
       outcome = 'not retryable';
       throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);

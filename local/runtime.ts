@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { ApiFunction } from '../functions/api/routes';
+import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
 import { functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
@@ -15,6 +16,7 @@ import { freePort } from './stand-ins/listen';
 import { startRedis } from './stand-ins/redis-launcher';
 import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
+import type { ExecutionInfo, StepFunctionsOptions } from './stand-ins/step-functions-engine';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
 import { localSettings, ownTargets, redactedUrl } from './settings';
 import { definitionDigest } from './template/state-machines';
@@ -29,6 +31,20 @@ export interface RuntimeOptions {
   /** Bearer tokens callers must send (API_TOKENS); none means the local API is open. */
   apiTokens?: readonly string[];
   log: (line: string) => void;
+  /** Hooks for a measurement (bench/cost.ts); `npm start` sets none. */
+  instrument?: RuntimeInstrument;
+}
+
+export type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** What bench/cost.ts watches: every AWS client, every function invocation, every workflow event. */
+export interface RuntimeInstrument {
+  /** Called with each AWS SDK client the functions and the SQS poller make, before its first call. */
+  awsClient?: (client: AwsClient) => void;
+  /** Wraps the handler of the function `logicalId` (of the synthesized template). */
+  handler?: (logicalId: string, handler: Handler) => Handler;
+  onWorkflowEvent?: StepFunctionsOptions['onEvent'];
+  onExecutionEnd?: (info: ExecutionInfo) => void;
 }
 
 export interface Runtime {
@@ -40,15 +56,13 @@ const RECONCILE_EVERY_MS = 30_000;
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
 async function importHandler(entry: string): Promise<Handler> {
   const mod = (await import(path.join('..', entry))) as { handler: Handler };
   return mod.handler;
 }
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
-  const { log } = options;
+  const { log, instrument } = options;
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -96,12 +110,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
     Object.assign(process.env, settings, stack.env);
     const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
+    // Imported only now: the composition root reads its configuration (process.env) at import.
+    if (instrument?.awsClient) (await import('../functions/composition/composition-root')).onAwsClient(instrument.awsClient);
+    const loadHandler = async (logicalId: string): Promise<Handler> => {
+      const handler = await importHandler(entryOf(logicalId));
+      return instrument?.handler ? instrument.handler(logicalId, handler) : handler;
+    };
 
     const localMachines = [];
     for (const machine of [stack.machines.standard, stack.machines.express]) {
       const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
       for (const task of machine.taskStates) {
-        const handler = await importHandler(entryOf(task.functionLogicalId));
+        const handler = await loadHandler(task.functionLogicalId);
         handlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
       }
       // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
@@ -120,7 +140,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       machines: localMachines,
       // Every start and every execution that did not succeed, when asked for (LOG_LEVEL=DEBUG).
       logger: process.env.LOG_LEVEL?.toUpperCase() === 'DEBUG' ? (line) => log(`Workflow  ${line}`) : undefined,
+      onEvent: instrument?.onWorkflowEvent,
       onExecutionEnd: (info) => {
+        instrument?.onExecutionEnd?.(info);
         if (info.status === 'FAILED' || info.status === 'TIMED_OUT')
           log(
             `Workflow  execution ${info.name} ended ${info.status}${info.currentState ? ` in ${info.currentState}` : ''}: ${info.error ?? ''} ${info.cause ?? ''}`,
@@ -134,7 +156,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const starterId = functionBySource(template, 'handlers/starter.ts');
     const reconcilerId = functionBySource(template, 'handlers/reconciler.ts');
-    const starter = (await importHandler(entryOf(starterId))) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
+    const starter = (await loadHandler(starterId)) as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
     const source = startSqsEventSource({
       queueUrl: stack.intakeQueueUrl,
       endpoint: sqsServer.endpoint,
@@ -143,10 +165,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       handler: starter,
       functionName: starterId,
       log,
+      onClient: instrument?.awsClient,
     });
     stops.push(() => source.stop());
 
-    const reconciler = await importHandler(entryOf(reconcilerId));
+    const reconciler = await loadHandler(reconcilerId);
     const reconcileNow = async (staleAfterSeconds?: number) =>
       (await reconciler(
         staleAfterSeconds === undefined ? {} : { stale_after_seconds: staleAfterSeconds },
@@ -162,7 +185,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const apiHandlers = {} as Record<ApiFunction, ApiLambda>;
     for (const fn of ['health', 'agents', 'tasks'] as const) {
-      apiHandlers[fn] = (await importHandler(entryOf(functionBySource(template, `handlers/api-${fn}.ts`)))) as unknown as ApiLambda;
+      apiHandlers[fn] = (await loadHandler(functionBySource(template, `handlers/api-${fn}.ts`))) as unknown as ApiLambda;
     }
     const api = await startApiServer({
       host: options.host,

@@ -30,7 +30,24 @@ const once = <T>(make: () => T): (() => T) => {
   return () => (value ??= make());
 };
 
-const dynamo = once(() => tracer.captureAWSv3Client(new DynamoDBClient({})));
+/** Anything with the AWS SDK's middleware stack: the DynamoDB, SQS and Step Functions clients made here. */
+export type AwsClient = DynamoDBClient | SQSClient | SFNClient;
+let clientHook: ((client: AwsClient) => void) | undefined;
+
+/**
+ * Lets a measurement (bench/cost.ts) add middleware to every AWS client made here, before the first
+ * is made. Nothing in a deployment calls it: the clients are then exactly as before.
+ */
+export function onAwsClient(hook: ((client: AwsClient) => void) | undefined): void {
+  clientHook = hook;
+}
+
+const hooked = <T extends AwsClient>(client: T): T => {
+  clientHook?.(client);
+  return client;
+};
+
+const dynamo = once(() => tracer.captureAWSv3Client(hooked(new DynamoDBClient({}))));
 const doc = once(() =>
   DynamoDBDocumentClient.from(dynamo(), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
@@ -39,10 +56,10 @@ const doc = once(() =>
 // An explicit endpoint: the SDK would otherwise send to the host in the queue URL.
 const sqs = once(() =>
   tracer.captureAWSv3Client(
-    new SQSClient(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {}),
+    hooked(new SQSClient(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS, useQueueUrlAsEndpoint: false } : {})),
   ),
 );
-const sfn = once(() => tracer.captureAWSv3Client(new SFNClient({})));
+const sfn = once(() => tracer.captureAWSv3Client(hooked(new SFNClient({}))));
 
 /** The local stand-in cache is shared by every handler in the process, like one ElastiCache endpoint. */
 let memoryCache: MemoryTaskCache | undefined;

@@ -21,6 +21,8 @@ export interface SqsEventSourceOptions {
   /** The queue's ARN for `eventSourceARN`; asked from the queue when absent. */
   queueArn?: string;
   log?: (line: string) => void;
+  /** Called once with the poller's SQS client (its requests are billed on AWS too): bench/cost.ts counts them. */
+  onClient?: (client: SQSClient) => void;
 }
 
 export interface SqsEventSource {
@@ -137,6 +139,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     credentials: options.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
     useQueueUrlAsEndpoint: false,
   });
+  options.onClient?.(sqs);
   let stopped = false;
   // One controller per request: a long-lived signal would collect a listener per call.
   let inFlight: AbortController | undefined;

@@ -42,6 +42,8 @@ export interface ExecutionInfo {
 export interface StepFunctionsOptions {
   machines: LocalStateMachine[];
   onExecutionEnd?: (info: ExecutionInfo) => void;
+  /** Every event of every execution's history, as the engine reports it (bench/cost.ts counts transitions and log records). */
+  onEvent?: (executionArn: string, event: { type: string; state?: { name: string; type: string } }) => void;
   logger?: (line: string) => void;
 }
 
@@ -216,6 +218,7 @@ export function localExecutions(options: StepFunctionsOptions) {
     // Draining the event log keeps its queue from growing for as long as the execution runs.
     void (async () => {
       for await (const event of run.eventLogs) {
+        options.onEvent?.(executionArn, event);
         if (event.type === 'StateEntered' && event.index === undefined) info.currentState = event.state.name;
       }
     })().catch(() => undefined);
