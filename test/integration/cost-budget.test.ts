@@ -39,7 +39,9 @@ const BUDGETS: Record<string, Record<string, number>> = {
     cacheCommands: 32,
     // 6.4 before the state machines logged at ERROR and the empty-metrics warning went.
     logKb: 1.9,
-    total: 20,
+    // Dollars include measured durations, which grow (by half, for `retried`) when the test shares the
+    // machine with the rest of npm test: the counts above are the tight guard, the totals a loose one.
+    total: 30,
   },
   standard: {
     apiRequests: 2,
@@ -51,12 +53,12 @@ const BUDGETS: Record<string, Record<string, number>> = {
     sqsRequests: 3,
     cacheCommands: 32,
     logKb: 1.9,
-    total: 95,
+    total: 105,
   },
-  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 6.5, cacheCommands: 82, logKb: 2.6, total: 40 },
-  large: { apiRequests: 2, lambdaInvocations: 4, writeUnits: 63, readUnits: 8, sqsRequests: 3, cacheCommands: 32, logKb: 1.9, total: 50 },
+  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 6.5, cacheCommands: 82, logKb: 2.6, total: 80 },
+  large: { apiRequests: 2, lambdaInvocations: 4, writeUnits: 63, readUnits: 8, sqsRequests: 3, cacheCommands: 32, logKb: 1.9, total: 60 },
   // Measured over a 2 s wait here (and scaled to a minute), so it moves more from run to run.
-  waiting: { lambdaInvocations: 36, writeUnits: 1, readUnits: 42, cacheCommands: 560, logKb: 14, total: 110 },
+  waiting: { lambdaInvocations: 36, writeUnits: 1, readUnits: 42, cacheCommands: 560, logKb: 14, total: 160 },
 };
 
 let scenarios: Scenario[];
