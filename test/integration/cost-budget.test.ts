@@ -22,7 +22,8 @@ interface Scenario {
 
 /**
  * Today's counts per task (waiting: per task-minute), measured with this file's small run, plus a
- * few percent. Lambda invocations and SQS requests allow for the starter taking 3 tasks in one batch
+ * few percent, and at least a third of a unit where one call more or less in three tasks (a status
+ * read that lands before or after a write, a cache command of a retry) moves the figure by that much. Lambda invocations and SQS requests allow for the starter taking 3 tasks in one batch
  * or in three (1 invocation and 2 SQS requests per batch, whatever its size).
  */
 const BUDGETS: Record<string, Record<string, number>> = {
@@ -34,9 +35,9 @@ const BUDGETS: Record<string, Record<string, number>> = {
     writeUnits: 18,
     // 3.5 before the capability summary: its strongly consistent read is 1 unit where a query of one
     // agent was 0.5 (and of 1 000 agents ~88).
-    readUnits: 4,
+    readUnits: 4.5,
     sqsRequests: 3,
-    cacheCommands: 32,
+    cacheCommands: 33,
     // 6.4 before the state machines logged at ERROR and the empty-metrics warning went.
     logKb: 1.9,
     // Dollars include measured durations, which grow (by half, for `retried`) when the test shares the
@@ -49,14 +50,14 @@ const BUDGETS: Record<string, Record<string, number>> = {
     standardTransitions: 3,
     expressExecutions: 0,
     writeUnits: 18,
-    readUnits: 4,
+    readUnits: 4.5,
     sqsRequests: 3,
-    cacheCommands: 32,
+    cacheCommands: 33,
     logKb: 1.9,
     total: 105,
   },
-  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 6.5, cacheCommands: 82, logKb: 2.6, total: 80 },
-  large: { apiRequests: 2, lambdaInvocations: 4, writeUnits: 63, readUnits: 8, sqsRequests: 3, cacheCommands: 32, logKb: 1.9, total: 60 },
+  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 7, cacheCommands: 82, logKb: 2.6, total: 80 },
+  large: { apiRequests: 2, lambdaInvocations: 4, writeUnits: 63, readUnits: 8.5, sqsRequests: 3, cacheCommands: 33, logKb: 1.9, total: 60 },
   // Measured over a 2 s wait here (and scaled to a minute), so it moves more from run to run.
   waiting: { lambdaInvocations: 36, writeUnits: 1, readUnits: 42, cacheCommands: 560, logKb: 14, total: 160 },
 };
