@@ -1,5 +1,6 @@
-import { AGENT_TASK_REQUEST_MAX_BYTES } from '../functions/core/contract';
+import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
+import { AgentConfigError } from './errors';
 
 /** Time limits of the agent's server: a sender that is too slow is cut off, not waited for. */
 export interface ServerTimeouts {
@@ -91,3 +92,28 @@ export const AGENT_DEFAULTS = {
   /** Used when an orchestrator does not say how often to heartbeat (the seed's 30 s). */
   heartbeatIntervalSeconds: 30,
 } as const;
+
+/** The registration the options describe, validated by the wire contract; option names, not wire names, in the error. */
+export function registrationRequest(options: AgentOptions, host: string, port: number, capabilities: string[]): RegisterAgentRequest {
+  const parsed = registerAgentRequestSchema.safeParse({
+    name: options.name,
+    type: options.type,
+    host,
+    port,
+    capabilities,
+    version: options.version,
+    max_concurrency: options.maxConcurrency ?? AGENT_DEFAULTS.maxConcurrency,
+    metadata: options.metadata,
+    // Sent only for TLS: an orchestrator that predates the field still takes the rest.
+    ...(options.tls ? { scheme: 'https' } : {}),
+  });
+  if (!parsed.success) {
+    const fieldNames: Record<string, string> = { host: 'advertiseHost', max_concurrency: 'maxConcurrency' };
+    const issues = parsed.error.issues.map((i) => {
+      const field = String(i.path[0] ?? 'options');
+      return `${fieldNames[field] ?? field}${i.path.length > 1 ? `[${i.path.slice(1).join('.')}]` : ''} ${i.message}`;
+    });
+    throw new AgentConfigError(`invalid agent options: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}

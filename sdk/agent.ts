@@ -1,6 +1,6 @@
-import { type RegisterAgentRequest, registerAgentRequestSchema } from '../functions/core/contract';
+import type { RegisterAgentRequest } from '../functions/core/contract';
 import { type AgentLogger, silentLogger } from './agent-logger';
-import { AGENT_DEFAULTS, type AgentOptions } from './agent-options';
+import { AGENT_DEFAULTS, type AgentOptions, registrationRequest } from './agent-options';
 import { backoffDelay, sleep } from './backoff';
 import { DeliveryVerifier } from './delivery-verifier';
 import { AgentAbortedError, AgentConfigError, AgentError, OrchestratorUnreachableError, RegistrationError } from './errors';
@@ -133,7 +133,7 @@ export class Agent {
       for (const c of capabilities)
         if (!this.handlers.has(c)) this.logger.warn(`capability "${c}" has no handler: tasks of that type will be answered 400`);
       // Validated before binding, so a bad option fails at once rather than after a listen.
-      this.request = this.buildRequest(advertiseHost, this.options.port || 1, capabilities);
+      this.request = registrationRequest(this.options, advertiseHost, this.options.port || 1, capabilities);
 
       const maxConcurrency = this.options.refuseAbove ?? this.request.max_concurrency;
       this.server = new TaskServer({
@@ -174,10 +174,6 @@ export class Agent {
   }
 
   /**
-   * Stops heartbeats, unregisters (best effort), refuses new tasks, waits up to `stopGraceMs` for running
-   * handlers (then aborts their signals) and closes the server. Safe to call more than once.
-   */
-  /**
    * Asks the orchestrator to send this agent no new tasks; tasks already sent still finish. It stays
    * registered (listed as draining) until it stops or registers again (a restart).
    */
@@ -186,6 +182,10 @@ export class Agent {
     await this.registry.drain(this.agentId, AbortSignal.timeout(this.options.requestTimeoutMs ?? AGENT_DEFAULTS.requestTimeoutMs));
   }
 
+  /**
+   * Stops heartbeats, unregisters (best effort), refuses new tasks, waits up to `stopGraceMs` for running
+   * handlers (then aborts their signals) and closes the server. Safe to call more than once.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -209,30 +209,6 @@ export class Agent {
     }
     await this.server?.drain(this.options.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs);
     this.state = 'stopped';
-  }
-
-  private buildRequest(host: string, port: number, capabilities: string[]): RegisterAgentRequest {
-    const parsed = registerAgentRequestSchema.safeParse({
-      name: this.options.name,
-      type: this.options.type,
-      host,
-      port,
-      capabilities,
-      version: this.options.version,
-      max_concurrency: this.options.maxConcurrency ?? AGENT_DEFAULTS.maxConcurrency,
-      metadata: this.options.metadata,
-      // Sent only for TLS: an orchestrator that predates the field still takes the rest.
-      ...(this.options.tls ? { scheme: 'https' } : {}),
-    });
-    if (!parsed.success) {
-      const fieldNames: Record<string, string> = { host: 'advertiseHost', max_concurrency: 'maxConcurrency' };
-      const issues = parsed.error.issues.map((i) => {
-        const field = String(i.path[0] ?? 'options');
-        return `${fieldNames[field] ?? field}${i.path.length > 1 ? `[${i.path.slice(1).join('.')}]` : ''} ${i.message}`;
-      });
-      throw new AgentConfigError(`invalid agent options: ${issues.join('; ')}`);
-    }
-    return parsed.data;
   }
 
   private async registerWithRetry(signal: AbortSignal): Promise<void> {

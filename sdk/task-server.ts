@@ -6,7 +6,7 @@ import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/cont
 import type { AgentLogger } from './agent-logger';
 import type { ServerTimeouts, TlsOptions } from './agent-options';
 import type { DeliveryVerifier, Refusal } from './delivery-verifier';
-import type { TaskContext, TaskHandler } from './task-context';
+import { firstHeader, type TaskHandler, taskContextOf } from './task-context';
 
 /** setTimeout overflows above this; a deadline that far away is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -25,22 +25,9 @@ export interface TaskServerOptions {
   tls?: TlsOptions;
 }
 
-/** The attempt a signed `webhook-id` names: the orchestrator signs `<task_id>:<attempt>`. */
-function attemptOf(deliveryId: string, taskId: string): number | undefined {
-  const prefix = `${taskId}:`;
-  if (!deliveryId.startsWith(prefix)) return undefined;
-  const rest = deliveryId.slice(prefix.length);
-  return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) : undefined;
-}
-
 interface Running {
   controller: AbortController;
   done: Promise<void>;
-}
-
-function firstHeader(req: http.IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
@@ -158,7 +145,7 @@ export class TaskServer {
 
   /** Answers at once; whatever body follows is read and dropped (bounded by the request timeout), never kept. */
   private refuse(req: http.IncomingMessage, res: http.ServerResponse, refusal: Refusal): void {
-    this.options.logger.warn(`refused a delivery: ${refusal.reason}`, { webhook_id: firstHeader(req, DELIVERY_HEADERS.id) });
+    this.options.logger.warn(`refused a delivery: ${refusal.reason}`, { webhook_id: firstHeader(req.headers, DELIVERY_HEADERS.id) });
     const extra: Record<string, string> = refusal.status === 503 ? { 'retry-after': '1' } : {};
     sendJson(res, refusal.status, { status: 'failed', error: refusal.reason, code: refusal.code }, extra);
     req.resume();
@@ -222,29 +209,10 @@ export class TaskServer {
 
     const started = performance.now();
     const controller = new AbortController();
-    const now = Date.now();
-    const byTimeout = now + task.timeout_seconds * 1000;
-    // Only signed values count: the webhook-id names the attempt, and the signing time plus the
-    // signed timeout_seconds is the deadline. Bounding it by timeout_seconds from now keeps a
-    // skewed agent clock from aborting every task at once or letting one run past the attempt timeout.
-    const signedDeadline = check.verified ? check.timestampMs + task.timeout_seconds * 1000 : undefined;
-    const deadline = new Date(signedDeadline !== undefined && signedDeadline > now ? Math.min(signedDeadline, byTimeout) : byTimeout);
-    const ctx: TaskContext = {
-      taskId: task.task_id,
-      taskType: task.task_type,
-      attempt: (check.verified ? attemptOf(check.id, task.task_id) : undefined) ?? 1,
-      deadline,
-      signal: controller.signal,
-      priority: task.priority,
-      timeoutSeconds: task.timeout_seconds,
-      metadata: task.metadata,
-      traceparent: firstHeader(req, DELIVERY_HEADERS.traceparent),
-      deliveryId: firstHeader(req, DELIVERY_HEADERS.id),
-      verified: check.verified,
-    };
+    const ctx = taskContextOf(task, check, req.headers, controller.signal);
     const deadlineTimer = setTimeout(
       () => controller.abort(new DOMException(`the deadline of task ${task.task_id} passed`, 'TimeoutError')),
-      Math.min(MAX_TIMER_MS, Math.max(0, deadline.getTime() - Date.now())),
+      Math.min(MAX_TIMER_MS, Math.max(0, ctx.deadline.getTime() - Date.now())),
     );
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new DOMException('the orchestrator closed the connection', 'AbortError'));

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ApiError, failureOf, stringField, toEpochSeconds } from './step-functions-wire';
 
 export type TaskStateHandler = (input: unknown) => unknown;
 
@@ -63,16 +64,6 @@ interface Machine {
   retryIntervalOverrides: Record<string, number | number[]>;
 }
 
-/** An error the API answers with its AWS error type (HTTP 400). */
-export class ApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const MAX_INPUT_BYTES = 256 * 1024;
 // AWS: 1–80 characters, none of whitespace, brackets, wildcards, `"#%\^|~`$&,;:/` or control characters.
 // eslint-disable-next-line no-control-regex -- control characters are exactly what AWS refuses in names
@@ -94,30 +85,6 @@ function taskStateNames(states: unknown): string[] {
     names.push(...taskStateNames(state.ItemProcessor?.States ?? state.Iterator?.States));
   }
   return names;
-}
-
-function toEpochSeconds(date: Date | undefined): number | undefined {
-  return date === undefined ? undefined : date.getTime() / 1000;
-}
-
-/** Error name and cause as DescribeExecution reports them for a failed run. */
-function failureOf(err: unknown): { error: string; cause?: string } {
-  const e = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-  if (e?.name === 'ExecutionTimeoutError') return { error: 'States.Timeout', cause: 'The execution timed out' };
-  if (e?.name === 'ExecutionError' && e.cause) return { error: e.cause.name ?? 'Error', cause: e.cause.message };
-  return { error: e?.name ?? 'Error', cause: e?.message ?? String(err) };
-}
-
-function stringField(body: Record<string, unknown>, field: string, required: true): string;
-function stringField(body: Record<string, unknown>, field: string, required?: false): string | undefined;
-function stringField(body: Record<string, unknown>, field: string, required = false): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) {
-    if (required) throw new ApiError('MissingRequiredParameter', `${field} is required`);
-    return undefined;
-  }
-  if (typeof value !== 'string') throw new ApiError('ValidationException', `${field} must be a string`);
-  return value;
 }
 
 /** The engine and the executions it runs, with the API actions on them: one instance per local endpoint. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import getRawBody from 'raw-body';
 import { listen } from './listen';
-import { ApiError, type ExecutionInfo, localExecutions, type StepFunctionsOptions } from './step-functions-engine';
+import { type ExecutionInfo, localExecutions, type StepFunctionsOptions } from './step-functions-engine';
+import { ApiError } from './step-functions-wire';
 
 export type { ExecutionInfo, ExecutionStatus, LocalStateMachine, TaskStateHandler } from './step-functions-engine';
 
