@@ -20,8 +20,8 @@ function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir.dir, stdio: 'pipe' });
 }
 
-/** A CA, a certificate it issues for localhost and 127.0.0.1, and a self-signed certificate nobody trusts. */
-function makeCertificates(): void {
+/** A self-signed certificate (one day) with its key: a CA's own, or one nobody trusts. */
+function selfSigned(name: string, subject: string, ...extra: string[]): void {
   openssl(
     'req',
     '-x509',
@@ -29,14 +29,20 @@ function makeCertificates(): void {
     'rsa:2048',
     '-nodes',
     '-keyout',
-    'ca.key',
+    `${name}.key`,
     '-out',
-    'ca.pem',
+    `${name}.pem`,
     '-days',
     '1',
     '-subj',
-    '/CN=optiinfra test CA',
+    subject,
+    ...extra,
   );
+}
+
+/** A CA, a certificate it issues for localhost and 127.0.0.1, and a self-signed certificate nobody trusts. */
+function makeCertificates(): void {
+  selfSigned('ca', '/CN=optiinfra test CA');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'agent.key', '-out', 'agent.csr', '-subj', '/CN=localhost');
   writeFileSync(path.join(dir.dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   openssl(
@@ -56,23 +62,7 @@ function makeCertificates(): void {
     '-extfile',
     'san.ext',
   );
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'rogue.key',
-    '-out',
-    'rogue.pem',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost',
-  );
+  selfSigned('rogue', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost');
 }
 
 const read = (name: string) => readFileSync(path.join(dir.dir, name));
