@@ -23,7 +23,8 @@ interface Scenario {
 /**
  * Today's counts per task (waiting: per task-minute), measured with this file's small run, plus a
  * few percent, and at least a third of a unit where one call more or less in three tasks (a status
- * read that lands before or after a write, a cache command of a retry) moves the figure by that much. Lambda invocations and SQS requests allow for the starter taking 3 tasks in one batch
+ * read that lands before or after a write, a cache command of a retry) moves the figure by that much.
+ * Lambda invocations and SQS requests allow for the starter taking 3 tasks in one batch
  * or in three (1 invocation and 2 SQS requests per batch, whatever its size).
  */
 const BUDGETS: Record<string, Record<string, number>> = {
@@ -56,7 +57,9 @@ const BUDGETS: Record<string, Record<string, number>> = {
     logKb: 1.9,
     total: 105,
   },
-  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 7, cacheCommands: 82, logKb: 2.6, total: 80 },
+  // A retry's reads depend on when its backoff ends against the other tasks' writes (7.67 was seen in
+  // CI against 6.5 here), and its dollars on a slow machine's durations: more room than the others.
+  retried: { lambdaInvocations: 4, writeUnits: 28, readUnits: 8.5, cacheCommands: 82, logKb: 2.6, total: 120 },
   large: { apiRequests: 2, lambdaInvocations: 4, writeUnits: 63, readUnits: 8.5, sqsRequests: 3, cacheCommands: 33, logKb: 1.9, total: 60 },
   // Measured over a 2 s wait here (and scaled to a minute), so it moves more from run to run.
   waiting: { lambdaInvocations: 36, writeUnits: 1, readUnits: 42, cacheCommands: 560, logKb: 14, total: 160 },
