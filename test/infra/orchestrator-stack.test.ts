@@ -1,15 +1,25 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 
 /**
  * CloudFormation's own template validation (CDK's built-in plugin, seconds of CPU to start) is left
  * to test/infra/offline-synth.test.ts, which runs `cdk synth` as a deployment does.
+ * Every synthesis writes its assembly under one temporary folder, removed at the end (without an
+ * outdir CDK leaves a `cdk.out*` folder in the system's temporary folder per synthesis).
  */
+const outRoot = mkdtempSync(path.join(tmpdir(), 'optiinfra-stack-test-'));
+let apps = 0;
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
 function newApp(): App {
   return new App({
+    outdir: path.join(outRoot, String(apps++)),
     builtinCloudFormationValidation: false,
     context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
   });
