@@ -30,10 +30,13 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async get(taskId: string): Promise<TaskState | undefined> {
+  async get(taskId: string, options: { consistent?: boolean } = {}): Promise<TaskState | undefined> {
     if (!isTaskId(taskId)) return undefined;
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: taskId }, ConsistentRead: true }));
-    return out.Item ? stateOf(out.Item) : undefined;
+    for (const ConsistentRead of options.consistent === false ? [false, true] : [true]) {
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: taskId }, ConsistentRead }));
+      if (out.Item) return stateOf(out.Item);
+    }
+    return undefined;
   }
 
   /** An eventually consistent read (half the units), then a consistent one if that missed: the payload is written before the task is queued. */

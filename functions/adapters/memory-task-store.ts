@@ -39,7 +39,8 @@ export class MemoryTaskStore implements TaskStore {
     }
   }
 
-  async get(taskId: string): Promise<TaskState | undefined> {
+  /** Always consistent here: a read a moment old is DynamoDB's, and changes nothing a caller may rely on. */
+  async get(taskId: string, _options?: { consistent?: boolean }): Promise<TaskState | undefined> {
     const item = isTaskId(taskId) ? this.items.get(taskId) : undefined;
     return item ? stateOf(storedCopy(item)) : undefined;
   }

@@ -33,7 +33,9 @@ export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promis
 
 async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   const prev = state.step;
-  const task = await deps.tasks.get(state.task_id);
+  // The execution's first step may read a state a moment old (half the read units): every write below is
+  // conditional on the stored status and attempts, so a stale read can waste a slot, never deliver twice.
+  const task = await deps.tasks.get(state.task_id, { consistent: prev !== undefined });
   if (!task || isTerminal(task.status)) {
     if (task) await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
     return done(task, prev);

@@ -25,8 +25,12 @@ export interface TaskListFilter {
 export interface TaskStore {
   /** Stores the payload, then the state; `payloadExpiresAt` (seconds since epoch) is when TTL may delete the payload. */
   create(task: Task, payloadExpiresAt?: number): Promise<void>;
-  /** The task's state (consistent read): everything but its payload. */
-  get(taskId: string): Promise<TaskState | undefined>;
+  /**
+   * The task's state: everything but its payload. A consistent read unless `consistent` is false:
+   * then it may answer a state a moment old (half the read units), but never undefined for a task
+   * that is stored (a miss is read again, consistently).
+   */
+  get(taskId: string, options?: { consistent?: boolean }): Promise<TaskState | undefined>;
   /** The task's payload; undefined when it is not stored (or no longer: past its retention). */
   payload(taskId: string): Promise<TaskPayload | undefined>;
   /**

@@ -305,6 +305,40 @@ describe('dispatchStep', () => {
     expect(w.metrics.totals()).toEqual({ TasksRetried: 1, HandedOverToStandard: 1 });
   });
 
+  it("reads the task a moment old only in an execution's first step, and its payload only to deliver it", async () => {
+    await w.agent({ agent_id: A });
+    const t = await w.task({ parameters: { n: 1 } });
+    const reads: string[] = [];
+    const get = w.tasks.get.bind(w.tasks);
+    const payload = w.tasks.payload.bind(w.tasks);
+    vi.spyOn(w.tasks, 'get').mockImplementation((id, options) => {
+      reads.push(`get consistent=${options?.consistent ?? true}`);
+      return get(id, options);
+    });
+    vi.spyOn(w.tasks, 'payload').mockImplementation((id) => {
+      reads.push('payload');
+      return payload(id);
+    });
+    w.agentClient.answer(failed('HTTP 500'), completed());
+    const first = await dispatchStep(w.stepDeps, state(t));
+    expect(first).toMatchObject({ outcome: 'retry', attempts: 1 });
+    expect(reads).toEqual(['get consistent=false', 'payload']);
+    await dispatchStep(w.stepDeps, state(t, first));
+    expect(reads.slice(2)).toEqual(['get consistent=true', 'payload']);
+    expect(w.agentClient.deliveries.map((d) => d.request.parameters)).toEqual([{ n: 1 }, { n: 1 }]);
+  });
+
+  it('fails the task, delivering nothing, when its payload is no longer stored', async () => {
+    await w.agent({ agent_id: A });
+    const t = await w.task({ max_retries: 3 });
+    // A mock: no store call loses a payload; only TTL does, past the task's retention and a month more.
+    vi.spyOn(w.tasks, 'payload').mockResolvedValue(undefined);
+    expect(await dispatchStep(w.stepDeps, state(t))).toMatchObject({ outcome: 'done', status: 'failed', attempts: 1 });
+    expect(w.agentClient.deliveries).toEqual([]);
+    expect((await w.tasks.get(t.task_id))?.error).toContain("the task's parameters are no longer stored");
+    expect(await inFlight(A)).toBe(0);
+  });
+
   it('ends the execution for a finished task, or one that is gone', async () => {
     const t = await w.task({ status: 'completed', attempts: 2 });
     expect(await dispatchStep(w.stepDeps, state(t))).toEqual({

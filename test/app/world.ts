@@ -6,7 +6,7 @@
 import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
-import { MemoryTaskStore } from '../../functions/adapters/memory-task-store';
+import { type ItemWriteObserver, MemoryTaskStore } from '../../functions/adapters/memory-task-store';
 import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
 import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
@@ -128,10 +128,10 @@ export const failed = (error: string, retryable = true, extra: { retryAfterSecon
 export const timedOut = (error = 'no answer in time'): AttemptResult => ({ kind: 'timed_out', error });
 
 /** A world for use cases. Private networks 10.0.0.0/8 are allowed, as a deployment in a VPC would. */
-export function world(overrides: Partial<Settings> = {}) {
+export function world(overrides: Partial<Settings> = {}, options: { observeTaskWrites?: ItemWriteObserver } = {}) {
   const clock = new FakeClock(NOW);
   const settings: Settings = { ...loadConfig({ ALLOWED_AGENT_NETWORKS: '10.0.0.0/8' }).settings, ...overrides };
-  const tasks = new MemoryTaskStore(clock);
+  const tasks = new MemoryTaskStore(clock, options.observeTaskWrites);
   const agents = new MemoryAgentStore();
   const cache = new MemoryTaskCache(clock);
   const queue = new RecordingQueue();
