@@ -12,8 +12,7 @@ export type ItemWriteObserver = (before: Item | undefined, after: Item | undefin
 /**
  * In-process TaskStore with DynamoTaskStore's semantics, for fast use-case tests: conditional
  * transitions, the same items (task-items.ts), the same listings over the same sharded indexes, the
- * same page token, and finished tasks past retention
- * hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
+ * same page token, and finished tasks past retention hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
  * that no status allows, a value it cannot keep) fail with an error of DynamoDB's name.
  */
 export class MemoryTaskStore implements TaskStore {
