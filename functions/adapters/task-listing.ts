@@ -110,8 +110,8 @@ const SHARDS = Array.from({ length: TASK_INDEX_SHARDS }, (_, i) => String(i));
 
 /**
  * Reads every shard of each source with the same limit and merges them in sort key order. Only the
- * entries up to the first point some shard has not read past are known to be in order (`bound`), and
- * `complete` tells whether every shard was read to its end.
+ * entries up to the nearest place where some shard stopped (`frontier`) are known to be in order, so
+ * those are all it answers; without a frontier every shard was read to its end.
  */
 async function readShards(reader: TaskIndexReader, sources: ShardQuery[]): Promise<{ entries: IndexEntry[]; frontier?: string }> {
   const forward = sources[0]!.forward;
