@@ -90,7 +90,8 @@ export class StatelessStack extends Stack {
       environment: { ...common, ...workflowEnv },
       logRetention,
     }).fn;
-    tables.grantTasksReadWrite(starter);
+    // It reads a task to drive it again; a first start neither reads nor writes it.
+    tables.grantTasksRead(starter);
     standard.grantStartExecution(starter);
     express.grantStartExecution(starter);
     standard.grantExecution(starter, 'states:DescribeExecution');

@@ -10,9 +10,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
-import { TASKS_TABLE_KEYS } from '../core/table-keys';
-import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
-import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, monthOf, type TaskIndexReader } from './task-listing';
+import { TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
+import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';
+import { isTaskId, type Item, MISSING_PAYLOAD, payloadItemOf, payloadKey, payloadOf, stateItemOf, stateOf } from './task-items';
+import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, type TaskIndexReader } from './task-listing';
 
 export class DynamoTaskStore implements TaskStore {
   constructor(
@@ -22,22 +23,32 @@ export class DynamoTaskStore implements TaskStore {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async create(task: Task): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...task, created_month: monthOf(task.created_at) },
-        ConditionExpression: 'attribute_not_exists(task_id)',
-      }),
-    );
+  /** The payload first: a state item, once written, always has its payload (a failed create leaves at most a payload, which TTL removes). */
+  async create(task: Task, payloadExpiresAt?: number): Promise<void> {
+    for (const item of [payloadItemOf(task, payloadExpiresAt), stateItemOf(task)]) {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(task_id)' }));
+    }
   }
 
-  async get(taskId: string): Promise<Task | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: taskId }, ConsistentRead: true }));
-    return out.Item ? strip(out.Item) : undefined;
+  async get(taskId: string, options: { consistent?: boolean } = {}): Promise<TaskState | undefined> {
+    if (!isTaskId(taskId)) return undefined;
+    for (const ConsistentRead of options.consistent === false ? [false, true] : [true]) {
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: taskId }, ConsistentRead }));
+      if (out.Item) return stateOf(out.Item);
+    }
+    return undefined;
   }
 
-  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined> {
+  /** An eventually consistent read (half the units), then a consistent one if that missed: the payload is written before the task is queued. */
+  async payload(taskId: string): Promise<TaskPayload | undefined> {
+    for (const ConsistentRead of [false, true]) {
+      const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { task_id: payloadKey(taskId) }, ConsistentRead }));
+      if (out.Item) return payloadOf(out.Item);
+    }
+    return undefined;
+  }
+
+  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<TaskState | undefined> {
     const names: Record<string, string> = { '#status': 'status', '#updated_at': 'updated_at' };
     const values: Record<string, unknown> = { ':to': to, ':now': new Date(this.clock.now()).toISOString() };
     const sets = ['#status = :to', '#updated_at = :now'];
@@ -60,10 +71,18 @@ export class DynamoTaskStore implements TaskStore {
       values[':empty_list'] = [];
       sets.push('#failed_agents = list_append(if_not_exists(#failed_agents, :empty_list), :failed_agent)');
     }
-    const removes = (change.remove ?? []).map((key, j) => {
+    const removes: string[] = (change.remove ?? []).map((key, j) => {
       names[`#r${j}`] = key;
       return `#r${j}`;
     });
+    if (isTerminal(to)) {
+      // The terminal write moves the task from `open` to `finished`: its only index writes after submit.
+      names['#open_shard'] = TASKS_TABLE_KEYS.open.partitionKey;
+      names['#finished_shard'] = TASKS_TABLE_KEYS.finished.partitionKey;
+      values[':shard'] = taskShard(taskId);
+      sets.push('#finished_shard = :shard');
+      removes.push('#open_shard');
+    }
     const from = allowedFrom(to);
     const conditions = [`#status IN (${from.map((_, j) => `:from${j}`).join(', ')})`];
     from.forEach((status, j) => (values[`:from${j}`] = status));
@@ -84,7 +103,7 @@ export class DynamoTaskStore implements TaskStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes ? strip(out.Attributes) : undefined;
+      return out.Attributes ? stateOf(out.Attributes) : undefined;
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
@@ -95,50 +114,82 @@ export class DynamoTaskStore implements TaskStore {
     return listTasks(this.reader, filter, this.clock.now());
   }
 
-  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<TaskState[]> {
     return listTasksByStatus(this.reader, statuses, options);
   }
 
   private readonly reader: TaskIndexReader = {
     query: (q) => this.query(q),
-    fetch: (ids) => this.fetch(ids),
+    fetch: async (ids) => {
+      const unique = [...new Set(ids)];
+      const items = await this.batchGet(unique.flatMap((id) => [id, payloadKey(id)]));
+      return unique.flatMap((id) => {
+        const state = items.get(id);
+        const payload = items.get(payloadKey(id));
+        return state ? [{ ...stateOf(state), ...(payload ? payloadOf(payload) : MISSING_PAYLOAD) }] : [];
+      });
+    },
+    fetchStates: async (ids) => {
+      const items = await this.batchGet(ids);
+      return [...new Set(ids)].flatMap((id) => {
+        const state = items.get(id);
+        return state ? [stateOf(state)] : [];
+      });
+    },
   };
 
   private async query(q: IndexQuery): Promise<IndexPage> {
-    const bounded = q.createdBefore !== undefined;
+    const names: Record<string, string> = { '#pk': q.index.partitionKey };
+    const values: Record<string, unknown> = { ':pk': q.shard };
+    let condition = '#pk = :pk';
+    if (q.below !== undefined) {
+      names['#sk'] = q.index.sortKey;
+      values[':below'] = q.below;
+      condition += ' AND #sk < :below';
+    }
+    const filters: string[] = [];
+    if (q.agentType !== undefined) {
+      names['#agent_type'] = 'agent_type';
+      values[':agent_type'] = q.agentType;
+      filters.push('#agent_type = :agent_type');
+    }
+    if (q.statuses !== undefined) {
+      names['#status'] = 'status';
+      q.statuses.forEach((status, i) => (values[`:status${i}`] = status));
+      filters.push(`#status IN (${q.statuses.map((_, i) => `:status${i}`).join(', ')})`);
+    }
     const out: QueryCommandOutput = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: q.index.name,
-        KeyConditionExpression: bounded ? '#pk = :pk AND #sk <= :before' : '#pk = :pk',
-        ExpressionAttributeNames: bounded ? { '#pk': q.index.partitionKey, '#sk': q.index.sortKey } : { '#pk': q.index.partitionKey },
-        ExpressionAttributeValues: bounded ? { ':pk': q.value, ':before': q.createdBefore } : { ':pk': q.value },
+        KeyConditionExpression: condition,
+        ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
         ScanIndexForward: q.forward,
         Limit: q.limit,
-        ExclusiveStartKey: q.startKey,
       }),
     );
-    return out.LastEvaluatedKey ? { items: out.Items ?? [], lastKey: out.LastEvaluatedKey } : { items: out.Items ?? [] };
+    const entries = (out.Items ?? []).map((i) => ({ task_id: String(i.task_id), created_key: String(i.created_key) }));
+    const lastKey: unknown = out.LastEvaluatedKey?.[q.index.sortKey];
+    return typeof lastKey === 'string' ? { entries, lastKey } : { entries };
   }
 
-  /** Reads items by id (the list indexes project keys only, so listing does not multiply write cost). */
-  private async fetch(listed: string[]): Promise<Task[]> {
-    // An index may list a task twice (under its old and new status, for a moment), and BatchGet refuses duplicate keys.
-    const ids = [...new Set(listed)];
-    const found = new Map<string, Task>();
-    for (let i = 0; i < ids.length; i += 100) {
-      let keys: Array<Record<string, unknown>> | undefined = ids.slice(i, i + 100).map((task_id) => ({ task_id }));
-      for (let round = 0; keys && keys.length > 0 && round < 8; round++) {
-        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }));
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.task_id), strip(item));
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+  /** Reads items by key (eventually consistent, as the index that listed them), 100 keys a request. */
+  private async batchGet(listed: string[]): Promise<Map<string, Item>> {
+    // An index may list a task twice (under its old and new shard, for a moment), and BatchGet refuses duplicate keys.
+    const keys = [...new Set(listed)];
+    const found = new Map<string, Item>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let batch: Array<Record<string, unknown>> | undefined = keys.slice(i, i + 100).map((task_id) => ({ task_id }));
+      for (let round = 0; batch && batch.length > 0 && round < 8; round++) {
+        const out: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.task_id), item);
+        batch = out.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
-    return ids.map((id) => found.get(id)).filter((t): t is Task => t !== undefined);
+    return found;
   }
-}
-
-function strip(item: Record<string, unknown>): Task {
-  const { created_month: _month, ...task } = item;
-  return task as unknown as Task;
 }

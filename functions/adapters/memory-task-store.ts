@@ -1,38 +1,55 @@
 import { unstorablePlace } from '../core/json-limits';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
-import { TASKS_TABLE_KEYS } from '../core/table-keys';
-import { allowedFrom, type Task, type TaskStatus } from '../core/task-model';
+import { TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
+import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';
 import { overlapError, overlappingPath, storedCopy, storeError } from './memory-items';
-import { type IndexPage, type IndexQuery, indexKey, listTasks, listTasksByStatus, monthOf, type TaskIndexReader } from './task-listing';
+import { isTaskId, type Item, MISSING_PAYLOAD, payloadItemOf, payloadKey, payloadOf, stateItemOf, stateOf } from './task-items';
+import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, type TaskIndexReader } from './task-listing';
 
-/** A stored task with the attributes only the table has (created_month). */
-type Item = Record<string, unknown>;
+/** Sees each item write: the item before and after it (undefined when absent), as the table stores it. */
+export type ItemWriteObserver = (before: Item | undefined, after: Item | undefined) => void;
 
 /**
  * In-process TaskStore with DynamoTaskStore's semantics, for fast use-case tests: conditional
- * transitions, the same listings over the same indexes (status, agent type, month; newest first,
- * pages continuing after an index key), the same page token, and finished tasks past retention
- * hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
- * that no status allows, a value it cannot keep) fail with an error of DynamoDB's name. Entries with the same created_at
- * come in task_id order here; DynamoDB orders them by a hash of the key.
+ * transitions, the same items (task-items.ts), the same listings over the same sharded indexes, the
+ * same page token, and finished tasks past retention hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
+ * that no status allows, a value it cannot keep) fail with an error of DynamoDB's name.
  */
 export class MemoryTaskStore implements TaskStore {
   private readonly items = new Map<string, Item>();
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    /** For tests of what the table's indexes take: every item write, as DynamoTaskStore makes it. */
+    private readonly observe?: ItemWriteObserver,
+  ) {}
 
-  async create(task: Task): Promise<void> {
+  private put(key: string, item: Item): void {
+    this.observe?.(this.items.get(key), item);
+    this.items.set(key, item);
+  }
+
+  async create(task: Task, payloadExpiresAt?: number): Promise<void> {
     refuseUnstorable(task);
-    if (this.items.has(task.task_id)) throw storeError('ConditionalCheckFailedException', 'The conditional request failed');
-    this.items.set(task.task_id, storedCopy({ ...task, created_month: monthOf(task.created_at) }));
+    for (const item of [payloadItemOf(task, payloadExpiresAt), stateItemOf(task)]) {
+      const key = String(item.task_id);
+      if (this.items.has(key)) throw storeError('ConditionalCheckFailedException', 'The conditional request failed');
+      this.put(key, storedCopy(item));
+    }
   }
 
-  async get(taskId: string): Promise<Task | undefined> {
-    const item = this.items.get(taskId);
-    return item ? strip(item) : undefined;
+  /** Always consistent here: a read a moment old is DynamoDB's, and changes nothing a caller may rely on. */
+  async get(taskId: string, _options?: { consistent?: boolean }): Promise<TaskState | undefined> {
+    const item = isTaskId(taskId) ? this.items.get(taskId) : undefined;
+    return item ? stateOf(storedCopy(item)) : undefined;
   }
 
-  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined> {
+  async payload(taskId: string): Promise<TaskPayload | undefined> {
+    const item = this.items.get(payloadKey(taskId));
+    return item ? payloadOf(storedCopy(item)) : undefined;
+  }
+
+  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<TaskState | undefined> {
     const from = allowedFrom(to);
     // DynamoTaskStore's condition would be `#status IN ()`, which DynamoDB refuses as a syntax error.
     if (from.length === 0) throw storeError('ValidationException', `Invalid ConditionExpression: no status may move to "${to}"`);
@@ -54,7 +71,7 @@ export class MemoryTaskStore implements TaskStore {
         'One or more parameter values were invalid: Cannot update attribute task_id. This attribute is part of the key',
       );
 
-    const item = this.items.get(taskId);
+    const item = isTaskId(taskId) ? this.items.get(taskId) : undefined;
     if (!item || !from.includes(item.status as TaskStatus)) return undefined;
     if (change.when?.attempts !== undefined && item.attempts !== change.when.attempts) return undefined;
 
@@ -64,26 +81,40 @@ export class MemoryTaskStore implements TaskStore {
     if (change.appendFailedAgent !== undefined)
       next.failed_agents = [...((item.failed_agents as string[] | undefined) ?? []), change.appendFailedAgent];
     for (const key of change.remove ?? []) delete next[key];
-    this.items.set(taskId, next);
-    return strip(next);
+    if (isTerminal(to)) {
+      delete next[TASKS_TABLE_KEYS.open.partitionKey];
+      next[TASKS_TABLE_KEYS.finished.partitionKey] = taskShard(taskId);
+    }
+    this.put(taskId, next);
+    return stateOf(storedCopy(next));
   }
 
   list(filter: TaskListFilter): Promise<TaskPage> {
     return listTasks(this.reader, filter, this.clock.now());
   }
 
-  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]> {
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<TaskState[]> {
     return listTasksByStatus(this.reader, statuses, options);
   }
 
   private readonly reader: TaskIndexReader = {
     query: async (q) => this.query(q),
-    fetch: async (ids) => this.fetch(ids),
+    fetch: async (ids) =>
+      [...new Set(ids)].flatMap((id) => {
+        const state = this.items.get(id);
+        const payload = this.items.get(payloadKey(id));
+        return state ? [{ ...stateOf(storedCopy(state)), ...(payload ? payloadOf(storedCopy(payload)) : MISSING_PAYLOAD) }] : [];
+      }),
+    fetchStates: async (ids) =>
+      [...new Set(ids)].flatMap((id) => {
+        const state = this.items.get(id);
+        return state ? [stateOf(storedCopy(state))] : [];
+      }),
   };
 
   /**
-   * A Query of one of the table's indexes (keys only): entries ordered by created_at, then task_id;
-   * a start key must name an entry of this partition, as DynamoDB requires of ExclusiveStartKey.
+   * A Query of one shard of an index, as DynamoDB runs it: entries in sort key order, at most
+   * `limit` evaluated, then the filters; the last evaluated key when the limit stopped it.
    */
   private query(q: IndexQuery): IndexPage {
     if (q.limit < 1)
@@ -91,41 +122,23 @@ export class MemoryTaskStore implements TaskStore {
         'ValidationException',
         `1 validation error detected: Value '${q.limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1`,
       );
-    const { sortKey } = q.index;
-    const key = (i: Item) => [String(i[sortKey]), String(i.task_id)] as const;
-    const before = (a: readonly [string, string], b: readonly [string, string]) => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+    const { partitionKey, sortKey } = q.index;
     const entries = [...this.items.values()]
       .filter(
-        (i) =>
-          i[q.index.partitionKey] === q.value &&
-          typeof i[sortKey] === 'string' &&
-          (q.createdBefore === undefined || i[sortKey] <= q.createdBefore),
+        (i) => i[partitionKey] === q.shard && typeof i[sortKey] === 'string' && (q.below === undefined || String(i[sortKey]) < q.below),
       )
-      .sort((a, b) => (before(key(a), key(b)) ? -1 : before(key(b), key(a)) ? 1 : 0));
+      .sort((a, b) => (String(a[sortKey]) < String(b[sortKey]) ? -1 : 1));
     if (!q.forward) entries.reverse();
-    let start = 0;
-    if (q.startKey) {
-      const names = [TASKS_TABLE_KEYS.partitionKey, q.index.partitionKey, sortKey];
-      const k = q.startKey;
-      if (Object.keys(k).length !== names.length || names.some((n) => typeof k[n] !== 'string' || k[n] === ''))
-        throw storeError('ValidationException', 'The provided starting key is invalid');
-      if (k[q.index.partitionKey] !== q.value)
-        throw storeError('ValidationException', 'The provided starting key is outside query boundaries based on provided conditions');
-      const at = [String(k[sortKey]), String(k.task_id)] as const;
-      const after = entries.findIndex((i) => (q.forward ? before(at, key(i)) : before(key(i), at)));
-      start = after === -1 ? entries.length : after;
-    }
-    const items = entries.slice(start, start + q.limit);
-    const last = items[items.length - 1];
-    return items.length >= q.limit && last ? { items, lastKey: indexKey(last, q.index.partitionKey) } : { items };
-  }
-
-  /** Copies of the tasks by id, each once, in the order first listed (an id no longer stored is left out). */
-  private fetch(ids: string[]): Task[] {
-    return [...new Set(ids)].flatMap((id) => {
-      const item = this.items.get(id);
-      return item ? [strip(item)] : [];
-    });
+    const evaluated = entries.slice(0, q.limit);
+    const passed = evaluated.filter(
+      (i) =>
+        (q.agentType === undefined || i.agent_type === q.agentType) &&
+        (q.statuses === undefined || q.statuses.includes(i.status as TaskStatus)),
+    );
+    const page: IndexPage = { entries: passed.map((i) => ({ task_id: String(i.task_id), created_key: String(i[sortKey]) })) };
+    const last = evaluated[evaluated.length - 1];
+    if (evaluated.length >= q.limit && last) page.lastKey = String(last[sortKey]);
+    return page;
   }
 }
 
@@ -137,9 +150,4 @@ export class MemoryTaskStore implements TaskStore {
 function refuseUnstorable(values: unknown): void {
   const place = unstorablePlace(values);
   if (place) throw storeError('ValidationException', `One or more parameter values were invalid: ${place.path.join('.')} ${place.problem}`);
-}
-
-function strip(item: Item): Task {
-  const { created_month: _month, ...task } = storedCopy(item);
-  return task as unknown as Task;
 }

@@ -7,7 +7,7 @@ import { type AgentRecord, isExpired } from '../core/agent-model';
 import { circuitState } from '../core/circuit-breaker';
 import type { CachedAgentStore } from '../core/ports';
 import { describeDecision, describeTarget, offers, pickLeastLoaded, planRouting } from '../core/routing';
-import type { RoutingDecision, Task } from '../core/task-model';
+import type { RoutingDecision, TaskState } from '../core/task-model';
 import { taskPool, waiterStaleMs, waitingScore } from '../core/waiting-queue';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';
@@ -39,7 +39,7 @@ function sample<T>(items: readonly T[], size: number, random: () => number = Mat
  * recent read is checked against the table before it decides anything a new agent could change,
  * and the chosen agent is always re-read, so a drained agent is never used from a stale read.
  */
-export async function chooseAgent(deps: ChooseDeps, task: Task, now: number, leaseUntilMs: number): Promise<Choice> {
+export async function chooseAgent(deps: ChooseDeps, task: TaskState, now: number, leaseUntilMs: number): Promise<Choice> {
   const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
   const release = (agentId: string) => deps.cache.releaseSlot({ agentId, type: task.agent_type }, task.task_id);
   let registry = await deps.agents.listOfType(task.agent_type, false);
@@ -78,7 +78,7 @@ export async function chooseAgent(deps: ChooseDeps, task: Task, now: number, lea
 
 async function chooseAmong(
   deps: ChooseDeps,
-  task: Task,
+  task: TaskState,
   agents: AgentRecord[],
   now: number,
   leaseUntilMs: number,

@@ -10,7 +10,7 @@ import type { AgentTaskRequest } from '../core/contract';
 import { unstorablePlace } from '../core/json-limits';
 import type { AgentKey } from '../core/ports';
 import { type AttemptResult, healthOf } from '../core/retry-policy';
-import { isTerminal, type Task } from '../core/task-model';
+import { isTerminal, type TaskState } from '../core/task-model';
 import { agentPollSeconds, taskPool } from '../core/waiting-queue';
 import { chooseAgent } from './choose-agent';
 import { finishTask } from './finish-task';
@@ -33,7 +33,9 @@ export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promis
 
 async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   const prev = state.step;
-  const task = await deps.tasks.get(state.task_id);
+  // The execution's first step may read a state a moment old (half the read units): every write below is
+  // conditional on the stored status and attempts, so a stale read can waste a slot, never deliver twice.
+  const task = await deps.tasks.get(state.task_id, { consistent: prev !== undefined });
   if (!task || isTerminal(task.status)) {
     if (task) await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
     return done(task, prev);
@@ -103,7 +105,13 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
  * task, the task fails with why; if it cannot record even that, the step throws
  * AnswerNotStoredError and the fault step fails the task. Undefined when a cancel won the race.
  */
-async function storeAnswer(deps: StepDeps, task: Task, attempt: number, result: unknown, onAgent: string): Promise<Task | undefined> {
+async function storeAnswer(
+  deps: StepDeps,
+  task: TaskState,
+  attempt: number,
+  result: unknown,
+  onAgent: string,
+): Promise<TaskState | undefined> {
   try {
     return await finishTask(deps, task, 'completed', { set: { result }, remove: ['lease_until', 'error'], when: { attempts: attempt } });
   } catch (err) {
@@ -118,15 +126,7 @@ async function storeAnswer(deps: StepDeps, task: Task, attempt: number, result: 
 }
 
 /** POSTs the attempt to the agent, then frees its slot and tells its circuit breaker how it went. */
-async function deliver(deps: StepDeps, task: Task, agent: AgentRecord, attempt: number, deadline: number): Promise<AttemptResult> {
-  const request: AgentTaskRequest = {
-    task_id: task.task_id,
-    task_type: task.task_type,
-    parameters: task.parameters,
-    timeout_seconds: task.timeout_seconds,
-    priority: task.priority,
-    metadata: task.metadata,
-  };
+async function deliver(deps: StepDeps, task: TaskState, agent: AgentRecord, attempt: number, deadline: number): Promise<AttemptResult> {
   const target = {
     agentId: agent.agent_id,
     host: agent.host,
@@ -137,7 +137,22 @@ async function deliver(deps: StepDeps, task: Task, agent: AgentRecord, attempt: 
   const sentAt = deps.clock.now();
   let result: AttemptResult;
   try {
-    result = await deps.agentClient.deliver(target, request, attempt, deadline);
+    // Parameters and metadata were written once at submit, apart from the status: read only for a delivery.
+    const payload = await deps.tasks.payload(task.task_id);
+    if (!payload) {
+      const error = "the task's parameters are no longer stored (past the retention period), so it cannot be delivered (not retried)";
+      result = { kind: 'failed', error, retryable: false, health: 'neutral' };
+    } else {
+      const request: AgentTaskRequest = {
+        task_id: task.task_id,
+        task_type: task.task_type,
+        parameters: payload.parameters,
+        timeout_seconds: task.timeout_seconds,
+        priority: task.priority,
+        metadata: payload.metadata,
+      };
+      result = await deps.agentClient.deliver(target, request, attempt, deadline);
+    }
   } finally {
     const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
     await Promise.all([deps.cache.releaseSlot(agentKey, task.task_id), deps.cache.clearActive(task.task_id)]);
@@ -166,7 +181,7 @@ async function noteHealth(deps: StepDeps, agent: AgentRecord, dispatchId: string
 }
 
 /** No agent can take the task now: look again after a poll interval, or fail it once its queue timeout has passed. */
-async function wait(deps: StepDeps, task: Task, prev: StepResult | undefined, reason: string): Promise<StepResult> {
+async function wait(deps: StepDeps, task: TaskState, prev: StepResult | undefined, reason: string): Promise<StepResult> {
   const now = deps.clock.now();
   const since = prev?.waiting_since ?? now;
   const queueTimeout = task.queue_timeout_seconds ?? deps.settings.queueTimeoutSeconds;

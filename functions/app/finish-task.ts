@@ -1,6 +1,6 @@
 /** The one way a task reaches a terminal status: completed, failed, timeout or cancelled. */
 import type { TaskChange } from '../core/ports';
-import { type Task, type TerminalStatus, toStatusResponse } from '../core/task-model';
+import { type Task, type TaskState, type TerminalStatus, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 
 const METRIC: Record<TerminalStatus, string> = {
@@ -24,7 +24,7 @@ export async function finishTask(
   task: Pick<Task, 'task_id' | 'agent_type'>,
   status: TerminalStatus,
   change: Omit<TaskChange, 'expiresAt'>,
-): Promise<Task | undefined> {
+): Promise<TaskState | undefined> {
   const now = deps.clock.now();
   const finished = await deps.tasks.transition(task.task_id, status, {
     ...change,

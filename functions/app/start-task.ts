@@ -1,6 +1,6 @@
 /** Intake: start one state machine execution per task (the starter). */
+import type { FirstStart, WorkflowInput } from '../core/ports';
 import { isTerminal, type Task } from '../core/task-model';
-import type { WorkflowInput } from '../core/ports';
 import {
   chooseWorkflow,
   EXPRESS_LIMIT_SECONDS,
@@ -16,27 +16,38 @@ export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, k
   return input;
 }
 
+/** What submit decides for the task's first execution, so that the starter neither reads nor writes the task. */
+export function firstStartOf(
+  task: Pick<Task, 'timeout_seconds' | 'max_retries' | 'retry_delay_seconds'>,
+  settings: Pick<Deps['settings'], 'workflowMode' | 'retryBaseDelaySeconds'>,
+): FirstStart {
+  const workflow = chooseWorkflow(task, settings.workflowMode, task.retry_delay_seconds ?? settings.retryBaseDelaySeconds);
+  return { workflow, timeout_seconds: task.timeout_seconds };
+}
+
 export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_task';
 
 /**
- * Starts the task's execution, named by the task id. A first start picks Express or Standard; a task
- * driven again (after a restart or a lost execution) always goes to Standard, which has no time limit.
+ * Starts the task's execution, named by the task id. A first start (`firstStart`, decided at submit)
+ * starts Express or Standard without reading or writing the task: the task stays `pending` until its
+ * first attempt is `sent`, and the execution's first step reads it. A task driven again (a re-drive
+ * after a restart or a lost execution, a hand-over from Express) is read and, unless it is finished,
+ * goes to Standard, which has no time limit.
  */
-export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>, taskId: string): Promise<StartResult> {
+export async function startTask(
+  deps: Pick<Deps, 'tasks' | 'workflow' | 'clock'>,
+  taskId: string,
+  firstStart?: FirstStart,
+): Promise<StartResult> {
+  const now = deps.clock.now();
+  if (firstStart) {
+    const input = workflowInput({ task_id: taskId, timeout_seconds: firstStart.timeout_seconds }, firstStart.workflow, now);
+    const outcome = await deps.workflow.start(firstStart.workflow, taskId, input);
+    return outcome === 'already_running' ? 'already_running' : 'started';
+  }
   const task = await deps.tasks.get(taskId);
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
-  const now = deps.clock.now();
-  const kind =
-    task.status === 'pending'
-      ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds)
-      : 'standard';
-  const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
-  if (task.status === 'pending') {
-    await deps.tasks.transition(taskId, 'queued', {
-      set: { queued_at: new Date(now).toISOString(), workflow: kind },
-      when: { attempts: task.attempts },
-    });
-  }
+  const outcome = await deps.workflow.start('standard', taskId, workflowInput(task, 'standard', now));
   return outcome === 'already_running' ? 'already_running' : 'started';
 }

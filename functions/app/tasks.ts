@@ -9,6 +9,7 @@ import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from
 import { taskPool } from '../core/waiting-queue';
 import type { Deps } from './deps';
 import { finishTask } from './finish-task';
+import { firstStartOf } from './start-task';
 import { type TaskView, toTaskView } from './task-views';
 
 /** Refuses at once (503) work that no registered agent could ever take; busy or quiet agents are fine. */
@@ -70,6 +71,18 @@ function someOf(capabilities: readonly string[]): string {
   return more > 0 ? `${shown} and ${more} more (GET /agents?type=... lists them)` : shown;
 }
 
+/**
+ * Longer than a task can stay unfinished (up to 11 attempts, each of which may wait up to the
+ * 24 h queue timeout): the payload, written once at submit, outlives the task's retention after
+ * its end, which its terminal write sets on the task alone.
+ */
+export const PAYLOAD_MARGIN_DAYS = 30;
+
+/** When TTL may delete the payload of a task submitted at `nowMs` (seconds since epoch). */
+export function payloadExpiry(nowMs: number, retentionDays: number): number {
+  return Math.floor(nowMs / 1000) + (retentionDays + PAYLOAD_MARGIN_DAYS) * 86_400;
+}
+
 export async function submitTask(
   deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings'>,
   req: TaskSubmitRequest,
@@ -97,12 +110,12 @@ export async function submitTask(
     task.requested_agent_id = req.agent_id;
     task.agent_id = req.agent_id;
   }
-  await deps.tasks.create(task);
+  await deps.tasks.create(task, payloadExpiry(deps.clock.now(), deps.settings.taskRetentionDays));
   deps.metrics.count('TasksSubmitted', task.agent_type);
   // The task is stored, so it is accepted even if the queue is briefly unreachable: the
   // reconciler drives pending tasks that never started.
   try {
-    await deps.queue.enqueue(task.task_id, task.priority);
+    await deps.queue.enqueue(task.task_id, task.priority, firstStartOf(task, deps.settings));
   } catch (err) {
     onEnqueueError(err);
   }

@@ -4,7 +4,7 @@
  */
 import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
-import { PRIORITY, type Task, type TaskStatus } from '../core/task-model';
+import { PRIORITY, type TaskState, type TaskStatus } from '../core/task-model';
 import { mustHandOver } from '../core/workflow-choice';
 import type { Deps } from './deps';
 import { finishTask } from './finish-task';
@@ -54,7 +54,7 @@ export type StepDeps = Pick<Deps, 'tasks' | 'cache' | 'agentClient' | 'clock' | 
 };
 
 /** The execution ends: the task is finished, gone, or driven by another execution. */
-export function done(task: Task | undefined, prev?: StepResult): StepResult {
+export function done(task: TaskState | undefined, prev?: StepResult): StepResult {
   return {
     outcome: 'done',
     delay_seconds: 0,
@@ -69,7 +69,7 @@ export type FailedAttempt = Exclude<AttemptResult, { kind: 'completed' }>;
 /** Records the failed attempt `attempts` of a task that is `sent`, deciding retry or the end. */
 export async function recordFailure(
   deps: StepDeps,
-  task: Task,
+  task: TaskState,
   attempts: number,
   failure: FailedAttempt,
   agentId: string | undefined,
@@ -77,7 +77,7 @@ export async function recordFailure(
   const next = afterFailedAttempt(attempts, task.max_retries, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds, failure);
   const change = {
     set: { error: failure.error },
-    remove: ['lease_until'] as Array<keyof Task>,
+    remove: ['lease_until'] as Array<keyof TaskState>,
     when: { attempts },
     appendFailedAgent: agentId,
   };

@@ -3,7 +3,7 @@ import type { AgentLiveness, AgentRecord } from './agent-model';
 import type { CircuitStats, OpenCircuit } from './circuit-breaker';
 import type { AgentTaskRequest } from './contract';
 import type { AttemptResult } from './retry-policy';
-import type { Task, TaskStatus, TaskStatusResponse } from './task-model';
+import type { Task, TaskPayload, TaskState, TaskStatus, TaskStatusResponse } from './task-model';
 import type { WorkflowKind } from './workflow-choice';
 
 export interface TaskPage {
@@ -18,25 +18,41 @@ export interface TaskListFilter {
   nextToken?: string;
 }
 
+/**
+ * Tasks, stored as two items: the payload (parameters and metadata), written once at submit, and the
+ * state, which status changes rewrite; the result is written once, by the terminal write.
+ */
 export interface TaskStore {
-  create(task: Task): Promise<void>;
-  get(taskId: string): Promise<Task | undefined>;
+  /** Stores the payload, then the state; `payloadExpiresAt` (seconds since epoch) is when TTL may delete the payload. */
+  create(task: Task, payloadExpiresAt?: number): Promise<void>;
+  /**
+   * The task's state: everything but its payload. A consistent read unless `consistent` is false:
+   * then it may answer a state a moment old (half the read units), but never undefined for a task
+   * that is stored (a miss is read again, consistently).
+   */
+  get(taskId: string, options?: { consistent?: boolean }): Promise<TaskState | undefined>;
+  /** The task's payload; undefined when it is not stored (or no longer: past its retention). */
+  payload(taskId: string): Promise<TaskPayload | undefined>;
   /**
    * Moves the task to `to` if its status allows it (and `when` holds), setting `set` and removing
-   * `remove`. Returns the updated task, or undefined when the condition did not hold.
+   * `remove`. Returns the updated state, or undefined when the condition did not hold.
    */
-  transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined>;
+  transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<TaskState | undefined>;
+  /** Tasks with their payload, newest first. */
   list(filter: TaskListFilter): Promise<TaskPage>;
   /**
-   * Tasks in one of `statuses` (up to `limit` of each status, oldest first), created at or before
-   * `createdBefore` when given: used to drive unfinished work again.
+   * Tasks in one of `statuses` (up to `limit` of each, oldest first), created at or before
+   * `createdBefore` when given: used to drive unfinished work again. Unfinished statuses share one
+   * index: it reads the oldest `limit` x (statuses asked for) of its entries, so a crowd of one status
+   * hides another only beyond that.
    */
-  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<Task[]>;
+  listByStatus(statuses: readonly TaskStatus[], options: { limit: number; createdBefore?: string }): Promise<TaskState[]>;
 }
 
 export interface TaskChange {
-  set?: Partial<Omit<Task, 'task_id' | 'status'>>;
-  remove?: Array<keyof Task>;
+  /** The payload is written once, at submit: no change sets it. */
+  set?: Partial<Omit<TaskState, 'task_id' | 'status'>>;
+  remove?: Array<keyof TaskState>;
   /** Extra conditions: attribute must equal value. */
   when?: Partial<Pick<Task, 'attempts'>>;
   /** Adds `agentId` to failed_agents. */
@@ -197,8 +213,19 @@ export interface SubmitIdempotency {
   run<T extends object>(key: string, payload: unknown, context: InvocationContext | undefined, submit: () => Promise<T>): Promise<T>;
 }
 
+/** What the starter needs to start a task's first execution without reading it: decided at submit. */
+export interface FirstStart {
+  workflow: WorkflowKind;
+  timeout_seconds: number;
+}
+
 export interface TaskQueue {
-  enqueue(taskId: string, priority: number): Promise<void>;
+  /**
+   * Puts the task on the intake queue. With `firstStart` (submit only) the starter starts that
+   * execution without reading the task; without it (re-drives, hand-overs, wake-ups) the starter reads
+   * the task and drives an unfinished one on Standard.
+   */
+  enqueue(taskId: string, priority: number, firstStart?: FirstStart): Promise<void>;
 }
 
 export interface WorkflowInput {

@@ -73,6 +73,7 @@ export interface Task {
   result?: unknown;
   error?: string;
   created_at: string;
+  /** Set by earlier versions when the execution started (a task now stays `pending` until its first attempt is `sent`). */
   queued_at?: string;
   started_at?: string;
   completed_at?: string;
@@ -83,7 +84,7 @@ export interface Task {
   lease_until?: number;
   /** Agents that failed an attempt of this task, most recent last (for anti-affinity). */
   failed_agents?: string[];
-  /** Which state machine drives the task now. */
+  /** Which state machine first drove the task (set by earlier versions only). */
   workflow?: 'express' | 'standard';
   /** Longest wait for a free agent before the task fails (seconds); set at submit. */
   queue_timeout_seconds?: number;
@@ -92,6 +93,12 @@ export interface Task {
   /** Why the last attempt went to its agent. */
   routing?: RoutingDecision;
 }
+
+/** What a task was submitted with for its agent: stored once, apart from its status, and never rewritten. */
+export type TaskPayload = Pick<Task, 'parameters' | 'metadata'>;
+
+/** A task without its payload: what status reads and changes handle. */
+export type TaskState = Omit<Task, keyof TaskPayload>;
 
 /** One agent as the dispatcher saw it when it chose. */
 export interface LoadSeen {
@@ -141,7 +148,7 @@ export interface TaskStatusResponse {
   routing?: RoutingDecision;
 }
 
-export function toStatusResponse(task: Task): TaskStatusResponse {
+export function toStatusResponse(task: TaskState): TaskStatusResponse {
   const out: TaskStatusResponse = {
     task_id: task.task_id,
     status: task.status,

@@ -5,12 +5,14 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../../functions/core/table-keys';
 
-const TASK_INDEXES = [TASKS_TABLE_KEYS.byStatus.name, TASKS_TABLE_KEYS.byAgentType.name, TASKS_TABLE_KEYS.byMonth.name];
+const TASK_INDEXES = [TASKS_TABLE_KEYS.open.name, TASKS_TABLE_KEYS.finished.name];
 const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];
 
 /**
  * The source of truth: tasks and the agent registry, on demand, with point-in-time recovery and TTL.
- * The task list indexes project keys only, so status changes do not multiply write cost.
+ * The task indexes are sparse and write-sharded (functions/core/table-keys.ts): a task is in `open`
+ * from submit to its terminal write, then in `finished`. They project only attributes that never
+ * change once written, so status changes in between write no index.
  */
 export class TaskTables extends Construct {
   readonly tasks: dynamodb.Table;
@@ -30,12 +32,13 @@ export class TaskTables extends Construct {
       partitionKey: { name: TASKS_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: TASKS_TABLE_KEYS.ttlAttribute,
     });
-    for (const index of [TASKS_TABLE_KEYS.byStatus, TASKS_TABLE_KEYS.byAgentType, TASKS_TABLE_KEYS.byMonth]) {
+    for (const index of [TASKS_TABLE_KEYS.open, TASKS_TABLE_KEYS.finished]) {
       this.tasks.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.include],
       });
     }
     this.agents = new dynamodb.Table(this, 'Agents', {

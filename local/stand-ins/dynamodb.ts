@@ -42,7 +42,7 @@ const OPEN_MARKER = 'stand-in-open';
  *
  * dynalite writes an item and its index entries as separate LevelDB writes (old index entries
  * deleted, new ones put, then the item), so a process killed between them leaves an item that its
- * secondary index no longer lists: a task nobody can find by status. DynamoDB's indexes are only
+ * secondary index no longer lists: an unfinished task no listing or reconciler finds. DynamoDB's indexes are only
  * late, never lossy, so after such a kill the stand-in writes those items again before serving.
  */
 export async function startDynamo(options: DynamoOptions = {}): Promise<DynamoStandIn> {

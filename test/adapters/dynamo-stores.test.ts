@@ -10,7 +10,7 @@ import { reconcile } from '../../functions/app/reconcile';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import type { TaskQueue } from '../../functions/core/ports';
-import { TASKS_TABLE_KEYS } from '../../functions/core/table-keys';
+import { TASKS_TABLE_KEYS, taskShard } from '../../functions/core/table-keys';
 import { tempDir } from '../../harness/processes';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { synthesizedTemplate } from '../../local/template/synthesize';
@@ -62,15 +62,15 @@ describeAgentStoreContract({
   make: async () => new DynamoAgentStore(docOf(ddb), await createTable(ddb, agentsTable, `agents-${++run}`)),
 });
 
-describe('DynamoTaskStore when an index lists a task under two statuses', () => {
+describe('DynamoTaskStore when the indexes list a task as both unfinished and finished', () => {
   const NOW = Date.parse('2026-11-30T12:00:00.000Z');
   const clock = { now: () => NOW };
   const ago = (seconds: number) => new Date(NOW - seconds * 1000).toISOString();
 
-  // The status index may list a task under two statuses: for a moment on DynamoDB (indexes are
+  // The indexes may list a task in both `open` and `finished`: for a moment on DynamoDB (indexes are
   // eventually consistent), and locally after a kill between dynalite's index and item writes,
   // which is how this test makes it (index writes stall, the process is killed, then restarted).
-  it('reconcile requeues such a task once', async () => {
+  it('reconcile requeues such a task once, and listings show it once', async () => {
     const data = tempDir('reconcile-dynamo-');
     const requeued: string[] = [];
     const queue: TaskQueue = { enqueue: async (taskId) => void requeued.push(taskId) };
@@ -85,40 +85,44 @@ describe('DynamoTaskStore when an index lists a task under two statuses', () => 
       );
       child.proc.child.kill('SIGUSR2');
       await child.proc.waitFor(/^stalling$/m);
-      // Index entries move to 'running'; the item write hangs, so the item stays 'sent'.
+      // The terminal write moves the index entry from `open` to `finished`; the item write hangs, so the item stays 'sent'.
+      const { open, finished } = TASKS_TABLE_KEYS;
       const update = docOf(client)
         .send(
           new UpdateCommand({
             TableName: table,
             Key: { task_id: 'twice' },
-            UpdateExpression: 'SET #s = :s',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': 'running' },
+            UpdateExpression: 'SET #s = :s, #finished = :shard REMOVE #open',
+            ExpressionAttributeNames: { '#s': 'status', '#finished': finished.partitionKey, '#open': open.partitionKey },
+            ExpressionAttributeValues: { ':s': 'completed', ':shard': taskShard('twice') },
           }),
           { abortSignal: AbortSignal.timeout(20_000) },
         )
         .catch(() => undefined);
-      const underRunning = () =>
+      const underFinished = () =>
         docOf(client!).send(
           new QueryCommand({
             TableName: table,
-            IndexName: 'by-status',
+            IndexName: finished.name,
             KeyConditionExpression: '#s = :s',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':s': 'running' },
+            ExpressionAttributeNames: { '#s': finished.partitionKey },
+            ExpressionAttributeValues: { ':s': taskShard('twice') },
           }),
         );
-      while (((await underRunning()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
+      while (((await underFinished()).Items ?? []).length === 0) await new Promise((r) => setTimeout(r, 20));
       await child.proc.stop('SIGKILL');
       await update;
       client.destroy();
 
-      // The restart lists the item under 'sent' again; the entry under 'running' stays.
+      // The restart lists the item in `open` again; the entry in `finished` stays.
       child = await startDynamoProcess(data.dir);
       client = new DynamoDBClient({ endpoint: child.endpoint, region: 'us-east-1', credentials });
-      await child.proc.waitFor(/^recovery \{"items":1,"restored":1\}$/m);
-      tasks = new DynamoTaskStore(docOf(client), table);
-      expect(((await underRunning()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
+      // Two items: the task and its payload (which no index lists).
+      await child.proc.waitFor(/^recovery \{"items":2,"restored":1\}$/m);
+      tasks = new DynamoTaskStore(docOf(client), table, clock);
+      expect(((await underFinished()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
+      expect((await tasks.list({ limit: 10 })).tasks.map((t) => `${t.task_id} ${t.status}`)).toEqual(['twice sent']);
+      expect((await tasks.list({ status: 'completed', limit: 10 })).tasks).toEqual([]);
 
       expect(await reconcile({ tasks, queue, clock }, 0)).toEqual({ requeued: 1, task_ids: ['twice'] });
       expect(requeued).toEqual(['twice']);

@@ -7,7 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/core/errors';
 import type { Clock, TaskChange, TaskStore } from '../../functions/core/ports';
-import { TASK_STATUSES, type Task, type TaskStatus, TERMINAL_STATUSES } from '../../functions/core/task-model';
+import { TASK_STATUSES, type Task, type TaskState, type TaskStatus, TERMINAL_STATUSES } from '../../functions/core/task-model';
 import { task as fixtureTask } from '../../harness/fixtures';
 import { FakeClock } from '../support/fake-clock';
 
@@ -24,7 +24,13 @@ const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const nowSeconds = () => Math.floor(NOW / 1000);
 
-type StoredTask = Task & { expires_at?: number };
+type StoredTask = TaskState & { expires_at?: number };
+
+/** A task without its payload: what get, transition and listByStatus answer. */
+function stateOf(task: Task): TaskState {
+  const { parameters: _parameters, metadata: _metadata, ...state } = task;
+  return state;
+}
 
 export function describeTaskStoreContract(subject: TaskStoreSubject): void {
   describe(`TaskStore contract: ${subject.name}`, () => {
@@ -62,18 +68,42 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
       return pages;
     }
 
-    const ids = (tasks: Task[]) => tasks.map((t) => t.task_id);
+    const ids = (tasks: TaskState[]) => tasks.map((t) => t.task_id);
+
+    /** The task as listings answer it: its state and its payload. */
+    async function full(id: string): Promise<Task> {
+      return { ...(await store.get(id))!, ...(await store.payload(id))! };
+    }
 
     describe('create and get', () => {
-      it('get answers the task exactly as created, and undefined for an unknown id', async () => {
+      it('get answers the task exactly as created but its payload, payload answers that, and both undefined for an unknown id', async () => {
         const t = await created('a', 5, {
           parameters: { region: 'eu-west-1', nested: { list: [1, 'two', { three: 3 }], flag: true, none: null } },
           metadata: { team: 'finops' },
           requested_agent_id: 'agent-1',
           agent_id: 'agent-1',
         });
-        expect(await store.get('a')).toStrictEqual(t);
+        expect(await store.get('a')).toStrictEqual(stateOf(t));
+        expect(await store.payload('a')).toStrictEqual({ parameters: t.parameters, metadata: t.metadata });
         expect(await store.get('unknown')).toBeUndefined();
+        expect(await store.payload('unknown')).toBeUndefined();
+      });
+
+      it('answers no task for the key of a payload', async () => {
+        await created('a', 5);
+        expect(await store.get('a#payload')).toBeUndefined();
+        expect(await store.transition('a#payload', 'cancelled', {})).toBeUndefined();
+        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['a']);
+      });
+
+      it('keeps the payload through every status change, to the end', async () => {
+        const t = await created('a', 5, { parameters: { n: 1 }, metadata: { m: 2 } });
+        await store.transition('a', 'sent', { set: { attempts: 1 } });
+        await store.transition('a', 'retrying', { set: { error: 'x' } });
+        await store.transition('a', 'sent', { set: { attempts: 2 } });
+        await store.transition('a', 'completed', { set: { result: { ok: true } }, expiresAt: nowSeconds() + 60 });
+        expect(await store.payload('a')).toStrictEqual({ parameters: t.parameters, metadata: t.metadata });
+        expect((await store.list({ status: 'completed', limit: 10 })).tasks).toMatchObject([{ parameters: { n: 1 }, metadata: { m: 2 } }]);
       });
 
       it('refuses to create a task whose id is taken, and keeps the first', async () => {
@@ -81,7 +111,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         await expect(store.create(task('a', 1, { parameters: { n: 2 } }))).rejects.toMatchObject({
           name: 'ConditionalCheckFailedException',
         });
-        expect(await store.get('a')).toStrictEqual(first);
+        expect(await full('a')).toStrictEqual(first);
       });
 
       it('does not store fields left undefined, at any depth (the document client drops them)', async () => {
@@ -91,7 +121,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
             parameters: { keep: 1, drop: undefined, list: [1, undefined, 2], inner: { drop: undefined } },
           }),
         );
-        const got = (await store.get('a'))!;
+        const got = await full('a');
         expect('requested_agent_id' in got).toBe(false);
         expect(got.parameters).toStrictEqual({ keep: 1, list: [1, 2], inner: {} });
       });
@@ -103,27 +133,28 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         input.status = 'failed';
 
         const read = (await store.get('a'))!;
-        (read.metadata.tags as string[]).push('y');
         read.status = 'completed';
+        const payload = (await store.payload('a'))!;
+        (payload.metadata.tags as string[]).push('y');
 
         const result = { rows: [1, 2] };
         const moved = (await store.transition('a', 'queued', { set: { result } }))!;
         result.rows.push(3);
         (moved.result as { rows: number[] }).rows.push(4);
-        moved.parameters.added = true;
 
         const listed = (await store.list({ limit: 10 })).tasks[0]!;
         listed.metadata.tags = [];
+        listed.parameters.added = true;
         const byStatus = (await store.listByStatus(['queued'], { limit: 10 }))[0]!;
-        byStatus.parameters.deep = 'gone';
+        (byStatus.result as { rows: number[] }).rows.push(5);
 
-        expect(await store.get('a')).toMatchObject({
+        expect(await full('a')).toMatchObject({
           status: 'queued',
           parameters: { deep: { n: 1 } },
           metadata: { tags: ['x'] },
           result: { rows: [1, 2] },
         });
-        expect('added' in (await store.get('a'))!.parameters).toBe(false);
+        expect('added' in (await full('a')).parameters).toBe(false);
       });
     });
 
@@ -160,7 +191,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           clock.advance(1_000);
           for (const to of targets)
             expect(await store.transition(before.task_id, to, { set: { error: 'late' }, expiresAt: nowSeconds() })).toBeUndefined();
-          expect(await store.get(before.task_id)).toStrictEqual(before);
+          expect(await store.get(before.task_id)).toStrictEqual(stateOf(before));
         }
       });
 
@@ -180,7 +211,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         for (const [from, to] of cases) {
           const before = await created(`${from}-${to}`, 5, { status: from });
           expect(await store.transition(before.task_id, to, { set: { attempts: 9 } })).toBeUndefined();
-          expect(await store.get(before.task_id)).toStrictEqual(before);
+          expect(await store.get(before.task_id)).toStrictEqual(stateOf(before));
         }
       });
 
@@ -189,7 +220,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         clock.advance(1_000);
         const change: TaskChange = { set: { error: 'x' }, remove: ['lease_until'], when: { attempts: 1 }, appendFailedAgent: 'agent-1' };
         expect(await store.transition('a', 'retrying', change)).toBeUndefined();
-        expect(await store.get('a')).toStrictEqual(before);
+        expect(await store.get('a')).toStrictEqual(stateOf(before));
         expect(await store.transition('a', 'retrying', { ...change, when: { attempts: 2 } })).toMatchObject({
           status: 'retrying',
           error: 'x',
@@ -240,7 +271,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           await expect(store.transition('a', to, change), JSON.stringify(change)).rejects.toMatchObject({ name: 'ValidationException' });
           await expect(store.transition('ghost', to, change)).rejects.toMatchObject({ name: 'ValidationException' });
         }
-        expect(await store.get('a')).toStrictEqual(before);
+        expect(await store.get('a')).toStrictEqual(stateOf(before));
       });
 
       // What core/json-limits.ts unstorablePlace refuses, held to DynamoDB: the document client
@@ -262,7 +293,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           await expect(store.create(task(`new-${json}`, 1, { parameters: value })), json).rejects.toThrow();
           expect(await store.get(`new-${json}`)).toBeUndefined();
         }
-        expect(await store.get('a')).toStrictEqual(before);
+        expect(await store.get('a')).toStrictEqual(stateOf(before));
         // What unstorablePlace lets through is kept as sent.
         const storable = JSON.parse('{"safe":9007199254740991,"small":1e-130,"frac":0.1,"prototype":{"proto__":1}}') as unknown;
         expect((await store.transition('a', 'completed', { set: { result: storable } }))?.result).toStrictEqual(storable);
@@ -278,7 +309,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         ] as const)
           await created(id, ago);
         expect(await store.list({ limit: 10 })).toStrictEqual({
-          tasks: [await store.get('new'), await store.get('mid'), await store.get('old')],
+          tasks: [await full('new'), await full('mid'), await full('old')],
         });
         const exact = await store.list({ limit: 3 });
         expect(ids(exact.tasks)).toEqual(['new', 'mid', 'old']);
@@ -286,7 +317,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         const first = await store.list({ limit: 2 });
         expect(ids(first.tasks)).toEqual(['new', 'mid']);
         const second = await store.list({ limit: 2, nextToken: first.nextToken });
-        expect(second).toStrictEqual({ tasks: [await store.get('old')] });
+        expect(second).toStrictEqual({ tasks: [await full('old')] });
       });
 
       it('pages through many tasks across months, by status and by agent type too, with no overlap and none missed', async () => {
@@ -312,16 +343,43 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         }
       });
 
-      it('with both filters reads the status listing and keeps the agent type, so a page may hold fewer than limit', async () => {
+      it('with both filters reads the status listing, filtered on the agent type in the index', async () => {
         await created('cost-new', 1, { status: 'queued', agent_type: 'cost' });
         await created('sec', 2, { status: 'queued', agent_type: 'security' });
         await created('cost-old', 3, { status: 'queued', agent_type: 'cost' });
         await created('cost-done', 4, { status: 'completed', agent_type: 'cost' });
-        const first = await store.list({ status: 'queued', agentType: 'cost', limit: 2 });
-        expect(ids(first.tasks)).toEqual(['cost-new']);
-        expect(first.nextToken).toBeDefined();
-        const second = await store.list({ status: 'queued', agentType: 'cost', limit: 2, nextToken: first.nextToken });
-        expect(second).toStrictEqual({ tasks: [await store.get('cost-old')] });
+        await created('sec-done', 5, { status: 'completed', agent_type: 'security' });
+        expect(ids((await store.list({ status: 'queued', agentType: 'cost', limit: 2 })).tasks)).toEqual(['cost-new', 'cost-old']);
+        expect(ids((await store.list({ status: 'completed', agentType: 'cost', limit: 2 })).tasks)).toEqual(['cost-done']);
+        expect(ids((await store.list({ agentType: 'security', limit: 5 })).tasks)).toEqual(['sec', 'sec-done']);
+      });
+
+      it('lists by an unfinished status from the unfinished tasks: a page of others is short, and carries a next_token', async () => {
+        for (let i = 0; i < 60; i++) await created(`sent-${i}`, i + 2, { status: 'sent', attempts: 1 });
+        await created('pending-new', 1);
+        await created('pending-old', 30);
+        const pages = await allPages({ status: 'pending', limit: 3 });
+        expect(pages.flat()).toEqual(['pending-new', 'pending-old']);
+        expect(pages.length).toBeGreaterThan(1);
+      });
+
+      it('moves a task from the unfinished listing to the finished one at its terminal write, in the same place in the unfiltered one', async () => {
+        await created('a', 3, { status: 'sent', attempts: 1 });
+        await created('b', 2);
+        await created('c', 1, { status: 'sent', attempts: 1 });
+        await store.transition('a', 'completed', { set: { result: 1 }, expiresAt: nowSeconds() + 60 });
+        expect(ids((await store.list({ status: 'sent', limit: 10 })).tasks)).toEqual(['c']);
+        expect(ids((await store.list({ status: 'completed', limit: 10 })).tasks)).toEqual(['a']);
+        expect((await allPages({ limit: 1 })).flat()).toEqual(['c', 'b', 'a']);
+        expect(ids(await store.listByStatus(['sent', 'pending'], { limit: 10 }))).toEqual(['b', 'c']);
+      });
+
+      it('pages tasks created in the same millisecond in a fixed order, none twice and none missed', async () => {
+        const at = iso(NOW - MINUTE);
+        const same = Array.from({ length: 30 }, (_, i) => `same-${String(i).padStart(2, '0')}`);
+        for (const id of same) await store.create(fixtureTask({ task_id: id, created_at: at, updated_at: at }));
+        const pages = await allPages({ limit: 4 });
+        expect(pages.flat()).toEqual([...same].reverse());
       });
 
       it('hides finished tasks once the clock passes their expires_at, from every listing; get still answers them', async () => {
@@ -347,7 +405,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         expect(ids((await store.list({ limit: 1, nextToken: first.nextToken })).tasks)).toEqual(['older']);
       });
 
-      it('unfiltered, walks back 24 months from the current month: older tasks and tasks of later months are listed only by filter', async () => {
+      it('unfiltered, lists every task newest first, whatever its month', async () => {
         const monthsAgo = (n: number) => Date.UTC(2026, 5 - n, 10);
         for (const [id, at] of [
           ['next-month', Date.UTC(2026, 6, 1)],
@@ -355,7 +413,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           ['24-months-ago', monthsAgo(24)],
         ] as const)
           await store.create(fixtureTask({ task_id: id, created_at: iso(at), updated_at: iso(at) }));
-        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['23-months-ago']);
+        expect(ids((await store.list({ limit: 10 })).tasks)).toEqual(['next-month', '23-months-ago', '24-months-ago']);
         expect(ids((await store.list({ status: 'pending', limit: 10 })).tasks)).toEqual(['next-month', '23-months-ago', '24-months-ago']);
       });
 
@@ -372,6 +430,8 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
           encode('{"k":{"task_id":7}}'),
           encode('{"m":"June"}'),
           encode('{"m":202606}'),
+          encode('[]'),
+          encode('{"k":{"task_id":"a","created_at":"2026-06-15T12:00:00.000Z"},"m":"2026-06"}'),
         ];
         for (const filter of [{}, { status: 'pending' as const }, { agentType: 'cost' }]) {
           for (const nextToken of foreign) {
@@ -437,6 +497,14 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         const got = await store.listByStatus(['retrying', 'pending', 'sent'], { limit: 100 });
         expect(ids(got)).toEqual(['pending-a', 'sent-a', 'retrying-a', 'pending-b', 'sent-b', 'retrying-b']);
         expect(got[0]).toStrictEqual(await store.get('pending-a'));
+        expect(ids(await store.listByStatus(['failed', 'cancelled', 'pending'], { limit: 100 }))).toEqual([
+          'pending-a',
+          'failed-a',
+          'cancelled-a',
+          'pending-b',
+          'failed-b',
+          'cancelled-b',
+        ]);
       });
 
       it('takes at most limit of each status, the oldest of each', async () => {

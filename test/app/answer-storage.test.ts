@@ -10,7 +10,7 @@ import { faultStep } from '../../functions/app/fault-step';
 import { AnswerNotStoredError, type StepDeps, type WorkflowState } from '../../functions/app/workflow-step';
 import { storeError } from '../../functions/adapters/memory-items';
 import type { TaskChange, TaskStore } from '../../functions/core/ports';
-import type { Task, TaskStatus } from '../../functions/core/task-model';
+import type { Task, TaskState, TaskStatus } from '../../functions/core/task-model';
 import { STEP_OVERHEAD_SECONDS } from '../../functions/core/workflow-choice';
 import { completed, type World, world } from './world';
 
@@ -36,9 +36,10 @@ class RefusingTaskStore implements TaskStore {
   ) {}
   create = (task: Task) => this.inner.create(task);
   get = (taskId: string) => this.inner.get(taskId);
+  payload = (taskId: string) => this.inner.payload(taskId);
   list: TaskStore['list'] = (filter) => this.inner.list(filter);
   listByStatus: TaskStore['listByStatus'] = (statuses, options) => this.inner.listByStatus(statuses, options);
-  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<Task | undefined> {
+  async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<TaskState | undefined> {
     if (this.refused.has(to)) throw storeError('ValidationException', 'Item size has exceeded the maximum allowed size');
     return this.inner.transition(taskId, to, change);
   }

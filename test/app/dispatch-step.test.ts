@@ -11,7 +11,7 @@ import type { StepResult, WorkflowState } from '../../functions/app/workflow-ste
 import type { AgentRecord } from '../../functions/core/agent-model';
 import { STEP_OVERHEAD_SECONDS } from '../../functions/core/workflow-choice';
 import type { Task } from '../../functions/core/task-model';
-import { completed, failed, timedOut, type World, world } from './world';
+import { completed, failed, timedOut, type World, world, stateOf } from './world';
 
 const A = '00000000-0000-5000-8000-00000000000a';
 const B = '00000000-0000-5000-8000-00000000000b';
@@ -248,7 +248,7 @@ describe('dispatchStep', () => {
     w.clock.advance(6_500);
     expect(await dispatchStep(w.stepDeps, state(t))).toMatchObject({ outcome: 'wait', delay_seconds: 1 });
     expect(w.agentClient.deliveries).toEqual([]);
-    expect(await w.tasks.get(t.task_id)).toStrictEqual(t);
+    expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
   });
 
   it('counts an attempt whose lease ended with no outcome (the orchestrator was interrupted) as failed, and retries it', async () => {
@@ -303,6 +303,40 @@ describe('dispatchStep', () => {
     });
     expect(w.queue.sent.map((m) => m.taskId)).toEqual([t.task_id]);
     expect(w.metrics.totals()).toEqual({ TasksRetried: 1, HandedOverToStandard: 1 });
+  });
+
+  it("reads the task a moment old only in an execution's first step, and its payload only to deliver it", async () => {
+    await w.agent({ agent_id: A });
+    const t = await w.task({ parameters: { n: 1 } });
+    const reads: string[] = [];
+    const get = w.tasks.get.bind(w.tasks);
+    const payload = w.tasks.payload.bind(w.tasks);
+    vi.spyOn(w.tasks, 'get').mockImplementation((id, options) => {
+      reads.push(`get consistent=${options?.consistent ?? true}`);
+      return get(id, options);
+    });
+    vi.spyOn(w.tasks, 'payload').mockImplementation((id) => {
+      reads.push('payload');
+      return payload(id);
+    });
+    w.agentClient.answer(failed('HTTP 500'), completed());
+    const first = await dispatchStep(w.stepDeps, state(t));
+    expect(first).toMatchObject({ outcome: 'retry', attempts: 1 });
+    expect(reads).toEqual(['get consistent=false', 'payload']);
+    await dispatchStep(w.stepDeps, state(t, first));
+    expect(reads.slice(2)).toEqual(['get consistent=true', 'payload']);
+    expect(w.agentClient.deliveries.map((d) => d.request.parameters)).toEqual([{ n: 1 }, { n: 1 }]);
+  });
+
+  it('fails the task, delivering nothing, when its payload is no longer stored', async () => {
+    await w.agent({ agent_id: A });
+    const t = await w.task({ max_retries: 3 });
+    // A mock: no store call loses a payload; only TTL does, past the task's retention and a month more.
+    vi.spyOn(w.tasks, 'payload').mockResolvedValue(undefined);
+    expect(await dispatchStep(w.stepDeps, state(t))).toMatchObject({ outcome: 'done', status: 'failed', attempts: 1 });
+    expect(w.agentClient.deliveries).toEqual([]);
+    expect((await w.tasks.get(t.task_id))?.error).toContain("the task's parameters are no longer stored");
+    expect(await inFlight(A)).toBe(0);
   });
 
   it('ends the execution for a finished task, or one that is gone', async () => {

@@ -1,12 +1,13 @@
 /**
  * The starter's use case (functions/app/start-task.ts) on the in-memory task store, a recording
- * workflow and a fake clock: which state machine a task gets, and its move to `queued`.
+ * workflow and a fake clock: which state machine a task gets, and that a first start touches no table.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startTask } from '../../functions/app/start-task';
+import { firstStartOf, startTask } from '../../functions/app/start-task';
+import type { TaskStore } from '../../functions/core/ports';
 import { TERMINAL_STATUSES } from '../../functions/core/task-model';
-import { EXPRESS_LIMIT_SECONDS, EXPRESS_SAFETY_SECONDS, STEP_OVERHEAD_SECONDS } from '../../functions/core/workflow-choice';
-import { type World, world } from './world';
+import { EXPRESS_LIMIT_SECONDS, EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
+import { stateOf, type World, world } from './world';
 
 let w: World;
 beforeEach(() => {
@@ -23,66 +24,65 @@ describe('startTask', () => {
     for (const status of TERMINAL_STATUSES) {
       const t = await w.task({ status, attempts: 1 });
       expect(await startTask(w.deps, t.task_id)).toBe('finished');
-      expect(await w.tasks.get(t.task_id)).toStrictEqual(t);
+      expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
     }
     expect(w.workflow.starts).toEqual([]);
   });
 
-  it('starts a pending task on Standard when there is no Express machine, named by its id, and marks it queued', async () => {
-    expect(w.settings.workflowMode).toBe('standard');
-    const t = await w.task({ status: 'pending', queued_at: undefined, timeout_seconds: 30 });
-    w.clock.advance(2_000);
-    expect(await startTask(w.deps, t.task_id)).toBe('started');
-    expect(w.workflow.starts).toEqual([
-      { kind: 'standard', name: t.task_id, input: { task_id: t.task_id, state_timeout_seconds: 30 + STEP_OVERHEAD_SECONDS } },
-    ]);
-    expect(await w.tasks.get(t.task_id)).toMatchObject({
-      status: 'queued',
-      queued_at: w.clock.iso(),
-      updated_at: w.clock.iso(),
-      workflow: 'standard',
-      attempts: 0,
+  it('a first start starts the execution submit chose, named by the task id, without reading or writing the task', async () => {
+    // Every call of this store fails the test: a first start must not touch the table.
+    const untouched = new Proxy({} as TaskStore, {
+      get: (_target, method) => () => {
+        throw new Error(`the starter called tasks.${String(method)}`);
+      },
     });
-  });
-
-  it('in auto mode, a task whose attempts and retries fit in Express goes there, with its hand-over deadline; a longer one to Standard', async () => {
-    w = world({ workflowMode: 'auto' });
-    const short = await w.task({ status: 'pending', timeout_seconds: 30, max_retries: 3 });
-    const long = await w.task({ status: 'pending', timeout_seconds: 60, max_retries: 3 });
-    expect(await startTask(w.deps, short.task_id)).toBe('started');
-    expect(await startTask(w.deps, long.task_id)).toBe('started');
+    const deps = { ...w.deps, tasks: untouched };
+    const id = 'f0000000-0000-4000-8000-000000000001';
+    w.clock.advance(2_000);
+    expect(await startTask(deps, id, { workflow: 'express', timeout_seconds: 30 })).toBe('started');
+    expect(await startTask(deps, id, { workflow: 'standard', timeout_seconds: 60 })).toBe('started');
+    w.workflow.outcome = 'already_running';
+    expect(await startTask(deps, id, { workflow: 'standard', timeout_seconds: 60 })).toBe('already_running');
     expect(w.workflow.starts).toEqual([
       {
         kind: 'express',
-        name: short.task_id,
+        name: id,
+        // The hand-over deadline counts from the start, not from the submit.
         input: {
-          task_id: short.task_id,
+          task_id: id,
           state_timeout_seconds: 50,
           express_deadline_ms: w.clock.now() + (EXPRESS_LIMIT_SECONDS - EXPRESS_SAFETY_SECONDS) * 1000,
         },
       },
-      { kind: 'standard', name: long.task_id, input: { task_id: long.task_id, state_timeout_seconds: 80 } },
+      { kind: 'standard', name: id, input: { task_id: id, state_timeout_seconds: 80 } },
+      { kind: 'standard', name: id, input: { task_id: id, state_timeout_seconds: 80 } },
     ]);
-    expect(await w.tasks.get(short.task_id)).toMatchObject({ status: 'queued', workflow: 'express' });
-    expect(await w.tasks.get(long.task_id)).toMatchObject({ status: 'queued', workflow: 'standard' });
   });
 
-  it('a task driven again (no longer pending) always goes to Standard, and its stored state is left alone', async () => {
+  it('submit chooses Express for a task whose attempts and retries fit in it (auto mode), else Standard', () => {
+    const auto = { workflowMode: 'auto', retryBaseDelaySeconds: 5 } as const;
+    expect(firstStartOf({ timeout_seconds: 30, max_retries: 3 }, auto)).toEqual({ workflow: 'express', timeout_seconds: 30 });
+    expect(firstStartOf({ timeout_seconds: 60, max_retries: 3 }, auto)).toEqual({ workflow: 'standard', timeout_seconds: 60 });
+    expect(firstStartOf({ timeout_seconds: 30, max_retries: 3, retry_delay_seconds: 120 }, auto).workflow).toBe('standard');
+    expect(firstStartOf({ timeout_seconds: 30, max_retries: 3 }, { ...auto, workflowMode: 'standard' }).workflow).toBe('standard');
+  });
+
+  it('a task driven again always goes to Standard, pending included, and its stored state is left alone', async () => {
     w = world({ workflowMode: 'auto' });
-    for (const status of ['queued', 'sent', 'running', 'retrying'] as const) {
-      const t = await w.task({ status, attempts: status === 'queued' ? 0 : 1, workflow: 'express' });
+    for (const status of ['pending', 'queued', 'sent', 'running', 'retrying'] as const) {
+      const t = await w.task({ status, attempts: status === 'queued' || status === 'pending' ? 0 : 1 });
       expect(await startTask(w.deps, t.task_id)).toBe('started');
       expect(w.workflow.starts.at(-1)).toMatchObject({ kind: 'standard', name: t.task_id });
       expect(w.workflow.starts.at(-1)!.input.express_deadline_ms).toBeUndefined();
-      expect(await w.tasks.get(t.task_id)).toStrictEqual(t);
+      expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
     }
   });
 
-  it('answers already_running when the execution runs already, and still marks a pending task queued', async () => {
+  it('answers already_running when the execution runs already', async () => {
     const t = await w.task({ status: 'pending' });
     w.workflow.outcome = 'already_running';
     expect(await startTask(w.deps, t.task_id)).toBe('already_running');
-    expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'queued' });
+    expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'pending' });
   });
 
   it('answers started when the first execution had closed and another was started under a new name', async () => {

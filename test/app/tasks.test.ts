@@ -42,8 +42,6 @@ describe('submitTask', () => {
       task_type: 'analyze_cost',
       agent_type: 'cost',
       priority: 5,
-      parameters: {},
-      metadata: {},
       timeout_seconds: 30,
       max_retries: 3,
       retry_delay_seconds: w.settings.retryBaseDelaySeconds,
@@ -53,15 +51,23 @@ describe('submitTask', () => {
       updated_at: w.clock.iso(),
       attempts: 0,
     });
-    expect(w.queue.sent).toEqual([{ taskId: answer.task_id, priority: 5 }]);
+    expect(await w.tasks.payload(answer.task_id)).toStrictEqual({ parameters: {}, metadata: {} });
+    // What the starter needs for the first start, so that it neither reads nor writes the task.
+    expect(w.queue.sent).toEqual([{ taskId: answer.task_id, priority: 5, firstStart: { workflow: 'standard', timeout_seconds: 30 } }]);
     expect(w.metrics.counts).toEqual([{ name: 'TasksSubmitted', agentType: 'cost', value: 1 }]);
   });
 
   it('keeps what the request sets, a retry delay of 0 included; a queue timeout of 0 means the default', async () => {
     await w.agent();
-    const fields = { priority: 15, timeout_seconds: 120, max_retries: 0, parameters: { month: '2026-05' }, metadata: { team: 'finops' } };
-    const { task_id } = await submitTask(w.deps, request({ ...fields, retry_delay_seconds: 0, queue_timeout_seconds: 0 }), unexpected);
+    const fields = { priority: 15, timeout_seconds: 120, max_retries: 0 };
+    const payload = { parameters: { month: '2026-05' }, metadata: { team: 'finops' } };
+    const { task_id } = await submitTask(
+      w.deps,
+      request({ ...fields, ...payload, retry_delay_seconds: 0, queue_timeout_seconds: 0 }),
+      unexpected,
+    );
     expect(await w.tasks.get(task_id)).toMatchObject({ ...fields, retry_delay_seconds: 0, queue_timeout_seconds: 300 });
+    expect(await w.tasks.payload(task_id)).toStrictEqual(payload);
     const other = await submitTask(w.deps, request({ retry_delay_seconds: 30, queue_timeout_seconds: 60 }), unexpected);
     expect(await w.tasks.get(other.task_id)).toMatchObject({ retry_delay_seconds: 30, queue_timeout_seconds: 60 });
     expect(w.queue.sent.map((m) => m.priority)).toEqual([15, 5]);

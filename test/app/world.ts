@@ -6,32 +6,38 @@
 import { CachingAgentStore } from '../../functions/adapters/caching-agent-store';
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
-import { MemoryTaskStore } from '../../functions/adapters/memory-task-store';
+import { type ItemWriteObserver, MemoryTaskStore } from '../../functions/adapters/memory-task-store';
 import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
 import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentTaskRequest } from '../../functions/core/contract';
-import type { AgentClient, DeliveryTarget, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
+import type { AgentClient, DeliveryTarget, FirstStart, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
 import type { AttemptResult } from '../../functions/core/retry-policy';
-import type { Task } from '../../functions/core/task-model';
+import type { Task, TaskState } from '../../functions/core/task-model';
 import type { WorkflowKind } from '../../functions/core/workflow-choice';
 import { agentRecord, task as fixtureTask } from '../../harness/fixtures';
 import { FakeClock } from '../support/fake-clock';
 
 export const NOW = Date.parse('2026-06-15T12:00:00.000Z');
 
+/** A task as the store's get answers it: without its payload. */
+export function stateOf(task: Task): TaskState {
+  const { parameters: _parameters, metadata: _metadata, ...state } = task;
+  return state;
+}
+
 /** The intake queue: what was enqueued, in order. */
 export class RecordingQueue implements TaskQueue {
-  readonly sent: Array<{ taskId: string; priority: number }> = [];
+  readonly sent: Array<{ taskId: string; priority: number; firstStart?: FirstStart }> = [];
   /** Set to make the next enqueue fail with it. */
   failWith?: Error;
 
-  async enqueue(taskId: string, priority: number): Promise<void> {
+  async enqueue(taskId: string, priority: number, firstStart?: FirstStart): Promise<void> {
     const err = this.failWith;
     this.failWith = undefined;
     if (err) throw err;
-    this.sent.push({ taskId, priority });
+    this.sent.push(firstStart ? { taskId, priority, firstStart } : { taskId, priority });
   }
 
   /** The task ids enqueued so far, sorted, and forgets them. */
@@ -122,10 +128,10 @@ export const failed = (error: string, retryable = true, extra: { retryAfterSecon
 export const timedOut = (error = 'no answer in time'): AttemptResult => ({ kind: 'timed_out', error });
 
 /** A world for use cases. Private networks 10.0.0.0/8 are allowed, as a deployment in a VPC would. */
-export function world(overrides: Partial<Settings> = {}) {
+export function world(overrides: Partial<Settings> = {}, options: { observeTaskWrites?: ItemWriteObserver } = {}) {
   const clock = new FakeClock(NOW);
   const settings: Settings = { ...loadConfig({ ALLOWED_AGENT_NETWORKS: '10.0.0.0/8' }).settings, ...overrides };
-  const tasks = new MemoryTaskStore(clock);
+  const tasks = new MemoryTaskStore(clock, options.observeTaskWrites);
   const agents = new MemoryAgentStore();
   const cache = new MemoryTaskCache(clock);
   const queue = new RecordingQueue();

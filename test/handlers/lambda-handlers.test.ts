@@ -211,7 +211,12 @@ describe('the API handlers', () => {
       },
     });
     const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10 }));
-    expect((received.Messages ?? []).map((m) => JSON.parse(m.Body!) as unknown)).toContainEqual({ task_id: res.body.task_id });
+    // With what the starter needs to start the first execution without reading the task: Express, as its
+    // attempts and retries fit in it.
+    expect((received.Messages ?? []).map((m) => JSON.parse(m.Body!) as unknown)).toContainEqual({
+      task_id: res.body.task_id,
+      first_start: { workflow: 'express', timeout_seconds: 30 },
+    });
   });
 
   it('answers bad input with a 400 naming each field, and writes nothing', async () => {
@@ -438,7 +443,8 @@ describe('the starter and the dispatcher', () => {
         {
           messageId: 'm1',
           receiptHandle: 'h1',
-          body: JSON.stringify({ task_id: taskId }),
+          // As POST /tasks sends it: a first start, on Express.
+          body: JSON.stringify({ task_id: taskId, first_start: { workflow: 'express', timeout_seconds: 30 } }),
           attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
           messageAttributes: {},
           md5OfBody: '',

@@ -192,13 +192,24 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('indexes tasks by status, agent type and month for listing, keys only', () => {
+  it('indexes tasks in two sparse, sharded indexes, unfinished and finished, projecting only what never changes', () => {
+    const shardedBy = (pk: string) => [
+      { AttributeName: pk, KeyType: 'HASH' },
+      { AttributeName: 'created_key', KeyType: 'RANGE' },
+    ];
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'task_id', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
-        Match.objectLike({ IndexName: 'by-status', Projection: { ProjectionType: 'KEYS_ONLY' } }),
-        Match.objectLike({ IndexName: 'by-agent-type', Projection: { ProjectionType: 'KEYS_ONLY' } }),
-        Match.objectLike({ IndexName: 'by-month', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        {
+          IndexName: 'open',
+          KeySchema: shardedBy('open_shard'),
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['agent_type'] },
+        },
+        {
+          IndexName: 'finished',
+          KeySchema: shardedBy('finished_shard'),
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['agent_type', 'status'] },
+        },
       ],
     });
   });

@@ -91,7 +91,7 @@ function malformedIdAndTokenCases(): Case[] {
     ['a status key on an agent-type listing', 'agent_type=guarded', { k: { task_id: UNKNOWN, status: 'queued', created_at: at } }],
     ['a key of another status', 'status=queued', { k: { task_id: UNKNOWN, status: 'failed', created_at: at } }],
     ['a status key on the unfiltered listing', '', { k: { task_id: UNKNOWN, status: 'queued', created_at: at } }],
-    ['a month key of another month', '', { m: '2026-06', k: { task_id: UNKNOWN, created_month: '2026-05', created_at: at } }],
+    ['a month key (tokens have none)', '', { m: '2026-06', k: { task_id: UNKNOWN, created_month: '2026-05', created_at: at } }],
     [
       'an unfiltered token on a status listing',
       'status=queued',

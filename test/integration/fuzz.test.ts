@@ -145,7 +145,7 @@ const brokenEscape = fc.oneof(
   fc.stringMatching(/^[a-f0-9-]{0,12}%([0-9A-Fa-f]?[G-Zg-z%]|[89A-Fa-f][0-9A-Fa-f])[a-f0-9-]{0,12}$/),
 );
 
-/** A next_token that is valid base64url JSON, with a key of arbitrary attributes, and a month or not. */
+/** A next_token that is valid base64url JSON, with a key of arbitrary attributes, and a month (as tokens once had) or not. */
 const keyAttribute = fc.constantFrom('task_id', 'status', 'agent_type', 'created_month', 'created_at', 'type', '__proto__', '');
 const foreignToken = fc
   .record(
@@ -166,17 +166,17 @@ const foreignToken = fc
 /** Whether the token `json` happens to be well formed for the listing `filter` (then it is not foreign: a 200). */
 function fitsListing(json: string, filter: string): boolean {
   const { m, k } = JSON.parse(json) as { m?: unknown; k: Record<string, unknown> };
+  // Tokens name the last entry read (task id and creation time) and the listing's filter; nothing else.
+  if (m !== undefined) return false;
   const params = new URLSearchParams(filter);
-  const unfiltered = !params.has('status') && !params.has('agent_type');
   const [attribute, value] = params.has('status')
     ? ['status', params.get('status')]
     : params.has('agent_type')
       ? ['agent_type', params.get('agent_type')]
-      : ['created_month', m ?? new Date().toISOString().slice(0, 7)];
-  if (!unfiltered && m !== undefined) return false;
-  if (unfiltered && m !== undefined && (typeof m !== 'string' || !/^\d{4}-\d{2}$/.test(m))) return false;
-  const names = ['task_id', attribute, 'created_at'];
-  return Object.keys(k).length === 3 && names.every((n) => typeof k[n] === 'string' && k[n] !== '') && k[attribute] === value;
+      : [undefined, undefined];
+  const names = ['task_id', 'created_at', ...(attribute ? [attribute] : [])];
+  const exact = Object.keys(k).length === names.length && names.every((n) => typeof k[n] === 'string' && k[n] !== '');
+  return exact && (attribute === undefined || k[attribute] === value);
 }
 
 /** What the task store cannot keep, as JSON text (JSON.stringify writes neither 1e400 nor -0 as sent). */

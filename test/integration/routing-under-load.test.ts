@@ -14,7 +14,7 @@ import {
   waitForTasks,
 } from '../../harness/local-orchestrator';
 import { waitUntil } from '../../harness/wait';
-import { waitForWorkflowEnd } from '../../harness/workflow';
+import { executionsOf, waitForWorkflowEnd } from '../../harness/workflow';
 
 const COOLDOWN_SECONDS = 4;
 let orch: LocalOrchestrator;
@@ -61,7 +61,13 @@ function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, 
   return waitUntil(what, probe, ok, { timeoutMs, intervalMs: 150 });
 }
 
-const hasStatus = (status: string) => (t: Record<string, unknown>) => t.status === status;
+/** A task stays `pending` until its first attempt is sent: that its execution runs is read from the workflow engine. */
+const executionStarted = (taskId: string) =>
+  until(
+    `an execution of ${taskId} started`,
+    () => executionsOf(orch, taskId),
+    (executions) => executions.length > 0,
+  );
 
 // Every test has its own agent type and its own agents, and its assertions are about those alone:
 // the suites below run at once. The circuit breaker's test runs alone afterwards (see there).
@@ -138,11 +144,11 @@ describe.concurrent('priority under saturation', () => {
     try {
       for (let i = 0; i < 3; i++) {
         low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
-        // Queued (its execution started) before the next is submitted: first come, first served is well defined.
-        await waitForTask(orch.url, low[i]!, hasStatus('queued'));
+        // Its execution started before the next is submitted: first come, first served is well defined.
+        await executionStarted(low[i]!);
       }
       critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
-      await waitForTask(orch.url, critical, hasStatus('queued'));
+      await executionStarted(critical);
     } finally {
       single.signal('SIGCONT');
     }
