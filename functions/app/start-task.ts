@@ -19,8 +19,11 @@ export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, k
 export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_task';
 
 /**
- * Starts the task's execution, named by the task id. A first start picks Express or Standard; a task
- * driven again (after a restart or a lost execution) always goes to Standard, which has no time limit.
+ * Starts the task's execution, named by the task id. A task with no attempt in flight (a first start,
+ * a parked task woken by a freed slot, a re-drive of one that waits) picks Express or Standard as a
+ * first start does: waiting no longer happens inside an execution, so it need not fit in Express's
+ * 5 minutes. A task driven again with an attempt in flight (after a restart or a lost execution)
+ * goes to Standard, which has no time limit.
  */
 export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>, taskId: string): Promise<StartResult> {
   const task = await deps.tasks.get(taskId);
@@ -28,9 +31,9 @@ export async function startTask(deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' 
   if (isTerminal(task.status)) return 'finished';
   const now = deps.clock.now();
   const kind =
-    task.status === 'pending'
-      ? chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds)
-      : 'standard';
+    task.status === 'sent' || task.status === 'running'
+      ? 'standard'
+      : chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds);
   const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
   if (task.status === 'pending') {
     await deps.tasks.transition(taskId, 'queued', {

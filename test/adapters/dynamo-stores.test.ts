@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
+import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import type { TaskQueue } from '../../functions/core/ports';
 import { TASKS_TABLE_KEYS } from '../../functions/core/table-keys';
 import { tempDir } from '../../harness/processes';
@@ -120,7 +121,12 @@ describe('DynamoTaskStore when an index lists a task under two statuses', () => 
       tasks = new DynamoTaskStore(docOf(client), table);
       expect(((await underRunning()).Items ?? []).map((i) => String(i.task_id))).toEqual(['twice']);
 
-      expect(await reconcile({ tasks, queue, clock }, 0)).toEqual({ requeued: 1, task_ids: ['twice'] });
+      expect(await reconcile({ tasks, queue, clock, cache: new MemoryTaskCache() }, 0)).toEqual({
+        requeued: 1,
+        task_ids: ['twice'],
+        overdue: 0,
+        lost_wake_ups: 0,
+      });
       expect(requeued).toEqual(['twice']);
     } finally {
       client?.destroy();
