@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { OpenCircuit } from '../core/circuit-breaker';
 import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/ports';
 import { pickLeastLoaded } from '../core/routing';
+import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
 
 const key = (...parts: string[]) => parts.join('\u0000');
@@ -58,6 +59,7 @@ export class MemoryWaitingQueues {
   acquire(req: SlotRequest): SlotAnswer {
     const type = req.agentType;
     const loads = new Map(req.eligible.map((e) => [e.agentId, this.slotsOf({ type, agentId: e.agentId }, req.nowMs).size]));
+    this.of(this.woken, type).delete(req.taskId);
     const handed = this.of(this.handed, type).get(req.taskId);
     if (handed) {
       this.of(this.handed, type).delete(req.taskId);
@@ -100,13 +102,26 @@ export class MemoryWaitingQueues {
     return wake ? this.wake(wake) : [];
   }
 
+  /** Up to `limit` waiters of `type` past their deadline, each answered once per reservation period (marked woken). */
+  private overdue(type: string, nowMs: number, limit: number): string[] {
+    const woken = this.of(this.woken, type);
+    const due = [...this.of(this.parked, type)]
+      .filter(([, deadline]) => deadline <= nowMs)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id)
+      .filter((id) => (woken.get(id) ?? 0) <= nowMs);
+    for (const id of due) woken.set(id, nowMs + WAKE_RESERVATION_MS);
+    return due;
+  }
+
   wake(req: WakeRequest): Waiter[] {
     const { agent, nowMs } = req;
+    const woken: Waiter[] = this.overdue(agent.type, nowMs, 10).map((taskId) => ({ taskId, priority: PRIORITY.normal }));
     const open = this.circuitOf(agent);
-    if (open && open.openUntilMs > nowMs) return [];
+    if (open && open.openUntilMs > nowMs) return woken;
     const capacity = open ? 1 : req.capacity;
     const slots = this.slotsOf(agent, nowMs);
-    const woken: Waiter[] = [];
     const token = randomUUID().slice(0, 8);
     while (capacity - slots.size > 0) {
       let best: { pool: string; id: string; score: number } | undefined;
@@ -116,7 +131,7 @@ export class MemoryWaitingQueues {
       }
       if (!best) break;
       this.of(this.queues, key(agent.type, best.pool)).delete(best.id);
-      this.hand(agent.type, agent.agentId, best.id, `${best.id}:w:${token}:${woken.length + 1}`, nowMs);
+      this.hand(agent.type, agent.agentId, best.id, `${best.id}:w:${token}:${slots.size}`, nowMs);
       woken.push({ taskId: best.id, priority: priorityOfScore(best.score) });
     }
     return woken;
@@ -146,18 +161,17 @@ export class MemoryWaitingQueues {
 
   sweep(nowMs: number, limit: number): WaiterSweep {
     const sweep: WaiterSweep = { overdue: [], lostWakeUps: [] };
-    const due = (m: Map<string, number>) =>
-      [...m]
-        .filter(([, at]) => at <= nowMs)
+    for (const [type, woken] of this.woken) {
+      const lost = [...woken]
+        .filter(([, until]) => until <= nowMs)
         .sort((a, b) => a[1] - b[1])
         .slice(0, limit)
         .map(([id]) => id);
-    for (const parked of this.parked.values()) sweep.overdue.push(...due(parked));
-    for (const woken of this.woken.values()) {
-      const lost = due(woken);
       for (const id of lost) woken.set(id, nowMs + WAKE_RESERVATION_MS);
       sweep.lostWakeUps.push(...lost);
+      sweep.overdue.push(...this.overdue(type, nowMs, limit));
     }
+    for (const type of this.parked.keys()) if (!this.woken.has(type)) sweep.overdue.push(...this.overdue(type, nowMs, limit));
     return sweep;
   }
 }

@@ -60,6 +60,8 @@ local function took(best, slot)
   redis.call('ZREM', KEYS[3], task)
   return answer(2, best, 0, 0, 0, slot, 0, {})
 end
+-- The task came: whatever woke it was not lost.
+redis.call('ZREM', KEYS[3], task)
 local handed = redis.call('HGET', KEYS[4], task)
 if handed then
   redis.call('HDEL', KEYS[4], task)
@@ -113,30 +115,39 @@ return answer(code, best, free, position, tonumber(redis.call('ZSCORE', KEYS[2],
 /**
  * Frees a slot (ARGV[1], or none when empty) and hands the agent's free slots to the first waiters
  * of its pools, the lowest score across them first. KEYS = the agent's pending zset, woken zset,
- * handed-slots hash, the type's circuits hash, then one queue per pool; ARGV = slot, now,
- * reservation end, capacity, agent id, a token for the reservations' names. Nothing is handed while
- * the agent's circuit is open; one slot while it is half-open. Answers woken task and score pairs.
+ * handed-slots hash, the type's circuits hash, parked zset, then one queue per pool; ARGV = slot,
+ * now, reservation end, capacity, agent id, a token for the reservations' names. Nothing is handed
+ * while the agent's circuit is open; one slot while it is half-open. Also answers (score -1) up to
+ * 10 waiters of the type past their queue deadline, each once per reservation period (marked woken
+ * without a slot): started again, their dispatch step fails them. Answers task and score pairs.
  */
 export const WAKE_WAITERS = `
 if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
-if #KEYS < 5 then return {} end
 local now = tonumber(ARGV[2])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 10)) do
+  local woken = redis.call('ZSCORE', KEYS[2], id)
+  if not woken or tonumber(woken) <= now then
+    redis.call('ZADD', KEYS[2], ARGV[3], id)
+    out[#out + 1] = id
+    out[#out + 1] = -1
+  end
+end
 local capacity = tonumber(ARGV[4])
 local open = redis.call('HGET', KEYS[4], ARGV[5])
 if open then
   local ok, circuit = pcall(cjson.decode, open)
   if ok and type(circuit) == 'table' and circuit.openUntilMs then
-    if tonumber(circuit.openUntilMs) > now then return {} end
+    if tonumber(circuit.openUntilMs) > now then return out end
     capacity = 1
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local free = capacity - redis.call('ZCARD', KEYS[1])
-local out = {}
 local handed = 0
 while free > 0 do
   local key, id, score = nil, nil, nil
-  for i = 5, #KEYS do
+  for i = 6, #KEYS do
     local head = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
     if head[1] and (score == nil or tonumber(head[2]) < score) then
       key, id, score = KEYS[i], head[1], tonumber(head[2])
@@ -173,16 +184,22 @@ return ''`;
 
 /**
  * One agent type's waiters for the reconciler: KEYS = parked, woken; ARGV = now, limit, the next
- * reservation end. Answers {overdue..., '', lost...}; a lost wake-up is answered again only after
- * another reservation period.
+ * reservation end. Answers {overdue..., '', lost...}: woken waiters whose reservation ended unused
+ * (their wake-up was lost), and waiters past their queue deadline; each is answered once per
+ * reservation period (marked woken until its end).
  */
 export const SWEEP_WAITERS = `
-local overdue = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local lost = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local out = overdue
-out[#out + 1] = ''
-for i = 1, #lost do
-  redis.call('ZADD', KEYS[2], 'XX', ARGV[3], lost[i])
-  out[#out + 1] = lost[i]
+local now = tonumber(ARGV[1])
+local lost = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(lost) do redis.call('ZADD', KEYS[2], 'XX', ARGV[3], id) end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local woken = redis.call('ZSCORE', KEYS[2], id)
+  if not woken or tonumber(woken) <= now then
+    redis.call('ZADD', KEYS[2], ARGV[3], id)
+    out[#out + 1] = id
+  end
 end
+out[#out + 1] = ''
+for _, id in ipairs(lost) do out[#out + 1] = id end
 return out`;

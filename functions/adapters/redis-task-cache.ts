@@ -86,11 +86,11 @@ export class RedisTaskCache implements TaskCache {
   }
 
   releaseSlot(agent: AgentKey, slot: string, wake?: WakeRequest): Promise<Waiter[]> {
-    return this.safe('release slot', () => waiting.wakeWaiters(this.redis, slot, wake ?? agent), []);
+    return this.safe('release slot', () => waiting.wakeWaiters(this.redis, slot, agent, wake), []);
   }
 
   wakeWaiters(wake: WakeRequest): Promise<Waiter[]> {
-    return this.safe('wake waiters', () => waiting.wakeWaiters(this.redis, '', wake), []);
+    return this.safe('wake waiters', () => waiting.wakeWaiters(this.redis, '', wake.agent, wake), []);
   }
 
   waiterStates(tasks: ReadonlyArray<{ agentType: string; taskId: string }>): Promise<Map<string, WaiterState> | undefined> {

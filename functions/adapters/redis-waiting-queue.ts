@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/ports';
+import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
 import { cacheKeys } from './redis-cache-keys';
 import { ACQUIRE_SLOT, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
@@ -9,9 +10,13 @@ import { ACQUIRE_SLOT, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-
 /** The name of an acquisition's slot: the task id and a token, so a racing execution's release frees only its own. */
 export const slotName = (taskId: string, token: string) => `${taskId}:${token}`;
 
+/** Task and score pairs; score -1 is a waiter past its queue deadline (started at normal priority, to fail). */
 function waiters(flat: readonly unknown[]): Waiter[] {
   const out: Waiter[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ taskId: String(flat[i]), priority: priorityOfScore(Number(flat[i + 1])) });
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const score = Number(flat[i + 1]);
+    out.push({ taskId: String(flat[i]), priority: score < 0 ? PRIORITY.normal : priorityOfScore(score) });
+  }
   return out;
 }
 
@@ -49,18 +54,21 @@ export async function acquireSlot(redis: Redis, req: SlotRequest): Promise<SlotA
   return { kind: 'busy', ...parked };
 }
 
-export async function wakeWaiters(redis: Redis, slot: string, wake: WakeRequest | AgentKey): Promise<Waiter[]> {
-  const agent = 'agent' in wake ? wake.agent : wake;
+/** Frees `slot` (unless empty) and, with `wake`, hands the agent's free slots to the first waiters of its pools. */
+export async function wakeWaiters(redis: Redis, slot: string, agent: AgentKey, wake: WakeRequest | undefined): Promise<Waiter[]> {
+  if (!wake) {
+    if (slot) await redis.zrem(cacheKeys.pending(agent.type, agent.agentId), slot);
+    return [];
+  }
   const keys = [
     cacheKeys.pending(agent.type, agent.agentId),
     cacheKeys.woken(agent.type),
     cacheKeys.handed(agent.type),
     cacheKeys.circuits(agent.type),
-    ...('agent' in wake ? wake.pools.map((p) => cacheKeys.waiting(agent.type, p)) : []),
+    cacheKeys.parked(agent.type),
+    ...wake.pools.map((p) => cacheKeys.waiting(agent.type, p)),
   ];
-  const now = 'agent' in wake ? wake.nowMs : Date.now();
-  const capacity = 'agent' in wake ? wake.capacity : 0;
-  const args = [slot, now, now + WAKE_RESERVATION_MS, capacity, agent.agentId, randomUUID().slice(0, 8)];
+  const args = [slot, wake.nowMs, wake.nowMs + WAKE_RESERVATION_MS, wake.capacity, agent.agentId, randomUUID().slice(0, 8)];
   return waiters((await redis.eval(WAKE_WAITERS, keys.length, ...keys, ...args)) as unknown[]);
 }
 

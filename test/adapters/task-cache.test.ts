@@ -224,6 +224,22 @@ describe.each(impls)('$name', (impl) => {
     expect((await cache!.acquireSlot(request(type, 'w2', many, { nowMs: NOW + 30_002 })))?.kind).toBe('acquired');
   });
 
+  it('a wake-up also answers waiters past their queue deadline, once per reservation period, even when nothing is free', async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
+    await cache!.acquireSlot(request(type, 'running', one));
+    await cache!.acquireSlot(request(type, 'late', one, { queueDeadlineMs: NOW + 5_000 }));
+    const wake = { agent: { agentId: 'solo', type }, capacity: 1, pools: [`${type}:work`], nowMs: NOW + 4_999 };
+    expect(await cache!.wakeWaiters(wake)).toEqual([]);
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 5_000 })).toEqual([{ taskId: 'late', priority: 5 }]);
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 6_000 })).toEqual([]);
+    // It came (and its step failed it): nothing more to answer.
+    await cache!.acquireSlot(request(type, 'late', one, { nowMs: NOW + 6_000 }));
+    await cache!.leaveQueue(type, `${type}:work`, 'late');
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 10 * WAKE_RESERVATION_MS })).toEqual([]);
+  });
+
   it('a woken task whose agent is no longer eligible gives the slot back and parks again in its place', async () => {
     const [cache] = impl.instances(1);
     const type = fresh();
@@ -258,21 +274,23 @@ describe.each(impls)('$name', (impl) => {
       patient: { deadlineMs: NOW + 600_000, wokenUntilMs: NOW + WAKE_RESERVATION_MS },
       hasty: { deadlineMs: NOW + 20_000 },
     });
+    const ours = ['patient', 'hasty'];
     const mine = async (at: number) => {
       const sweep = (await cache!.sweepWaiters(at, 100))!;
-      return {
-        overdue: sweep.overdue.filter((id) => ['patient', 'hasty'].includes(id)),
-        lost: sweep.lostWakeUps.filter((id) => id === 'patient'),
-      };
+      return { overdue: sweep.overdue.filter((id) => ours.includes(id)), lost: sweep.lostWakeUps.filter((id) => ours.includes(id)) };
     };
     expect(await mine(NOW + 19_999)).toEqual({ overdue: [], lost: [] });
     expect(await mine(NOW + 20_000)).toEqual({ overdue: ['hasty'], lost: [] });
-    // 'patient' never came for its slot: its wake-up is answered once per reservation period.
-    expect(await mine(NOW + WAKE_RESERVATION_MS)).toEqual({ overdue: ['hasty'], lost: ['patient'] });
-    expect(await mine(NOW + WAKE_RESERVATION_MS + 1)).toEqual({ overdue: ['hasty'], lost: [] });
-    expect(await mine(NOW + 2 * WAKE_RESERVATION_MS)).toEqual({ overdue: ['hasty'], lost: ['patient'] });
+    // Each is answered once per reservation period: its start is under way.
+    expect(await mine(NOW + 20_001)).toEqual({ overdue: [], lost: [] });
+    // 'patient' never came for its slot: its wake-up was lost.
+    expect(await mine(NOW + WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: ['patient'] });
+    expect(await mine(NOW + WAKE_RESERVATION_MS + 1)).toEqual({ overdue: [], lost: [] });
+    // Nor did 'hasty' come to be failed: answered again.
+    expect(await mine(NOW + 20_000 + WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: ['hasty'] });
     await cache!.leaveQueue(type, `${type}:work`, 'hasty');
-    expect(await mine(NOW + 2 * WAKE_RESERVATION_MS + 1)).toEqual({ overdue: [], lost: [] });
+    await cache!.leaveQueue(type, `${type}:work`, 'patient');
+    expect(await mine(NOW + 10 * WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: [] });
   });
 
   it('prefers a lower tier even when it is busier', async () => {
