@@ -54,16 +54,18 @@ local function answer(code, best, free, position, deadline, slot, fresh, woken)
   for i = 1, #woken do out[#out + 1] = woken[i] end
   return out
 end
+local came = false
 local function took(best, slot)
-  redis.call('ZREM', KEYS[1], task)
-  redis.call('ZREM', KEYS[2], task)
-  redis.call('ZREM', KEYS[3], task)
+  if came then
+    redis.call('ZREM', KEYS[1], task)
+    redis.call('ZREM', KEYS[2], task)
+    redis.call('ZREM', KEYS[3], task)
+  end
   return answer(2, best, 0, 0, 0, slot, 0, {})
 end
--- The task came: whatever woke it was not lost.
-redis.call('ZREM', KEYS[3], task)
 local handed = redis.call('HGET', KEYS[4], task)
 if handed then
+  came = true
   redis.call('HDEL', KEYS[4], task)
   local sep = string.find(handed, '\\n', 1, true)
   local agent = string.sub(handed, 1, sep - 1)
@@ -82,13 +84,22 @@ for i = 1, n do
   if loads[i] < cap(i) then free = free + cap(i) - loads[i] end
 end
 local best = pick()
-redis.call('ZADD', KEYS[1], 'NX', ARGV[2], task)
-local fresh = redis.call('ZADD', KEYS[2], 'NX', ARGV[5], task)
+-- A task not in the queue yet (the common case) is placed by counting the scores ahead of it.
 local position = redis.call('ZRANK', KEYS[1], task)
+if position then
+  came = true
+else
+  position = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2])
+end
 if best > 0 and position < free then
   redis.call('ZADD', KEYS[best + 4], ARGV[4], ARGV[6])
   return took(best, ARGV[6])
 end
+-- It parks. The task came: whatever woke it was not lost.
+if came then redis.call('ZREM', KEYS[3], task) end
+redis.call('ZADD', KEYS[1], 'NX', ARGV[2], task)
+local fresh = redis.call('ZADD', KEYS[2], 'NX', ARGV[5], task)
+position = redis.call('ZRANK', KEYS[1], task)
 -- Parked. Free slots belong to the waiters ahead: hand them over, so they start now.
 local woken = {}
 local code = 0
@@ -123,6 +134,8 @@ return answer(code, best, free, position, tonumber(redis.call('ZSCORE', KEYS[2],
  */
 export const WAKE_WAITERS = `
 if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+-- Nobody of this type waits (the common case): nothing more to do.
+if redis.call('ZCARD', KEYS[5]) == 0 then return {} end
 local now = tonumber(ARGV[2])
 local out = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 10)) do

@@ -192,10 +192,8 @@ async function wait(
   const now = deps.clock.now();
   const queueTimeout = task.queue_timeout_seconds ?? deps.settings.queueTimeoutSeconds;
   if (choice.parked) {
-    if (now < choice.parked.deadlineMs) {
-      deps.metrics.count('TasksParked', task.agent_type);
-      return { ...done(task, prev), parked: true };
-    }
+    // (No metric here: it would add an EMF log line to every park, which has none otherwise.)
+    if (now < choice.parked.deadlineMs) return { ...done(task, prev), parked: true };
   } else {
     const since = prev?.waiting_since ?? now;
     if (now - since < queueTimeout * 1000) {
