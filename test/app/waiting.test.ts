@@ -131,6 +131,23 @@ describe('waiting for a free agent', () => {
     expect(w.queue.drain()).toEqual([second.task_id]);
   });
 
+  it('a circuit that closes after its probe wakes waiters for the capacity it gives back', async () => {
+    const agent = await w.agent({ max_concurrency: 2 });
+    // The circuit's cool-down is over: half-open, one probe at a time.
+    await w.cache.setCircuit(
+      { agentId: agent.agent_id, type: 'cost' },
+      { openedAtMs: w.clock.now() - 60_000, openUntilMs: w.clock.now() - 1, trips: 1 },
+    );
+    const probe = await w.task();
+    const [w1, w2] = [await w.task(), await w.task()];
+    await runWhile(probe, async () => {
+      for (const t of [w1, w2]) expect(await step(t)).toMatchObject(parked);
+    });
+    // The probe's slot went to the first waiter; the closed circuit's second slot to the next.
+    expect(w.queue.drain()).toEqual([w1.task_id, w2.task_id].sort());
+    expect(w.metrics.total('CircuitsClosed')).toBe(1);
+  });
+
   it('fails a parked task once its queue timeout has passed, with the error it always had, and leaves the queue', async () => {
     await w.agent({ max_concurrency: 1 });
     const occupant = await w.task();
