@@ -5,6 +5,7 @@
  * first waiter through the intake queue; the reconciler drives only what nothing else will.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { heartbeat, registerAgent } from '../../functions/app/agents';
 import { dispatchStep } from '../../functions/app/dispatch';
 import { reconcile } from '../../functions/app/reconcile';
@@ -186,6 +187,22 @@ describe('waiting for a free agent', () => {
       // Not at start-up either: no execution drives it, and none needs to.
       expect((await reconcile(w.deps, 0)).task_ids).not.toContain(waiter.task_id);
     });
+  });
+
+  it('drives parked tasks again once they are stale when the cache has lost them', async () => {
+    await w.agent({ max_concurrency: 1 });
+    const occupant = await w.task();
+    const waiter = await w.task({ queue_timeout_seconds: 3600 });
+    await runWhile(occupant, async () => {
+      expect(await step(waiter)).toMatchObject(parked);
+    });
+    w.queue.drain();
+    // The cache restarts empty: nothing knows the task waits but the task table.
+    const emptied = { ...w.deps, cache: new MemoryTaskCache(w.clock) };
+    w.clock.advance(119_000);
+    expect((await reconcile(emptied, 120)).task_ids).not.toContain(waiter.task_id);
+    w.clock.advance(1_000);
+    expect((await reconcile(emptied, 120)).task_ids).toContain(waiter.task_id);
   });
 
   it('recovers a lost wake-up once the reservation ends, and the task is delivered once', async () => {
