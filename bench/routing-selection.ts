@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       const task = fixtureTask({ task_id: `bench-task-${n}-${i}`, task_type: 'work', agent_type: type, created_at: iso, updated_at: iso });
       const choice = await time(choose, () => chooseAgent(deps, task, at, at + 60_000));
       if (choice.kind !== 'chosen') throw new Error(`no agent chosen among ${n}: ${choice.reason}`);
-      await cache.releaseSlot({ agentId: choice.agent.agent_id, type }, task.task_id);
+      await cache.releaseSlot({ agentId: choice.agent.agent_id, type }, choice.slot);
 
       // The same steps one by one, to show where the time goes.
       const listed = await time(registry, () => deps.agents.list(type));
@@ -152,13 +152,14 @@ async function main(): Promise<void> {
           taskId: slotTask,
           score: 0,
           nowMs: at,
-          staleMs: 10_000,
           leaseUntilMs: at + 60_000,
+          queueDeadlineMs: at + 60_000,
+          token: 'bench',
           eligible: planned.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })),
         }),
       );
       if (answer?.kind !== 'acquired') throw new Error(`slot script did not acquire: ${answer?.kind}`);
-      await cache.releaseSlot({ agentId: answer.agentId, type }, slotTask);
+      await cache.releaseSlot({ agentId: answer.agentId, type }, answer.slot);
     }
     const c = stats(choose);
     console.log(

@@ -101,10 +101,12 @@ export class StatelessStack extends Stack {
 
     const reconciler = new HandlerFunction(this, 'Reconciler', {
       entry: 'functions/handlers/reconciler.ts',
-      description: 'Puts unfinished tasks that nothing drives back on the intake queue',
+      description: 'Puts unfinished tasks that nothing drives back on the intake queue, and fails waiters past their queue timeout',
       timeout: Duration.seconds(60),
-      environment: { ...common, INTAKE_QUEUE_URL: intake.queue.queueUrl },
+      // The cache says which tasks are parked (woken by a freed slot, not by the reconciler) and which are overdue.
+      environment: { ...withCache, INTAKE_QUEUE_URL: intake.queue.queueUrl },
       logRetention,
+      network,
     }).fn;
     tables.grantTasksRead(reconciler);
     intake.queue.grantSendMessages(reconciler);
@@ -132,11 +134,14 @@ export class StatelessStack extends Stack {
         MAX_AGENTS_PER_TYPE: String(props.agentRegistry.maxAgentsPerType),
         MAX_AGENT_CAPABILITIES: String(props.agentRegistry.maxAgentCapabilities),
         MAX_AGENT_METADATA_BYTES: String(props.agentRegistry.maxAgentMetadataBytes),
+        // A new agent or a heartbeat wakes tasks parked for free slots: they start through the intake queue.
+        INTAKE_QUEUE_URL: intake.queue.queueUrl,
       },
       logRetention,
       network,
     }).fn;
     tables.grantAgentsReadWrite(agentsApi);
+    intake.queue.grantSendMessages(agentsApi);
     props.stateful.fleetTokens.grantRead(agentsApi);
     const tasksApi = new HandlerFunction(this, 'TasksApi', {
       entry: 'functions/handlers/api-tasks.ts',

@@ -8,8 +8,12 @@ import {
   type SlotRequest,
   systemClock,
   type TaskCache,
+  type Waiter,
+  type WaiterState,
+  type WaiterSweep,
+  type WakeRequest,
 } from '../core/ports';
-import { pickLeastLoaded } from '../core/routing';
+import { MemoryWaitingQueues } from './memory-waiting-queue';
 import type { TaskStatusResponse } from '../core/task-model';
 
 interface Entry<T> {
@@ -24,11 +28,9 @@ interface Entry<T> {
  */
 export class MemoryTaskCache implements TaskCache {
   private readonly values = new Map<string, Entry<unknown>>();
-  /** type + agent id → task id → slot end (ms). */
-  private readonly slots = new Map<string, Map<string, number>>();
   private readonly outcomes = new Map<string, Array<{ id: string; at: number; failed: boolean }>>();
   private readonly open = new Map<string, OpenCircuit>();
-  private readonly waiting = new Map<string, Map<string, { score: number; seen: number }>>();
+  private readonly queues = new MemoryWaitingQueues((agent) => this.open.get(`${agent.type}\u0000${agent.agentId}`));
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -58,38 +60,26 @@ export class MemoryTaskCache implements TaskCache {
   async clearActive(taskId: string): Promise<void> {
     this.values.delete(`active:${taskId}`);
   }
-  private slotsOf(agent: AgentKey, nowMs: number): Map<string, number> {
-    const key = `${agent.type}\u0000${agent.agentId}`;
-    const slots = this.slots.get(key) ?? new Map<string, number>();
-    this.slots.set(key, slots);
-    for (const [task, until] of slots) if (until <= nowMs) slots.delete(task);
-    return slots;
-  }
   async acquireSlot(req: SlotRequest): Promise<SlotAnswer> {
-    const waitKey = `${req.agentType}\u0000${req.pool}`;
-    const waiters = this.waiting.get(waitKey) ?? new Map<string, { score: number; seen: number }>();
-    this.waiting.set(waitKey, waiters);
-    for (const [id, w] of waiters) if (w.seen < req.nowMs - req.staleMs) waiters.delete(id);
-    const score = waiters.get(req.taskId)?.score ?? req.score;
-    waiters.set(req.taskId, { score, seen: req.nowMs });
-    const position = [...waiters.entries()].filter(([id, w]) => w.score < score || (w.score === score && id < req.taskId)).length;
-    const loads = new Map<string, number>();
-    for (const e of req.eligible) loads.set(e.agentId, this.slotsOf({ agentId: e.agentId, type: req.agentType }, req.nowMs).size);
-    const { pick, freeSlots } = pickLeastLoaded(req.eligible, (id) => loads.get(id) ?? 0);
-    if (!pick) return { kind: 'busy', loads };
-    if (position >= freeSlots) return { kind: 'behind', loads, freeSlots, position };
-    this.slotsOf({ agentId: pick.agentId, type: req.agentType }, req.nowMs).set(req.taskId, req.leaseUntilMs);
-    waiters.delete(req.taskId);
-    return { kind: 'acquired', agentId: pick.agentId, loads };
+    return this.queues.acquire(req);
   }
-  async releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
-    this.slots.get(`${agent.type}\u0000${agent.agentId}`)?.delete(taskId);
+  async releaseSlot(agent: AgentKey, slot: string, wake?: WakeRequest): Promise<Waiter[]> {
+    return this.queues.release(agent, slot, wake);
+  }
+  async wakeWaiters(wake: WakeRequest): Promise<Waiter[]> {
+    return this.queues.wake(wake);
   }
   async inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number>> {
-    return new Map(agents.map((a) => [a.agentId, this.slotsOf(a, nowMs).size]));
+    return new Map(agents.map((a) => [a.agentId, this.queues.slotsOf(a, nowMs).size]));
   }
-  async leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
-    this.waiting.get(`${agentType}\u0000${pool}`)?.delete(taskId);
+  async leaveQueue(agentType: string, pool: string, taskId: string): Promise<string | undefined> {
+    return this.queues.leave(agentType, pool, taskId);
+  }
+  async waiterStates(tasks: ReadonlyArray<{ agentType: string; taskId: string }>): Promise<Map<string, WaiterState>> {
+    return this.queues.states(tasks);
+  }
+  async sweepWaiters(nowMs: number, limit: number): Promise<WaiterSweep> {
+    return this.queues.sweep(nowMs, limit);
   }
   async recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats> {
     const key = `${agent.type}\u0000${agent.agentId}`;

@@ -10,8 +10,16 @@ export const cacheKeys = {
   result: (taskId: string) => `task:result:${taskId}`,
   heartbeat: (agentId: string) => `agent:heartbeat:${agentId}`,
   persisted: (agentId: string) => `agent:persisted:${agentId}`,
+  /** Parked tasks of a pool: sorted set, score = waitingScore (priority, then age). */
   waiting: (type: string, pool: string) => `task:waiting:{${type}}:${pool}`,
-  waitingSeen: (type: string, pool: string) => `task:waiting-seen:{${type}}:${pool}`,
+  /** Parked or woken tasks of a type: sorted set, score = the end of the queue timeout (ms). */
+  parked: (type: string) => `task:parked:{${type}}`,
+  /** Woken tasks of a type that have not come for their slot yet: sorted set, score = reservation end (ms). */
+  woken: (type: string) => `task:woken:{${type}}`,
+  /** Slots handed to woken tasks: hash, task id → "agent id\nslot". */
+  handed: (type: string) => `task:handed:{${type}}`,
+  /** Agent types that have had parked tasks: set, for the reconciler's sweep. */
+  waitingTypes: () => 'task:waiting-types',
   /** Dispatch outcomes in the breaker window: sorted sets, score = time (ms). */
   dispatches: (type: string, agentId: string) => `agent:dispatches:{${type}}:${agentId}`,
   failures: (type: string, agentId: string) => `agent:failures:{${type}}:${agentId}`,

@@ -1,10 +1,20 @@
 import { Redis } from 'ioredis';
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
-import type { ActiveDispatch, AgentKey, SlotAnswer, SlotRequest, TaskCache } from '../core/ports';
+import type {
+  ActiveDispatch,
+  AgentKey,
+  SlotAnswer,
+  SlotRequest,
+  TaskCache,
+  Waiter,
+  WaiterState,
+  WaiterSweep,
+  WakeRequest,
+} from '../core/ports';
 import type { TaskStatusResponse } from '../core/task-model';
 import { cacheKeys } from './redis-cache-keys';
-import { ACQUIRE_SLOT } from './redis-slot-script';
+import * as waiting from './redis-waiting-queue';
 
 export interface CacheLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
@@ -72,27 +82,23 @@ export class RedisTaskCache implements TaskCache {
   }
 
   acquireSlot(req: SlotRequest): Promise<SlotAnswer | undefined> {
-    return this.safe('acquire slot', async () => {
-      const keys = [
-        cacheKeys.waiting(req.agentType, req.pool),
-        cacheKeys.waitingSeen(req.agentType, req.pool),
-        ...req.eligible.map((e) => cacheKeys.pending(req.agentType, e.agentId)),
-      ];
-      const args = [req.taskId, req.score, req.nowMs, req.staleMs, req.leaseUntilMs, ...req.eligible.flatMap((e) => [e.capacity, e.tier])];
-      const raw = (await this.redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as number[];
-      const [code, best, free, position] = raw;
-      const loads = new Map<string, number>();
-      req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[4 + i] ?? 0)));
-      if (code === 2) return { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, loads };
-      if (code === 1) return { kind: 'behind' as const, loads, freeSlots: Number(free), position: Number(position) };
-      return { kind: 'busy' as const, loads };
-    });
+    return this.safe('acquire slot', () => waiting.acquireSlot(this.redis, req));
   }
 
-  releaseSlot(agent: AgentKey, taskId: string): Promise<void> {
-    return this.safe('release slot', async () => {
-      await this.redis.zrem(cacheKeys.pending(agent.type, agent.agentId), taskId);
-    });
+  releaseSlot(agent: AgentKey, slot: string, wake?: WakeRequest): Promise<Waiter[]> {
+    return this.safe('release slot', () => waiting.wakeWaiters(this.redis, slot, agent, wake), []);
+  }
+
+  wakeWaiters(wake: WakeRequest): Promise<Waiter[]> {
+    return this.safe('wake waiters', () => waiting.wakeWaiters(this.redis, '', wake.agent, wake), []);
+  }
+
+  waiterStates(tasks: ReadonlyArray<{ agentType: string; taskId: string }>): Promise<Map<string, WaiterState> | undefined> {
+    return this.safe('read waiters', () => waiting.waiterStates(this.redis, tasks));
+  }
+
+  sweepWaiters(nowMs: number, limit: number): Promise<WaiterSweep | undefined> {
+    return this.safe('sweep waiters', () => waiting.sweepWaiters(this.redis, nowMs, limit));
   }
 
   inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined> {
@@ -112,10 +118,8 @@ export class RedisTaskCache implements TaskCache {
     });
   }
 
-  leaveQueue(agentType: string, pool: string, taskId: string): Promise<void> {
-    return this.safe('leave queue', async () => {
-      await this.redis.multi().zrem(cacheKeys.waiting(agentType, pool), taskId).hdel(cacheKeys.waitingSeen(agentType, pool), taskId).exec();
-    });
+  leaveQueue(agentType: string, pool: string, taskId: string): Promise<string | undefined> {
+    return this.safe('leave queue', () => waiting.leaveQueue(this.redis, agentType, pool, taskId));
   }
 
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {

@@ -10,6 +10,7 @@ import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';
 import { assertMetadataSize, assertRoomForAgent, assertWithinAgentLimits } from './agent-limits';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';
+import { wakeFor } from './wake-waiters';
 
 async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string, port: number): Promise<void> {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -52,7 +53,7 @@ export async function viewAgents(deps: Pick<Deps, 'cache' | 'clock' | 'settings'
 export { assertAgentToken, assertFleetToken } from './agent-auth';
 
 export async function registerAgent(
-  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost'>,
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost' | 'queue' | 'metrics'>,
   req: RegisterAgentRequest,
   token?: string,
 ): Promise<RegisterAgentResponse> {
@@ -92,6 +93,8 @@ export async function registerAgent(
     throw agentIdInUse(agentId, 'another registration of it was written at the same moment and won; register again with its agent_token');
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: 0 };
   await deps.cache.putLiveness(agent.agent_id, live, livenessTtl(deps.settings));
+  // A new agent (or one back with more capacity) takes the first waiting tasks at once.
+  await wakeFor(deps, agent);
   const [view] = await viewAgents(deps, [agent]);
   return {
     ...view!,
@@ -106,7 +109,7 @@ function livenessTtl(settings: Deps['settings']): number {
 }
 
 export async function heartbeat(
-  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'queue' | 'metrics'>,
   agentId: string,
   req: HeartbeatRequest,
   token: string | undefined,
@@ -136,6 +139,9 @@ export async function heartbeat(
   }
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: req.in_flight ?? agent.in_flight };
   await deps.cache.putLiveness(agentId, live, livenessTtl(deps.settings));
+  // Slots whose release was lost (a dispatcher that died) or whose circuit went half-open come free
+  // here at the latest: one small script, that ends at once when the agent is full or nobody waits.
+  await wakeFor(deps, agent);
   return {
     id: agentId,
     status: agentStatus(agent, now, deps.settings.heartbeatIntervalSeconds, live),

@@ -11,9 +11,10 @@ import { unstorablePlace } from '../core/json-limits';
 import type { AgentKey } from '../core/ports';
 import { type AttemptResult, healthOf } from '../core/retry-policy';
 import { isTerminal, type TaskState } from '../core/task-model';
-import { agentPollSeconds, taskPool } from '../core/waiting-queue';
-import { chooseAgent } from './choose-agent';
+import { agentPollSeconds } from '../core/waiting-queue';
+import { chooseAgent, type Choice } from './choose-agent';
 import { finishTask } from './finish-task';
+import { leaveQueue, startWoken, wakeFor, wakeRequest } from './wake-waiters';
 import {
   AnswerNotStoredError,
   done,
@@ -37,7 +38,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   // conditional on the stored status and attempts, so a stale read can waste a slot, never deliver twice.
   const task = await deps.tasks.get(state.task_id, { consistent: prev !== undefined });
   if (!task || isTerminal(task.status)) {
-    if (task) await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
+    if (task) await leaveQueue(deps, task);
     return done(task, prev);
   }
   const now = deps.clock.now();
@@ -56,8 +57,9 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const attempt = task.attempts + 1;
   const deadline = now + task.timeout_seconds * 1000;
   const choice = await chooseAgent(deps, task, now, deadline + LEASE_GRACE_MS);
-  if (choice.kind === 'wait') return wait(deps, task, prev, choice.reason);
-  const { agent, routing } = choice;
+  await startWoken(deps, choice.woken);
+  if (choice.kind === 'wait') return wait(deps, task, prev, choice);
+  const { agent, routing, slot } = choice;
   const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
   const leased = await deps.tasks.transition(task.task_id, 'sent', {
     set: {
@@ -70,8 +72,9 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     when: { attempts: task.attempts },
   });
   if (!leased) {
-    // Someone else moved the task (cancel, or another execution took this attempt): give the slot back and look again.
-    await deps.cache.releaseSlot(agentKey, task.task_id);
+    // Someone else moved the task (cancel, or another execution took this attempt): give the slot back
+    // (this acquisition's own: the other execution's stays taken) and look again.
+    await startWoken(deps, await deps.cache.releaseSlot(agentKey, slot, wakeRequest(agent, deps.clock.now())));
     const latest = await deps.tasks.get(task.task_id);
     return latest && !isTerminal(latest.status)
       ? { outcome: 'wait', delay_seconds: 1, status: latest.status, attempts: latest.attempts, fault_count: 0 }
@@ -81,7 +84,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const active = { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() };
   await deps.cache.putActive(task.task_id, active, task.timeout_seconds + 60);
 
-  const result = await deliver(deps, leased, agent, attempt, deadline);
+  const result = await deliver(deps, leased, agent, { attempt, deadline, slot });
   if (result.kind !== 'completed') {
     const failure = { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` };
     return recordFailure(deps, leased, attempt, failure, agent.agent_id);
@@ -125,8 +128,13 @@ async function storeAnswer(
   }
 }
 
-/** POSTs the attempt to the agent, then frees its slot and tells its circuit breaker how it went. */
-async function deliver(deps: StepDeps, task: TaskState, agent: AgentRecord, attempt: number, deadline: number): Promise<AttemptResult> {
+/** POSTs the attempt to the agent, then frees its slot (waking the next waiter) and tells its circuit breaker how it went. */
+async function deliver(
+  deps: StepDeps,
+  task: TaskState,
+  agent: AgentRecord,
+  { attempt, deadline, slot }: { attempt: number; deadline: number; slot: string },
+): Promise<AttemptResult> {
   const target = {
     agentId: agent.agent_id,
     host: agent.host,
@@ -155,7 +163,11 @@ async function deliver(deps: StepDeps, task: TaskState, agent: AgentRecord, atte
     }
   } finally {
     const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
-    await Promise.all([deps.cache.releaseSlot(agentKey, task.task_id), deps.cache.clearActive(task.task_id)]);
+    const [woken] = await Promise.all([
+      deps.cache.releaseSlot(agentKey, slot, wakeRequest(agent, deps.clock.now())),
+      deps.cache.clearActive(task.task_id),
+    ]);
+    await startWoken(deps, woken);
   }
   deps.metrics.timing('DispatchLatency', deps.clock.now() - sentAt, task.agent_type);
   await noteHealth(deps, agent, `${task.task_id}:${attempt}`, healthOf(result));
@@ -177,20 +189,35 @@ async function noteHealth(deps: StepDeps, agent: AgentRecord, dispatchId: string
   } else if (change.kind === 'close') {
     await deps.cache.setCircuit(key, undefined);
     deps.metrics.count('CircuitsClosed', agent.type);
+    await wakeFor(deps, agent);
   }
 }
 
-/** No agent can take the task now: look again after a poll interval, or fail it once its queue timeout has passed. */
-async function wait(deps: StepDeps, task: TaskState, prev: StepResult | undefined, reason: string): Promise<StepResult> {
+/**
+ * No agent can take the task now. Parked in the cache, the execution ends here and a freed slot wakes
+ * the task; past its queue deadline it fails. With the cache down nothing can wake it: it looks again
+ * after a poll interval, until its queue timeout.
+ */
+async function wait(
+  deps: StepDeps,
+  task: TaskState,
+  prev: StepResult | undefined,
+  choice: Extract<Choice, { kind: 'wait' }>,
+): Promise<StepResult> {
   const now = deps.clock.now();
-  const since = prev?.waiting_since ?? now;
   const queueTimeout = task.queue_timeout_seconds ?? deps.settings.queueTimeoutSeconds;
-  if (now - since < queueTimeout * 1000) {
-    const delay = agentPollSeconds(task.priority, deps.settings.agentPollSeconds);
-    return { outcome: 'wait', delay_seconds: delay, status: task.status, attempts: task.attempts, waiting_since: since, fault_count: 0 };
+  if (choice.parked) {
+    // (No metric here: it would add an EMF log line to every park, which has none otherwise.)
+    if (now < choice.parked.deadlineMs) return { ...done(task, prev), parked: true };
+  } else {
+    const since = prev?.waiting_since ?? now;
+    if (now - since < queueTimeout * 1000) {
+      const delay = agentPollSeconds(task.priority, deps.settings.agentPollSeconds);
+      return { outcome: 'wait', delay_seconds: delay, status: task.status, attempts: task.attempts, waiting_since: since, fault_count: 0 };
+    }
   }
-  const error = `no agent became available within the queue timeout of ${queueTimeout} s (${reason}); add or free agents, or submit with a longer queue_timeout_seconds`;
+  const error = `no agent became available within the queue timeout of ${queueTimeout} s (${choice.reason}); add or free agents, or submit with a longer queue_timeout_seconds`;
   const failed = await finishTask(deps, task, 'failed', { set: { error }, when: { attempts: task.attempts } });
-  await deps.cache.leaveQueue(task.agent_type, taskPool(task), task.task_id);
+  await leaveQueue(deps, task);
   return done(failed ?? (await deps.tasks.get(task.task_id)));
 }

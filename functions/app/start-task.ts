@@ -30,12 +30,15 @@ export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_
 /**
  * Starts the task's execution, named by the task id. A first start (`firstStart`, decided at submit)
  * starts Express or Standard without reading or writing the task: the task stays `pending` until its
- * first attempt is `sent`, and the execution's first step reads it. A task driven again (a re-drive
- * after a restart or a lost execution, a hand-over from Express) is read and, unless it is finished,
+ * first attempt is `sent`, and the execution's first step reads it. Any other start reads the task.
+ * One with no attempt in flight (a parked task woken by a freed slot, a re-drive of one that waits,
+ * a hand-over) picks Express or Standard as a first start does: waiting no longer happens inside an
+ * execution, so it need not fit in Express's 5 minutes. A task driven again with an attempt in
+ * flight (after a restart or a lost execution) goes to Standard, which has no time limit.
  * goes to Standard, which has no time limit.
  */
 export async function startTask(
-  deps: Pick<Deps, 'tasks' | 'workflow' | 'clock'>,
+  deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>,
   taskId: string,
   firstStart?: FirstStart,
 ): Promise<StartResult> {
@@ -48,6 +51,10 @@ export async function startTask(
   const task = await deps.tasks.get(taskId);
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
-  const outcome = await deps.workflow.start('standard', taskId, workflowInput(task, 'standard', now));
+  const kind =
+    task.status === 'sent' || task.status === 'running'
+      ? 'standard'
+      : chooseWorkflow(task, deps.settings.workflowMode, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds);
+  const outcome = await deps.workflow.start(kind, taskId, workflowInput(task, kind, now));
   return outcome === 'already_running' ? 'already_running' : 'started';
 }

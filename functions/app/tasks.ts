@@ -6,11 +6,11 @@ import { newTaskId } from '../core/ids';
 import type { ListTasksQuery } from '../core/contract';
 import { describeTarget, offers } from '../core/routing';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
-import { taskPool } from '../core/waiting-queue';
 import type { Deps } from './deps';
 import { finishTask } from './finish-task';
 import { firstStartOf } from './start-task';
 import { type TaskView, toTaskView } from './task-views';
+import { leaveQueue } from './wake-waiters';
 
 /** Refuses at once (503) work that no registered agent could ever take; busy or quiet agents are fine. */
 async function assertSomeAgentOffers(deps: Pick<Deps, 'agents' | 'clock'>, req: TaskSubmitRequest): Promise<void> {
@@ -151,7 +151,7 @@ export async function listTasks(
 }
 
 export async function cancelTask(
-  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics'>,
+  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics' | 'agents' | 'queue'>,
   taskId: string,
 ): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
   const task = await deps.tasks.get(taskId);
@@ -161,7 +161,7 @@ export async function cancelTask(
   if (isTerminal(task.status)) throw finished(task.status);
   const cancelled = await finishTask(deps, task, 'cancelled', { set: { error: 'cancelled by request' }, remove: ['lease_until'] });
   if (!cancelled) throw finished((await deps.tasks.get(taskId))?.status ?? 'unknown');
-  await deps.cache.leaveQueue(task.agent_type, taskPool(task), taskId);
+  await leaveQueue(deps, task);
   // The execution would notice on its next step anyway; stopping it early saves its waits.
   await deps.workflow.stop(taskId, 'cancelled by request');
   return { message: `task ${taskId} cancelled`, task_id: taskId, status: 'cancelled' };

@@ -38,6 +38,8 @@ export interface StepResult {
   fault_count: number;
   /** Set when this (Express) execution gave the task to a Standard execution and ends here. */
   handed_over?: true;
+  /** Set when the execution ends because the task is parked in the cache until a freed slot wakes it. */
+  parked?: true;
 }
 
 export interface WorkflowState {

@@ -15,6 +15,7 @@ import { DynamoTaskStore } from '../adapters/dynamo-task-store';
 import { currentFleetTokens } from '../adapters/fleet-tokens';
 import { HttpAgentClient } from '../adapters/http-agent-client';
 import { MemoryTaskCache } from '../adapters/memory-task-cache';
+import { NoTaskCache } from '../adapters/no-task-cache';
 import { RedisTaskCache } from '../adapters/redis-task-cache';
 import { SqsTaskQueue } from '../adapters/sqs-task-queue';
 import { PowertoolsSubmitIdempotency } from '../adapters/submit-idempotency';
@@ -63,13 +64,13 @@ const sfn = once(() => tracer.captureAWSv3Client(hooked(new SFNClient({}))));
 
 /** The local stand-in cache is shared by every handler in the process, like one ElastiCache endpoint. */
 let memoryCache: MemoryTaskCache | undefined;
-const nullCache = new MemoryTaskCache();
+const noCache = new NoTaskCache();
 
 const cache = once((): TaskCache => {
   const url = config.CACHE_URL;
   if (!url) {
     logger.warn('CACHE_URL is not set: running without the cache (routing uses heartbeats stored in DynamoDB)');
-    return nullCache;
+    return noCache;
   }
   if (url.startsWith('memory://')) return (memoryCache ??= new MemoryTaskCache());
   return RedisTaskCache.fromUrl(url, adapterLog);

@@ -1,12 +1,20 @@
 /**
- * Tasks that wait for a free agent queue in the cache by priority, then by age: each waiting task
- * looks again every few seconds, and takes a free slot only when it is among the first waiters.
+ * Tasks that find no free agent park in the cache, ordered by priority, then age, and their
+ * execution ends: nothing polls. Whoever frees capacity on an agent (a finished attempt, a new or
+ * returning agent, a circuit closing) hands the free slots straight to the first waiters of the
+ * pools that agent serves, and their dispatch starts again through the intake queue.
  */
+import type { AgentRecord } from './agent-model';
 import { MAX_PRIORITY, PRIORITY, type Task } from './task-model';
 
 /** Tasks waiting for the same agents share a queue: the agent a task names, else its type and capability. */
 export function taskPool(task: Pick<Task, 'agent_type' | 'task_type' | 'requested_agent_id'>): string {
   return task.requested_agent_id ?? `${task.agent_type}:${task.task_type}`;
+}
+
+/** The pools an agent serves: tasks that name it, and tasks of its type for each of its capabilities. */
+export function agentPools(agent: Pick<AgentRecord, 'agent_id' | 'type' | 'capabilities'>): string[] {
+  return [agent.agent_id, ...agent.capabilities.map((c) => `${agent.type}:${c}`)];
 }
 
 /** One priority level outranks any age: epoch milliseconds stay below this until the year 2286. */
@@ -17,17 +25,22 @@ export function waitingScore(priority: number, queuedAtMs: number): number {
   return (MAX_PRIORITY + 1 - priority) * PRIORITY_SCORE_STEP + queuedAtMs;
 }
 
-/** How long a waiting task sleeps before it looks for a free agent again; critical work looks more often. */
-export function agentPollSeconds(priority: number, baseSeconds: number): number {
-  return Math.max(1, Math.round(priority >= PRIORITY.high ? baseSeconds / 2 : baseSeconds));
+/** The priority a queue score was made from. */
+export function priorityOfScore(score: number): number {
+  return MAX_PRIORITY + 1 - Math.floor(score / PRIORITY_SCORE_STEP);
 }
 
-/** Polls a waiter may miss before it drops out of the queue (its execution ended, or it was handed over). */
-export const MISSED_POLLS_BEFORE_DROPPED = 3;
-/** Slack on top, for a step that is slow to come back. */
-export const WAITER_SLACK_MS = 5_000;
+/**
+ * How long a slot handed to a woken waiter stays reserved for it: the intake queue, the starter and
+ * the first dispatch step fit in it. If the waiter does not come, the slot frees itself and the
+ * reconciler wakes the waiter again.
+ */
+export const WAKE_RESERVATION_MS = 60_000;
 
-/** Waiters not seen for this long drop out of the queue, so a task that stopped waiting keeps no one behind it. */
-export function waiterStaleMs(basePollSeconds: number): number {
-  return MISSED_POLLS_BEFORE_DROPPED * agentPollSeconds(PRIORITY.low, basePollSeconds) * 1000 + WAITER_SLACK_MS;
+/**
+ * How long a waiting task sleeps before it looks again when the cache is down (then nothing can
+ * wake it, so its execution polls as it did before parking existed); critical work looks more often.
+ */
+export function agentPollSeconds(priority: number, baseSeconds: number): number {
+  return Math.max(1, Math.round(priority >= PRIORITY.high ? baseSeconds / 2 : baseSeconds));
 }

@@ -10,7 +10,7 @@ import { parseOrThrow } from '../core/validation';
 import { depsOf, config, fleetTokens } from '../composition/composition-root';
 import { httpApi, idParam } from '../composition/http-handler';
 
-const deps = depsOf(['agents', 'cache']);
+const deps = depsOf(['agents', 'cache', 'queue']);
 
 export const handler = httpApi(
   'agents',

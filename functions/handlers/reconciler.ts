@@ -3,7 +3,7 @@ import { depsOf, config } from '../composition/composition-root';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
 
-const deps = depsOf(['tasks', 'queue']);
+const deps = depsOf(['tasks', 'queue', 'cache']);
 
 /**
  * Scheduled sweep: unfinished tasks that nothing has touched for a while (enqueue lost, execution

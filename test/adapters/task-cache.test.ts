@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { RedisTaskCache } from '../../functions/adapters/redis-task-cache';
 import type { SlotRequest, TaskCache } from '../../functions/core/ports';
+import { WAKE_RESERVATION_MS, waitingScore } from '../../functions/core/waiting-queue';
 import { freePort } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 
@@ -53,6 +54,7 @@ const impls: Impl[] = [
 ];
 
 const NOW = 1_700_000_000_000;
+let tokens = 0;
 
 describe.each(impls)('$name', (impl) => {
   /** A fresh agent type per test, so tests do not see each other's keys. */
@@ -63,7 +65,8 @@ describe.each(impls)('$name', (impl) => {
     taskId,
     score: 5,
     nowMs: NOW,
-    staleMs: 60_000,
+    queueDeadlineMs: NOW + 600_000,
+    token: `t${++tokens}`,
     leaseUntilMs: NOW + 60_000,
     eligible,
     ...extra,
@@ -129,9 +132,10 @@ describe.each(impls)('$name', (impl) => {
     const [cache] = impl.instances(1);
     const type = fresh();
     const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
-    expect((await cache!.acquireSlot(request(type, 'a', one)))?.kind).toBe('acquired');
+    const a = await cache!.acquireSlot(request(type, 'a', one));
+    expect(a?.kind).toBe('acquired');
     expect((await cache!.acquireSlot(request(type, 'b', one)))?.kind).toBe('busy');
-    await cache!.releaseSlot({ agentId: 'solo', type }, 'a');
+    await cache!.releaseSlot({ agentId: 'solo', type }, a?.kind === 'acquired' ? a.slot : '');
     expect((await cache!.acquireSlot(request(type, 'b', one)))?.kind).toBe('acquired');
     // 'b' was never released (its dispatcher died): after its lease end the slot is free again.
     expect((await cache!.acquireSlot(request(type, 'c', one, { nowMs: NOW + 59_000 })))?.kind).toBe('busy');
@@ -141,39 +145,152 @@ describe.each(impls)('$name', (impl) => {
     expect(Object.fromEntries((await cache!.inFlight([{ agentId: 'solo', type }], NOW + 60_001))!)).toEqual({ solo: 1 });
   });
 
-  it('serves waiting tasks by score (priority, then age), and a task may leave the queue', async () => {
+  it("names each acquisition's slot: two executions of one task hold two slots, and a release frees only its own", async () => {
     const [cache] = impl.instances(1);
     const type = fresh();
-    const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
-    expect((await cache!.acquireSlot(request(type, 'running', one)))?.kind).toBe('acquired');
-    // Three low tasks, then a critical one (lower score), all waiting for the busy agent.
-    for (const [id, score] of [
-      ['low1', 100],
-      ['low2', 101],
-      ['low3', 102],
-      ['critical', 1],
-    ] as const) {
-      expect((await cache!.acquireSlot(request(type, id, one, { score })))?.kind).toBe('busy');
-    }
-    await cache!.releaseSlot({ agentId: 'solo', type }, 'running');
-    const low = await cache!.acquireSlot(request(type, 'low1', one, { score: 100 }));
-    expect(low).toMatchObject({ kind: 'behind', freeSlots: 1, position: 1 });
-    expect((await cache!.acquireSlot(request(type, 'critical', one, { score: 1 })))?.kind).toBe('acquired');
-    await cache!.releaseSlot({ agentId: 'solo', type }, 'critical');
-    // low1 is next; low2 behind it. low1 leaves (cancelled), so low2 moves up.
-    expect(await cache!.acquireSlot(request(type, 'low2', one, { score: 101 }))).toMatchObject({ kind: 'behind', position: 1 });
-    await cache!.leaveQueue(type, `${type}:work`, 'low1');
-    expect((await cache!.acquireSlot(request(type, 'low2', one, { score: 101 })))?.kind).toBe('acquired');
+    const two = [{ agentId: 'pair', capacity: 2, tier: 0 }];
+    const winner = await cache!.acquireSlot(request(type, 'raced', two));
+    const loser = await cache!.acquireSlot(request(type, 'raced', two));
+    if (winner?.kind !== 'acquired' || loser?.kind !== 'acquired') throw new Error('both should hold a slot');
+    expect(winner.slot).not.toBe(loser.slot);
+    expect((await cache!.inFlight([{ agentId: 'pair', type }], NOW))?.get('pair')).toBe(2);
+    await cache!.releaseSlot({ agentId: 'pair', type }, loser.slot);
+    expect((await cache!.inFlight([{ agentId: 'pair', type }], NOW))?.get('pair')).toBe(1);
   });
 
-  it('queues a task with no eligible agent, so it keeps its place, and drops waiters not seen for staleMs', async () => {
+  it('parks waiters by score; a release hands the slot to the first of them, whom a newcomer cannot overtake', async () => {
     const [cache] = impl.instances(1);
     const type = fresh();
     const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
-    expect((await cache!.acquireSlot(request(type, 'early', [], { score: 1 })))?.kind).toBe('busy');
-    expect(await cache!.acquireSlot(request(type, 'late', one, { score: 2 }))).toMatchObject({ kind: 'behind', position: 1 });
-    // 'early' is not seen again: after staleMs it no longer holds 'late' back.
-    expect((await cache!.acquireSlot(request(type, 'late', one, { score: 2, nowMs: NOW + 61_000 })))?.kind).toBe('acquired');
+    const wake = { agent: { agentId: 'solo', type }, capacity: 1, pools: ['solo', `${type}:work`], nowMs: NOW };
+    const running = await cache!.acquireSlot(request(type, 'running', one));
+    // Three normal tasks, oldest first, then a critical one (lower score), all parked.
+    for (const [id, score] of [
+      ['low1', waitingScore(5, NOW)],
+      ['low2', waitingScore(5, NOW + 1)],
+      ['low3', waitingScore(5, NOW + 2)],
+      ['critical', waitingScore(15, NOW + 3)],
+    ] as const) {
+      expect(await cache!.acquireSlot(request(type, id, one, { score }))).toMatchObject({
+        kind: 'busy',
+        deadlineMs: NOW + 600_000,
+        woken: [],
+      });
+    }
+    const woken = await cache!.releaseSlot({ agentId: 'solo', type }, running?.kind === 'acquired' ? running.slot : '', wake);
+    expect(woken).toEqual([{ taskId: 'critical', priority: 15 }]);
+    // The slot is reserved: a newcomer (or another waiter) finds the agent full.
+    expect((await cache!.acquireSlot(request(type, 'newcomer', one, { score: waitingScore(15, NOW) })))?.kind).toBe('busy');
+    const critical = await cache!.acquireSlot(request(type, 'critical', one, { score: waitingScore(15, NOW + 3) }));
+    expect(critical).toMatchObject({ kind: 'acquired', agentId: 'solo' });
+    // Next: the newcomer (critical, parked just now), then the normal ones by age.
+    const next = await cache!.releaseSlot({ agentId: 'solo', type }, critical?.kind === 'acquired' ? critical.slot : '', wake);
+    expect(next).toEqual([{ taskId: 'newcomer', priority: 15 }]);
+    await cache!.leaveQueue(type, `${type}:work`, 'newcomer');
+    expect(await cache!.wakeWaiters(wake)).toEqual([{ taskId: 'low1', priority: 5 }]);
+    // low1 is cancelled: the slot handed to it goes back, named by its agent, and low2 is next.
+    expect(await cache!.leaveQueue(type, `${type}:work`, 'low1')).toBe('solo');
+    expect(await cache!.leaveQueue(type, `${type}:work`, 'low1')).toBeUndefined();
+    expect(await cache!.wakeWaiters(wake)).toEqual([{ taskId: 'low2', priority: 5 }]);
+    expect((await cache!.acquireSlot(request(type, 'low2', one, { score: waitingScore(5, NOW + 1) })))?.kind).toBe('acquired');
+  });
+
+  it('a later task that finds a free slot hands it to the waiter ahead of it, and parks', async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
+    // 'early' parked while no agent could take it.
+    expect(await cache!.acquireSlot(request(type, 'early', [], { score: 1 }))).toMatchObject({ kind: 'busy', woken: [] });
+    expect(await cache!.acquireSlot(request(type, 'late', one, { score: 2 }))).toMatchObject({
+      kind: 'behind',
+      position: 1,
+      freeSlots: 1,
+      woken: [{ taskId: 'early' }],
+    });
+    expect(await cache!.acquireSlot(request(type, 'early', one, { score: 1 }))).toMatchObject({ kind: 'acquired', agentId: 'solo' });
+  });
+
+  it("hands out nothing while the agent's circuit is open, and one slot while it is half-open", async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    const many = [{ agentId: 'flaky', capacity: 3, tier: 0 }];
+    for (const id of ['w1', 'w2', 'w3']) await cache!.acquireSlot(request(type, id, [], { score: Number(id.slice(1)) }));
+    await cache!.setCircuit({ agentId: 'flaky', type }, { openedAtMs: NOW, openUntilMs: NOW + 30_000, trips: 1 });
+    const wake = { agent: { agentId: 'flaky', type }, capacity: 3, pools: [`${type}:work`], nowMs: NOW };
+    expect(await cache!.wakeWaiters(wake)).toEqual([]);
+    expect((await cache!.wakeWaiters({ ...wake, nowMs: NOW + 30_000 })).map((w) => w.taskId)).toEqual(['w1']);
+    await cache!.setCircuit({ agentId: 'flaky', type }, undefined);
+    expect((await cache!.wakeWaiters({ ...wake, nowMs: NOW + 30_001 })).map((w) => w.taskId)).toEqual(['w2', 'w3']);
+    expect((await cache!.acquireSlot(request(type, 'w2', many, { nowMs: NOW + 30_002 })))?.kind).toBe('acquired');
+  });
+
+  it('a wake-up also answers waiters past their queue deadline, once per reservation period, even when nothing is free', async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
+    await cache!.acquireSlot(request(type, 'running', one));
+    await cache!.acquireSlot(request(type, 'late', one, { queueDeadlineMs: NOW + 5_000 }));
+    const wake = { agent: { agentId: 'solo', type }, capacity: 1, pools: [`${type}:work`], nowMs: NOW + 4_999 };
+    expect(await cache!.wakeWaiters(wake)).toEqual([]);
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 5_000 })).toEqual([{ taskId: 'late', priority: 5 }]);
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 6_000 })).toEqual([]);
+    // It came (and its step failed it): nothing more to answer.
+    await cache!.acquireSlot(request(type, 'late', one, { nowMs: NOW + 6_000 }));
+    await cache!.leaveQueue(type, `${type}:work`, 'late');
+    expect(await cache!.wakeWaiters({ ...wake, nowMs: NOW + 10 * WAKE_RESERVATION_MS })).toEqual([]);
+  });
+
+  it('a woken task whose agent is no longer eligible gives the slot back and parks again in its place', async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    await cache!.acquireSlot(request(type, 'first', [], { score: 1 }));
+    await cache!.acquireSlot(request(type, 'second', [], { score: 2 }));
+    const wake = { agent: { agentId: 'gone', type }, capacity: 1, pools: [`${type}:work`], nowMs: NOW };
+    expect((await cache!.wakeWaiters(wake)).map((w) => w.taskId)).toEqual(['first']);
+    expect((await cache!.inFlight([{ agentId: 'gone', type }], NOW))?.get('gone')).toBe(1);
+    // 'gone' drained meanwhile: another agent, busy, is all 'first' may use.
+    expect(await cache!.acquireSlot(request(type, 'first', [], { score: 1 }))).toMatchObject({ kind: 'busy', deadlineMs: NOW + 600_000 });
+    expect((await cache!.inFlight([{ agentId: 'gone', type }], NOW))?.get('gone')).toBe(0);
+    expect((await cache!.wakeWaiters(wake)).map((w) => w.taskId)).toEqual(['first']);
+  });
+
+  it("keeps a waiter's first queue deadline, says who waits, and sweeps overdue waiters and lost wake-ups", async () => {
+    const [cache] = impl.instances(1);
+    const type = fresh();
+    await cache!.acquireSlot(request(type, 'patient', [], { score: 1, queueDeadlineMs: NOW + 600_000 }));
+    await cache!.acquireSlot(request(type, 'hasty', [], { score: 2, queueDeadlineMs: NOW + 20_000 }));
+    // Looking again does not move the deadline.
+    expect(await cache!.acquireSlot(request(type, 'hasty', [], { score: 2, queueDeadlineMs: NOW + 90_000 }))).toMatchObject({
+      deadlineMs: NOW + 20_000,
+    });
+    const wake = { agent: { agentId: 'solo', type }, capacity: 1, pools: [`${type}:work`], nowMs: NOW };
+    expect((await cache!.wakeWaiters(wake)).map((w) => w.taskId)).toEqual(['patient']);
+    const states = await cache!.waiterStates([
+      { agentType: type, taskId: 'patient' },
+      { agentType: type, taskId: 'hasty' },
+      { agentType: type, taskId: 'stranger' },
+    ]);
+    expect(Object.fromEntries(states!)).toEqual({
+      patient: { deadlineMs: NOW + 600_000, wokenUntilMs: NOW + WAKE_RESERVATION_MS },
+      hasty: { deadlineMs: NOW + 20_000 },
+    });
+    const ours = ['patient', 'hasty'];
+    const mine = async (at: number) => {
+      const sweep = (await cache!.sweepWaiters(at, 100))!;
+      return { overdue: sweep.overdue.filter((id) => ours.includes(id)), lost: sweep.lostWakeUps.filter((id) => ours.includes(id)) };
+    };
+    expect(await mine(NOW + 19_999)).toEqual({ overdue: [], lost: [] });
+    expect(await mine(NOW + 20_000)).toEqual({ overdue: ['hasty'], lost: [] });
+    // Each is answered once per reservation period: its start is under way.
+    expect(await mine(NOW + 20_001)).toEqual({ overdue: [], lost: [] });
+    // 'patient' never came for its slot: its wake-up was lost.
+    expect(await mine(NOW + WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: ['patient'] });
+    expect(await mine(NOW + WAKE_RESERVATION_MS + 1)).toEqual({ overdue: [], lost: [] });
+    // Nor did 'hasty' come to be failed: answered again.
+    expect(await mine(NOW + 20_000 + WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: ['hasty'] });
+    await cache!.leaveQueue(type, `${type}:work`, 'hasty');
+    await cache!.leaveQueue(type, `${type}:work`, 'patient');
+    expect(await mine(NOW + 10 * WAKE_RESERVATION_MS)).toEqual({ overdue: [], lost: [] });
   });
 
   it('prefers a lower tier even when it is busier', async () => {
@@ -230,7 +347,8 @@ describe('RedisTaskCache without a server', () => {
         taskId: 'x',
         score: 1,
         nowMs: NOW,
-        staleMs: 1,
+        queueDeadlineMs: NOW + 600_000,
+        token: 'fill',
         leaseUntilMs: NOW + 1,
         eligible: [{ agentId: 'a', capacity: 1, tier: 0 }],
       }),
@@ -238,8 +356,11 @@ describe('RedisTaskCache without a server', () => {
     expect(await cache.inFlight([agent], NOW)).toBeUndefined();
     expect(await cache.circuits([agent], NOW, 1, true)).toBeUndefined();
     expect(await cache.recordOutcome(agent, 'd', true, NOW, 1)).toBeUndefined();
-    await expect(cache.releaseSlot(agent, 'x')).resolves.toBeUndefined();
+    await expect(cache.releaseSlot(agent, 'x')).resolves.toEqual([]);
+    await expect(cache.wakeWaiters({ agent, capacity: 1, pools: ['p'], nowMs: NOW })).resolves.toEqual([]);
     await expect(cache.setCircuit(agent, undefined)).resolves.toBeUndefined();
     await expect(cache.leaveQueue('t', 'p', 'x')).resolves.toBeUndefined();
+    expect(await cache.waiterStates([{ agentType: 't', taskId: 'x' }])).toBeUndefined();
+    expect(await cache.sweepWaiters(NOW, 10)).toBeUndefined();
   });
 });

@@ -82,7 +82,8 @@ describe('chooseAgent in a large fleet', () => {
         taskId: `fill-${i}`,
         score: 0,
         nowMs: now,
-        staleMs: 60_000,
+        queueDeadlineMs: now + 600_000,
+        token: 'fill',
         leaseUntilMs: now + 600_000,
         eligible: [{ agentId: `needle-${i}`, capacity: 1, tier: 0 }],
       });
@@ -92,7 +93,7 @@ describe('chooseAgent in a large fleet', () => {
       const t = task('needle');
       const choice = await chooseAgent(deps(), t, now, now + 60_000);
       expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('needle-77');
-      await cache.releaseSlot({ agentId: 'needle-77', type: 'needle' }, t.task_id);
+      if (choice.kind === 'chosen') await cache.releaseSlot({ agentId: 'needle-77', type: 'needle' }, choice.slot);
     }
     const full = await chooseAgent(deps(), task('needle'), now, now + 60_000);
     expect(full.kind === 'chosen').toBe(true);
@@ -110,7 +111,7 @@ describe('chooseAgent with a registry snapshot', () => {
       const t = task('snap');
       const choice = await chooseAgent(deps(), t, clock.now(), clock.now() + 60_000);
       expect(choice.kind === 'chosen' && choice.agent.agent_id).toBe('snap-2');
-      await cache.releaseSlot({ agentId: 'snap-2', type: 'snap' }, t.task_id);
+      if (choice.kind === 'chosen') await cache.releaseSlot({ agentId: 'snap-2', type: 'snap' }, choice.slot);
     }
     await store.markDraining('snap-2', undefined);
     const none = await chooseAgent(deps(), task('snap'), clock.now(), clock.now() + 60_000);

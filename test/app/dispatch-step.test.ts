@@ -38,7 +38,8 @@ async function fill(agent: AgentRecord): Promise<void> {
       taskId: `other-${i}`,
       score: 0,
       nowMs: w.clock.now(),
-      staleMs: 60_000,
+      queueDeadlineMs: w.clock.now() + 3_600_000,
+      token: 'fill',
       leaseUntilMs: w.clock.now() + 3_600_000,
       eligible: [{ agentId: agent.agent_id, capacity: agent.max_concurrency, tier: 0 }],
     });
@@ -178,8 +179,10 @@ describe('dispatchStep', () => {
     expect(w.metrics.totals()).toEqual({ TasksRetried: 1, TasksTimedOut: 1 });
   });
 
-  it('waits while every agent is busy, then fails the task once its queue_timeout_seconds has passed on the clock, saying why', async () => {
-    await fill(await w.agent({ agent_id: A, max_concurrency: 1 }));
+  it('with the cache down, waits while every agent is busy (looking again each poll), then fails the task once its queue_timeout_seconds has passed on the clock, saying why', async () => {
+    w = world({}, { cacheDown: true });
+    // Without the cache, loads come from the agents' heartbeats.
+    await w.agent({ agent_id: A, max_concurrency: 1, in_flight: 1 });
     const t = await w.task({ queue_timeout_seconds: 20 });
     const since = w.clock.now();
 
@@ -207,8 +210,9 @@ describe('dispatchStep', () => {
     expect(w.metrics.totals()).toEqual({ TasksFailed: 1 });
   });
 
-  it('a task of high priority looks for a free agent twice as often', async () => {
-    await fill(await w.agent({ agent_id: A, max_concurrency: 1 }));
+  it('with the cache down, a task of high priority looks for a free agent twice as often', async () => {
+    w = world({}, { cacheDown: true });
+    await w.agent({ agent_id: A, max_concurrency: 1, in_flight: 1 });
     const t = await w.task({ priority: 10 });
     expect(await dispatchStep(w.stepDeps, state(t))).toMatchObject({ outcome: 'wait', delay_seconds: w.settings.agentPollSeconds / 2 });
   });
@@ -267,8 +271,9 @@ describe('dispatchStep', () => {
     expect(await dispatchStep(w.stepDeps, state(last))).toMatchObject({ outcome: 'done', status: 'failed', attempts: 4 });
   });
 
-  it('on Express, hands the task to Standard (back on the intake queue) when the next wait would run into the deadline', async () => {
-    await fill(await w.agent({ agent_id: A, max_concurrency: 1 }));
+  it('with the cache down, on Express, hands the task to Standard (back on the intake queue) when the next wait would run into the deadline', async () => {
+    w = world({}, { cacheDown: true });
+    await w.agent({ agent_id: A, max_concurrency: 1, in_flight: 1 });
     const t = await w.task({ priority: 3 });
     const deadline = { express_deadline_ms: w.clock.now() + 60_000 };
     // Waiting 2 s, then a step of up to 50 s, ends before the deadline.
@@ -289,6 +294,15 @@ describe('dispatchStep', () => {
     expect(w.queue.sent).toEqual([{ taskId: t.task_id, priority: 5 }]);
     expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'queued' });
     expect(w.metrics.totals()).toEqual({ HandedOverToStandard: 1 });
+  });
+
+  it('parks a task on Express instead of handing it over: its execution ends, and nothing waits in it', async () => {
+    await fill(await w.agent({ agent_id: A, max_concurrency: 1 }));
+    const t = await w.task({ priority: 3 });
+    const ended = await dispatchStep(w.stepDeps, state(t, undefined, { express_deadline_ms: w.clock.now() + 60_000 }));
+    expect(ended).toEqual({ outcome: 'done', parked: true, delay_seconds: 0, status: 'queued', attempts: 0, fault_count: 0 });
+    expect(w.queue.sent).toEqual([]);
+    expect(w.metrics.totals()).toEqual({});
   });
 
   it('on Express, hands over a retry whose delay would run into the deadline', async () => {

@@ -67,15 +67,30 @@ describe('startTask', () => {
     expect(firstStartOf({ timeout_seconds: 30, max_retries: 3 }, { ...auto, workflowMode: 'standard' }).workflow).toBe('standard');
   });
 
-  it('a task driven again always goes to Standard, pending included, and its stored state is left alone', async () => {
+  it('a task driven again with an attempt in flight goes to Standard, and its stored state is left alone', async () => {
     w = world({ workflowMode: 'auto' });
-    for (const status of ['pending', 'queued', 'sent', 'running', 'retrying'] as const) {
-      const t = await w.task({ status, attempts: status === 'queued' || status === 'pending' ? 0 : 1 });
+    for (const status of ['sent', 'running'] as const) {
+      const t = await w.task({ status, attempts: 1, workflow: 'express' });
       expect(await startTask(w.deps, t.task_id)).toBe('started');
       expect(w.workflow.starts.at(-1)).toMatchObject({ kind: 'standard', name: t.task_id });
       expect(w.workflow.starts.at(-1)!.input.express_deadline_ms).toBeUndefined();
       expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
     }
+  });
+
+  it('a task with no attempt in flight (a parked task woken by a freed slot) may go to Express, as a first start, its state left alone', async () => {
+    w = world({ workflowMode: 'auto' });
+    for (const status of ['pending', 'queued', 'retrying'] as const) {
+      const t = await w.task({ status, attempts: status === 'retrying' ? 1 : 0 });
+      expect(await startTask(w.deps, t.task_id)).toBe('started');
+      expect(w.workflow.starts.at(-1)).toMatchObject({ kind: 'express', name: t.task_id });
+      expect(w.workflow.starts.at(-1)!.input.express_deadline_ms).toBe(w.clock.now() + 270_000);
+      expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
+    }
+    // One whose attempts would not fit in an Express execution still goes to Standard.
+    const long = await w.task({ status: 'queued', timeout_seconds: 600 });
+    await startTask(w.deps, long.task_id);
+    expect(w.workflow.starts.at(-1)).toMatchObject({ kind: 'standard', name: long.task_id });
   });
 
   it('answers already_running when the execution runs already', async () => {

@@ -334,28 +334,26 @@ describe('cancelTask', () => {
     expect(w.workflow.stops).toEqual([]);
   });
 
-  it('takes the task out of the waiting queue, so the task behind it gets the free slot', async () => {
+  it('takes the task out of the waiting queue, and gives the slot handed to it to the task behind', async () => {
     await w.agent({ max_concurrency: 1 });
     const occupant = await w.task();
     const ahead = await w.task({ priority: 10 });
     const behind = await w.task({ priority: 5 });
+    const step = (t: { task_id: string }) => dispatchStep(w.stepDeps, { task_id: t.task_id, state_timeout_seconds: 50 });
     w.agentClient.answer(async () => {
-      // While the occupant runs, both others look for an agent and wait in line, `ahead` first.
-      for (const t of [ahead, behind])
-        expect(await dispatchStep(w.stepDeps, { task_id: t.task_id, state_timeout_seconds: 50 })).toMatchObject({ outcome: 'wait' });
+      // While the occupant runs, both others look for an agent and park, `ahead` first: their executions end.
+      for (const t of [ahead, behind]) expect(await step(t)).toMatchObject({ outcome: 'done', parked: true, status: 'queued' });
       return completed();
     });
-    expect(await dispatchStep(w.stepDeps, { task_id: occupant.task_id, state_timeout_seconds: 50 })).toMatchObject({
-      status: 'completed',
-    });
-    // The slot is free, but `behind` is still behind `ahead`.
-    expect(await dispatchStep(w.stepDeps, { task_id: behind.task_id, state_timeout_seconds: 50 })).toMatchObject({ outcome: 'wait' });
+    expect(await step(occupant)).toMatchObject({ status: 'completed' });
+    // The freed slot went to `ahead`, which is started again; `behind` cannot take it meanwhile.
+    expect(w.queue.drain()).toEqual([ahead.task_id]);
+    expect(await step(behind)).toMatchObject({ outcome: 'done', parked: true });
     await cancelTask(w.deps, ahead.task_id);
+    // The cancelled task's slot goes to the next waiter, which is started.
+    expect(w.queue.drain()).toEqual([behind.task_id]);
     w.agentClient.answer(completed());
-    expect(await dispatchStep(w.stepDeps, { task_id: behind.task_id, state_timeout_seconds: 50 })).toMatchObject({
-      outcome: 'done',
-      status: 'completed',
-    });
+    expect(await step(behind)).toMatchObject({ outcome: 'done', status: 'completed' });
     expect(w.agentClient.deliveries.map((d) => d.request.task_id)).toEqual([occupant.task_id, behind.task_id]);
   });
 });

@@ -7,12 +7,22 @@ import { CachingAgentStore } from '../../functions/adapters/caching-agent-store'
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { type ItemWriteObserver, MemoryTaskStore } from '../../functions/adapters/memory-task-store';
+import { NoTaskCache } from '../../functions/adapters/no-task-cache';
 import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
 import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentTaskRequest } from '../../functions/core/contract';
-import type { AgentClient, DeliveryTarget, FirstStart, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
+import type {
+  AgentClient,
+  DeliveryTarget,
+  FirstStart,
+  StartOutcome,
+  TaskCache,
+  TaskQueue,
+  Workflow,
+  WorkflowInput,
+} from '../../functions/core/ports';
 import type { AttemptResult } from '../../functions/core/retry-policy';
 import type { Task, TaskState } from '../../functions/core/task-model';
 import type { WorkflowKind } from '../../functions/core/workflow-choice';
@@ -128,12 +138,13 @@ export const failed = (error: string, retryable = true, extra: { retryAfterSecon
 export const timedOut = (error = 'no answer in time'): AttemptResult => ({ kind: 'timed_out', error });
 
 /** A world for use cases. Private networks 10.0.0.0/8 are allowed, as a deployment in a VPC would. */
-export function world(overrides: Partial<Settings> = {}, options: { observeTaskWrites?: ItemWriteObserver } = {}) {
+export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: boolean; observeTaskWrites?: ItemWriteObserver } = {}) {
   const clock = new FakeClock(NOW);
   const settings: Settings = { ...loadConfig({ ALLOWED_AGENT_NETWORKS: '10.0.0.0/8' }).settings, ...overrides };
   const tasks = new MemoryTaskStore(clock, options.observeTaskWrites);
   const agents = new MemoryAgentStore();
-  const cache = new MemoryTaskCache(clock);
+  // With `cacheDown`, the cache answers as RedisTaskCache does while its server is down.
+  const cache: TaskCache = options.cacheDown ? new NoTaskCache() : new MemoryTaskCache(clock);
   const queue = new RecordingQueue();
   const workflow = new RecordingWorkflow();
   const agentClient = new ScriptedAgentClient();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentPollSeconds, taskPool, waiterStaleMs, waitingScore } from '../../functions/core/waiting-queue';
+import { agentPollSeconds, agentPools, priorityOfScore, taskPool, waitingScore } from '../../functions/core/waiting-queue';
 
 describe('waitingScore', () => {
   const at = Date.parse('2026-11-30T12:00:00.000Z');
@@ -25,10 +25,21 @@ describe('taskPool', () => {
   });
 });
 
-describe('waiterStaleMs', () => {
-  it('drops a waiter after three missed polls of the slowest (lowest-priority) interval, plus slack', () => {
-    expect(waiterStaleMs(2)).toBe(3 * 2_000 + 5_000);
-    expect(waiterStaleMs(1)).toBe(3 * 1_000 + 5_000);
+describe('agentPools', () => {
+  it('lists the queues an agent serves: tasks that name it, and its type with each capability', () => {
+    expect(agentPools({ agent_id: 'a-1', type: 'cost', capabilities: ['analyze_cost', 'forecast'] })).toEqual([
+      'a-1',
+      'cost:analyze_cost',
+      'cost:forecast',
+    ]);
+  });
+});
+
+describe('priorityOfScore', () => {
+  it('gives back the priority a score was made from, whatever the age', () => {
+    const at = Date.parse('2026-11-30T12:00:00.000Z');
+    for (const p of [1, 5, 10, 15]) expect(priorityOfScore(waitingScore(p, at))).toBe(p);
+    expect(priorityOfScore(waitingScore(1, 0))).toBe(1);
   });
 });
 

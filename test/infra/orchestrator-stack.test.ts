@@ -355,7 +355,7 @@ describe('the stateless stack', () => {
     expect(resources).toContain('ExpressWorkflowStateMachine');
   });
 
-  it('lets only the cache users run in the VPC', () => {
+  it('lets only the cache users run in the VPC (the reconciler reads which tasks are parked there)', () => {
     const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<
       string,
       { Metadata: Record<string, string> }
@@ -364,7 +364,12 @@ describe('the stateless stack', () => {
       Object.values(inVpc)
         .map((f) => f.Metadata['optiinfra:entry'])
         .sort(),
-    ).toEqual(['functions/handlers/api-agents.ts', 'functions/handlers/api-tasks.ts', 'functions/handlers/dispatcher.ts']);
+    ).toEqual([
+      'functions/handlers/api-agents.ts',
+      'functions/handlers/api-tasks.ts',
+      'functions/handlers/dispatcher.ts',
+      'functions/handlers/reconciler.ts',
+    ]);
   });
 });
 

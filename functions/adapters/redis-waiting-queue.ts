@@ -1,0 +1,129 @@
+/** RedisTaskCache's slots and waiting queues: the scripts of redis-slot-script.ts, their arguments and answers. */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/ports';
+import { PRIORITY } from '../core/task-model';
+import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
+import { cacheKeys } from './redis-cache-keys';
+import { ACQUIRE_SLOT, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
+
+/** The name of an acquisition's slot: the task id and a token, so a racing execution's release frees only its own. */
+export const slotName = (taskId: string, token: string) => `${taskId}:${token}`;
+
+/** Task and score pairs; score -1 is a waiter past its queue deadline (started at normal priority, to fail). */
+function waiters(flat: readonly unknown[]): Waiter[] {
+  const out: Waiter[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const score = Number(flat[i + 1]);
+    out.push({ taskId: String(flat[i]), priority: score < 0 ? PRIORITY.normal : priorityOfScore(score) });
+  }
+  return out;
+}
+
+export async function acquireSlot(redis: Redis, req: SlotRequest): Promise<SlotAnswer> {
+  const t = req.agentType;
+  const keys = [
+    cacheKeys.waiting(t, req.pool),
+    cacheKeys.parked(t),
+    cacheKeys.woken(t),
+    cacheKeys.handed(t),
+    ...req.eligible.map((e) => cacheKeys.pending(t, e.agentId)),
+  ];
+  const slot = slotName(req.taskId, req.token);
+  const args = [
+    req.taskId,
+    req.score,
+    req.nowMs,
+    req.leaseUntilMs,
+    req.queueDeadlineMs,
+    slot,
+    t,
+    req.nowMs + WAKE_RESERVATION_MS,
+    ...req.eligible.flatMap((e) => [e.agentId, e.capacity, e.tier]),
+  ];
+  const raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as unknown[];
+  const [code, best, free, position, deadline, taken, fresh] = raw;
+  const n = req.eligible.length;
+  const loads = new Map<string, number>();
+  req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[7 + i] ?? 0)));
+  if (code === 2) return { kind: 'acquired', agentId: req.eligible[Number(best) - 1]!.agentId, slot: String(taken), loads };
+  // Each type with parked tasks is listed once, for the reconciler (a key of its own: another cluster slot).
+  if (fresh === 1) await redis.sadd(cacheKeys.waitingTypes(), t);
+  const parked = { loads, deadlineMs: Number(deadline), woken: waiters(raw.slice(7 + n)) };
+  if (code === 1) return { kind: 'behind', freeSlots: Number(free), position: Number(position), ...parked };
+  return { kind: 'busy', ...parked };
+}
+
+/** Frees `slot` (unless empty) and, with `wake`, hands the agent's free slots to the first waiters of its pools. */
+export async function wakeWaiters(redis: Redis, slot: string, agent: AgentKey, wake: WakeRequest | undefined): Promise<Waiter[]> {
+  if (!wake) {
+    if (slot) await redis.zrem(cacheKeys.pending(agent.type, agent.agentId), slot);
+    return [];
+  }
+  const keys = [
+    cacheKeys.pending(agent.type, agent.agentId),
+    cacheKeys.woken(agent.type),
+    cacheKeys.handed(agent.type),
+    cacheKeys.circuits(agent.type),
+    cacheKeys.parked(agent.type),
+    ...wake.pools.map((p) => cacheKeys.waiting(agent.type, p)),
+  ];
+  const args = [slot, wake.nowMs, wake.nowMs + WAKE_RESERVATION_MS, wake.capacity, agent.agentId, randomUUID().slice(0, 8)];
+  return waiters((await redis.eval(WAKE_WAITERS, keys.length, ...keys, ...args)) as unknown[]);
+}
+
+export async function leaveQueue(redis: Redis, agentType: string, pool: string, taskId: string): Promise<string | undefined> {
+  const t = agentType;
+  const agent = await redis.eval(
+    LEAVE_QUEUE,
+    4,
+    cacheKeys.waiting(t, pool),
+    cacheKeys.parked(t),
+    cacheKeys.woken(t),
+    cacheKeys.handed(t),
+    taskId,
+    t,
+  );
+  return typeof agent === 'string' && agent !== '' ? agent : undefined;
+}
+
+export async function waiterStates(
+  redis: Redis,
+  tasks: ReadonlyArray<{ agentType: string; taskId: string }>,
+): Promise<Map<string, WaiterState>> {
+  const out = new Map<string, WaiterState>();
+  if (tasks.length === 0) return out;
+  const pipeline = redis.pipeline();
+  for (const t of tasks) pipeline.zscore(cacheKeys.parked(t.agentType), t.taskId).zscore(cacheKeys.woken(t.agentType), t.taskId);
+  const results = (await pipeline.exec()) ?? [];
+  tasks.forEach((t, i) => {
+    const [[e1, deadline], [e2, woken]] = [results[2 * i] ?? [null, null], results[2 * i + 1] ?? [null, null]];
+    const err = e1 ?? e2;
+    if (err) throw err instanceof Error ? err : new Error(String(err));
+    if (deadline === null || deadline === undefined) return;
+    const state: WaiterState = { deadlineMs: Number(deadline) };
+    if (woken !== null && woken !== undefined) state.wokenUntilMs = Number(woken);
+    out.set(t.taskId, state);
+  });
+  return out;
+}
+
+export async function sweepWaiters(redis: Redis, nowMs: number, limit: number): Promise<WaiterSweep> {
+  const types = await redis.smembers(cacheKeys.waitingTypes());
+  const sweep: WaiterSweep = { overdue: [], lostWakeUps: [] };
+  for (const t of types) {
+    const raw = (await redis.eval(
+      SWEEP_WAITERS,
+      2,
+      cacheKeys.parked(t),
+      cacheKeys.woken(t),
+      nowMs,
+      limit,
+      nowMs + WAKE_RESERVATION_MS,
+    )) as string[];
+    const split = raw.indexOf('');
+    sweep.overdue.push(...raw.slice(0, split));
+    sweep.lostWakeUps.push(...raw.slice(split + 1));
+  }
+  return sweep;
+}

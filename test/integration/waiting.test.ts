@@ -1,0 +1,104 @@
+/**
+ * Waiting without polling on the local runtime (in this process, so every dispatcher invocation is
+ * counted), with a real redis-server and a real agent process: tasks that find the agent full park
+ * and cost no invocation while nothing frees; a freed slot starts the highest priority first, then
+ * the oldest; a cancelled waiter is never delivered.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type AgentProcess, startFaultAgent } from '../../harness/agents';
+import { call, isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
+import { tempDir } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
+import { functionBySource } from '../../local/provision';
+import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
+import { type Runtime, startRuntime } from '../../local/runtime';
+import { synthesizedTemplate } from '../../local/template/synthesize';
+
+let runtime: Runtime;
+let redis: RedisInstance;
+const data = tempDir('optiinfra-waiting-');
+const agents: AgentProcess[] = [];
+let dispatches = 0;
+
+beforeAll(async () => {
+  redis = await startRedis({ env: { PATH: process.env.PATH } });
+  if (redis.kind === 'none') throw new Error('this test needs redis-server on PATH');
+  const dispatcher = functionBySource(await synthesizedTemplate(), 'handlers/dispatcher.ts');
+  runtime = await startRuntime({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: data.dir,
+    log: () => undefined,
+    env: { CACHE_URL: redis.url, HEARTBEAT_INTERVAL_SECONDS: '1', HEARTBEAT_PERSIST_SECONDS: '2', AGENT_POLL_SECONDS: '1' },
+    instrument: {
+      handler: (logicalId, handler) =>
+        logicalId === dispatcher
+          ? async (event, context) => {
+              dispatches += 1;
+              return handler(event, context);
+            }
+          : handler,
+    },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await runtime?.stop();
+  if (redis && redis.kind !== 'none') await redis.stop();
+  data.remove();
+});
+
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const res = await call<{ task_id: string }>(runtime.url, 'POST', '/tasks', body);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.task_id;
+}
+
+it('parks tasks while the agent is full, with no dispatcher invocation; a freed slot starts the highest priority, then the oldest', async () => {
+  // An agent of capacity 1 that never answers: each attempt ends at its timeout, which frees the slot.
+  const agent = await startFaultAgent(runtime.url, { mode: 'hang', type: 'parking', maxConcurrency: 1 });
+  agents.push(agent);
+  const task = (priority: number, timeout: number) => ({
+    task_type: 'work',
+    agent_type: 'parking',
+    priority,
+    timeout_seconds: timeout,
+    max_retries: 0,
+    queue_timeout_seconds: 120,
+  });
+  const blocker = await submit(task(5, 12));
+  await waitForTask(runtime.url, blocker, (t) => t.status === 'sent');
+  const low = await submit(task(1, 1));
+  const normal1 = await submit(task(5, 1));
+  const normal2 = await submit(task(5, 1));
+  const cancelled = await submit(task(15, 1));
+  const critical = await submit(task(15, 1));
+  const waiters = [low, normal1, normal2, cancelled, critical];
+  // Each waiter runs one dispatch step, parks, and its execution ends.
+  await waitUntil(
+    'every waiter ran its one dispatch step',
+    () => dispatches,
+    (n) => n >= 1 + waiters.length,
+  );
+  const parked = dispatches;
+  expect(parked).toBe(1 + waiters.length);
+  expect((await call(runtime.url, 'DELETE', `/tasks/${cancelled}`)).status).toBe(200);
+  // While the blocker holds the slot, heartbeats come and go (every second) and nothing is dispatched.
+  const heartbeatsBefore = (await call<{ last_heartbeat: string }>(runtime.url, 'GET', `/agents/${agent.id}`)).body.last_heartbeat;
+  await waitUntil(
+    'two heartbeats later',
+    async () => (await call<{ last_heartbeat: string }>(runtime.url, 'GET', `/agents/${agent.id}`)).body.last_heartbeat,
+    (last) => Date.parse(last) >= Date.parse(heartbeatsBefore) + 2_000,
+    { timeoutMs: 10_000 },
+  );
+  expect(await waitForTask(runtime.url, blocker, () => true)).toMatchObject({ status: 'sent' });
+  expect(dispatches).toBe(parked);
+
+  const done = await waitForTasks(runtime.url, [blocker, low, normal1, normal2, critical], isTerminal, 60_000);
+  expect(done.map((t) => t.status)).toEqual(['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
+  expect(agent.deliveries().map((d) => d.task_id)).toEqual([blocker, critical, normal1, normal2, low]);
+  expect((await call<{ status: string }>(runtime.url, 'GET', `/tasks/${cancelled}`)).body.status).toBe('cancelled');
+  // One more step per waiter: the one its wake-up started (and none for the cancelled one).
+  expect(dispatches).toBe(parked + 4);
+}, 90_000);
