@@ -25,7 +25,9 @@ interface Scenario {
  * few percent, and at least a third of a unit where one call more or less in three tasks (a status
  * read that lands before or after a write, a cache command of a retry) moves the figure by that much.
  * Lambda invocations and SQS requests allow for the starter taking 3 tasks in one batch
- * or in three (1 invocation and 2 SQS requests per batch, whatever its size).
+ * or in three (1 invocation and 2 SQS requests per batch, whatever its size). Cache commands are 27
+ * per task on a quiet machine and were 29.7 in a loaded full run (a dispatch step that reads the
+ * agents' liveness again when its earlier read has aged): 30.4 leaves that room.
  */
 const BUDGETS: Record<string, Record<string, number>> = {
   express: {
@@ -42,7 +44,7 @@ const BUDGETS: Record<string, Record<string, number>> = {
     readUnits: 3.4,
     sqsRequests: 3,
     // 31 before waiting tasks parked (the slot script no longer scans the waiters), 33 with room.
-    cacheCommands: 27.4,
+    cacheCommands: 30.4,
     // 6.4 before the state machines logged at ERROR and the empty-metrics warning went.
     logKb: 1.9,
     // Dollars include measured durations, which grow (by half, for `retried`) when the test shares the
@@ -57,7 +59,7 @@ const BUDGETS: Record<string, Record<string, number>> = {
     writeUnits: 9.4,
     readUnits: 3.4,
     sqsRequests: 3,
-    cacheCommands: 27.4,
+    cacheCommands: 30.4,
     logKb: 1.9,
     total: 105,
   },
@@ -71,7 +73,7 @@ const BUDGETS: Record<string, Record<string, number>> = {
     writeUnits: 27.4,
     readUnits: 4.4,
     sqsRequests: 3,
-    cacheCommands: 27.4,
+    cacheCommands: 30.4,
     logKb: 1.9,
     total: 60,
   },
