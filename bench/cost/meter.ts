@@ -105,6 +105,7 @@ export class Meter {
           this.add('lambda.invocations', 1);
           this.add(`lambda.invocations.${logicalId}`, 1);
           this.add('lambda.gbSeconds', (billedMs / 1000) * (spec.memoryMb / 1024));
+          this.add(`lambda.gbSeconds.${logicalId}`, (billedMs / 1000) * (spec.memoryMb / 1024));
           // The lines Lambda itself writes to the function's log group for every invocation.
           const id = randomUUID();
           const platform =
