@@ -72,11 +72,11 @@ export function tableSpecs(template: CfnTemplate): Map<string, TableSpec> {
 }
 
 /** The item's entry in the index, or undefined when the item lacks one of the index's keys (a sparse index). */
-function entryOf(table: TableSpec, index: IndexSpec, item: Item | undefined): Item | undefined {
-  if (!item || !index.keys.every((k) => item[k] !== undefined)) return undefined;
+export function entryOf<T extends object>(table: TableSpec, index: IndexSpec, item: T | undefined): T | undefined {
+  if (!item || !index.keys.every((k) => (item as Record<string, unknown>)[k] !== undefined)) return undefined;
   if (index.projection === 'ALL') return item;
   const names = new Set([...table.keys, ...index.keys, ...(index.projection === 'INCLUDE' ? index.include : [])]);
-  return Object.fromEntries(Object.entries(item).filter(([name]) => names.has(name)));
+  return Object.fromEntries(Object.entries(item).filter(([name]) => names.has(name))) as T;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -9,7 +9,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type IndexSpec, type TableSpec, tableSpecs } from '../../bench/cost/dynamo-units';
+import { entryOf, type IndexSpec, type TableSpec, tableSpecs } from '../../bench/cost/dynamo-units';
 import type { Item } from '../../functions/adapters/task-items';
 import { dispatchStep } from '../../functions/app/dispatch';
 import { firstStartOf, startTask } from '../../functions/app/start-task';
@@ -26,14 +26,6 @@ const TASKS_PER_SECOND = 1_000;
 const PARTITION_WRITES_PER_SECOND = 1_000;
 
 type Write = [before: Item | undefined, after: Item | undefined];
-
-/** An item's entry in an index (keys and projected attributes), or undefined when it lacks a key of the index. */
-function entryOf(table: TableSpec, index: IndexSpec, item: Item | undefined): Item | undefined {
-  if (!item || !index.keys.every((k) => item[k] !== undefined)) return undefined;
-  if (index.projection === 'ALL') return item;
-  const names = new Set([...table.keys, ...index.keys, ...(index.projection === 'INCLUDE' ? index.include : [])]);
-  return Object.fromEntries(Object.entries(item).filter(([name]) => names.has(name)));
-}
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const sorted = (item: Item) => Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)));

@@ -14,7 +14,7 @@ import {
   waitForTasks,
 } from '../../harness/local-orchestrator';
 import { waitUntil } from '../../harness/wait';
-import { executionsOf, waitForWorkflowEnd } from '../../harness/workflow';
+import { waitForWorkflowEnd } from '../../harness/workflow';
 
 const COOLDOWN_SECONDS = 4;
 let orch: LocalOrchestrator;
@@ -62,13 +62,6 @@ function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, 
 }
 
 /** A task stays `pending` until its first attempt is sent: that its execution runs is read from the workflow engine. */
-const executionStarted = (taskId: string) =>
-  until(
-    `an execution of ${taskId} started`,
-    () => executionsOf(orch, taskId),
-    (executions) => executions.length > 0,
-  );
-
 // Every test has its own agent type and its own agents, and its assertions are about those alone:
 // the suites below run at once. The circuit breaker's test runs alone afterwards (see there).
 describe.concurrent('capacity and selection', () => {
@@ -144,11 +137,12 @@ describe.concurrent('priority under saturation', () => {
     try {
       for (let i = 0; i < 3; i++) {
         low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
-        // Its execution started before the next is submitted: first come, first served is well defined.
-        await executionStarted(low[i]!);
+        // Parked before the next is submitted (its execution ends once it waits in the cache), so first
+        // come, first served is well defined, and a slot freed later goes by the waiters' order alone.
+        await waitForWorkflowEnd(orch, low[i]!);
       }
       critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
-      await executionStarted(critical);
+      await waitForWorkflowEnd(orch, critical);
     } finally {
       single.signal('SIGCONT');
     }
