@@ -8,13 +8,15 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * runs real processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions
  * engine, agents, the whole runtime.
  *
- * Two checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
- * walkthrough that runs every command of the README and docs/ against a real orchestrator, and
- * `build` (npm run test:build), the deployment's own `cdk synth` with bundling, validation and
- * cdk-nag. Each takes 20 s of CPU or more on a 2-core machine.
+ * Three checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
+ * walkthrough that runs every command of the README and docs/ against a real orchestrator, `build`
+ * (npm run test:build), the deployment's own `cdk synth` with bundling, validation and cdk-nag, and
+ * `cost` (npm run test:cost), `npm run cost` on a few tasks against its budgets. Each takes 20 s of
+ * CPU or more on a 2-core machine.
  */
 const BUILD = ['test/infra/offline-synth.test.ts'];
 const DOCS = ['test/docs/**/*.test.ts'];
+const COST = ['test/integration/cost-budget.test.ts'];
 
 const UNIT = [
   'test/core/**/*.test.ts',
@@ -53,7 +55,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/bad-input.test.ts': 6,
   'test/integration/slow-uploads.test.ts': 11,
   'test/integration/https-agents.test.ts': 12,
-  'test/integration/cost-budget.test.ts': 22,
+  'test/integration/waiting.test.ts': 24,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
@@ -89,11 +91,12 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...BUILD, ...DOCS],
+          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
       { extends: true, test: { name: 'build', include: BUILD } },
+      { extends: true, test: { name: 'cost', include: COST } },
       { extends: true, test: { name: 'docs', include: DOCS, globalSetup: ['test/support/global-setup.ts'] } },
     ],
   },
