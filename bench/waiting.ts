@@ -182,3 +182,6 @@ try {
 } finally {
   await redis.stop();
 }
+// The handlers ran in this process, and their module-level clients (the cache's among them) outlive
+// the runtime's stop and keep reconnecting to the stopped redis-server: end here, as npm run cost does.
+process.exit(process.exitCode);
