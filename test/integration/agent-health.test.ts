@@ -1,7 +1,8 @@
 /**
  * Routing by health: quiet agents get no tasks, unregistered ones drain, an agent that speaks only
  * the seed protocol (no tokens) stays healthy while it heartbeats. (Capacity, priorities,
- * retries elsewhere, circuit breakers and the queue timeout: routing-under-load.test.ts.)
+ * retries elsewhere and the queue timeout: routing-under-load.test.ts; circuit breakers:
+ * circuit-breaker.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';

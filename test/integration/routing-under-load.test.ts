@@ -3,77 +3,26 @@
  * redis-server, and real agent processes (examples/fault-agent.ts) that log every delivery with the
  * number of tasks they were running when it arrived. Each test uses its own agent type.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../../harness/agents';
-import {
-  call,
-  isTerminal,
-  type LocalOrchestrator,
-  startLocalOrchestrator,
-  waitForTask,
-  waitForTasks,
-} from '../../harness/local-orchestrator';
-import { waitUntil } from '../../harness/wait';
+import { describe, expect, it } from 'vitest';
+import { call, isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
 import { waitForWorkflowEnd } from '../../harness/workflow';
+import { routingOrchestrator } from './routing-fixture';
 
-const COOLDOWN_SECONDS = 4;
-let orch: LocalOrchestrator;
-const agents: AgentProcess[] = [];
+const fixture = routingOrchestrator();
+const { agent, submit, agentView, until } = fixture;
 
-beforeAll(async () => {
-  orch = await startLocalOrchestrator({
-    BREAKER_MIN_DISPATCHES: '4',
-    BREAKER_FAILURE_RATIO: '0.5',
-    BREAKER_WINDOW_SECONDS: '60',
-    BREAKER_COOLDOWN_SECONDS: String(COOLDOWN_SECONDS),
-  });
-});
-
-afterAll(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  await orch?.dispose();
-});
-
-async function agent(options: FaultAgentOptions): Promise<AgentProcess> {
-  const a = await startFaultAgent(orch.url, options);
-  agents.push(a);
-  return a;
-}
-
-async function submit(body: Record<string, unknown>): Promise<string> {
-  const res = await call<{ task_id: string }>(orch.url, 'POST', '/tasks', body);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.task_id;
-}
-
-interface AgentJson {
-  id: string;
-  status: string;
-  in_flight: number;
-  circuit: { state: string; recent_dispatches: number; recent_failures: number; open_until?: string };
-}
-
-async function agentView(id: string): Promise<AgentJson> {
-  return (await call<AgentJson>(orch.url, 'GET', `/agents/${id}`)).body;
-}
-
-function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  return waitUntil(what, probe, ok, { timeoutMs, intervalMs: 150 });
-}
-
-/** A task stays `pending` until its first attempt is sent: that its execution runs is read from the workflow engine. */
 // Every test has its own agent type and its own agents, and its assertions are about those alone:
-// the suites below run at once. The circuit breaker's test runs alone afterwards (see there).
+// the suites below run at once. The circuit breaker's test runs in its own file (circuit-breaker.test.ts).
 describe.concurrent('capacity and selection', () => {
   it('spreads 9 one-second tasks over 3 equal agents 3/3/3 (±1), and records why each agent was chosen', async () => {
     const fleet = await Promise.all(
       ['a', 'b', 'c'].map((n) => agent({ mode: 'slow', delayMs: 1000, type: 'spread3', name: `spread3-${n}` })),
     );
     const ids = await Promise.all(Array.from({ length: 9 }, () => submit({ task_type: 'work', agent_type: 'spread3', max_retries: 0 })));
-    const done = await waitForTasks(orch.url, ids, isTerminal);
+    const done = await waitForTasks(fixture.orch().url, ids, isTerminal);
     expect(done.map((t) => t.status)).toEqual(ids.map(() => 'completed'));
     // Counted once no execution is left that could deliver a task again.
-    await waitForWorkflowEnd(orch, ids);
+    await waitForWorkflowEnd(fixture.orch(), ids);
     const counts = fleet.map((a) => a.deliveries().length);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(9);
     for (const n of counts) expect(n, `deliveries per agent: ${counts.join('/')}`).toBeGreaterThanOrEqual(2);
@@ -101,9 +50,9 @@ describe.concurrent('capacity and selection', () => {
     const ids = await Promise.all(
       Array.from({ length: 20 }, () => submit({ task_type: 'work', agent_type: 'cap2', max_retries: 0, queue_timeout_seconds: 60 })),
     );
-    const done = await waitForTasks(orch.url, ids, isTerminal, 60_000);
+    const done = await waitForTasks(fixture.orch().url, ids, isTerminal, 60_000);
     expect(done.map((t) => [t.status, t.attempts])).toEqual(ids.map(() => ['completed', 1]));
-    await waitForWorkflowEnd(orch, ids);
+    await waitForWorkflowEnd(fixture.orch(), ids);
     const seen = pair.deliveries();
     expect(seen).toHaveLength(20);
     const most = Math.max(...seen.map((d) => d.concurrent));
@@ -123,7 +72,7 @@ describe.concurrent('priority under saturation', () => {
   it('dispatches a critical task submitted after three low ones before them, and the low ones first come first served', async () => {
     const single = await agent({ mode: 'slow', delayMs: 800, type: 'single', maxConcurrency: 1 });
     const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
-    await waitForTask(orch.url, first, (t) => t.status === 'sent');
+    await waitForTask(fixture.orch().url, first, (t) => t.status === 'sent');
     // The agent holds the first task until it is resumed: however slowly the machine accepts the
     // tasks below, its only slot stays taken until they all wait for it.
     await until(
@@ -139,14 +88,14 @@ describe.concurrent('priority under saturation', () => {
         low.push(await submit({ task_type: 'work', agent_type: 'single', priority: 1, timeout_seconds: 30 }));
         // Parked before the next is submitted (its execution ends once it waits in the cache), so first
         // come, first served is well defined, and a slot freed later goes by the waiters' order alone.
-        await waitForWorkflowEnd(orch, low[i]!);
+        await waitForWorkflowEnd(fixture.orch(), low[i]!);
       }
       critical = await submit({ task_type: 'work', agent_type: 'single', priority: 15, timeout_seconds: 30 });
-      await waitForWorkflowEnd(orch, critical);
+      await waitForWorkflowEnd(fixture.orch(), critical);
     } finally {
       single.signal('SIGCONT');
     }
-    const done = await waitForTasks(orch.url, [first, ...low, critical], isTerminal, 30_000);
+    const done = await waitForTasks(fixture.orch().url, [first, ...low, critical], isTerminal, 30_000);
     expect(done.map((t) => t.status)).toEqual(done.map(() => 'completed'));
     expect(single.deliveries().map((d) => d.task_id)).toEqual([first, critical, ...low]);
   });
@@ -154,17 +103,17 @@ describe.concurrent('priority under saturation', () => {
   it('fails a task whose only agent stays saturated once its queue timeout passes, saying no agent became available', async () => {
     const busy = await agent({ mode: 'hang', type: 'saturated', maxConcurrency: 1 });
     const blocker = await submit({ task_type: 'work', agent_type: 'saturated', timeout_seconds: 30, max_retries: 0 });
-    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
+    await waitForTask(fixture.orch().url, blocker, (t) => t.status === 'sent');
     const started = Date.now();
     const waiting = await submit({ task_type: 'work', agent_type: 'saturated', max_retries: 0, queue_timeout_seconds: 3 });
-    const done = await waitForTask(orch.url, waiting, isTerminal, 20_000);
+    const done = await waitForTask(fixture.orch().url, waiting, isTerminal, 20_000);
     expect(done).toMatchObject({ status: 'failed', attempts: 0 });
     expect(String(done.error)).toContain('no agent became available within the queue timeout of 3 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
     // Its execution has ended: it cannot be sent anywhere any more.
-    await waitForWorkflowEnd(orch, waiting);
+    await waitForWorkflowEnd(fixture.orch(), waiting);
     expect(busy.deliveries().map((d) => d.task_id)).toEqual([blocker]);
-    expect((await call(orch.url, 'DELETE', `/tasks/${blocker}`)).status).toBe(200);
+    expect((await call(fixture.orch().url, 'DELETE', `/tasks/${blocker}`)).status).toBe(200);
   });
 });
 
@@ -175,7 +124,7 @@ describe.concurrent('retries that help', () => {
     // Keep the healthy agent's only slot busy, so the first attempt goes to the failing agent: it
     // holds the blocker (paused) until that attempt has failed, however slowly it comes.
     const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id });
-    await waitForTask(orch.url, blocker, (t) => t.status === 'sent');
+    await waitForTask(fixture.orch().url, blocker, (t) => t.status === 'sent');
     await until(
       'the healthy agent got the blocker',
       async () => healthy.deliveries(),
@@ -189,7 +138,7 @@ describe.concurrent('retries that help', () => {
     } finally {
       healthy.signal('SIGCONT');
     }
-    const done = await waitForTask(orch.url, id, isTerminal, 30_000);
+    const done = await waitForTask(fixture.orch().url, id, isTerminal, 30_000);
     expect(done).toMatchObject({ status: 'completed', agent_id: healthy.id, attempts: 2 });
     expect(done.routing).toMatchObject({
       attempt: 2,
@@ -204,12 +153,12 @@ describe.concurrent('retries that help', () => {
   it('does not retry a failure the agent marks not retryable', async () => {
     const rejecting = await agent({ mode: 'reject', type: 'rejecting' });
     const id = await submit({ task_type: 'work', agent_type: 'rejecting', max_retries: 3 });
-    const done = await waitForTask(orch.url, id, isTerminal);
+    const done = await waitForTask(fixture.orch().url, id, isTerminal);
     expect(done).toMatchObject({ status: 'failed', attempts: 1 });
     expect(String(done.error)).toContain('marked not retryable');
     // The agent's answer went out, and the task's execution has ended: no retry can come any more.
     expect(await rejecting.waitForAnswer(id, 1)).toMatchObject({ outcome: 'not retryable', aborted: null });
-    await waitForWorkflowEnd(orch, id);
+    await waitForWorkflowEnd(fixture.orch(), id);
     expect(rejecting.deliveries()).toHaveLength(1);
   });
 
@@ -219,9 +168,9 @@ describe.concurrent('retries that help', () => {
     const choosy = await agent({ mode: 'slow', delayMs: 2000, type: 'choosy', maxConcurrency: 3, refuseAbove: 1 });
     const work = () => submit({ task_type: 'work', agent_type: 'choosy', max_retries: 5, retry_delay_seconds: 0 });
     const first = await work();
-    await waitForTask(orch.url, first, (t) => t.status === 'sent');
+    await waitForTask(fixture.orch().url, first, (t) => t.status === 'sent');
     const second = await work();
-    const done = await waitForTasks(orch.url, [first, second], isTerminal, 30_000);
+    const done = await waitForTasks(fixture.orch().url, [first, second], isTerminal, 30_000);
     expect(done.map((t) => t.status)).toEqual(['completed', 'completed']);
     expect(done[0]!.attempts).toBe(1);
     const retried = done[1]!;
@@ -242,13 +191,13 @@ describe.concurrent('passive health and draining', () => {
     const leaving = await agent({ mode: 'slow', delayMs: 1500, type: 'drain', name: 'drain-leaving' });
     const staying = await agent({ mode: 'ok', type: 'drain', name: 'drain-staying' });
     const held = await submit({ task_type: 'work', agent_type: 'drain', agent_id: leaving.id });
-    await waitForTask(orch.url, held, (t) => t.status === 'sent');
+    await waitForTask(fixture.orch().url, held, (t) => t.status === 'sent');
     // Only the agent holds its token, so it drains itself (the fault agent does on SIGUSR2).
-    expect((await call(orch.url, 'POST', `/agents/${leaving.id}/drain`)).status).toBe(401);
+    expect((await call(fixture.orch().url, 'POST', `/agents/${leaving.id}/drain`)).status).toBe(401);
     await leaving.drain();
     expect((await agentView(leaving.id)).status).toBe('draining');
     const ids = await Promise.all(Array.from({ length: 4 }, () => submit({ task_type: 'work', agent_type: 'drain' })));
-    const done = await waitForTasks(orch.url, [held, ...ids], isTerminal);
+    const done = await waitForTasks(fixture.orch().url, [held, ...ids], isTerminal);
     expect(done.map((t) => [t.status, t.agent_id])).toEqual([['completed', leaving.id], ...ids.map(() => ['completed', staying.id])]);
     expect(leaving.deliveries().map((d) => d.task_id)).toEqual([held]);
     expect((await agentView(leaving.id)).status).toBe('draining');
@@ -261,11 +210,11 @@ describe.concurrent('passive health and draining', () => {
         submit({ task_type: 'work', agent_type: 'killed', timeout_seconds: 30, max_retries: 2, retry_delay_seconds: 0 }),
       ),
     );
-    await waitForTasks(orch.url, ids, (t) => t.status === 'sent');
+    await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
     const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
     const killedAt = Date.now();
     doomed.proc.child.kill('SIGKILL');
-    const done = await waitForTasks(orch.url, ids, isTerminal, 30_000);
+    const done = await waitForTasks(fixture.orch().url, ids, isTerminal, 30_000);
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', survivor.id, 2]));
     // The connection reset ended the attempts: nobody waited for the 30 s attempt timeout.
     expect(Date.now() - killedAt).toBeLessThan(15_000);
@@ -284,12 +233,12 @@ describe.concurrent('passive health and draining', () => {
         submit({ task_type: 'work', agent_type: 'death', timeout_seconds: 6, max_retries: 2, retry_delay_seconds: 0 }),
       ),
     );
-    await waitForTasks(orch.url, ids, (t) => t.status === 'sent');
+    await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
     expect((await agentView(dying.id)).in_flight).toBe(3);
     // Frozen: no heartbeats, no answers, connections left open.
     dying.signal('SIGSTOP');
     const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });
-    const done = await waitForTasks(orch.url, ids, isTerminal, 30_000);
+    const done = await waitForTasks(fixture.orch().url, ids, isTerminal, 30_000);
     expect(done.map((t) => [t.status, t.agent_id, t.attempts])).toEqual(ids.map(() => ['completed', heir.id, 2]));
     const gone = await until(
       'the frozen agent turns unhealthy with its slots freed',
@@ -304,62 +253,5 @@ describe.concurrent('passive health and draining', () => {
         .map((d) => d.task_id)
         .sort(),
     ).toEqual([...ids].sort());
-  });
-});
-
-// Alone, after the others: its check that nothing reached the agent while its circuit was open
-// allows a dispatch chosen just before it opened only half a second to arrive.
-describe('passive health: the circuit breaker', () => {
-  it('takes a flapping agent out of rotation when its circuit opens, and back after the cool-down', async () => {
-    const flapping = await agent({ mode: 'ok', failDeliveries: 4, type: 'flap', name: 'flap-flapping' });
-    const steady = await agent({ mode: 'slow', delayMs: 500, type: 'flap', name: 'flap-steady', maxConcurrency: 2 });
-    const firstWave = await Promise.all(
-      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
-    );
-    const open = await until(
-      "the flapping agent's circuit opens",
-      () => agentView(flapping.id),
-      (a) => a.circuit.state === 'open',
-    );
-    expect(open.circuit).toMatchObject({ recent_failures: 4 });
-    expect(open.status).toBe('healthy');
-    const openUntil = Date.parse(open.circuit.open_until!);
-    const openedAt = openUntil - COOLDOWN_SECONDS * 1000;
-
-    const listed = (await call<{ agents: AgentJson[] }>(orch.url, 'GET', '/agents?type=flap')).body.agents;
-    expect(listed.find((a) => a.id === flapping.id)?.circuit.state).toBe('open');
-    await waitForTasks(orch.url, firstWave, isTerminal, 30_000);
-
-    // After the cool-down one probe goes through; it succeeds, so the circuit closes and the agent is back.
-    const cooled = await until(
-      "the flapping agent's cool-down ends",
-      () => agentView(flapping.id),
-      (a) => a.circuit.state !== 'open',
-      COOLDOWN_SECONDS * 1000 + 10_000,
-    );
-    expect(cooled.circuit.state).not.toBe('open');
-    expect(Date.now()).toBeGreaterThanOrEqual(openUntil);
-    const secondWave = await Promise.all(
-      Array.from({ length: 8 }, () => submit({ task_type: 'work', agent_type: 'flap', max_retries: 5, retry_delay_seconds: 1 })),
-    );
-    const all = await waitForTasks(orch.url, [...firstWave, ...secondWave], isTerminal, 30_000);
-    expect(all.map((t) => t.status)).toEqual(all.map(() => 'completed'));
-    // The four tasks the flapping agent failed were retried on the steady agent.
-    const failedThere = new Set(
-      flapping
-        .deliveries()
-        .slice(0, 4)
-        .map((d) => d.task_id),
-    );
-    expect(all.filter((t) => failedThere.has(String(t.task_id))).map((t) => t.agent_id)).toEqual([...failedThere].map(() => steady.id));
-
-    const times = flapping.deliveries().map((d) => Date.parse(d.time));
-    // Allow half a second for a dispatch chosen just before the circuit opened to arrive.
-    expect(
-      times.filter((t) => t > openedAt + 500 && t < openUntil),
-      'deliveries while the circuit was open',
-    ).toEqual([]);
-    expect(times.filter((t) => t >= openUntil).length, 'deliveries after the cool-down').toBeGreaterThanOrEqual(2);
-    expect((await agentView(flapping.id)).circuit.state).toBe('closed');
   });
 });
