@@ -16,7 +16,7 @@
  */
 import { parseArgs } from 'node:util';
 import { RedisTaskCache } from '../functions/adapters/redis-task-cache';
-import type { SlotRequest, WakeRequest } from '../functions/core/ports';
+import type { SlotRequest, WakeRequest } from '../functions/core/cache-port';
 import { waitingScore } from '../functions/core/waiting-queue';
 import { startFaultAgent } from '../harness/agents';
 import { tempDir } from '../harness/processes';

@@ -1,18 +1,17 @@
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
+import { type Clock, systemClock } from '../core/ports';
 import {
   type ActiveDispatch,
   type AgentKey,
-  type Clock,
   type SlotAnswer,
   type SlotRequest,
-  systemClock,
   type TaskCache,
   type Waiter,
   type WaiterState,
   type WaiterSweep,
   type WakeRequest,
-} from '../core/ports';
+} from '../core/cache-port';
 import { MemoryWaitingQueues } from './memory-waiting-queue';
 import type { TaskStatusResponse } from '../core/task-model';
 

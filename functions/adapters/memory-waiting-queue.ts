@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { OpenCircuit } from '../core/circuit-breaker';
-import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/ports';
+import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/cache-port';
 import { pickLeastLoaded } from '../core/routing';
 import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';

@@ -6,7 +6,7 @@
  */
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats } from '../core/circuit-breaker';
-import type { SlotAnswer, TaskCache, Waiter, WaiterState, WaiterSweep } from '../core/ports';
+import type { SlotAnswer, TaskCache, Waiter, WaiterState, WaiterSweep } from '../core/cache-port';
 import type { TaskStatusResponse } from '../core/task-model';
 
 export class NoTaskCache implements TaskCache {

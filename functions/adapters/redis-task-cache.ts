@@ -11,7 +11,7 @@ import type {
   WaiterState,
   WaiterSweep,
   WakeRequest,
-} from '../core/ports';
+} from '../core/cache-port';
 import type { TaskStatusResponse } from '../core/task-model';
 import { cacheKeys } from './redis-cache-keys';
 import * as waiting from './redis-waiting-queue';

@@ -1,7 +1,7 @@
 /** RedisTaskCache's slots and waiting queues: the scripts of redis-slot-script.ts, their arguments and answers. */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/ports';
+import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/cache-port';
 import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
 import { cacheKeys } from './redis-cache-keys';

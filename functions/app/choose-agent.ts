@@ -5,7 +5,8 @@
  */
 import { type AgentRecord, isExpired } from '../core/agent-model';
 import { circuitState } from '../core/circuit-breaker';
-import type { CachedAgentStore, Waiter } from '../core/ports';
+import type { CachedAgentStore } from '../core/ports';
+import type { Waiter } from '../core/cache-port';
 import { describeDecision, describeTarget, offers, pickLeastLoaded, planRouting } from '../core/routing';
 import type { RoutingDecision, TaskState } from '../core/task-model';
 import { taskPool, waitingScore } from '../core/waiting-queue';

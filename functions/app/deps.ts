@@ -1,7 +1,8 @@
 import type { BreakerSettings } from '../core/circuit-breaker';
 import type { NetworkPolicy } from '../core/network-policy';
 import type { WorkflowMode } from '../core/workflow-choice';
-import type { AgentClient, AgentStore, Clock, TaskCache, TaskQueue, TaskStore, Workflow } from '../core/ports';
+import type { AgentClient, AgentStore, Clock, TaskQueue, TaskStore, Workflow } from '../core/ports';
+import type { TaskCache } from '../core/cache-port';
 
 /** Knobs the use cases read; parsed once from the environment by functions/composition/config.ts. */
 export interface Settings {

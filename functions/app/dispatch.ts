@@ -8,7 +8,7 @@ import type { AgentRecord } from '../core/agent-model';
 import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
 import { unstorablePlace } from '../core/json-limits';
-import type { AgentKey } from '../core/ports';
+import type { AgentKey } from '../core/cache-port';
 import { type AttemptResult, healthOf } from '../core/retry-policy';
 import { isTerminal, type TaskState } from '../core/task-model';
 import { agentPollSeconds } from '../core/waiting-queue';

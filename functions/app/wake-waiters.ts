@@ -5,7 +5,7 @@
  * lost is found by the reconciler once the slot's reservation ends.
  */
 import { type AgentRecord, isExpired } from '../core/agent-model';
-import type { Waiter, WakeRequest } from '../core/ports';
+import type { Waiter, WakeRequest } from '../core/cache-port';
 import type { Task } from '../core/task-model';
 import { agentPools, taskPool } from '../core/waiting-queue';
 import type { Deps } from './deps';

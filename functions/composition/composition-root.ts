@@ -20,7 +20,8 @@ import { RedisTaskCache } from '../adapters/redis-task-cache';
 import { SqsTaskQueue } from '../adapters/sqs-task-queue';
 import { PowertoolsSubmitIdempotency } from '../adapters/submit-idempotency';
 import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
-import { systemClock, type TaskCache } from '../core/ports';
+import { systemClock } from '../core/ports';
+import { type TaskCache } from '../core/cache-port';
 import { type Config, loadConfig, required } from './config';
 import { adapterLog, logger, taskMetrics, tracer } from './observability';
 

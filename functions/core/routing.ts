@@ -8,7 +8,7 @@
 import type { CircuitState } from './circuit-breaker';
 import type { AgentStatus } from './contract';
 import type { AgentRecord } from './agent-model';
-import type { EligibleSlot } from './ports';
+import type { EligibleSlot } from './cache-port';
 import type { LoadSeen, RoutingDecision } from './task-model';
 
 export interface RoutingCandidate {

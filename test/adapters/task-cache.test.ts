@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { RedisTaskCache } from '../../functions/adapters/redis-task-cache';
-import type { SlotRequest, TaskCache } from '../../functions/core/ports';
+import type { SlotRequest, TaskCache } from '../../functions/core/cache-port';
 import { WAKE_RESERVATION_MS, waitingScore } from '../../functions/core/waiting-queue';
 import { freePort } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';

@@ -13,16 +13,8 @@ import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentTaskRequest } from '../../functions/core/contract';
-import type {
-  AgentClient,
-  DeliveryTarget,
-  FirstStart,
-  StartOutcome,
-  TaskCache,
-  TaskQueue,
-  Workflow,
-  WorkflowInput,
-} from '../../functions/core/ports';
+import type { AgentClient, DeliveryTarget, FirstStart, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
+import type { TaskCache } from '../../functions/core/cache-port';
 import type { AttemptResult } from '../../functions/core/retry-policy';
 import type { Task, TaskState } from '../../functions/core/task-model';
 import type { WorkflowKind } from '../../functions/core/workflow-choice';
