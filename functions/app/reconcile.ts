@@ -21,11 +21,12 @@ export async function reconcile(
   limit = 1000,
 ): Promise<{ requeued: number; task_ids: string[]; overdue: number; lost_wake_ups: number }> {
   const now = deps.clock.now();
-  const taskIds: string[] = [];
+  // A task both the cache's sweep and the table's listing name goes back once.
+  const taskIds = new Set<string>();
   const requeue = async (taskId: string, priority: number) => {
-    if (taskIds.includes(taskId)) return;
+    if (taskIds.has(taskId)) return;
     await deps.queue.enqueue(taskId, priority);
-    taskIds.push(taskId);
+    taskIds.add(taskId);
   };
   // The cache's own sweep: O(log n + k) per agent type, whatever the number of waiting tasks.
   const sweep = await deps.cache.sweepWaiters(now, limit);
@@ -45,8 +46,8 @@ export async function reconcile(
     if (!isWaiting(waiting?.get(task.task_id), now, staleAfterSeconds)) await requeue(task.task_id, task.priority);
   // The ids (the first 50) go to the log, so a task that was driven again can be traced.
   return {
-    requeued: taskIds.length,
-    task_ids: taskIds.slice(0, 50),
+    requeued: taskIds.size,
+    task_ids: [...taskIds].slice(0, 50),
     overdue: sweep?.overdue.length ?? 0,
     lost_wake_ups: sweep?.lostWakeUps.length ?? 0,
   };
