@@ -17,6 +17,35 @@ export const WORKFLOW_STATES = {
 } as const;
 
 /**
+ * The Lambda service's transient errors, retried by every Task state that invokes a function, first
+ * in its Retry list. A throttle (TooManyRequests) means the function did not run. The other three
+ * may come after it ran; running the same step again is safe: every write of a step is conditional
+ * on the status and attempt it read, and an attempt another invocation leased is only waited for
+ * (dispatch.ts). CDK's own default retry lacks TooManyRequests and jitter, so it is turned off.
+ */
+export const LAMBDA_TRANSIENT_ERRORS = [
+  'Lambda.TooManyRequestsException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.ClientExecutionTimeoutException',
+] as const;
+
+/**
+ * Full jitter spreads a throttled burst over the wait instead of retrying it in step. The waits add
+ * up to at most 1 + 2 + 4 + 8 + 8 = 23 s, inside the 30 s an Express execution keeps clear of its
+ * 5 minutes (EXPRESS_SAFETY_SECONDS), so retries never push a step past its hand-over point.
+ */
+const LAMBDA_SERVICE_RETRY: sfn.RetryProps = {
+  errors: [...LAMBDA_TRANSIENT_ERRORS],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 5,
+  maxDelay: Duration.seconds(8),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/**
  * The task's life as a state machine, JSONPath only (the local engine runs no JSONata, Assign or
  * task tokens). Per-task values come from the execution input and from each step's result, never
  * from constants: the Dispatch step's time limit is `$.state_timeout_seconds`, and both waits take
@@ -30,6 +59,7 @@ export const WORKFLOW_STATES = {
 export function taskWorkflowDefinition(scope: Construct, dispatcher: IFunction): sfn.IChainable {
   const dispatch = new tasks.LambdaInvoke(scope, WORKFLOW_STATES.dispatch, {
     lambdaFunction: dispatcher,
+    retryOnServiceExceptions: false,
     // The limit is repeated at the top of the parameters: AWS reads TimeoutSecondsPath from the state
     // input, aws-local-stepfunctions from the input after Parameters; this path resolves in both.
     payload: sfn.TaskInput.fromObject({
@@ -42,14 +72,17 @@ export function taskWorkflowDefinition(scope: Construct, dispatcher: IFunction):
     taskTimeout: sfn.Timeout.at('$.state_timeout_seconds'),
     comment: 'Select an agent, POST the task, record the outcome',
   });
+  dispatch.addRetry(LAMBDA_SERVICE_RETRY);
   const recordFault = new tasks.LambdaInvoke(scope, WORKFLOW_STATES.recordFault, {
     lambdaFunction: dispatcher,
+    retryOnServiceExceptions: false,
     payload: sfn.TaskInput.fromObject({ action: 'fault', state: sfn.JsonPath.entirePayload }),
     payloadResponseOnly: true,
     resultPath: '$.step',
     taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
     comment: 'The dispatch step failed or timed out: count the attempt and decide',
   });
+  recordFault.addRetry(LAMBDA_SERVICE_RETRY);
   recordFault.addRetry({ errors: ['States.ALL'], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 4 });
   recordFault.addCatch(
     new sfn.Fail(scope, WORKFLOW_STATES.stranded, {

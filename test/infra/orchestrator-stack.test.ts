@@ -5,7 +5,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
+import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
+import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/constructs/task-workflow';
 
 /**
  * CloudFormation's own template validation (CDK's built-in plugin, seconds of CPU to start) is left
@@ -91,6 +93,48 @@ describe('the task state machines', () => {
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.fault', Next: 'Stranded' }],
     });
     expect(states.Stranded).toMatchObject({ Type: 'Fail' });
+  });
+
+  it('retries the Lambda service errors with backoff and full jitter in every state that invokes a function, before anything else matches them', () => {
+    type Retrier = {
+      ErrorEquals: string[];
+      IntervalSeconds?: number;
+      MaxAttempts?: number;
+      BackoffRate?: number;
+      MaxDelaySeconds?: number;
+      JitterStrategy?: string;
+    };
+    const lambdaTasks = (states: Record<string, Record<string, unknown>>): Array<[string, Record<string, unknown>]> =>
+      Object.entries(states).flatMap(([name, state]) => {
+        const nested = [
+          ...((state.Branches as Array<{ States: Record<string, Record<string, unknown>> }> | undefined) ?? []),
+          ...[state.ItemProcessor ?? state.Iterator].filter(Boolean),
+        ].flatMap((b) => lambdaTasks((b as { States: Record<string, Record<string, unknown>> }).States));
+        const resource = typeof state.Resource === 'string' ? state.Resource : '';
+        const invokesLambda =
+          state.Type === 'Task' && (/:lambda:[^:]+:[^:]+:function:/.test(resource) || resource.endsWith(':lambda:invoke'));
+        return invokesLambda ? [[name, state] as [string, Record<string, unknown>], ...nested] : nested;
+      });
+    for (const [type, definition] of Object.entries(definitions())) {
+      const checked = lambdaTasks(definition.States);
+      expect(checked.map(([name]) => name).sort(), type).toEqual(['Dispatch', 'RecordFault']);
+      for (const [name, state] of checked) {
+        const retriers = (state.Retry ?? []) as Retrier[];
+        for (const error of LAMBDA_TRANSIENT_ERRORS) {
+          // The first retrier that matches the error is the one Step Functions applies.
+          const first = retriers.find((r) => r.ErrorEquals.some((e) => e === error || e === 'States.ALL' || e === 'States.TaskFailed'));
+          expect(first?.ErrorEquals, `${type} ${name}: ${error}`).toContain(error);
+          expect(first, `${type} ${name}: ${error}`).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+          expect(first!.BackoffRate, `${type} ${name}`).toBeGreaterThan(1);
+          expect(first!.MaxAttempts, `${type} ${name}`).toBeGreaterThanOrEqual(3);
+          // Every wait at its ceiling still fits in the room an Express execution keeps before its 5 minutes.
+          let waits = 0;
+          for (let i = 0; i < first!.MaxAttempts!; i++)
+            waits += Math.min(first!.MaxDelaySeconds!, (first!.IntervalSeconds ?? 1) * first!.BackoffRate! ** i);
+          expect(waits, `${type} ${name}`).toBeLessThanOrEqual(EXPRESS_SAFETY_SECONDS);
+        }
+      }
+    }
   });
 
   it('uses JSONPath only (the local engine cannot run JSONata or variables)', () => {

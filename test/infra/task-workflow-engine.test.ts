@@ -102,6 +102,13 @@ describe('the task state machine, run locally', () => {
     expect(((faults[0] as Step).state as Step).fault).toMatchObject({ Error: 'States.Timeout' });
   });
 
+  it('invokes a throttled dispatch step again, without counting a fault (Lambda did not run it)', async () => {
+    const throttled = () => Object.assign(new Error('Rate Exceeded.'), { name: 'Lambda.TooManyRequestsException' });
+    const { result, calls } = await run([throttled(), throttled(), { outcome: 'done', status: 'completed' }]);
+    expect(result).toMatchObject({ ok: true, output: { step: { outcome: 'done', status: 'completed' } } });
+    expect(calls.map((c) => c.state)).toEqual(['Dispatch', 'Dispatch', 'Dispatch']);
+  });
+
   it('ends in Stranded when recording the fault keeps failing too', async () => {
     const failure = () => Object.assign(new Error('down'), { name: 'TableUnavailable' });
     const { result, calls } = await run([failure()], [failure(), failure(), failure(), failure(), failure()]);
