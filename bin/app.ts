@@ -25,6 +25,11 @@ const num = (key: string, fallback: number): number => {
   if (!Number.isFinite(n) || n < 0) throw new Error(`context ${key} must be a non-negative number, got "${raw}"`);
   return n;
 };
+const count = (key: string, fallback: number): number => {
+  const n = num(key, fallback);
+  if (!Number.isInteger(n)) throw new Error(`context ${key} must be a whole number, got "${ctx(key)}"`);
+  return n;
+};
 const bool = (key: string, fallback: boolean): boolean => {
   const raw = ctx(key);
   if (raw === undefined) return fallback;
@@ -51,7 +56,15 @@ const options: DeploymentOptions = {
   workflowMode: workflow,
   workflowLogLevel: workflowLogLevel as WorkflowLogLevel,
   auth: jwtIssuer ? { kind: 'jwt', issuer: jwtIssuer, audience: list('jwtAudience') ?? [] } : d.auth,
-  throttle: { rateLimit: num('throttleRate', d.throttle.rateLimit), burstLimit: num('throttleBurst', d.throttle.burstLimit) },
+  throttle: { rateLimit: num('throttleRate', d.throttle.rateLimit), burstLimit: count('throttleBurst', d.throttle.burstLimit) },
+  concurrency: {
+    reserved: {
+      tasks: count('tasksApiConcurrency', d.concurrency.reserved.tasks),
+      agents: count('agentsApiConcurrency', d.concurrency.reserved.agents),
+      health: count('healthApiConcurrency', d.concurrency.reserved.health),
+    },
+    starterMaxConcurrency: count('starterMaxConcurrency', d.concurrency.starterMaxConcurrency),
+  },
   thresholds: {
     failedExecutions: num('alarmFailedExecutions', d.thresholds.failedExecutions),
     api5xx: num('alarmApi5xx', d.thresholds.api5xx),
@@ -67,6 +80,8 @@ const options: DeploymentOptions = {
     maxAgentMetadataBytes: num('maxAgentMetadataBytes', d.agentRegistry.maxAgentMetadataBytes),
   },
 };
+if (options.concurrency.starterMaxConcurrency === 1 || options.concurrency.starterMaxConcurrency > 1000)
+  throw new Error(`context starterMaxConcurrency must be 0 (no limit) or from 2 to 1000, got ${options.concurrency.starterMaxConcurrency}`);
 if (
   options.vpc &&
   (options.vpc.availabilityZones.length === 0 || options.vpc.privateSubnetIds.length !== options.vpc.availabilityZones.length)

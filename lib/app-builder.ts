@@ -6,7 +6,7 @@ import type { AlarmThresholds } from './constructs/operations';
 import type { ApiAuth } from './constructs/orchestrator-api';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { StatefulStack } from './stateful-stack';
-import { type AgentRegistryOptions, StatelessStack } from './stateless-stack';
+import { type AgentRegistryOptions, type ConcurrencyOptions, StatelessStack } from './stateless-stack';
 import type { WorkflowLogLevel } from './constructs/task-workflow';
 
 export interface ExistingVpc {
@@ -30,7 +30,10 @@ export interface DeploymentOptions {
   /** What the state machines log: ERROR (default) or ALL, every state transition (~4 KB per task). */
   workflowLogLevel: WorkflowLogLevel;
   auth: ApiAuth;
+  /** The API stage's steady requests per second and burst (README, "Account quotas for 1 000 tasks/s", has the arithmetic). */
   throttle: { rateLimit: number; burstLimit: number };
+  /** Reserved concurrency of the API functions and the starter's maximum concurrency (0: none). */
+  concurrency: ConcurrencyOptions;
   thresholds: AlarmThresholds;
   alarmTopicArn?: string;
   cacheMaxDataGb: number;
@@ -49,7 +52,9 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   workflowMode: 'auto',
   workflowLogLevel: 'ERROR',
   auth: { kind: 'iam' },
-  throttle: { rateLimit: 500, burstLimit: 1000 },
+  // 1 000 submits + 2 000 result reads + 1 000 heartbeats (10 000 agents every 10 s) per second, with room.
+  throttle: { rateLimit: 5000, burstLimit: 5000 },
+  concurrency: { reserved: { tasks: 300, agents: 100, health: 10 }, starterMaxConcurrency: 50 },
   thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
   cacheMaxDataGb: 1,
   nag: true,
@@ -90,6 +95,7 @@ export function buildOrchestrator(app: App, options: DeploymentOptions): { state
     thresholds: options.thresholds,
     starterTimeout: STARTER_TIMEOUT,
     agentRegistry: options.agentRegistry,
+    concurrency: options.concurrency,
   });
   if (options.nag) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -21,6 +21,16 @@ export interface AgentRegistryOptions {
   maxAgentMetadataBytes: number;
 }
 
+/**
+ * What keeps a dispatch burst from starving the API: concurrency reserved for each API function (0:
+ * none), and a ceiling on the starter's concurrent batches (0: none), which bounds how fast new
+ * executions, and so dispatcher invocations, can pile up.
+ */
+export interface ConcurrencyOptions {
+  reserved: Record<ApiFunction, number>;
+  starterMaxConcurrency: number;
+}
+
 export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulStack;
   readonly allowedAgentNetworks: string[];
@@ -33,6 +43,7 @@ export interface StatelessStackProps extends StackProps {
   readonly thresholds: AlarmThresholds;
   readonly starterTimeout: Duration;
   readonly agentRegistry: AgentRegistryOptions;
+  readonly concurrency: ConcurrencyOptions;
 }
 
 /** What runs: the functions, both state machines, the API, the schedule and the dashboard. */
@@ -96,7 +107,12 @@ export class StatelessStack extends Stack {
     express.grantStartExecution(starter);
     standard.grantExecution(starter, 'states:DescribeExecution');
     starter.addEventSource(
-      new SqsEventSource(intake.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(0), reportBatchItemFailures: true }),
+      new SqsEventSource(intake.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(0),
+        reportBatchItemFailures: true,
+        maxConcurrency: props.concurrency.starterMaxConcurrency || undefined,
+      }),
     );
 
     const reconciler = new HandlerFunction(this, 'Reconciler', {
@@ -116,12 +132,14 @@ export class StatelessStack extends Stack {
       targets: [new targets.LambdaFunction(reconciler)],
     });
 
+    const reserved = (fn: ApiFunction) => props.concurrency.reserved[fn] || undefined;
     const health = new HandlerFunction(this, 'HealthApi', {
       entry: 'functions/handlers/api-health.ts',
       description: 'GET /health',
       timeout: Duration.seconds(5),
       environment: {},
       logRetention,
+      reservedConcurrency: reserved('health'),
     }).fn;
     const agentsApi = new HandlerFunction(this, 'AgentsApi', {
       entry: 'functions/handlers/api-agents.ts',
@@ -139,6 +157,7 @@ export class StatelessStack extends Stack {
       },
       logRetention,
       network,
+      reservedConcurrency: reserved('agents'),
     }).fn;
     tables.grantAgentsReadWrite(agentsApi);
     intake.queue.grantSendMessages(agentsApi);
@@ -155,6 +174,7 @@ export class StatelessStack extends Stack {
       },
       logRetention,
       network,
+      reservedConcurrency: reserved('tasks'),
     }).fn;
     tables.grantIdempotencyReadWrite(tasksApi);
     tables.grantAgentsRead(tasksApi);

@@ -20,6 +20,8 @@ export interface HandlerFunctionProps {
   readonly logRetention: logs.RetentionDays;
   /** Run in this network (for functions that use the cache). */
   readonly network?: OrchestratorNetwork;
+  /** Concurrency kept for this function alone, and its ceiling; none when absent. */
+  readonly reservedConcurrency?: number;
 }
 
 /** A Lambda handler from functions/: Node 22 on arm64, bundled with the local esbuild, traced, with its own log group. */
@@ -37,6 +39,7 @@ export class HandlerFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       ...(props.network

@@ -290,6 +290,13 @@ describe('the stateful stack', () => {
 });
 
 describe('the stateless stack', () => {
+  /** One synthesis with the throttle and concurrency context keys set (0: no reservation, no ceiling). */
+  let custom: Template | undefined;
+  const overridden = () =>
+    (custom ??= synth({
+      throttle: { rateLimit: 800, burstLimit: 1600 },
+      concurrency: { reserved: { tasks: 800, agents: 0, health: 5 }, starterMaxConcurrency: 0 },
+    }).stateless);
   it('runs every function on Node 22, arm64, with active tracing and its own log group', () => {
     const fns = stateless.findResources('AWS::Lambda::Function');
     expect(Object.keys(fns)).toHaveLength(6);
@@ -321,18 +328,47 @@ describe('the stateless stack', () => {
     check(synth({ auth: { kind: 'jwt', issuer: 'https://issuer.example.com', audience: ['orchestrator'] } }).stateless, 'JWT');
   });
 
-  it('throttles the API and writes access logs', () => {
+  it('throttles the API for 1 000 tasks/s (5 000 requests/s, as the context may change) and writes access logs', () => {
     stateless.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 }),
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 5000, ThrottlingBurstLimit: 5000 }),
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+    overridden().hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 800, ThrottlingBurstLimit: 1600 }),
     });
   });
 
-  it('consumes the intake queue with partial batch failures', () => {
+  it('consumes the intake queue with partial batch failures, at most 50 batches at once unless the context says otherwise', () => {
     stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 50 },
     });
+    overridden().hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: Match.absent() });
+  });
+
+  it('reserves concurrency for the API functions, so a dispatch burst cannot take it; the context sets it, 0 reserves none', () => {
+    const reservedBy = (template: Template) =>
+      Object.fromEntries(
+        Object.values(
+          template.findResources('AWS::Lambda::Function') as Record<
+            string,
+            { Metadata: Record<string, string>; Properties: { ReservedConcurrentExecutions?: number } }
+          >,
+        ).map((f) => [
+          f.Metadata['optiinfra:entry']!.replace(/^functions\/handlers\/|\.ts$/g, ''),
+          f.Properties.ReservedConcurrentExecutions,
+        ]),
+      );
+    expect(reservedBy(stateless)).toEqual({
+      'api-tasks': 300,
+      'api-agents': 100,
+      'api-health': 10,
+      dispatcher: undefined,
+      starter: undefined,
+      reconciler: undefined,
+    });
+    expect(reservedBy(overridden())).toMatchObject({ 'api-tasks': 800, 'api-agents': undefined, 'api-health': 5 });
   });
 
   it('has one dashboard and alarms on failed executions, API 5xx and dispatch errors, all notifying SNS', () => {
