@@ -1,18 +1,27 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FirstStart, TaskQueue } from '../core/ports';
+import type { Continuation, FirstStart, TaskQueue } from '../core/ports';
 
-/** The intake queue: one message per task to start, carrying its id, and at submit how to start its first execution. */
+/**
+ * The intake queue: one message per task to start, carrying its id, and at submit how to start its
+ * first execution, or for a continuation which generation to start.
+ */
 export class SqsTaskQueue implements TaskQueue {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(taskId: string, priority: number, firstStart?: FirstStart): Promise<void> {
+  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void> {
+    const body =
+      start === undefined
+        ? { task_id: taskId }
+        : 'generation' in start
+          ? { task_id: taskId, generation: start.generation }
+          : { task_id: taskId, first_start: start };
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(firstStart ? { task_id: taskId, first_start: firstStart } : { task_id: taskId }),
+        MessageBody: JSON.stringify(body),
         MessageAttributes: { priority: { DataType: 'Number', StringValue: String(priority) } },
       }),
     );

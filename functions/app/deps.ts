@@ -28,6 +28,8 @@ export interface Settings {
   requireAgentTokens: boolean;
   agentLimits: AgentLimits;
   workflowMode: WorkflowMode;
+  /** History events a Standard execution may reach before it hands its task to a fresh one (WORKFLOW_HISTORY_BUDGET). */
+  historyBudget: number;
 }
 
 /** The registry's bounds (MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES, MAX_AGENT_METADATA_BYTES). */

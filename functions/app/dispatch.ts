@@ -17,8 +17,10 @@ import { finishTask } from './finish-task';
 import { leaveQueue, startWoken, wakeFor, wakeRequest } from './wake-waiters';
 import {
   AnswerNotStoredError,
+  continueAsNewIfNeeded,
   done,
   handOverIfNeeded,
+  loopOf,
   recordFailure,
   type StepDeps,
   type StepResult,
@@ -29,7 +31,9 @@ import {
 export const LEASE_GRACE_MS = 5_000;
 
 export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
-  return handOverIfNeeded(deps, state, await dispatchOnce(deps, state));
+  const continued = await continueAsNewIfNeeded(deps, state);
+  if (continued) return continued;
+  return { ...(await handOverIfNeeded(deps, state, await dispatchOnce(deps, state))), loop: loopOf(state) };
 }
 
 async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepResult> {

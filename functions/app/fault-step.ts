@@ -11,6 +11,7 @@ import {
   AnswerNotStoredError,
   done,
   handOverIfNeeded,
+  loopOf,
   recordFailure,
   type StepDeps,
   type StepResult,
@@ -22,7 +23,8 @@ export const MAX_CONSECUTIVE_FAULTS = 3;
 
 export async function faultStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   deps.metrics.count('DispatchFaults', 'all');
-  return handOverIfNeeded(deps, state, await recordFault(deps, state));
+  // The dispatch step that failed left no result: this step is in the same pass through the loop.
+  return { ...(await handOverIfNeeded(deps, state, await recordFault(deps, state))), loop: loopOf(state) };
 }
 
 async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepResult> {

@@ -1,5 +1,5 @@
 /** Intake: start one state machine execution per task (the starter). */
-import type { FirstStart, WorkflowInput } from '../core/ports';
+import type { Continuation, FirstStart, WorkflowInput } from '../core/ports';
 import { isTerminal, type Task } from '../core/task-model';
 import {
   chooseWorkflow,
@@ -34,23 +34,29 @@ export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_
  * One with no attempt in flight (a parked task woken by a freed slot, a re-drive of one that waits,
  * a hand-over) picks Express or Standard as a first start does: waiting no longer happens inside an
  * execution, so it need not fit in Express's 5 minutes. A task driven again with an attempt in
- * flight (after a restart or a lost execution) goes to Standard, which has no time limit.
- * goes to Standard, which has no time limit.
+ * flight (after a restart or a lost execution) goes to Standard, which has no time limit. A
+ * Continuation (a Standard execution near its history budget) starts its generation on Standard,
+ * named `<task id>.<generation>`, which the execution that handed over does not hold.
  */
 export async function startTask(
   deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>,
   taskId: string,
-  firstStart?: FirstStart,
+  start?: FirstStart | Continuation,
 ): Promise<StartResult> {
   const now = deps.clock.now();
-  if (firstStart) {
-    const input = workflowInput({ task_id: taskId, timeout_seconds: firstStart.timeout_seconds }, firstStart.workflow, now);
-    const outcome = await deps.workflow.start(firstStart.workflow, taskId, input);
+  if (start && !('generation' in start)) {
+    const input = workflowInput({ task_id: taskId, timeout_seconds: start.timeout_seconds }, start.workflow, now);
+    const outcome = await deps.workflow.start(start.workflow, taskId, input);
     return outcome === 'already_running' ? 'already_running' : 'started';
   }
   const task = await deps.tasks.get(taskId);
   if (!task) return 'unknown_task';
   if (isTerminal(task.status)) return 'finished';
+  if (start) {
+    const input = { ...workflowInput(task, 'standard', now), generation: start.generation };
+    const outcome = await deps.workflow.start('standard', `${taskId}.${start.generation}`, input);
+    return outcome === 'already_running' ? 'already_running' : 'started';
+  }
   const kind =
     task.status === 'sent' || task.status === 'running'
       ? 'standard'

@@ -6,6 +6,7 @@ import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
 import { PRIORITY, type TaskState, type TaskStatus } from '../core/task-model';
 import { mustHandOver } from '../core/workflow-choice';
+import { mustContinueAsNew } from '../core/workflow-history';
 import type { Deps } from './deps';
 import { finishTask } from './finish-task';
 
@@ -40,12 +41,15 @@ export interface StepResult {
   handed_over?: true;
   /** Set when the execution ends because the task is parked in the cache until a freed slot wakes it. */
   parked?: true;
+  /** The execution's pass through the loop this step ran in (1 for its first): what its history is counted by. */
+  loop?: number;
 }
 
 export interface WorkflowState {
   task_id: string;
   state_timeout_seconds: number;
   express_deadline_ms?: number;
+  generation?: number;
   step?: StepResult;
   fault?: { Error?: string; Cause?: string };
 }
@@ -108,4 +112,31 @@ export async function handOverIfNeeded(deps: StepDeps, state: WorkflowState, res
   await deps.queue.enqueue(state.task_id, PRIORITY.normal);
   deps.metrics.count('HandedOverToStandard', 'all');
   return { ...result, outcome: 'done', handed_over: true };
+}
+
+/** The pass through the loop a step runs in: one more than the previous step's (whose result the state carries). */
+export function loopOf(state: WorkflowState): number {
+  return (state.step?.loop ?? 0) + 1;
+}
+
+/**
+ * A Standard execution whose next pass could take its history past the budget hands the task to the
+ * next generation of executions, through the intake queue, before running the step: that one runs it
+ * at once (the wait before this step is over). Undefined when the execution carries on.
+ */
+export async function continueAsNewIfNeeded(deps: StepDeps, state: WorkflowState): Promise<StepResult | undefined> {
+  const loop = loopOf(state);
+  if (state.express_deadline_ms !== undefined || !mustContinueAsNew(loop, deps.settings.historyBudget)) return undefined;
+  await deps.queue.enqueue(state.task_id, PRIORITY.normal, { generation: (state.generation ?? 0) + 1 });
+  deps.metrics.count('ContinuedAsNew', 'all');
+  const prev = state.step;
+  return {
+    outcome: 'done',
+    delay_seconds: 0,
+    status: prev?.status ?? 'pending',
+    attempts: prev?.attempts ?? 0,
+    fault_count: 0,
+    handed_over: true,
+    loop,
+  };
 }

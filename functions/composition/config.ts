@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker';
+import { DEFAULT_HISTORY_BUDGET, STANDARD_HISTORY_LIMIT } from '../core/workflow-history';
 import { type DeniedTarget, parseDeniedTargets, parseNetworkPolicy } from '../core/network-policy';
 import type { Settings } from '../app/deps';
 
@@ -89,6 +90,7 @@ const envSchema = z.object({
   RESULT_TTL_SECONDS: seconds(3600, 60, 86_400),
   DRAIN_SECONDS: seconds(360, 0, 86_400),
   RECONCILE_STALE_SECONDS: seconds(120, 0, 86_400),
+  WORKFLOW_HISTORY_BUDGET: integer(DEFAULT_HISTORY_BUDGET, 200, STANDARD_HISTORY_LIMIT, 'events'),
   ALLOWED_AGENT_NETWORKS: z
     .string()
     .default('')
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       },
       // Without an Express machine there is nothing to choose.
       workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
+      historyBudget: c.WORKFLOW_HISTORY_BUDGET,
     },
   };
 }

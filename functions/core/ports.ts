@@ -141,13 +141,22 @@ export interface FirstStart {
   timeout_seconds: number;
 }
 
+/**
+ * A Standard execution near its history budget hands its task to the next: the execution named
+ * `<task id>.<generation>`, so a redelivered message starts nothing new while that one runs.
+ */
+export interface Continuation {
+  generation: number;
+}
+
 export interface TaskQueue {
   /**
-   * Puts the task on the intake queue. With `firstStart` (submit only) the starter starts that
-   * execution without reading the task; without it (re-drives, hand-overs, wake-ups) the starter reads
-   * the task and drives an unfinished one on Standard.
+   * Puts the task on the intake queue. With a FirstStart (submit only) the starter starts that
+   * execution without reading the task; with a Continuation it starts that generation on Standard;
+   * without either (re-drives, hand-overs, wake-ups) the starter reads the task and drives an
+   * unfinished one.
    */
-  enqueue(taskId: string, priority: number, firstStart?: FirstStart): Promise<void>;
+  enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void>;
 }
 
 export interface WorkflowInput {
@@ -156,6 +165,8 @@ export interface WorkflowInput {
   state_timeout_seconds: number;
   /** On Express only: when (ms since epoch) the execution must have handed the task to Standard. */
   express_deadline_ms?: number;
+  /** On Standard: which of the task's successive executions this is, when not the first (Continuation). */
+  generation?: number;
 }
 
 export type StartOutcome = 'started' | 'already_running' | 'already_closed';

@@ -10,7 +10,12 @@ const deps = stepDeps();
 
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),
-  state: z.looseObject({ task_id: z.uuid(), state_timeout_seconds: z.number(), express_deadline_ms: z.number().optional() }),
+  state: z.looseObject({
+    task_id: z.uuid(),
+    state_timeout_seconds: z.number(),
+    express_deadline_ms: z.number().optional(),
+    generation: z.number().int().positive().optional(),
+  }),
 });
 
 /** The state machine's Task states: `dispatch` runs one step; `fault` handles a step that failed. */

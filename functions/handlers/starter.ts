@@ -12,12 +12,14 @@ const messageSchema = z.object({
   task_id: z.uuid(),
   /** Set by submit: start this execution without reading the task. Absent on re-drives and hand-overs. */
   first_start: z.object({ workflow: z.enum(['express', 'standard']), timeout_seconds: z.number().int().positive() }).optional(),
+  /** Set by a Standard execution near its history budget: start this generation of the task's executions. */
+  generation: z.number().int().positive().optional(),
 });
 
 /** One intake message: start the task's execution. A failure leaves just this message for redelivery (and, in the end, the DLQ). */
 async function startOne(record: SQSRecord): Promise<void> {
-  const { task_id, first_start } = messageSchema.parse(JSON.parse(record.body));
-  const outcome = await startTask(deps, task_id, first_start);
+  const { task_id, first_start, generation } = messageSchema.parse(JSON.parse(record.body));
+  const outcome = await startTask(deps, task_id, generation === undefined ? first_start : { generation });
   const line = { message: 'intake', task_id, outcome, receive_count: record.attributes.ApproximateReceiveCount };
   // The routine case, a first start, is DEBUG (every task has one); a redelivery or a re-drive stays INFO.
   if (outcome === 'started' && line.receive_count === '1') logger.debug(line);

@@ -66,6 +66,7 @@ describe('dispatchStep', () => {
       status: 'completed',
       attempts: 1,
       fault_count: 0,
+      loop: 1,
     });
 
     expect(w.agentClient.deliveries).toEqual([
@@ -109,7 +110,7 @@ describe('dispatchStep', () => {
     w.agentClient.answer(failed('HTTP 500'), failed('HTTP 502'), completed('third time'));
 
     const first = await dispatchStep(w.stepDeps, state(t));
-    expect(first).toEqual({ outcome: 'retry', delay_seconds: 5, status: 'retrying', attempts: 1, fault_count: 0 });
+    expect(first).toEqual({ outcome: 'retry', delay_seconds: 5, status: 'retrying', attempts: 1, fault_count: 0, loop: 1 });
     const firstAgent = w.agentClient.deliveries[0]!.target.agentId;
     const firstName = firstAgent === A ? 'cost-a' : 'cost-b';
     const afterFirst = (await w.tasks.get(t.task_id))!;
@@ -125,7 +126,7 @@ describe('dispatchStep', () => {
     const second = await dispatchStep(w.stepDeps, state(t, first));
     const secondAgent = w.agentClient.deliveries[1]!.target.agentId;
     expect(secondAgent).not.toBe(firstAgent);
-    expect(second).toEqual({ outcome: 'retry', delay_seconds: 10, status: 'retrying', attempts: 2, fault_count: 0 });
+    expect(second).toEqual({ outcome: 'retry', delay_seconds: 10, status: 'retrying', attempts: 2, fault_count: 0, loop: 2 });
     expect(await w.tasks.get(t.task_id)).toMatchObject({ failed_agents: [firstAgent, secondAgent] });
 
     w.clock.advance(10_000);
@@ -152,6 +153,7 @@ describe('dispatchStep', () => {
       status: 'failed',
       attempts: 1,
       fault_count: 0,
+      loop: 1,
     });
     expect(await w.tasks.get(t.task_id)).toMatchObject({
       status: 'failed',
@@ -194,6 +196,7 @@ describe('dispatchStep', () => {
       attempts: 0,
       waiting_since: since,
       fault_count: 0,
+      loop: 1,
     });
     w.clock.advance(19_999);
     const second = await dispatchStep(w.stepDeps, state(t, first));
@@ -230,6 +233,7 @@ describe('dispatchStep', () => {
       status: 'cancelled',
       attempts: 1,
       fault_count: 0,
+      loop: 1,
     });
     const stored = (await w.tasks.get(t.task_id))!;
     expect(stored).toMatchObject({ status: 'cancelled', error: 'cancelled by request' });
@@ -248,6 +252,7 @@ describe('dispatchStep', () => {
       status: 'sent',
       attempts: 1,
       fault_count: 0,
+      loop: 1,
     });
     w.clock.advance(6_500);
     expect(await dispatchStep(w.stepDeps, state(t))).toMatchObject({ outcome: 'wait', delay_seconds: 1 });
@@ -290,6 +295,7 @@ describe('dispatchStep', () => {
       attempts: 0,
       waiting_since: first.waiting_since,
       fault_count: 0,
+      loop: 2,
     });
     expect(w.queue.sent).toEqual([{ taskId: t.task_id, priority: 5 }]);
     expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'queued' });
@@ -300,7 +306,7 @@ describe('dispatchStep', () => {
     await fill(await w.agent({ agent_id: A, max_concurrency: 1 }));
     const t = await w.task({ priority: 3 });
     const ended = await dispatchStep(w.stepDeps, state(t, undefined, { express_deadline_ms: w.clock.now() + 60_000 }));
-    expect(ended).toEqual({ outcome: 'done', parked: true, delay_seconds: 0, status: 'queued', attempts: 0, fault_count: 0 });
+    expect(ended).toEqual({ outcome: 'done', parked: true, delay_seconds: 0, status: 'queued', attempts: 0, fault_count: 0, loop: 1 });
     expect(w.queue.sent).toEqual([]);
     expect(w.metrics.totals()).toEqual({});
   });
@@ -361,10 +367,35 @@ describe('dispatchStep', () => {
       status: 'completed',
       attempts: 2,
       fault_count: 0,
+      loop: 1,
     });
     const gone = { ...t, task_id: 'f0000000-0000-4000-8000-000000000000' };
     const prev: StepResult = { outcome: 'retry', delay_seconds: 5, status: 'retrying', attempts: 3, fault_count: 0 };
     expect(await dispatchStep(w.stepDeps, state(gone, prev))).toMatchObject({ outcome: 'done', status: 'gone', attempts: 3 });
     expect(w.agentClient.deliveries).toEqual([]);
+  });
+
+  it('on Standard, hands the task to its next execution before a pass that could take the history past the budget', async () => {
+    const small = world({ historyBudget: 200 });
+    await small.agent({ agent_id: A });
+    const t = await small.task();
+    const prev: StepResult = { outcome: 'wait', delay_seconds: 2, status: 'queued', attempts: 0, fault_count: 0, loop: 2 };
+    expect(await dispatchStep(small.stepDeps, state(t, prev, { generation: 1 }))).toEqual({
+      outcome: 'done',
+      handed_over: true,
+      delay_seconds: 0,
+      status: 'queued',
+      attempts: 0,
+      fault_count: 0,
+      loop: 3,
+    });
+    // Nothing delivered: the next generation runs the step, at once.
+    expect(small.agentClient.deliveries).toEqual([]);
+    expect(small.queue.sent).toEqual([{ taskId: t.task_id, priority: 5, continuation: { generation: 2 } }]);
+    expect(small.metrics.totals()).toEqual({ ContinuedAsNew: 1 });
+    // An Express execution has no history limit (it ends at 5 minutes): it runs the step.
+    small.agentClient.answer(completed());
+    const express = await dispatchStep(small.stepDeps, state(t, prev, { express_deadline_ms: small.clock.now() + 270_000 }));
+    expect(express).toMatchObject({ outcome: 'done', status: 'completed', loop: 3 });
   });
 });

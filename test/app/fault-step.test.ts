@@ -80,6 +80,7 @@ describe('faultStep', () => {
       attempts: 0,
       waiting_since: waiting.waiting_since,
       fault_count: 1,
+      loop: 1,
     });
     const second = await faultStep(w.stepDeps, state(t, fault, first));
     expect(second).toMatchObject({ outcome: 'retry', fault_count: 2, waiting_since: waiting.waiting_since });
@@ -91,6 +92,7 @@ describe('faultStep', () => {
       status: 'failed',
       attempts: 0,
       fault_count: 0,
+      loop: 3,
     });
     expect(await w.tasks.get(t.task_id)).toMatchObject({
       status: 'failed',
@@ -138,6 +140,7 @@ describe('faultStep', () => {
       status: 'cancelled',
       attempts: 1,
       fault_count: 0,
+      loop: 1,
     });
     expect(await w.tasks.get(t.task_id)).toStrictEqual(stateOf(t));
   });

@@ -29,6 +29,17 @@ describe('startTask', () => {
     expect(w.workflow.starts).toEqual([]);
   });
 
+  it('a continuation starts its generation on Standard, named after it, carrying the generation on', async () => {
+    const t = await w.task({ status: 'retrying', attempts: 2, timeout_seconds: 30 });
+    expect(await startTask(w.deps, t.task_id, { generation: 3 })).toBe('started');
+    expect(w.workflow.starts).toEqual([
+      { kind: 'standard', name: `${t.task_id}.3`, input: { task_id: t.task_id, state_timeout_seconds: 50, generation: 3 } },
+    ]);
+    const finished = await w.task({ status: 'completed', attempts: 1 });
+    expect(await startTask(w.deps, finished.task_id, { generation: 1 })).toBe('finished');
+    expect(w.workflow.starts).toHaveLength(1);
+  });
+
   it('a first start starts the execution submit chose, named by the task id, without reading or writing the task', async () => {
     // Every call of this store fails the test: a first start must not touch the table.
     const untouched = new Proxy({} as TaskStore, {

@@ -39,7 +39,7 @@ describe('waiting for a free agent', () => {
     const occupant = await w.task();
     const waiters = [await w.task(), await w.task(), await w.task()];
     w.agentClient.answer(async () => {
-      for (const t of waiters) expect(await step(t)).toEqual({ ...parked, delay_seconds: 0, attempts: 0, fault_count: 0 });
+      for (const t of waiters) expect(await step(t)).toEqual({ ...parked, delay_seconds: 0, attempts: 0, fault_count: 0, loop: 1 });
       // However long they wait, nothing is started while nothing frees.
       w.clock.advance(120_000);
       expect(w.queue.sent).toEqual([]);

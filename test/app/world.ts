@@ -13,7 +13,16 @@ import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentTaskRequest } from '../../functions/core/contract';
-import type { AgentClient, DeliveryTarget, FirstStart, StartOutcome, TaskQueue, Workflow, WorkflowInput } from '../../functions/core/ports';
+import type {
+  AgentClient,
+  Continuation,
+  DeliveryTarget,
+  FirstStart,
+  StartOutcome,
+  TaskQueue,
+  Workflow,
+  WorkflowInput,
+} from '../../functions/core/ports';
 import type { TaskCache } from '../../functions/core/cache-port';
 import type { AttemptResult } from '../../functions/core/retry-policy';
 import type { Task, TaskState } from '../../functions/core/task-model';
@@ -31,15 +40,16 @@ export function stateOf(task: Task): TaskState {
 
 /** The intake queue: what was enqueued, in order. */
 export class RecordingQueue implements TaskQueue {
-  readonly sent: Array<{ taskId: string; priority: number; firstStart?: FirstStart }> = [];
+  readonly sent: Array<{ taskId: string; priority: number; firstStart?: FirstStart; continuation?: Continuation }> = [];
   /** Set to make the next enqueue fail with it. */
   failWith?: Error;
 
-  async enqueue(taskId: string, priority: number, firstStart?: FirstStart): Promise<void> {
+  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void> {
     const err = this.failWith;
     this.failWith = undefined;
     if (err) throw err;
-    this.sent.push(firstStart ? { taskId, priority, firstStart } : { taskId, priority });
+    if (start === undefined) this.sent.push({ taskId, priority });
+    else this.sent.push('generation' in start ? { taskId, priority, continuation: start } : { taskId, priority, firstStart: start });
   }
 
   /** The task ids enqueued so far, sorted, and forgets them. */

@@ -499,7 +499,7 @@ describe('the starter and the dispatcher', () => {
       { action: 'dispatch', state: { task_id: taskId, state_timeout_seconds: 50 } },
       fakeLambdaContext('dispatcher', 330_000),
     );
-    expect(step).toEqual({ outcome: 'done', delay_seconds: 0, status: 'cancelled', attempts: 0, fault_count: 0 });
+    expect(step).toEqual({ outcome: 'done', delay_seconds: 0, status: 'cancelled', attempts: 0, fault_count: 0, loop: 1 });
   });
 
   it('the dispatcher refuses an input that is not a step of the state machine', async () => {

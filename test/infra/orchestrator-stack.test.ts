@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
+import { HISTORY_EVENTS_PER_LOOP, historyEventsPerLoop } from '../../functions/core/workflow-history';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/constructs/task-workflow';
 
@@ -135,6 +136,10 @@ describe('the task state machines', () => {
         }
       }
     }
+  });
+
+  it('counts the history of a pass through the loop as the deployed definition writes it (the dispatcher hands over by that count)', () => {
+    for (const definition of Object.values(definitions())) expect(historyEventsPerLoop(definition.States)).toBe(HISTORY_EVENTS_PER_LOOP);
   });
 
   it('uses JSONPath only (the local engine cannot run JSONata or variables)', () => {
