@@ -19,10 +19,16 @@ export interface StateMachineArns {
   express?: string;
 }
 
+/** Generations probed before a start gives up: far beyond any task's life (each one is ~340 steps). */
+const MAX_GENERATIONS = 1_000;
+
 /**
  * Executions named by the task id. On Standard the name makes a redelivered start message start
  * nothing new; Express allows duplicate names, and the dispatcher's conditional lease makes a
- * duplicate execution harmless.
+ * duplicate execution harmless. A Standard task's successive executions are its generations: the
+ * first is named by the task id, generation n by `<task id>.<n>`. A start looks from the generation
+ * it is given (WorkflowInput.generation, else the first) for one that is running; past the last
+ * one that ended, it starts the next.
  */
 export class StepFunctionsWorkflow implements Workflow {
   constructor(
@@ -36,23 +42,27 @@ export class StepFunctionsWorkflow implements Workflow {
   }
 
   async start(kind: WorkflowKind, name: string, input: WorkflowInput): Promise<StartOutcome> {
-    const stateMachineArn = kind === 'express' && this.arns.express ? this.arns.express : this.arns.standard;
-    const payload = JSON.stringify(input);
-    try {
-      await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: payload }));
+    if (kind === 'express' && this.arns.express) {
+      // Express runs every start, whatever its name.
+      await this.sfn.send(new StartExecutionCommand({ stateMachineArn: this.arns.express, name, input: JSON.stringify(input) }));
       return 'started';
-    } catch (err) {
-      if (!(err instanceof ExecutionAlreadyExists)) throw err;
     }
-    // Only Standard refuses a used name (Express runs every start, and cannot be described).
-    if (stateMachineArn === this.arns.standard) {
-      const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(stateMachineArn, name) }));
+    const stateMachineArn = this.arns.standard;
+    const first = input.generation ?? 0;
+    for (let generation = first; generation < first + MAX_GENERATIONS; generation++) {
+      const execution = generation === 0 ? name : `${name}.${generation}`;
+      const payload = JSON.stringify(generation === 0 ? input : { ...input, generation });
+      try {
+        await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: execution, input: payload }));
+        return generation === first ? 'started' : 'already_closed';
+      } catch (err) {
+        if (!(err instanceof ExecutionAlreadyExists)) throw err;
+      }
+      const existing = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArn(stateMachineArn, execution) }));
       if (existing.status === 'RUNNING') return 'already_running';
+      // That generation ended without finishing the task (else we would not be starting it): the next.
     }
-    // The first execution ended without finishing the task (else we would not be starting it),
-    // and its name cannot be reused: carry on under a new name.
-    await this.sfn.send(new StartExecutionCommand({ stateMachineArn, name: `${name}.${Date.now()}`, input: payload }));
-    return 'already_closed';
+    throw new Error(`task ${name}: ${MAX_GENERATIONS} Standard executions from generation ${first} on have ended; not starting another`);
   }
 
   async stop(name: string, reason: string): Promise<void> {

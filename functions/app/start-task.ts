@@ -36,7 +36,8 @@ export type StartResult = 'started' | 'already_running' | 'finished' | 'unknown_
  * execution, so it need not fit in Express's 5 minutes. A task driven again with an attempt in
  * flight (after a restart or a lost execution) goes to Standard, which has no time limit. A
  * Continuation (a Standard execution near its history budget) starts its generation on Standard,
- * named `<task id>.<generation>`, which the execution that handed over does not hold.
+ * named `<task id>.<generation>`, a name the execution that handed over does not hold. Any other
+ * start on Standard finds the task's running generation, or starts the one after the last.
  */
 export async function startTask(
   deps: Pick<Deps, 'tasks' | 'workflow' | 'clock' | 'settings'>,
@@ -54,7 +55,7 @@ export async function startTask(
   if (isTerminal(task.status)) return 'finished';
   if (start) {
     const input = { ...workflowInput(task, 'standard', now), generation: start.generation };
-    const outcome = await deps.workflow.start('standard', `${taskId}.${start.generation}`, input);
+    const outcome = await deps.workflow.start('standard', taskId, input);
     return outcome === 'already_running' ? 'already_running' : 'started';
   }
   const kind =

@@ -142,8 +142,8 @@ export interface FirstStart {
 }
 
 /**
- * A Standard execution near its history budget hands its task to the next: the execution named
- * `<task id>.<generation>`, so a redelivered message starts nothing new while that one runs.
+ * A Standard execution near its history budget hands its task to the next generation: the execution
+ * named `<task id>.<generation>`, so a redelivered message starts nothing new while that one runs.
  */
 export interface Continuation {
   generation: number;
@@ -172,7 +172,10 @@ export interface WorkflowInput {
 export type StartOutcome = 'started' | 'already_running' | 'already_closed';
 
 export interface Workflow {
-  /** Starts the execution named `name` (the task id, or a derived name for a hand-over). */
+  /**
+   * Starts the task's execution, named `name` (the task id). On Standard, generation n (from
+   * `input.generation`) is named `<name>.<n>`; a generation that ended hands the start to the next.
+   */
   start(kind: WorkflowKind, name: string, input: WorkflowInput): Promise<StartOutcome>;
   /** Best effort: stops a running Standard execution to save its waits after a cancel (Express cannot be stopped). */
   stop(name: string, reason: string): Promise<void>;

@@ -33,7 +33,7 @@ describe('startTask', () => {
     const t = await w.task({ status: 'retrying', attempts: 2, timeout_seconds: 30 });
     expect(await startTask(w.deps, t.task_id, { generation: 3 })).toBe('started');
     expect(w.workflow.starts).toEqual([
-      { kind: 'standard', name: `${t.task_id}.3`, input: { task_id: t.task_id, state_timeout_seconds: 50, generation: 3 } },
+      { kind: 'standard', name: t.task_id, input: { task_id: t.task_id, state_timeout_seconds: 50, generation: 3 } },
     ]);
     const finished = await w.task({ status: 'completed', attempts: 1 });
     expect(await startTask(w.deps, finished.task_id, { generation: 1 })).toBe('finished');
