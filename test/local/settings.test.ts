@@ -17,6 +17,8 @@ const WRONG: Array<[Record<string, string>, string]> = [
   [{ MAX_BODY_BYTES: '1e6' }, 'MAX_BODY_BYTES must be a whole number of bytes from 1024 to 1048576, got "1e6"'],
   [{ BREAKER_FAILURE_RATIO: '1.5' }, 'BREAKER_FAILURE_RATIO must be a number greater than 0 and at most 1, such as 0.5, got "1.5"'],
   [{ WORKFLOW_MODE: 'fast' }, 'WORKFLOW_MODE must be auto or standard, got "fast"'],
+  // AWS fails a Standard execution at 25 000 events: a budget beyond that would never hand over in time.
+  [{ WORKFLOW_HISTORY_BUDGET: '30000' }, 'WORKFLOW_HISTORY_BUDGET must be a whole number of events from 200 to 25000, got "30000"'],
   [{ CACHE_URL: 'http://127.0.0.1:6379' }, 'CACHE_URL must be a redis://, rediss:// or memory:// URL, got "http://127.0.0.1:6379"'],
   [{ DENIED_AGENT_TARGETS: '127.0.0.1' }, 'DENIED_AGENT_TARGETS has "127.0.0.1", which is not host:port'],
   [{ FLEET_TOKENS: 'short' }, 'FLEET_TOKENS must list tokens of at least 16 characters without spaces, separated by commas'],
