@@ -67,9 +67,13 @@ export function roleServices(template: CfnTemplate, roleId: string): string[] {
       }
     }
   for (const arn of listOf(role.Properties?.ManagedPolicyArns)) {
-    const name = scalar(resolveIntrinsics(arn, template, DEFAULT_ENV)).split('/').pop() ?? '';
+    const name =
+      scalar(resolveIntrinsics(arn, template, DEFAULT_ENV))
+        .split('/')
+        .pop() ?? '';
     const granted = MANAGED_POLICY_SERVICES[name];
-    if (!granted) throw new Error(`role ${roleId} has the managed policy ${name}: add the services it lets a function call to MANAGED_POLICY_SERVICES`);
+    if (!granted)
+      throw new Error(`role ${roleId} has the managed policy ${name}: add the services it lets a function call to MANAGED_POLICY_SERVICES`);
     for (const service of granted) services.add(service);
   }
   return [...services].sort();
@@ -85,7 +89,8 @@ function endpointService(properties: Record<string, unknown>, template: CfnTempl
 function admitsHttps(template: CfnTemplate, group: string, groups: Set<string>): boolean {
   const covers443 = (rule: Record<string, unknown>) =>
     (rule.IpProtocol === '-1' || rule.IpProtocol === 'tcp') && Number(rule.FromPort ?? 0) <= 443 && Number(rule.ToPort ?? 65535) >= 443;
-  const fromUs = (rule: Record<string, unknown>) => groups.has(targetOf(rule.SourceSecurityGroupId, template) ?? '') || rule.CidrIp !== undefined;
+  const fromUs = (rule: Record<string, unknown>) =>
+    groups.has(targetOf(rule.SourceSecurityGroupId, template) ?? '') || rule.CidrIp !== undefined;
   const inline = recordsOf(template.Resources[group]?.Properties?.SecurityGroupIngress);
   const separate = resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')
     .map(([, r]) => r)
@@ -136,7 +141,7 @@ export function vpcFunctionRoutes(template: CfnTemplate): VpcFunctionRoutes[] {
     // Subnets of a reused VPC are literal ids: the template shows no route for them (docs/deployment.md lists what they need).
     const subnets = listOf(vpc.SubnetIds).map((s) => targetOf(s, template));
     const groups = new Set(listOf(vpc.SecurityGroupIds).map((g) => targetOf(g, template) ?? ''));
-    const reachable = subnets.every((s) => s !== undefined) ? reachableFrom(template, subnets as string[], groups) : [];
+    const reachable = subnets.every((s) => s !== undefined) ? reachableFrom(template, subnets, groups) : [];
     const unrouted = reachable === 'all' ? [] : services.filter((s) => !reachable.includes(s));
     routes.push({ logicalId, services, reachable, unrouted });
   }
