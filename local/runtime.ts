@@ -237,7 +237,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const fleet = fleetTokens.length;
     log(
       fleet > 0
-        ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS, read from the local secret); each agent then acts with its own token`
+        ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS); each agent then acts with its own token`
         : 'Agents    registration is open (set FLEET_TOKENS to require a fleet token); each agent then acts with its own token',
     );
     log(

@@ -28,7 +28,7 @@ export const MANAGED_POLICY_SERVICES: Readonly<Record<string, readonly string[]>
 };
 
 /** The logical id a Ref, Fn::GetAtt or (through the exporting stack's output) Fn::ImportValue points at; undefined for a literal. */
-function targetOf(value: unknown, template: CfnTemplate): string | undefined {
+export function targetOf(value: unknown, template: CfnTemplate): string | undefined {
   if (!isRecord(value)) return undefined;
   if (typeof value.Ref === 'string') return value.Ref;
   const att = value['Fn::GetAtt'];
@@ -50,27 +50,47 @@ function resourcesOfType(template: CfnTemplate, type: string): Array<[string, Re
 
 const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
 
+/** The role of a function (Role) or a state machine (RoleArn) of the template. */
+export function roleOf(template: CfnTemplate, logicalId: string): string {
+  const properties = template.Resources[logicalId]?.Properties ?? {};
+  const roleId = targetOf(properties.Role ?? properties.RoleArn, template);
+  if (!roleId || template.Resources[roleId]?.Type !== 'AWS::IAM::Role')
+    throw new Error(`${logicalId} has no role of the template: its grants cannot be checked`);
+  return roleId;
+}
+
+/** The role's inline policies (its Policies and every AWS::IAM::Policy attached to it), unresolved, by name. */
+export function inlinePolicies(template: CfnTemplate, roleId: string): Array<{ name: string; document: Record<string, unknown> }> {
+  const role = template.Resources[roleId];
+  const policies = recordsOf(role?.Properties?.Policies).map((p) => ({ name: scalar(p.PolicyName), document: p.PolicyDocument }));
+  for (const [id, policy] of resourcesOfType(template, 'AWS::IAM::Policy'))
+    if (listOf(policy.Roles).some((r) => targetOf(r, template) === roleId)) policies.push({ name: id, document: policy.PolicyDocument });
+  return policies.map((p) => ({ name: p.name, document: isRecord(p.document) ? p.document : {} }));
+}
+
+/** The names of the AWS managed policies attached to the role. */
+export function managedPolicies(template: CfnTemplate, roleId: string): string[] {
+  return listOf(template.Resources[roleId]?.Properties?.ManagedPolicyArns).map(
+    (arn) =>
+      scalar(resolveIntrinsics(arn, template, DEFAULT_ENV))
+        .split('/')
+        .pop() ?? '',
+  );
+}
+
 /** The IAM service prefixes of every action the role's inline and attached policies allow. */
 export function roleServices(template: CfnTemplate, roleId: string): string[] {
-  const role = template.Resources[roleId];
-  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role of the template`);
-  const documents = recordsOf(role.Properties?.Policies).map((p) => p.PolicyDocument);
-  for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy'))
-    if (listOf(policy.Roles).some((r) => targetOf(r, template) === roleId)) documents.push(policy.PolicyDocument);
+  if (template.Resources[roleId]?.Type !== 'AWS::IAM::Role') throw new Error(`${roleId} is not a role of the template`);
   const services = new Set<string>();
-  for (const document of documents)
-    for (const statement of recordsOf(isRecord(document) ? document.Statement : undefined)) {
+  for (const { document } of inlinePolicies(template, roleId))
+    for (const statement of recordsOf(document.Statement)) {
       if (statement.Effect !== 'Allow') continue;
       for (const action of listOf(statement.Action).map(scalar)) {
         if (action === '*') throw new Error(`role ${roleId} may call every action ('*'): no network can be checked for that`);
         services.add(action.split(':')[0]!.toLowerCase());
       }
     }
-  for (const arn of listOf(role.Properties?.ManagedPolicyArns)) {
-    const name =
-      scalar(resolveIntrinsics(arn, template, DEFAULT_ENV))
-        .split('/')
-        .pop() ?? '';
+  for (const name of managedPolicies(template, roleId)) {
     const granted = MANAGED_POLICY_SERVICES[name];
     if (!granted)
       throw new Error(`role ${roleId} has the managed policy ${name}: add the services it lets a function call to MANAGED_POLICY_SERVICES`);
@@ -135,9 +155,7 @@ export function vpcFunctionRoutes(template: CfnTemplate): VpcFunctionRoutes[] {
   for (const [logicalId, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
     const vpc = isRecord(fn.VpcConfig) ? fn.VpcConfig : undefined;
     if (!vpc) continue;
-    const roleId = targetOf(fn.Role, template);
-    if (!roleId) throw new Error(`function ${logicalId} has a role from outside the template: its grants cannot be checked`);
-    const services = roleServices(template, roleId);
+    const services = roleServices(template, roleOf(template, logicalId));
     // Subnets of a reused VPC are literal ids: the template shows no route for them (docs/deployment.md lists what they need).
     const subnets = listOf(vpc.SubnetIds).map((s) => targetOf(s, template));
     const groups = new Set(listOf(vpc.SecurityGroupIds).map((g) => targetOf(g, template) ?? ''));
