@@ -12,9 +12,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, expect, it } from 'vitest';
+import { ENTRY_METADATA_KEY } from '../../lib/entry-metadata';
 import { RECORD_AWS_CALLS_ENV, type RecordedCall } from '../../local/aws-call-guard';
 import { LOCAL_AWS } from '../../local/provision';
-import { type CfnTemplate, isRecord, recordsOf, resolveIntrinsics, scalar } from '../../local/template/cfn-template';
+import { type CfnTemplate, recordsOf, resolveIntrinsics, scalar } from '../../local/template/cfn-template';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 import { inlinePolicies, roleOf, targetOf } from '../../local/template/vpc-routes';
 
@@ -111,7 +112,7 @@ async function decision(call: RecordedCall): Promise<string> {
 it('made calls as every function that calls AWS, and invoked the dispatcher from both state machines', () => {
   const principals = new Set(calls.map((c) => c.principal));
   const callers = Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' || (r.Type === 'AWS::Lambda::Function' && isRecord(r.Metadata)))
+    .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine' || r.Metadata?.[ENTRY_METADATA_KEY] !== undefined)
     .map(([id]) => id)
     .filter((id) =>
       inlinePolicies(template, roleOf(template, id)).some((p) =>
