@@ -45,6 +45,11 @@ export class OrchestratorNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestratorNetworkProps) {
     super(scope, id);
+    // A new VPC without NAT and without endpoints: the functions in it could reach no AWS service at all.
+    if (!props.vpc && !props.agentsOutsideVpc && !props.createEndpoints)
+      throw new Error(
+        'createVpcEndpoints=false with allowPublicAgents=false needs a reused VPC (vpcId) that has the endpoints: a new isolated VPC has no other route to AWS',
+      );
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {

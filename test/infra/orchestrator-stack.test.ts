@@ -291,6 +291,12 @@ describe('the network of the functions in the VPC', () => {
     for (const route of routes) expect(route.reachable, route.logicalId).toBe('all');
   });
 
+  it('refuses a new isolated VPC without endpoints: its functions could reach no AWS service', () => {
+    expect(() => buildOrchestrator(newApp(), { ...DEFAULT_DEPLOYMENT, ...PRIVATE, createVpcEndpoints: false, nag: false })).toThrow(
+      /createVpcEndpoints=false with allowPublicAgents=false needs a reused VPC/,
+    );
+  });
+
   it('names a service granted later without a route (ssm:GetParameter on the agents API)', () => {
     const withGrant = synth(PRIVATE, ({ stateless: stack }) => {
       const fn = stack.node.findChild('AgentsApi').node.findChild('Function') as lambda.Function;
