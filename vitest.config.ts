@@ -1,12 +1,13 @@
-import { relative } from 'node:path';
+import path, { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * `npm test` runs two projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases
+ * `npm test` runs three projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases
  * on in-memory stores, the SDK in-process, the lint rules and the template assertions. `integration`
  * runs real processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions
- * engine, agents, the whole runtime.
+ * engine, agents, the whole runtime, and records every AWS call the functions make. `iam`, once both
+ * are done, evaluates those calls against the synthesized role policies (test/iam).
  *
  * Three checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
  * walkthrough that runs every command of the README and docs/ against a real orchestrator, `build`
@@ -17,6 +18,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const BUILD = ['test/infra/offline-synth.test.ts'];
 const DOCS = ['test/docs/**/*.test.ts'];
 const COST = ['test/integration/cost-budget.test.ts'];
+const IAM = ['test/iam/**/*.test.ts'];
+/** Every local runtime of the integration project records its AWS calls here; the iam project, run after it, evaluates them. */
+const RECORD_AWS_CALLS = { OPTIINFRA_RECORD_AWS_CALLS: path.join(import.meta.dirname, 'node_modules', '.cache', 'optiinfra-aws-calls') };
 
 const UNIT = [
   'test/core/**/*.test.ts',
@@ -57,6 +61,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/slow-uploads.test.ts': 11,
   'test/integration/https-agents.test.ts': 12,
   'test/integration/waiting.test.ts': 24,
+  'test/integration/private-network.test.ts': 6,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
@@ -92,10 +97,13 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST],
-          globalSetup: ['test/support/global-setup.ts'],
+          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST, ...IAM],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/aws-calls-setup.ts'],
+          env: RECORD_AWS_CALLS,
         },
       },
+      // After the unit and integration projects (a higher group order): it reads what the integration runs recorded.
+      { extends: true, test: { name: 'iam', include: IAM, env: RECORD_AWS_CALLS, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'build', include: BUILD } },
       { extends: true, test: { name: 'cost', include: COST } },
       { extends: true, test: { name: 'docs', include: DOCS, globalSetup: ['test/support/global-setup.ts'] } },

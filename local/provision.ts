@@ -7,7 +7,7 @@ import { CreateTableCommand, DynamoDBClient, ListTablesCommand, waitUntilTableEx
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../functions/core/table-keys';
 import { ENTRY_METADATA_KEY } from '../lib/entry-metadata';
-import type { AwsEnv, CfnTemplate } from './template/cfn-template';
+import { type AwsEnv, type CfnTemplate, isRecord, resolveIntrinsics } from './template/cfn-template';
 import { queuesFromTemplate } from './template/queues';
 import { stateMachinesFromTemplate, type TemplateStateMachine } from './template/state-machines';
 import { tablesFromTemplate } from './template/tables';
@@ -106,6 +106,23 @@ export function functionBySource(template: CfnTemplate, suffix: string): string 
   });
   if (!found) throw new Error(`the synthesized template has no function for ${suffix}`);
   return found[0];
+}
+
+/**
+ * The ARN of the secret the agents API reads its fleet tokens from (its FLEET_TOKENS_SECRET_ARN, a
+ * reference to the stateful stack's secret), with the logical id as the secret's name.
+ */
+export function fleetTokensSecretOf(template: CfnTemplate): { arn: string; name: string } {
+  const agentsApi = template.Resources[functionBySource(template, 'handlers/api-agents.ts')];
+  const environment = agentsApi?.Properties?.Environment;
+  const value = isRecord(environment) && isRecord(environment.Variables) ? environment.Variables.FLEET_TOKENS_SECRET_ARN : undefined;
+  if (value === undefined) throw new Error('the agents API of the synthesized template has no FLEET_TOKENS_SECRET_ARN');
+  const arn = String(resolveIntrinsics(value, template, LOCAL_AWS));
+  const name = Object.keys(template.Resources).find(
+    (id) => template.Resources[id]?.Type === 'AWS::SecretsManager::Secret' && resolveIntrinsics({ Ref: id }, template, LOCAL_AWS) === arn,
+  );
+  if (!name) throw new Error(`FLEET_TOKENS_SECRET_ARN (${arn}) is no secret of the synthesized template`);
+  return { arn, name };
 }
 
 export interface ProvisionedStack {

@@ -10,17 +10,21 @@ import type { ApiFunction } from '../functions/api/routes';
 import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
-import { functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
+import { AwsCallGuard } from './aws-call-guard';
+import { fleetTokensSecretOf, functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
 import { freePort } from './stand-ins/listen';
 import { startRedis } from './stand-ins/redis-launcher';
+import { startSecretsManager } from './stand-ins/secrets-manager';
 import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
 import type { ExecutionInfo, StepFunctionsOptions } from './stand-ins/step-functions-engine';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
 import { localSettings, ownTargets, redactedUrl } from './settings';
+import { type CfnTemplate, getAttOf } from './template/cfn-template';
 import { definitionDigest } from './template/state-machines';
 import { synthesizedTemplate } from './template/synthesize';
+import { vpcFunctionRoutes } from './template/vpc-routes';
 
 export interface RuntimeOptions {
   host: string;
@@ -33,6 +37,8 @@ export interface RuntimeOptions {
   log: (line: string) => void;
   /** Hooks for a measurement (bench/cost.ts); `npm start` sets none. */
   instrument?: RuntimeInstrument;
+  /** The template to run instead of the synthesized one: a test that takes an endpoint away. */
+  template?: CfnTemplate;
 }
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -71,7 +77,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // Checked before anything starts: a wrong setting stops start-up with the variable's name.
     const settings = localSettings({ ...process.env, ...options.env });
     mkdirSync(options.dataDir, { recursive: true });
-    const template = await synthesizedTemplate();
+    // The network as ALLOW_PUBLIC_AGENTS makes it on AWS: private (the local default), the VPC functions reach only the endpoints.
+    const allowPublicAgents = loadConfig(settings).ALLOW_PUBLIC_AGENTS;
+    const template = options.template ?? (await synthesizedTemplate({ allowPublicAgents }));
+    const guard = new AwsCallGuard(template);
 
     const dynamo = await startDynamo({ path: path.join(options.dataDir, 'dynamodb') });
     stops.push(() => dynamo.stop());
@@ -83,7 +92,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const sqsServer = await startSqs();
     stops.push(() => sqsServer.stop());
     log(`SQS       fauxqs on ${sqsServer.endpoint} (in memory; unfinished tasks are re-queued at start)`);
-    const ports = [portOf(dynamo.endpoint), portOf(sqsServer.endpoint)];
+    // The fleet tokens live where the agents API reads them on AWS: the template's secret. None listed is registration open.
+    const fleetTokens = loadConfig(settings).FLEET_TOKENS;
+    const secret = fleetTokensSecretOf(template);
+    const secrets = await startSecretsManager([{ ...secret, value: fleetTokens.join(',') || ',' }]);
+    stops.push(() => secrets.stop());
+    log(`Secrets   local Secrets Manager on ${secrets.endpoint} holds the fleet tokens (secret ${secret.name})`);
+    const routes = vpcFunctionRoutes(template)[0]?.reachable;
+    log(
+      routes === 'all' || routes === undefined
+        ? 'Network   public agents allowed: the functions in the VPC reach AWS through NAT'
+        : `Network   private (ALLOW_PUBLIC_AGENTS=false): the functions in the VPC reach only ${routes.join(', ')}, through the template's endpoints`,
+    );
+    const ports = [portOf(dynamo.endpoint), portOf(sqsServer.endpoint), secrets.port];
     if (settings.CACHE_URL !== undefined) {
       log(`Cache     ${redactedUrl(settings.CACHE_URL)} (from ${process.env.REDIS_URL ? 'REDIS_URL' : 'CACHE_URL'})`);
     } else {
@@ -108,12 +129,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     settings.DENIED_AGENT_TARGETS = [settings.DENIED_AGENT_TARGETS ?? '', ...ownTargets(ports)].filter(Boolean).join(',');
 
     const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
-    Object.assign(process.env, settings, stack.env);
+    Object.assign(process.env, settings, stack.env, {
+      FLEET_TOKENS: '',
+      FLEET_TOKENS_SECRET_ARN: secret.arn,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    });
     const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
     // Imported only now: the composition root reads its configuration (process.env) at import.
-    if (instrument?.awsClient) (await import('../functions/composition/composition-root')).onAwsClient(instrument.awsClient);
+    (await import('../functions/composition/composition-root')).onAwsClient((client) => {
+      guard.hook(client);
+      instrument?.awsClient?.(client);
+    });
     const loadHandler = async (logicalId: string): Promise<Handler> => {
-      const handler = await importHandler(entryOf(logicalId));
+      const handler = guard.wrap(logicalId, await importHandler(entryOf(logicalId)));
       return instrument?.handler ? instrument.handler(logicalId, handler) : handler;
     };
 
@@ -122,7 +150,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
       for (const task of machine.taskStates) {
         const handler = await loadHandler(task.functionLogicalId);
-        handlers[task.stateName] = async (input) => handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
+        const functionArn = getAttOf(task.functionLogicalId, 'Arn', template, LOCAL_AWS);
+        handlers[task.stateName] = async (input) => {
+          // The state machine's role invokes the function: recorded as its call.
+          guard.record(machine.logicalId, 'lambda:InvokeFunction', functionArn);
+          return handler(input, fakeLambdaContext(task.functionLogicalId, 330_000));
+        };
       }
       // Taken before the engine sees the definition: it fills in defaults (QueryLanguage) in place.
       const digest = definitionDigest(machine.definition);
@@ -165,7 +198,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       handler: starter,
       functionName: starterId,
       log,
-      onClient: instrument?.awsClient,
+      // The event source polls with the starter's role, from the Lambda service (outside any VPC).
+      onClient: (client) => {
+        guard.hook(client, starterId);
+        instrument?.awsClient?.(client);
+      },
     });
     stops.push(() => source.stop());
 
@@ -197,7 +234,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
     const tokens = options.apiTokens?.length ?? 0;
-    const fleet = (process.env.FLEET_TOKENS ?? '').split(',').filter((t) => t.trim()).length;
+    const fleet = fleetTokens.length;
     log(
       fleet > 0
         ? `Agents    registration needs X-Fleet-Token (${fleet} accepted, from FLEET_TOKENS); each agent then acts with its own token`

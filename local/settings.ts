@@ -37,7 +37,9 @@ export function localSettings(env: NodeJS.ProcessEnv): Record<string, string> {
     if (env[key] !== undefined)
       throw new Error(`${key} is set by npm start itself (it provisions its own tables, queues and state machines); unset it`);
   if (env.FLEET_TOKENS_SECRET_ARN !== undefined)
-    throw new Error('FLEET_TOKENS_SECRET_ARN is read on AWS only; unset it and list the tokens in FLEET_TOKENS');
+    throw new Error(
+      'FLEET_TOKENS_SECRET_ARN is set by npm start itself (its local secret holds FLEET_TOKENS); unset it and list the tokens in FLEET_TOKENS',
+    );
   // An empty REDIS_URL is none (as before: it clears an inherited one).
   const redisUrl = env.REDIS_URL || undefined;
   if (env.CACHE_URL !== undefined && redisUrl !== undefined && env.CACHE_URL !== redisUrl)

@@ -4,7 +4,7 @@
  * Powertools parameters and cached for a minute, so a rotation (adding a token, later removing the
  * old one) takes effect without a deployment.
  */
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DependencyError } from '../core/errors';
 
 export const FLEET_TOKENS_CACHE_SECONDS = 60;
@@ -16,11 +16,17 @@ export function splitTokens(value: string): string[] {
     .filter(Boolean);
 }
 
-export async function currentFleetTokens(fromEnv: readonly string[], secretArn: string | undefined): Promise<string[]> {
+/** `secrets` reads the secret (the composition root gives one on its own client); Powertools' default provider otherwise. */
+export async function currentFleetTokens(
+  fromEnv: readonly string[],
+  secretArn: string | undefined,
+  secrets?: Pick<SecretsProvider, 'get'>,
+): Promise<string[]> {
   if (!secretArn) return [...fromEnv];
   let value: unknown;
   try {
-    value = await getSecret(secretArn, { maxAge: FLEET_TOKENS_CACHE_SECONDS });
+    const options = { maxAge: FLEET_TOKENS_CACHE_SECONDS };
+    value = await (secrets ? secrets.get(secretArn, options) : getSecret(secretArn, options));
   } catch (err) {
     throw new DependencyError(
       `the fleet tokens could not be read, so no agent can register now; try again shortly (${err instanceof Error ? err.message : String(err)})`,

@@ -3,7 +3,9 @@
  * asks for what it uses; a missing setting fails that function's cold start with a clear message.
  */
 import { lookup } from 'node:dns/promises';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -32,13 +34,14 @@ const once = <T>(make: () => T): (() => T) => {
   return () => (value ??= make());
 };
 
-/** Anything with the AWS SDK's middleware stack: the DynamoDB, SQS and Step Functions clients made here. */
-export type AwsClient = DynamoDBClient | SQSClient | SFNClient;
+/** Anything with the AWS SDK's middleware stack: the DynamoDB, SQS, Step Functions and Secrets Manager clients made here. */
+export type AwsClient = DynamoDBClient | SQSClient | SFNClient | SecretsManagerClient;
 let clientHook: ((client: AwsClient) => void) | undefined;
 
 /**
- * Lets a measurement (bench/cost.ts) add middleware to every AWS client made here, before the first
- * is made. Nothing in a deployment calls it: the clients are then exactly as before.
+ * Lets the local runtime (its network guard and call recorder) and a measurement (bench/cost.ts) add
+ * middleware to every AWS client made here, before the first is made. Nothing in a deployment calls
+ * it: the clients are then exactly as before.
  */
 export function onAwsClient(hook: ((client: AwsClient) => void) | undefined): void {
   clientHook = hook;
@@ -62,6 +65,8 @@ const sqs = once(() =>
   ),
 );
 const sfn = once(() => tracer.captureAWSv3Client(hooked(new SFNClient({}))));
+// Powertools would make its own client, out of reach of onAwsClient.
+const secrets = once(() => new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(hooked(new SecretsManagerClient({}))) }));
 
 /** The local stand-in cache is shared by every handler in the process, like one ElastiCache endpoint. */
 let memoryCache: MemoryTaskCache | undefined;
@@ -101,7 +106,8 @@ export const adapters = {
 
 /** The tokens registration accepts now: FLEET_TOKENS, plus the deployment's secret (cached for a minute). */
 export function fleetTokens(): Promise<string[]> {
-  return currentFleetTokens(config.settings.fleetTokens, config.FLEET_TOKENS_SECRET_ARN);
+  const arn = config.FLEET_TOKENS_SECRET_ARN;
+  return currentFleetTokens(config.settings.fleetTokens, arn, arn ? secrets() : undefined);
 }
 
 /** What every use case may use besides adapters. */

@@ -11,10 +11,30 @@ export interface OrchestratorNetworkProps {
    * need a NAT gateway; otherwise the subnets stay isolated and AWS calls go through endpoints.
    */
   readonly agentsOutsideVpc: boolean;
-  /** Create the DynamoDB gateway endpoint and the SQS / Step Functions interface endpoints. Turn off if a reused VPC has them. */
+  /**
+   * Create the endpoints the functions in the VPC need (VPC_ENDPOINT_SERVICES). Turn off only if a
+   * reused VPC already has them, or routes the functions' subnets through a NAT gateway.
+   */
   readonly createEndpoints: boolean;
   readonly logRetention: logs.RetentionDays;
 }
+
+/**
+ * The AWS services the functions in the VPC call, besides the cache: DynamoDB (a gateway endpoint),
+ * then the interface endpoints. Secrets Manager holds the fleet tokens the agents API reads on
+ * registration; X-Ray receives the traces of the functions' active tracing. Without a route, a call
+ * hangs until the function times out. test/infra/vpc-routes.test.ts derives what each function's
+ * role may call from the template and fails on a service missing here.
+ */
+export const VPC_ENDPOINT_SERVICES = {
+  gateway: { DynamoDb: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+  interface: {
+    Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+    StepFunctions: ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+    SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    XRay: ec2.InterfaceVpcEndpointAwsService.XRAY,
+  },
+} as const;
 
 /** The VPC the cache lives in, the functions that use the cache run in, and agents are reached from. */
 export class OrchestratorNetwork extends Construct {
@@ -25,6 +45,11 @@ export class OrchestratorNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestratorNetworkProps) {
     super(scope, id);
+    // A new VPC without NAT and without endpoints: the functions in it could reach no AWS service at all.
+    if (!props.vpc && !props.agentsOutsideVpc && !props.createEndpoints)
+      throw new Error(
+        'createVpcEndpoints=false with allowPublicAgents=false needs a reused VPC (vpcId) that has the endpoints: a new isolated VPC has no other route to AWS',
+      );
     if (props.vpc) {
       this.vpc = props.vpc;
     } else {
@@ -55,17 +80,15 @@ export class OrchestratorNetwork extends Construct {
     });
 
     if (props.createEndpoints) {
-      this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.subnets] });
+      for (const [name, service] of Object.entries(VPC_ENDPOINT_SERVICES.gateway))
+        this.vpc.addGatewayEndpoint(name, { service, subnets: [this.subnets] });
       const endpoints = new ec2.SecurityGroup(this, 'Endpoints', {
         vpc: this.vpc,
         description: 'Interface endpoints, reachable from the orchestrator functions',
         allowAllOutbound: false,
       });
       endpoints.addIngressRule(this.functionsSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the orchestrator functions');
-      for (const [name, service] of [
-        ['Sqs', ec2.InterfaceVpcEndpointAwsService.SQS],
-        ['StepFunctions', ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS],
-      ] as const) {
+      for (const [name, service] of Object.entries(VPC_ENDPOINT_SERVICES.interface)) {
         this.vpc.addInterfaceEndpoint(name, { service, subnets: this.subnets, securityGroups: [endpoints], privateDnsEnabled: true });
       }
     }

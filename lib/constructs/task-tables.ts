@@ -91,7 +91,14 @@ export class TaskTables extends Construct {
     this.grantOn(grantee, this.agents, AGENT_INDEXES, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
   }
 
+  /** DeleteItem: a type's offers summary goes once its last capability does (dynamo-type-offers.ts). */
   grantAgentsReadWrite(grantee: IGrantable): void {
-    this.grantOn(grantee, this.agents, AGENT_INDEXES, ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
+    this.grantOn(grantee, this.agents, AGENT_INDEXES, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:Scan',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]);
   }
 }

@@ -11,6 +11,8 @@ export interface CfnResource {
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
   Parameters?: Record<string, { Default?: unknown }>;
+  /** Kept from every stack of the app: an export is what Fn::ImportValue in another stack resolves to. */
+  Outputs?: Record<string, { Value: unknown; Export?: { Name?: unknown } }>;
 }
 
 export interface AwsEnv {
@@ -82,6 +84,9 @@ function refOf(logicalId: string, template: CfnTemplate, env: AwsEnv): string {
       return `arn:${p}:states:${r}:${a}:stateMachine:${logicalId}`;
     case 'AWS::SNS::Topic':
       return `arn:${p}:sns:${r}:${a}:${logicalId}`;
+    // Secrets Manager ends every secret's ARN with six random characters.
+    case 'AWS::SecretsManager::Secret':
+      return `arn:${p}:secretsmanager:${r}:${a}:secret:${logicalId}-000000`;
     default:
       return logicalId;
   }
@@ -166,6 +171,12 @@ function resolve(value: unknown, template: CfnTemplate, env: AwsEnv): unknown {
         }
         throw new Error(`Fn::Sub takes a string or [string, variables], got ${JSON.stringify(arg)}`);
       }
+      case 'Fn::ImportValue': {
+        const name = resolve(arg, template, env);
+        const exported = Object.values(template.Outputs ?? {}).find((o) => o.Export?.Name === name);
+        if (!exported) throw new Error(`Fn::ImportValue: no stack of the app exports ${scalar(name)}`);
+        return resolve(exported.Value, template, env);
+      }
       case 'Fn::Select': {
         if (!Array.isArray(arg) || arg.length !== 2) throw new Error(`Fn::Select takes [index, list], got ${JSON.stringify(arg)}`);
         const list = resolve(arg[1], template, env);
@@ -192,7 +203,7 @@ function resolve(value: unknown, template: CfnTemplate, env: AwsEnv): unknown {
 
 /**
  * Resolves the CloudFormation intrinsics a synthesized template uses (Ref, Fn::GetAtt, Fn::Join,
- * Fn::Sub, Fn::Select, Fn::Split) as if every resource's physical name were its logical id.
+ * Fn::Sub, Fn::Select, Fn::Split, Fn::ImportValue) as if every resource's physical name were its logical id.
  */
 export function resolveIntrinsics(value: unknown, template: CfnTemplate, env: AwsEnv): unknown {
   const resolved = resolve(value, template, env);

@@ -50,16 +50,25 @@ export function templateDigest(): string {
   return hash.digest('hex').slice(0, 32);
 }
 
-/** The template of the current sources: from the cache when nothing it is made from changed, else synthesized (and cached). */
-export async function synthesizedTemplate(): Promise<CfnTemplate> {
-  const digest = templateDigest();
+/** What the local runtime chooses of the deployment: the network follows ALLOW_PUBLIC_AGENTS, as `-c allowPublicAgents` does on AWS. */
+export interface LocalDeployment {
+  /** false (the local default): isolated subnets, no NAT, the VPC functions reach AWS only through the template's endpoints. */
+  allowPublicAgents: boolean;
+}
+
+/**
+ * The template of the current sources: from the cache when nothing it is made from changed, else
+ * synthesized (and cached). Private mode by default, as `npm start` runs (ALLOW_PUBLIC_AGENTS=false).
+ */
+export async function synthesizedTemplate(deployment: LocalDeployment = { allowPublicAgents: false }): Promise<CfnTemplate> {
+  const digest = createHash('sha256').update(templateDigest()).update(JSON.stringify(deployment)).digest('hex').slice(0, 32);
   const file = path.join(CACHE_DIR, `template-${digest}.json`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate;
   } catch {
     // Not cached yet (or unreadable): synthesize.
   }
-  const template = await synthesize();
+  const template = await synthesize(deployment);
   try {
     mkdirSync(CACHE_DIR, { recursive: true });
     for (const old of readdirSync(CACHE_DIR))
@@ -74,18 +83,20 @@ export async function synthesizedTemplate(): Promise<CfnTemplate> {
   return template;
 }
 
-async function synthesize(): Promise<CfnTemplate> {
+async function synthesize(deployment: LocalDeployment): Promise<CfnTemplate> {
   const [{ App }, { buildOrchestrator, DEFAULT_DEPLOYMENT }] = await Promise.all([import('aws-cdk-lib'), import('../../lib/app-builder')]);
   const outdir = mkdtempSync(path.join(tmpdir(), 'optiinfra-synth-'));
   try {
     // CloudFormation's template validation is the deployment's check (cdk synth runs it); skipping it here saves seconds.
     const app = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: false });
+    const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, ...deployment, nag: false });
     const assembly = app.synth();
-    // One machine runs both stacks: their resources side by side (cross-stack references are not followed).
-    const merged: CfnTemplate = { Resources: {} };
+    // One machine runs both stacks: their resources side by side, and the outputs one stack exports to the other.
+    const merged: CfnTemplate = { Resources: {}, Outputs: {} };
     for (const stack of [stacks.stateful, stacks.stateless]) {
-      Object.assign(merged.Resources, (assembly.getStackByName(stack.stackName).template as CfnTemplate).Resources);
+      const template = assembly.getStackByName(stack.stackName).template as CfnTemplate;
+      Object.assign(merged.Resources, template.Resources);
+      for (const [key, output] of Object.entries(template.Outputs ?? {})) merged.Outputs![`${stack.stackName}.${key}`] = output;
     }
     return merged;
   } finally {

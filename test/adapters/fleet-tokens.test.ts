@@ -1,45 +1,34 @@
 /**
  * Fleet tokens from the environment and from a Secrets Manager secret, read through Powertools
- * parameters. There is no local Secrets Manager, so a small HTTP server on 127.0.0.1 answers the
- * one call the SDK makes (GetSecretValue, JSON protocol): the real client, serializer and cache run.
+ * parameters, against the runtime's local Secrets Manager (GetSecretValue over the JSON protocol):
+ * the real client, serializer and cache run.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentFleetTokens, splitTokens } from '../../functions/adapters/fleet-tokens';
 import { DependencyError } from '../../functions/core/errors';
+import { type LocalSecret, type SecretsManagerStandIn, startSecretsManager } from '../../local/stand-ins/secrets-manager';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:FleetTokens-abc123';
-let server: http.Server;
-let secret: string | undefined = 'fleet-one-0123456789abcdef, fleet-two-0123456789abcdef';
+const secret: LocalSecret = { arn: ARN, name: 'FleetTokens', value: 'fleet-one-0123456789abcdef, fleet-two-0123456789abcdef' };
+let server: SecretsManagerStandIn;
 let calls = 0;
 
 let savedEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      calls += 1;
-      const target = req.headers['x-amz-target'];
-      const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
-      if (target !== 'secretsmanager.GetSecretValue' || SecretId !== ARN || secret === undefined) {
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'Secrets Manager can not find the specified secret.' }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(
-        JSON.stringify({ ARN, Name: 'FleetTokens', SecretString: secret, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1 }),
-      );
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  // The stand-in reads the value at each call: a proxy counts the reads.
+  server = await startSecretsManager([
+    new Proxy(secret, {
+      get: (target, key: keyof LocalSecret) => {
+        if (key === 'value') calls += 1;
+        return target[key];
+      },
+    }),
+  ]);
   // Restored in afterAll: unit test files share a process (vitest isolate: false).
   savedEnv = { ...process.env };
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: server.endpoint,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -48,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = savedEnv;
-  await new Promise((r) => server.close(r));
+  await server.stop();
 });
 
 describe('fleet tokens', () => {
@@ -64,7 +53,7 @@ describe('fleet tokens', () => {
 
   it('with a secret: the environment tokens and the secret tokens, the secret cached for a minute', async () => {
     expect(await currentFleetTokens([], ARN)).toEqual(['fleet-one-0123456789abcdef', 'fleet-two-0123456789abcdef']);
-    secret = 'fleet-three-0123456789abcdef';
+    secret.value = 'fleet-three-0123456789abcdef';
     expect(await currentFleetTokens(['env-token-0123456789abcdef'], ARN)).toEqual([
       'env-token-0123456789abcdef',
       'fleet-one-0123456789abcdef',

@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
 import { HISTORY_EVENTS_PER_LOOP, historyEventsPerLoop } from '../../functions/core/workflow-history';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/constructs/task-workflow';
+import type { CfnTemplate } from '../../local/template/cfn-template';
+import { vpcFunctionRoutes } from '../../local/template/vpc-routes';
 
 /**
  * CloudFormation's own template validation (CDK's built-in plugin, seconds of CPU to start) is left
@@ -28,17 +32,33 @@ function newApp(): App {
   });
 }
 
-function synth(options: Partial<DeploymentOptions> = {}) {
+function synth(options: Partial<DeploymentOptions> = {}, change?: (stacks: ReturnType<typeof buildOrchestrator>) => void) {
   const app = newApp();
   const stacks = buildOrchestrator(app, { ...DEFAULT_DEPLOYMENT, nag: false, ...options });
+  change?.(stacks);
   return { stateful: Template.fromStack(stacks.stateful), stateless: Template.fromStack(stacks.stateless) };
 }
 
+/** Both stacks as one template, as the local runtime reads them: cross-stack references resolve through the exports. */
+function merged(templates: { stateful: Template; stateless: Template }): CfnTemplate {
+  const out: CfnTemplate = { Resources: {}, Outputs: {} };
+  for (const [name, template] of Object.entries(templates)) {
+    const json = template.toJSON() as CfnTemplate;
+    Object.assign(out.Resources, json.Resources);
+    for (const [key, output] of Object.entries(json.Outputs ?? {})) out.Outputs![`${name}.${key}`] = output;
+  }
+  return out;
+}
+
+const PRIVATE: Partial<DeploymentOptions> = { allowPublicAgents: false, allowedAgentNetworks: ['10.0.0.0/16'] };
+
 let stateful: Template;
 let stateless: Template;
+let isolated: { stateful: Template; stateless: Template };
 
 beforeAll(() => {
   ({ stateful, stateless } = synth());
+  isolated = synth(PRIVATE);
 });
 
 type Definition = { States: Record<string, Record<string, unknown>>; TimeoutSeconds?: number };
@@ -286,11 +306,53 @@ describe('the stateful stack', () => {
 
   it('makes a NAT gateway only when agents may be outside the VPC, and endpoints either way', () => {
     stateful.resourceCountIs('AWS::EC2::NatGateway', 1);
-    const isolated = synth({ allowPublicAgents: false, allowedAgentNetworks: ['10.0.0.0/16'] }).stateful;
-    isolated.resourceCountIs('AWS::EC2::NatGateway', 0);
-    isolated.resourceCountIs('AWS::EC2::InternetGateway', 0);
-    isolated.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
-    expect(Object.keys(isolated.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } }))).toHaveLength(2);
+    isolated.stateful.resourceCountIs('AWS::EC2::NatGateway', 0);
+    isolated.stateful.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    isolated.stateful.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+    const interfaces = isolated.stateful.findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Interface' } });
+    expect(Object.keys(interfaces)).toHaveLength(4);
+  });
+});
+
+/**
+ * In isolated subnets a call to a service without an endpoint hangs until the function times out:
+ * nothing in synthesis sees it. The services come from each VPC function's role (inline policies and
+ * managed policies), so a grant added later without a route fails here.
+ */
+describe('the network of the functions in the VPC', () => {
+  it('routes every service their roles allow, X-Ray included, through endpoints in private mode', () => {
+    const routes = vpcFunctionRoutes(merged(isolated));
+    expect(routes.map((r) => r.logicalId).sort()).toEqual([
+      expect.stringMatching(/^AgentsApi/),
+      expect.stringMatching(/^Dispatcher/),
+      expect.stringMatching(/^Reconciler/),
+      expect.stringMatching(/^TasksApi/),
+    ]);
+    const agents = routes.find((r) => r.logicalId.startsWith('AgentsApi'))!;
+    expect(agents.services).toEqual(['dynamodb', 'secretsmanager', 'sqs', 'xray']);
+    expect(agents.reachable).toEqual(['dynamodb', 'secretsmanager', 'sqs', 'states', 'xray']);
+    for (const route of routes) expect(route.unrouted, route.logicalId).toEqual([]);
+  });
+
+  it('routes everything through the NAT gateway when agents may be public', () => {
+    const routes = vpcFunctionRoutes(merged({ stateful, stateless }));
+    expect(routes).toHaveLength(4);
+    for (const route of routes) expect(route.reachable, route.logicalId).toBe('all');
+  });
+
+  it('refuses a new isolated VPC without endpoints: its functions could reach no AWS service', () => {
+    expect(() => buildOrchestrator(newApp(), { ...DEFAULT_DEPLOYMENT, ...PRIVATE, createVpcEndpoints: false, nag: false })).toThrow(
+      /createVpcEndpoints=false with allowPublicAgents=false needs a reused VPC/,
+    );
+  });
+
+  it('names a service granted later without a route (ssm:GetParameter on the agents API)', () => {
+    const withGrant = synth(PRIVATE, ({ stateless: stack }) => {
+      const fn = stack.node.findChild('AgentsApi').node.findChild('Function') as lambda.Function;
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: ['*'] }));
+    });
+    const unrouted = vpcFunctionRoutes(merged(withGrant)).filter((r) => r.unrouted.length > 0);
+    expect(unrouted).toEqual([expect.objectContaining({ logicalId: expect.stringMatching(/^AgentsApi/), unrouted: ['ssm'] })]);
   });
 });
 

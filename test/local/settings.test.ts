@@ -81,7 +81,7 @@ describe('localSettings: npm start applies the settings as given, or stops', () 
   it.each([
     [{ TASKS_TABLE: 'prod-tasks' }, 'TASKS_TABLE is set by npm start itself'],
     [{ INTAKE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' }, 'INTAKE_QUEUE_URL is set by npm start itself'],
-    [{ FLEET_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:x' }, 'FLEET_TOKENS_SECRET_ARN is read on AWS only'],
+    [{ FLEET_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:x' }, 'FLEET_TOKENS_SECRET_ARN is set by npm start itself'],
     [{ REDIS_URL: 'redis://127.0.0.1:1', CACHE_URL: 'memory://local' }, 'CACHE_URL and REDIS_URL are both set and differ'],
     [{ LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT, got "LOUD"'],
   ])('stops rather than override %o', (env, message) => {
