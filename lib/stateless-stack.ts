@@ -70,8 +70,9 @@ export class StatelessStack extends Stack {
       logRetention,
       network,
     }).fn;
-    tables.grantTasksReadWrite(dispatcher);
-    tables.grantAgentsRead(dispatcher);
+    // A task by key and its attempts' updates; a type's agents (by the index) and an agent by id.
+    tables.grantTasks(dispatcher, 'GetItem', 'UpdateItem');
+    tables.grantAgents(dispatcher, 'GetItem', 'Query');
     intake.queue.grantSendMessages(dispatcher);
 
     const standard = new TaskWorkflow(this, 'StandardWorkflow', {
@@ -102,7 +103,7 @@ export class StatelessStack extends Stack {
       logRetention,
     }).fn;
     // It reads a task to drive it again; a first start neither reads nor writes it.
-    tables.grantTasksRead(starter);
+    tables.grantTasks(starter, 'GetItem');
     standard.grantStartExecution(starter);
     express.grantStartExecution(starter);
     standard.grantExecution(starter, 'states:DescribeExecution');
@@ -124,7 +125,8 @@ export class StatelessStack extends Stack {
       logRetention,
       network,
     }).fn;
-    tables.grantTasksRead(reconciler);
+    // Unfinished tasks from the open index, then their states in batches.
+    tables.grantTasks(reconciler, 'Query', 'BatchGetItem');
     intake.queue.grantSendMessages(reconciler);
     new events.Rule(this, 'ReconcileSchedule', {
       description: 'Drive unfinished tasks that nothing is driving',
@@ -159,7 +161,9 @@ export class StatelessStack extends Stack {
       network,
       reservedConcurrency: reserved('agents'),
     }).fn;
-    tables.grantAgentsReadWrite(agentsApi);
+    // Registration and heartbeats update items (no PutItem); GET /agents without a type scans;
+    // a type's offers summary is deleted once its last capability goes.
+    tables.grantAgents(agentsApi, 'GetItem', 'Query', 'Scan', 'UpdateItem', 'DeleteItem');
     intake.queue.grantSendMessages(agentsApi);
     props.stateful.fleetTokens.grantRead(agentsApi);
     const tasksApi = new HandlerFunction(this, 'TasksApi', {
@@ -177,8 +181,10 @@ export class StatelessStack extends Stack {
       reservedConcurrency: reserved('tasks'),
     }).fn;
     tables.grantIdempotencyReadWrite(tasksApi);
-    tables.grantAgentsRead(tasksApi);
-    tables.grantTasksReadWrite(tasksApi);
+    // A submit reads a type's offers summary, and rebuilds it (update, or delete once empty) when a
+    // live agent offers what it no longer lists; listings query the indexes and batch-read states.
+    tables.grantAgents(tasksApi, 'GetItem', 'Query', 'UpdateItem', 'DeleteItem');
+    tables.grantTasks(tasksApi, 'GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem');
     intake.queue.grantSendMessages(tasksApi);
     standard.grantExecution(tasksApi, 'states:StopExecution');
 

@@ -21,8 +21,8 @@ import { inlinePolicies, roleOf, targetOf } from '../../local/template/vpc-route
 
 /**
  * Granted actions the integration runs do not use, and why each is granted anyway: by role (the
- * logical id without its hash) and action, or `*` for every role. The ones marked "over-grant" are
- * candidates to remove: a shared grant helper of lib/constructs/task-tables.ts gives them.
+ * logical id without its hash) and action, or `*` for every role. Table actions are granted per
+ * function (lib/constructs/task-tables.ts), so none is here for being shared.
  */
 const UNUSED_BECAUSE: Readonly<Record<string, string>> = {
   '* xray:PutTraceSegments': 'active tracing: the X-Ray daemon of the Lambda or Step Functions service sends them (tracing is off locally)',
@@ -43,14 +43,8 @@ const UNUSED_BECAUSE: Readonly<Record<string, string>> = {
     'the SQS event source (the Lambda service) may return messages early; the local poller lets visibility lapse',
   'StarterFunction states:DescribeExecution': 'only when a task is driven again and its execution name is taken (after a restart)',
   'AgentsApiFunction secretsmanager:DescribeSecret': "CDK's Secret.grantRead adds it; Powertools reads only the value",
-  'TasksApiFunction dynamodb:DeleteItem': 'Powertools idempotency deletes the record of a submission that failed',
-  'DispatcherFunction dynamodb:PutItem': 'over-grant (grantTasksReadWrite): the dispatcher updates tasks, it never creates one',
-  'DispatcherFunction dynamodb:BatchGetItem': 'over-grant (grantTasksReadWrite): the dispatcher reads one task by key',
-  'DispatcherFunction dynamodb:Scan': 'over-grant (grantAgentsRead): the dispatcher reads the agents of one type (Query)',
-  'TasksApiFunction dynamodb:Scan': 'over-grant (grantAgentsRead): the tasks API reads what a type offers by key and its agents by type',
-  'StarterFunction dynamodb:Query': 'over-grant (grantTasksRead): the starter reads one task by key',
-  'StarterFunction dynamodb:BatchGetItem': 'over-grant (grantTasksRead): the starter reads one task by key',
-  'ReconcilerFunction dynamodb:GetItem': 'over-grant (grantTasksRead): the reconciler queries the open index and batch-reads',
+  'TasksApiFunction dynamodb:DeleteItem':
+    'Powertools idempotency deletes the record of a submission that failed; a rebuilt offers summary left empty is deleted',
 };
 
 const roleName = (principal: string) => principal.replace(/[0-9A-F]{8}$/, '');

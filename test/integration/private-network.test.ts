@@ -7,6 +7,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, expect, it, vi } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { call, FAST_SETTINGS, waitForTask } from '../../harness/local-orchestrator';
@@ -83,4 +85,28 @@ it('registers an agent with its fleet token through the Secrets Manager endpoint
   const task = await waitForTask(runtime.url, submitted.body.task_id, (t) => t.status === 'completed');
   expect(task.agent_id).toBe(worker.id);
   expect(worker.deliveries()).toHaveLength(1);
+});
+
+it("rebuilds a type's offers summary that lost a live agent's capability, from the tasks API", async () => {
+  // A leave seen through the lagging type index can drop a capability a live agent still offers. A
+  // submit for it then reads the registry and rebuilds the summary: the tasks API's only write to the
+  // agents table (test/iam checks that its role allows it; before, the role could only read).
+  const runtime = await start(await synthesizedTemplate({ allowPublicAgents: false }));
+  const worker: AgentProcess = await startFaultAgent(runtime.url, { mode: 'ok', type: 'private', fleetToken: FLEET });
+  stops.push(() => worker.stop());
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB }));
+  stops.push(() => doc.destroy());
+  const summary = { TableName: process.env.AGENTS_TABLE, Key: { agent_id: 'offers#private' } };
+  await doc.send(
+    new UpdateCommand({
+      ...summary,
+      UpdateExpression: 'SET capabilities = :other, changed_at_ms = :long_ago',
+      ExpressionAttributeValues: { ':other': new Set(['something-else']), ':long_ago': 0 },
+    }),
+  );
+  const submitted = await call<{ task_id: string }>(runtime.url, 'POST', '/tasks', { task_type: 'work', agent_type: 'private' });
+  expect(submitted.status).toBe(201);
+  const rebuilt = await doc.send(new GetCommand({ ...summary, ConsistentRead: true }));
+  expect(rebuilt.Item?.capabilities).toEqual(new Set(['work']));
+  await waitForTask(runtime.url, submitted.body.task_id, (t) => t.status === 'completed');
 });
