@@ -50,7 +50,7 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   workflowLogLevel: 'ERROR',
   auth: { kind: 'iam' },
   throttle: { rateLimit: 500, burstLimit: 1000 },
-  thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
+  thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5, cacheFallbacks: 100 },
   cacheMaxDataGb: 1,
   nag: true,
   agentRegistry: { requireAgentTokens: false, maxAgentsPerType: 1000, maxAgentCapabilities: 50, maxAgentMetadataBytes: 4096 },
