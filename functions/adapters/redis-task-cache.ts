@@ -44,6 +44,11 @@ export class RedisTaskCache implements TaskCache {
 
   /** Runs `op`, answering `fallback` (by default undefined: unknown) when the cache fails or is too slow. */
   private async safe<T, F = undefined>(what: string, op: () => Promise<T>, fallback?: F): Promise<T | F> {
+    // Between reconnection attempts a command would only queue: while the cache is known down, fall back at once.
+    if (this.redis.status === 'reconnecting' || this.redis.status === 'end') {
+      this.fallbacks.report(what, new Error(this.redis.status === 'end' ? 'the cache client is closed' : 'the cache is reconnecting'));
+      return fallback as F;
+    }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${CACHE_CALL_DEADLINE_MS} ms`)), CACHE_CALL_DEADLINE_MS);

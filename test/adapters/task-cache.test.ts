@@ -64,9 +64,10 @@ describe('RedisTaskCache falling back', () => {
     const { seen, observer } = recorder();
     const cache = RedisTaskCache.fromUrl(redis.url, observer);
     opened.push(cache);
-    // A key of the wrong type: each read of it fails with WRONGTYPE, a cause of its own.
+    // A key of the wrong type: each read of it fails with WRONGTYPE, a cause of its own; and a result that is not JSON.
     const raw = new Redis(redis.url);
     await raw.set('task:pending:{wrongtype}:a', 'not a sorted set');
+    await raw.set('task:result:corrupt', 'not JSON');
     raw.disconnect();
     const agent = { agentId: 'a', type: 'wrongtype' };
     for (let i = 0; i < 5; i++) expect(await cache.inFlight([agent], NOW)).toBeUndefined();
@@ -76,17 +77,22 @@ describe('RedisTaskCache falling back', () => {
     expect(seen.warnings[0]!.extra).toMatchObject({ cause: 'WRONGTYPE', operation: 'read load' });
     expect(seen.warnings[0]!.message).toMatch(/logged once per cause/i);
     // Another cause is logged once too, the first one not again.
-    await cache.close();
-    for (let i = 0; i < 3; i++) expect(await cache.getResult('t')).toBeUndefined();
-    expect(seen.fallbacks).toBe(9);
-    expect(seen.warnings.map((w) => w.extra?.cause)).toEqual(['WRONGTYPE', 'Connection is closed.']);
+    for (let i = 0; i < 3; i++) expect(await cache.getResult('corrupt')).toBeUndefined();
+    await cache.inFlight([agent], NOW);
+    expect(seen.fallbacks).toBe(10);
+    expect(seen.warnings.map((w) => w.extra?.cause)).toEqual(['WRONGTYPE', 'SyntaxError']);
   });
 });
 
 describe('RedisTaskCache without a server', () => {
-  it('degrades: reads answer undefined, writes do nothing, nothing throws', async () => {
+  // Cluster mode first waits out the call deadline (its slot map cannot be read); both then fail fast while reconnecting.
+  it.concurrent.for([
+    ['one server', false],
+    ['a cluster', true],
+  ] as const)('%s: reads answer undefined, writes do nothing, nothing throws, each call counted', async ([, cluster], { expect }) => {
     const port = await freePort();
-    const cache = RedisTaskCache.fromUrl(`redis://127.0.0.1:${port}`, quiet);
+    const { seen, observer } = recorder();
+    const cache = RedisTaskCache.fromUrl(`redis://127.0.0.1:${port}`, observer, { cluster });
     opened.push(cache);
     const agent = { agentId: 'a', type: 't' };
     expect(
@@ -111,5 +117,8 @@ describe('RedisTaskCache without a server', () => {
     await expect(cache.leaveQueue('t', 'p', 'x')).resolves.toBeUndefined();
     expect(await cache.waiterStates([{ agentType: 't', taskId: 'x' }])).toBeUndefined();
     expect(await cache.sweepWaiters(NOW, 10)).toBeUndefined();
+    expect(seen.fallbacks).toBe(10);
+    const causes = seen.warnings.map((w) => w.extra?.cause);
+    expect(new Set(causes).size).toBe(causes.length);
   });
 });
