@@ -5,7 +5,7 @@ import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
 import { cacheKeys } from './redis-cache-keys';
 import type { CacheClient } from './redis-connection';
-import { ACQUIRE_SLOT, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
+import { ACQUIRE_SLOT, GIVE_BACK, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
 
 /** The name of an acquisition's slot: the task id and a token, so a racing execution's release frees only its own. */
 export const slotName = (taskId: string, token: string) => `${taskId}:${token}`;
@@ -30,18 +30,24 @@ export async function acquireSlot(redis: CacheClient, req: SlotRequest): Promise
     ...req.eligible.map((e) => cacheKeys.pending(t, e.agentId)),
   ];
   const slot = slotName(req.taskId, req.token);
-  const args = [
+  const args = (cameBack: boolean) => [
     req.taskId,
     req.score,
     req.nowMs,
     req.leaseUntilMs,
     req.queueDeadlineMs,
     slot,
-    t,
+    cameBack ? '1' : '0',
     req.nowMs + WAKE_RESERVATION_MS,
     ...req.eligible.flatMap((e) => [e.agentId, e.capacity, e.tier]),
   ];
-  const raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as unknown[];
+  let raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args(false))) as unknown[];
+  // A slot handed to it on an agent no longer eligible: give it back (its key is not among these), then ask again.
+  for (let attempt = 0; raw[0] === 3; attempt++) {
+    if (attempt === 3) throw new Error('the slot handed to the task kept changing');
+    await giveBack(redis, t, req.taskId, String(raw[2]));
+    raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args(true))) as unknown[];
+  }
   const [code, best, free, position, deadline, taken, fresh] = raw;
   const n = req.eligible.length;
   const loads = new Map<string, number>();
@@ -52,6 +58,14 @@ export async function acquireSlot(redis: CacheClient, req: SlotRequest): Promise
   const parked = { loads, deadlineMs: Number(deadline), woken: waiters(raw.slice(7 + n)) };
   if (code === 1) return { kind: 'behind', freeSlots: Number(free), position: Number(position), ...parked };
   return { kind: 'busy', ...parked };
+}
+
+/** Gives back the slot `handed` ("agent\nslot") to its agent, if it is still the task's. Answers the agent. */
+async function giveBack(redis: CacheClient, type: string, taskId: string, handed: string): Promise<string> {
+  const sep = handed.indexOf('\n');
+  const [agent, slot] = [handed.slice(0, sep), handed.slice(sep + 1)];
+  await redis.eval(GIVE_BACK, 2, cacheKeys.handed(type), cacheKeys.pending(type, agent), taskId, handed, slot);
+  return agent;
 }
 
 /** Frees `slot` (unless empty) and, with `wake`, hands the agent's free slots to the first waiters of its pools. */
@@ -74,7 +88,7 @@ export async function wakeWaiters(redis: CacheClient, slot: string, agent: Agent
 
 export async function leaveQueue(redis: CacheClient, agentType: string, pool: string, taskId: string): Promise<string | undefined> {
   const t = agentType;
-  const agent = await redis.eval(
+  const handed = await redis.eval(
     LEAVE_QUEUE,
     4,
     cacheKeys.waiting(t, pool),
@@ -82,9 +96,9 @@ export async function leaveQueue(redis: CacheClient, agentType: string, pool: st
     cacheKeys.woken(t),
     cacheKeys.handed(t),
     taskId,
-    t,
   );
-  return typeof agent === 'string' && agent !== '' ? agent : undefined;
+  // A slot was handed to it: give it back, and answer its agent (whose waiters may take it).
+  return typeof handed === 'string' && handed !== '' ? giveBack(redis, t, taskId, handed) : undefined;
 }
 
 export async function waiterStates(
