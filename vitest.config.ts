@@ -29,6 +29,7 @@ const UNIT = [
   'test/adapters/memory-stores.test.ts',
   'test/adapters/http-agent-client.test.ts',
   'test/adapters/fleet-tokens.test.ts',
+  'test/adapters/cache-fallbacks.test.ts',
   'test/sdk/agent.test.ts',
   'test/sdk/dispatcher-compat.test.ts',
   'test/local/template.test.ts',

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
 
   const raw = new Redis(redisServer.url);
-  const cache = RedisTaskCache.fromUrl(redisServer.url, { warn: (m) => console.error(m) });
+  const cache = RedisTaskCache.fromUrl(redisServer.url, { warn: (m) => console.error(m), fallback: () => undefined });
   const settings = loadConfig({}).settings;
   const store = new DynamoAgentStore(doc, tables.agents);
   const deps = { agents: new CachingAgentStore(store, settings.registryCacheSeconds), cache, settings };

@@ -109,7 +109,7 @@ async function parkedOnRuntime(redisUrl: string): Promise<boolean> {
 
 /** Phase 2: each operation on the waiting set, timed as the set grows. */
 async function cacheTimings(redisUrl: string): Promise<boolean> {
-  const cache = RedisTaskCache.fromUrl(redisUrl, { warn: (m) => log(m) });
+  const cache = RedisTaskCache.fromUrl(redisUrl, { warn: (m) => log(m), fallback: () => undefined });
   const type = `bench-ops-${Date.now()}`;
   const pool = `${type}:work`;
   const agent = { agentId: 'solo', type };

@@ -69,6 +69,7 @@ const options: DeploymentOptions = {
     failedExecutions: num('alarmFailedExecutions', d.thresholds.failedExecutions),
     api5xx: num('alarmApi5xx', d.thresholds.api5xx),
     dispatchErrors: num('alarmDispatchErrors', d.thresholds.dispatchErrors),
+    cacheFallbacks: num('alarmCacheFallbacks', d.thresholds.cacheFallbacks),
   },
   alarmTopicArn: ctx('alarmTopicArn'),
   cacheMaxDataGb: num('cacheMaxDataGb', d.cacheMaxDataGb),

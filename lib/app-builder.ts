@@ -55,7 +55,7 @@ export const DEFAULT_DEPLOYMENT: DeploymentOptions = {
   // 1 000 submits + 2 000 result reads + 1 000 heartbeats (10 000 agents every 10 s) per second, with room.
   throttle: { rateLimit: 5000, burstLimit: 5000 },
   concurrency: { reserved: { tasks: 300, agents: 100, health: 10 }, starterMaxConcurrency: 50 },
-  thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5 },
+  thresholds: { failedExecutions: 1, api5xx: 5, dispatchErrors: 5, cacheFallbacks: 100 },
   cacheMaxDataGb: 1,
   nag: true,
   agentRegistry: { requireAgentTokens: false, maxAgentsPerType: 1000, maxAgentCapabilities: 50, maxAgentMetadataBytes: 4096 },

@@ -59,7 +59,8 @@ export class StatelessStack extends Stack {
       ALLOW_PUBLIC_AGENTS: String(props.allowPublicAgents),
     };
     // The cache is never an agent: CACHE_URL's host and port are denied by the functions, the reader endpoint here.
-    const withCache = { ...common, CACHE_URL: cache.url, DENIED_AGENT_TARGETS: cache.readerTarget };
+    // ElastiCache Serverless is cluster-mode only: CACHE_CLUSTER makes the functions follow its slot map.
+    const withCache = { ...common, CACHE_URL: cache.url, CACHE_CLUSTER: 'true', DENIED_AGENT_TARGETS: cache.readerTarget };
 
     const dispatcher = new HandlerFunction(this, 'Dispatcher', {
       entry: 'functions/handlers/dispatcher.ts',

@@ -44,6 +44,10 @@ export function localSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   const redisUrl = env.REDIS_URL || undefined;
   if (env.CACHE_URL !== undefined && redisUrl !== undefined && env.CACHE_URL !== redisUrl)
     throw new Error('CACHE_URL and REDIS_URL are both set and differ; set one: REDIS_URL (a redis:// URL) or CACHE_URL');
+  // The runtime's own cache (a redis-server it starts, or the in-process stand-in) is no cluster.
+  const cacheUrl = redisUrl ?? env.CACHE_URL;
+  if ((env.CACHE_CLUSTER === 'true' || env.CACHE_CLUSTER === '1') && !/^rediss?:\/\//.test(cacheUrl ?? ''))
+    throw new Error('CACHE_CLUSTER=true needs REDIS_URL naming a Redis Cluster: the cache npm start provides is a single server');
   const level = env.LOG_LEVEL ?? 'WARN';
   if (!LOG_LEVELS.includes(level.toUpperCase())) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const settings: Record<string, string> = { POWERTOOLS_LOG_LEVEL: level.toUpperCase(), ...LOCAL_DEFAULTS };

@@ -1,9 +1,9 @@
 /**
  * The atomic scripts of RedisTaskCache's slots and waiting queues, kept apart from the adapter as
  * BullMQ keeps its Lua scripts. Every step on a queue is O(log n) in the waiters (ZADD, ZREM, ZRANK,
- * ZRANGE 0 0, ZSCORE) plus the slots it hands out: nothing reads a whole queue. A handed-out slot's
- * key is named in the script from the agent type (ARGV), not in KEYS: it shares the type's hash tag,
- * so it stays on the same cluster slot.
+ * ZRANGE 0 0, ZSCORE) plus the slots it hands out: nothing reads a whole queue. Every key a script
+ * touches is in its KEYS (a cluster routes by them, and a key a script names itself is unsupported
+ * there), and all carry the agent type's hash tag: one cluster slot per script.
  */
 
 /** Lua: `better(i, b)` is `pickLeastLoaded`'s rule (functions/core/routing.ts) over `loads`, capacity and tier in ARGV from `base`. */
@@ -32,10 +32,12 @@ export const WAITING_KEY_TTL_MS = 2 * 86_400_000;
 /**
  * The slot script: KEYS = pool queue (zset, score), parked (zset, queue deadline), woken (zset,
  * reservation end), handed slots (hash, task → "agent\\nslot"), then one pending zset per eligible agent;
- * ARGV = task id, score, now, lease end, queue deadline, slot name, agent type, reservation end, then
- * id, capacity and tier per agent (base 6). Answers {code, chosen index, free slots, position,
- * deadline, slot, newly parked, load per agent..., then woken task and score pairs}; code 2
- * acquired, 1 behind, 0 busy (parked either way).
+ * ARGV = task id, score, now, lease end, queue deadline, slot name, '1' when the task comes back
+ * after giving back a handed slot (else '0'), reservation end, then id, capacity and tier per agent
+ * (base 6). Answers {code, chosen index, free slots, position, deadline, slot, newly parked, load per
+ * agent..., then woken task and score pairs}; code 2 acquired, 1 behind, 0 busy (parked either way).
+ * Code 3 {3, agent, handed}: a slot was handed to the task on an agent that is not eligible now;
+ * nothing changed. The caller gives it back (GIVE_BACK, with that agent's key) and asks again.
  */
 export const ACQUIRE_SLOT = `
 local task = ARGV[1]
@@ -54,7 +56,7 @@ local function answer(code, best, free, position, deadline, slot, fresh, woken)
   for i = 1, #woken do out[#out + 1] = woken[i] end
   return out
 end
-local came = false
+local came = ARGV[7] == '1'
 local function took(best, slot)
   if came then
     redis.call('ZREM', KEYS[1], task)
@@ -66,18 +68,20 @@ end
 local handed = redis.call('HGET', KEYS[4], task)
 if handed then
   came = true
-  redis.call('HDEL', KEYS[4], task)
   local sep = string.find(handed, '\\n', 1, true)
   local agent = string.sub(handed, 1, sep - 1)
   local slot = string.sub(handed, sep + 1)
   for i = 1, n do
-    if ARGV[base + 3 * i] == agent and redis.call('ZSCORE', KEYS[i + 4], slot) then
-      redis.call('ZADD', KEYS[i + 4], ARGV[4], slot)
-      return took(i, slot)
+    if ARGV[base + 3 * i] == agent then
+      redis.call('HDEL', KEYS[4], task)
+      if redis.call('ZSCORE', KEYS[i + 4], slot) then
+        redis.call('ZADD', KEYS[i + 4], ARGV[4], slot)
+        return took(i, slot)
+      end
     end
   end
-  -- The agent can no longer take it (drained, gone, circuit open) or the reservation ended: give it back.
-  redis.call('ZREM', 'task:pending:{' .. ARGV[7] .. '}:' .. agent, slot)
+  -- The agent can no longer take it (drained, gone, circuit open): it must be given back first.
+  if redis.call('HEXISTS', KEYS[4], task) == 1 then return {3, agent, handed} end
 end
 local free = 0
 for i = 1, n do
@@ -180,20 +184,25 @@ end
 if handed > 0 then redis.call('PEXPIRE', KEYS[1], 3600000) end
 return out`;
 
-/** The task stops waiting: KEYS = pool queue, parked, woken, handed slots; ARGV = task id, agent type. Answers the agent of a slot given back, or ''. */
+/**
+ * The task stops waiting: KEYS = pool queue, parked, woken, handed slots; ARGV = task id. Answers the
+ * slot handed to it ("agent\\nslot", for GIVE_BACK), or ''.
+ */
 export const LEAVE_QUEUE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-local handed = redis.call('HGET', KEYS[4], ARGV[1])
-if handed then
-  redis.call('HDEL', KEYS[4], ARGV[1])
-  local sep = string.find(handed, '\\n', 1, true)
-  local agent = string.sub(handed, 1, sep - 1)
-  redis.call('ZREM', 'task:pending:{' .. ARGV[2] .. '}:' .. agent, string.sub(handed, sep + 1))
-  return agent
-end
-return ''`;
+return redis.call('HGET', KEYS[4], ARGV[1]) or ''`;
+
+/**
+ * Gives back the slot handed to a task, if it is still the one the caller read: KEYS = handed
+ * slots, the agent's pending zset; ARGV = task id, "agent\\nslot", slot. Answers 1 if given back.
+ */
+export const GIVE_BACK = `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[3])
+return 1`;
 
 /**
  * One agent type's waiters for the reconciler: KEYS = parked, woken; ARGV = now, limit, the next

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
 import type {
@@ -13,46 +12,54 @@ import type {
   WakeRequest,
 } from '../core/cache-port';
 import type { TaskStatusResponse } from '../core/task-model';
+import { CacheFallbacks, type CacheObserver } from './cache-fallbacks';
 import { cacheKeys } from './redis-cache-keys';
+import { RECORD_OUTCOME, SET_CIRCUIT } from './redis-circuit-script';
+import { type CacheClient, type CacheConnectionOptions, connectCache } from './redis-connection';
 import * as waiting from './redis-waiting-queue';
 
-export interface CacheLogger {
-  warn(message: string, extra?: Record<string, unknown>): void;
-}
+/**
+ * However the client waits (a cluster whose slot map cannot be read queues commands until it can),
+ * a call gives up after this long and the caller carries on without the cache.
+ */
+export const CACHE_CALL_DEADLINE_MS = 1500;
 
-/** The TaskCache on Redis / ElastiCache (Valkey). Failures degrade to "unknown" instead of failing the caller. */
+/**
+ * The TaskCache on Redis / ElastiCache (Valkey), one server or a cluster. Failures degrade to
+ * "unknown" instead of failing the caller; each is counted, each cause logged once.
+ */
 export class RedisTaskCache implements TaskCache {
-  private lastWarn = 0;
+  private readonly fallbacks: CacheFallbacks;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly log: CacheLogger,
-  ) {}
-
-  static fromUrl(url: string, log: CacheLogger): RedisTaskCache {
-    const redis = new Redis(url, {
-      // A cache that is down must cost a request little: fail fast, keep reconnecting in the background.
-      commandTimeout: 500,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-    });
-    redis.on('error', () => undefined);
-    return new RedisTaskCache(redis, log);
+    private readonly redis: CacheClient,
+    observer: CacheObserver,
+  ) {
+    this.fallbacks = new CacheFallbacks(observer);
   }
 
-  /** Runs `op`, answering `fallback` (by default undefined: unknown) when the cache fails; warns at most every 10 s. */
+  static fromUrl(url: string, observer: CacheObserver, options: CacheConnectionOptions = { cluster: false }): RedisTaskCache {
+    return new RedisTaskCache(connectCache(url, options), observer);
+  }
+
+  /** Runs `op`, answering `fallback` (by default undefined: unknown) when the cache fails or is too slow. */
   private async safe<T, F = undefined>(what: string, op: () => Promise<T>, fallback?: F): Promise<T | F> {
-    try {
-      return await op();
-    } catch (err) {
-      const now = Date.now();
-      if (now - this.lastWarn > 10_000) {
-        this.lastWarn = now;
-        this.log.warn(`cache unavailable (${what}); carrying on without it`, { error: err instanceof Error ? err.message : String(err) });
-      }
+    // Between reconnection attempts a command would only queue: while the cache is known down, fall back at once.
+    if (this.redis.status === 'reconnecting' || this.redis.status === 'end') {
+      this.fallbacks.report(what, new Error(this.redis.status === 'end' ? 'the cache client is closed' : 'the cache is reconnecting'));
       return fallback as F;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CACHE_CALL_DEADLINE_MS} ms`)), CACHE_CALL_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([op(), deadline]);
+    } catch (err) {
+      this.fallbacks.report(what, err);
+      return fallback as F;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -103,18 +110,9 @@ export class RedisTaskCache implements TaskCache {
 
   inFlight(agents: readonly AgentKey[], nowMs: number): Promise<Map<string, number> | undefined> {
     return this.safe('read load', async () => {
-      if (agents.length === 0) return new Map<string, number>();
-      const pipeline = this.redis.pipeline();
       // Slots of attempts whose dispatcher died expire on their own, so a lost release cannot pin an agent as busy.
-      for (const a of agents) pipeline.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf');
-      const results = (await pipeline.exec()) ?? [];
-      const load = new Map<string, number>();
-      agents.forEach((a, i) => {
-        const [err, count] = results[i] ?? [null, 0];
-        if (err) throw err;
-        load.set(a.agentId, Number(count));
-      });
-      return load;
+      const counts = await Promise.all(agents.map((a) => this.redis.zcount(cacheKeys.pending(a.type, a.agentId), `(${nowMs}`, '+inf')));
+      return new Map(agents.map((a, i) => [a.agentId, counts[i] ?? 0]));
     });
   }
 
@@ -124,42 +122,35 @@ export class RedisTaskCache implements TaskCache {
 
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {
     return this.safe('record outcome', async () => {
-      const d = cacheKeys.dispatches(agent.type, agent.agentId);
-      const f = cacheKeys.failures(agent.type, agent.agentId);
-      const tx = this.redis.multi().zadd(d, nowMs, dispatchId);
-      if (failed) tx.zadd(f, nowMs, dispatchId);
-      const results = await tx
-        .zremrangebyscore(d, '-inf', nowMs - windowMs)
-        .zremrangebyscore(f, '-inf', nowMs - windowMs)
-        .pexpire(d, windowMs)
-        .pexpire(f, windowMs)
-        .zcard(d)
-        .zcard(f)
-        .hget(cacheKeys.circuits(agent.type), agent.agentId)
-        .exec();
-      if (!results) throw new Error('the outcome transaction was aborted');
-      const tail = results.slice(-3).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
-      const stats: CircuitStats = { dispatches: Number(tail[0]), failures: Number(tail[1]) };
-      if (typeof tail[2] === 'string') stats.open = JSON.parse(tail[2]) as OpenCircuit;
+      const [dispatches, failures, open] = (await this.redis.eval(
+        RECORD_OUTCOME,
+        3,
+        cacheKeys.dispatches(agent.type, agent.agentId),
+        cacheKeys.failures(agent.type, agent.agentId),
+        cacheKeys.circuits(agent.type),
+        nowMs,
+        dispatchId,
+        failed ? 1 : 0,
+        windowMs,
+        agent.agentId,
+      )) as [number, number, string | null];
+      const stats: CircuitStats = { dispatches: Number(dispatches), failures: Number(failures) };
+      if (typeof open === 'string') stats.open = JSON.parse(open) as OpenCircuit;
       return stats;
     });
   }
 
   setCircuit(agent: AgentKey, open: OpenCircuit | undefined): Promise<void> {
     return this.safe('set circuit', async () => {
-      const key = cacheKeys.circuits(agent.type);
-      if (open) {
-        await this.redis.multi().hset(key, agent.agentId, JSON.stringify(open)).pexpire(key, 86_400_000).exec();
-        return;
-      }
-      await this.redis
-        .multi()
-        .hdel(key, agent.agentId)
-        .del(cacheKeys.dispatches(agent.type, agent.agentId), cacheKeys.failures(agent.type, agent.agentId))
-        .exec();
+      await this.redis.eval(
+        SET_CIRCUIT,
+        3,
+        cacheKeys.circuits(agent.type),
+        cacheKeys.dispatches(agent.type, agent.agentId),
+        cacheKeys.failures(agent.type, agent.agentId),
+        agent.agentId,
+        open ? JSON.stringify(open) : '',
+      );
     });
   }
 
@@ -172,27 +163,27 @@ export class RedisTaskCache implements TaskCache {
     return this.safe('read circuits', async () => {
       const out = new Map<string, CircuitStats>();
       const types = [...new Set(agents.map((a) => a.type))];
-      const pipeline = this.redis.pipeline();
-      for (const type of types) pipeline.hgetall(cacheKeys.circuits(type));
-      if (withCounts) {
-        for (const a of agents) {
-          pipeline.zcount(cacheKeys.dispatches(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
-          pipeline.zcount(cacheKeys.failures(a.type, a.agentId), `(${nowMs - windowMs}`, '+inf');
-        }
-      }
-      const results = ((await pipeline.exec()) ?? []).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
+      const since = `(${nowMs - windowMs}`;
+      const [hashes, counts] = await Promise.all([
+        Promise.all(types.map((type) => this.redis.hgetall(cacheKeys.circuits(type)))),
+        withCounts
+          ? Promise.all(
+              agents.map((a) =>
+                Promise.all([
+                  this.redis.zcount(cacheKeys.dispatches(a.type, a.agentId), since, '+inf'),
+                  this.redis.zcount(cacheKeys.failures(a.type, a.agentId), since, '+inf'),
+                ]),
+              ),
+            )
+          : undefined,
+      ]);
       const open = new Map<string, OpenCircuit>();
       types.forEach((type, i) => {
-        const hash = (results[i] ?? {}) as Record<string, string>;
-        for (const [id, json] of Object.entries(hash)) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
+        for (const [id, json] of Object.entries(hashes[i] ?? {})) open.set(`${type}\u0000${id}`, JSON.parse(json) as OpenCircuit);
       });
       agents.forEach((a, i) => {
-        const stats: CircuitStats = withCounts
-          ? { dispatches: Number(results[types.length + 2 * i]), failures: Number(results[types.length + 2 * i + 1]) }
-          : { dispatches: 0, failures: 0 };
+        const [dispatches, failures] = counts?.[i] ?? [0, 0];
+        const stats: CircuitStats = { dispatches, failures };
         const o = open.get(`${a.type}\u0000${a.agentId}`);
         if (o) stats.open = o;
         out.set(a.agentId, stats);
@@ -210,13 +201,10 @@ export class RedisTaskCache implements TaskCache {
   getLiveness(agentIds: readonly string[]): Promise<Map<string, AgentLiveness> | undefined> {
     return this.safe('read liveness', async () => {
       const out = new Map<string, AgentLiveness>();
-      if (agentIds.length === 0) return out;
-      const pipeline = this.redis.pipeline();
-      for (const id of agentIds) pipeline.get(cacheKeys.heartbeat(id));
-      const results = (await pipeline.exec()) ?? [];
+      // One command per agent: their keys spread over the cluster's slots (a pipeline must stay on one node).
+      const raws = await Promise.all(agentIds.map((id) => this.redis.get(cacheKeys.heartbeat(id))));
       agentIds.forEach((id, i) => {
-        const [err, raw] = results[i] ?? [null, null];
-        if (err) throw err;
+        const raw = raws[i];
         if (typeof raw === 'string') out.set(id, JSON.parse(raw) as AgentLiveness);
       });
       return out;

@@ -1,11 +1,11 @@
 /** RedisTaskCache's slots and waiting queues: the scripts of redis-slot-script.ts, their arguments and answers. */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { AgentKey, SlotAnswer, SlotRequest, Waiter, WaiterState, WaiterSweep, WakeRequest } from '../core/cache-port';
 import { PRIORITY } from '../core/task-model';
 import { priorityOfScore, WAKE_RESERVATION_MS } from '../core/waiting-queue';
 import { cacheKeys } from './redis-cache-keys';
-import { ACQUIRE_SLOT, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
+import type { CacheClient } from './redis-connection';
+import { ACQUIRE_SLOT, GIVE_BACK, LEAVE_QUEUE, SWEEP_WAITERS, WAKE_WAITERS } from './redis-slot-script';
 
 /** The name of an acquisition's slot: the task id and a token, so a racing execution's release frees only its own. */
 export const slotName = (taskId: string, token: string) => `${taskId}:${token}`;
@@ -20,7 +20,7 @@ function waiters(flat: readonly unknown[]): Waiter[] {
   return out;
 }
 
-export async function acquireSlot(redis: Redis, req: SlotRequest): Promise<SlotAnswer> {
+export async function acquireSlot(redis: CacheClient, req: SlotRequest): Promise<SlotAnswer> {
   const t = req.agentType;
   const keys = [
     cacheKeys.waiting(t, req.pool),
@@ -30,18 +30,24 @@ export async function acquireSlot(redis: Redis, req: SlotRequest): Promise<SlotA
     ...req.eligible.map((e) => cacheKeys.pending(t, e.agentId)),
   ];
   const slot = slotName(req.taskId, req.token);
-  const args = [
+  const args = (cameBack: boolean) => [
     req.taskId,
     req.score,
     req.nowMs,
     req.leaseUntilMs,
     req.queueDeadlineMs,
     slot,
-    t,
+    cameBack ? '1' : '0',
     req.nowMs + WAKE_RESERVATION_MS,
     ...req.eligible.flatMap((e) => [e.agentId, e.capacity, e.tier]),
   ];
-  const raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args)) as unknown[];
+  let raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args(false))) as unknown[];
+  // A slot handed to it on an agent no longer eligible: give it back (its key is not among these), then ask again.
+  for (let attempt = 0; raw[0] === 3; attempt++) {
+    if (attempt === 3) throw new Error('the slot handed to the task kept changing');
+    await giveBack(redis, t, req.taskId, String(raw[2]));
+    raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args(true))) as unknown[];
+  }
   const [code, best, free, position, deadline, taken, fresh] = raw;
   const n = req.eligible.length;
   const loads = new Map<string, number>();
@@ -54,8 +60,16 @@ export async function acquireSlot(redis: Redis, req: SlotRequest): Promise<SlotA
   return { kind: 'busy', ...parked };
 }
 
+/** Gives back the slot `handed` ("agent\nslot") to its agent, if it is still the task's. Answers the agent. */
+async function giveBack(redis: CacheClient, type: string, taskId: string, handed: string): Promise<string> {
+  const sep = handed.indexOf('\n');
+  const [agent, slot] = [handed.slice(0, sep), handed.slice(sep + 1)];
+  await redis.eval(GIVE_BACK, 2, cacheKeys.handed(type), cacheKeys.pending(type, agent), taskId, handed, slot);
+  return agent;
+}
+
 /** Frees `slot` (unless empty) and, with `wake`, hands the agent's free slots to the first waiters of its pools. */
-export async function wakeWaiters(redis: Redis, slot: string, agent: AgentKey, wake: WakeRequest | undefined): Promise<Waiter[]> {
+export async function wakeWaiters(redis: CacheClient, slot: string, agent: AgentKey, wake: WakeRequest | undefined): Promise<Waiter[]> {
   if (!wake) {
     if (slot) await redis.zrem(cacheKeys.pending(agent.type, agent.agentId), slot);
     return [];
@@ -72,9 +86,9 @@ export async function wakeWaiters(redis: Redis, slot: string, agent: AgentKey, w
   return waiters((await redis.eval(WAKE_WAITERS, keys.length, ...keys, ...args)) as unknown[]);
 }
 
-export async function leaveQueue(redis: Redis, agentType: string, pool: string, taskId: string): Promise<string | undefined> {
+export async function leaveQueue(redis: CacheClient, agentType: string, pool: string, taskId: string): Promise<string | undefined> {
   const t = agentType;
-  const agent = await redis.eval(
+  const handed = await redis.eval(
     LEAVE_QUEUE,
     4,
     cacheKeys.waiting(t, pool),
@@ -82,24 +96,24 @@ export async function leaveQueue(redis: Redis, agentType: string, pool: string, 
     cacheKeys.woken(t),
     cacheKeys.handed(t),
     taskId,
-    t,
   );
-  return typeof agent === 'string' && agent !== '' ? agent : undefined;
+  // A slot was handed to it: give it back, and answer its agent (whose waiters may take it).
+  return typeof handed === 'string' && handed !== '' ? giveBack(redis, t, taskId, handed) : undefined;
 }
 
 export async function waiterStates(
-  redis: Redis,
+  redis: CacheClient,
   tasks: ReadonlyArray<{ agentType: string; taskId: string }>,
 ): Promise<Map<string, WaiterState>> {
   const out = new Map<string, WaiterState>();
-  if (tasks.length === 0) return out;
-  const pipeline = redis.pipeline();
-  for (const t of tasks) pipeline.zscore(cacheKeys.parked(t.agentType), t.taskId).zscore(cacheKeys.woken(t.agentType), t.taskId);
-  const results = (await pipeline.exec()) ?? [];
+  // The tasks may be of several types (several slots of a cluster): one command each, sent without waiting.
+  const scores = await Promise.all(
+    tasks.map((t) =>
+      Promise.all([redis.zscore(cacheKeys.parked(t.agentType), t.taskId), redis.zscore(cacheKeys.woken(t.agentType), t.taskId)]),
+    ),
+  );
   tasks.forEach((t, i) => {
-    const [[e1, deadline], [e2, woken]] = [results[2 * i] ?? [null, null], results[2 * i + 1] ?? [null, null]];
-    const err = e1 ?? e2;
-    if (err) throw err instanceof Error ? err : new Error(String(err));
+    const [deadline, woken] = scores[i] ?? [null, null];
     if (deadline === null || deadline === undefined) return;
     const state: WaiterState = { deadlineMs: Number(deadline) };
     if (woken !== null && woken !== undefined) state.wokenUntilMs = Number(woken);
@@ -108,7 +122,7 @@ export async function waiterStates(
   return out;
 }
 
-export async function sweepWaiters(redis: Redis, nowMs: number, limit: number): Promise<WaiterSweep> {
+export async function sweepWaiters(redis: CacheClient, nowMs: number, limit: number): Promise<WaiterSweep> {
   const types = await redis.smembers(cacheKeys.waitingTypes());
   const sweep: WaiterSweep = { overdue: [], lostWakeUps: [] };
   for (const t of types) {

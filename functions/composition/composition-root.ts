@@ -25,7 +25,7 @@ import { StepFunctionsWorkflow } from '../adapters/step-functions-workflow';
 import { systemClock } from '../core/ports';
 import { type TaskCache } from '../core/cache-port';
 import { type Config, loadConfig, required } from './config';
-import { adapterLog, logger, taskMetrics, tracer } from './observability';
+import { adapterLog, cacheObserver, logger, taskMetrics, tracer } from './observability';
 
 export const config: Config = loadConfig(process.env);
 
@@ -79,7 +79,7 @@ const cache = once((): TaskCache => {
     return noCache;
   }
   if (url.startsWith('memory://')) return (memoryCache ??= new MemoryTaskCache());
-  return RedisTaskCache.fromUrl(url, adapterLog);
+  return RedisTaskCache.fromUrl(url, cacheObserver, { cluster: config.CACHE_CLUSTER });
 });
 
 const agents = once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE')));

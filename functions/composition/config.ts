@@ -75,6 +75,8 @@ const envSchema = z.object({
     .string()
     .regex(/^(rediss?|memory):\/\//, { error: (i) => must('a redis://, rediss:// or memory:// URL')(i.input) })
     .optional(),
+  /** A cluster-mode client for CACHE_URL (ElastiCache Serverless is cluster-mode only; the CDK app sets it). */
+  CACHE_CLUSTER: flag(false),
   AWS_ENDPOINT_URL_SQS: url(),
   HEARTBEAT_INTERVAL_SECONDS: seconds(10, 1, 3600),
   HEARTBEAT_PERSIST_SECONDS: seconds(60, 1, 3600),

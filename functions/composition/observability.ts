@@ -45,3 +45,17 @@ export const adapterLog = {
     logger.warn({ message, ...extra });
   },
 };
+
+/** The metric counting cache calls answered without the cache (the caller fell back to DynamoDB); the alarm in lib/constructs/operations.ts reads it. */
+export const CACHE_FALLBACK_METRIC = 'CacheFallbacks';
+
+/**
+ * The cache adapter's log and its fallback count. The count is stored, not a single metric: an
+ * invocation's fallbacks go out in its one EMF line (publishStoredMetrics), not one line per call.
+ */
+export const cacheObserver = {
+  warn: (message: string, extra?: Record<string, unknown>) => adapterLog.warn(message, extra),
+  fallback(): void {
+    if (metricsEnabled) metrics.addMetric(CACHE_FALLBACK_METRIC, MetricUnit.Count, 1);
+  },
+};

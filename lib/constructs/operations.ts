@@ -18,6 +18,8 @@ export interface AlarmThresholds {
   readonly api5xx: number;
   /** Dispatcher errors and faults in 5 minutes. */
   readonly dispatchErrors: number;
+  /** Cache calls answered without the cache (fallbacks to DynamoDB) in 5 minutes. */
+  readonly cacheFallbacks: number;
 }
 
 export interface OperationsProps {
@@ -32,6 +34,9 @@ export interface OperationsProps {
   /** Where the alarms made here notify (the DLQ alarm notifies through its queue's construct). */
   readonly alarmTopic: sns.ITopic;
 }
+
+/** What functions/composition/observability.ts counts (CACHE_FALLBACK_METRIC), with the service dimension only. */
+export const CACHE_FALLBACK_METRIC = 'CacheFallbacks';
 
 /** Task metrics the handlers emit (EMF), one series per agent type. */
 function byAgentType(metricName: string, statistic: string, label: string): cloudwatch.MathExpression {
@@ -78,6 +83,13 @@ export class Operations extends Construct {
       label: 'Dispatcher errors and faults',
       period: fiveMinutes,
     });
+    const cacheFallbacks = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: CACHE_FALLBACK_METRIC,
+      dimensionsMap: { service: SERVICE_NAME },
+      statistic: 'Sum',
+      period: fiveMinutes,
+    });
     const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, description: string) =>
       new cloudwatch.Alarm(this, name, {
         metric,
@@ -105,6 +117,12 @@ export class Operations extends Construct {
         dispatchErrors,
         props.thresholds.dispatchErrors,
         'The dispatcher failed or its steps faulted: tasks are being retried by the fault path. Check the dispatcher logs.',
+      ),
+      alarm(
+        'CacheFallbacksAlarm',
+        cacheFallbacks,
+        props.thresholds.cacheFallbacks,
+        'Cache calls failed and fell back to DynamoDB: routing and results are slower and cost more. Each cause is logged once per function instance as "cache unavailable (<cause>)".',
       ),
     ];
     for (const a of own) a.addAlarmAction(new actions.SnsAction(this.topic));
@@ -150,7 +168,13 @@ export class Operations extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Agent circuits opened / closed (passive health)',
         left: [byAgentType('CircuitsOpened', 'Sum', 'opened'), byAgentType('CircuitsClosed', 'Sum', 'closed')],
-        width: 24,
+        width: 16,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Cache fallbacks to DynamoDB',
+        left: [cacheFallbacks.with({ period: Duration.minutes(1), label: 'cache calls answered without the cache' })],
+        leftAnnotations: [{ value: props.thresholds.cacheFallbacks / 5, label: 'alarm threshold per minute (5-minute sum / 5)' }],
+        width: 8,
       }),
     );
     this.dashboard.addWidgets(

@@ -54,4 +54,19 @@ describe('the handler middleware with metrics on', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({ TasksSubmitted: 1, AgentType: 'cost', _aws: { CloudWatchMetrics: [expect.anything()] } });
   });
+
+  it('sums the cache fallbacks of an invocation into its one EMF line, with the service dimension only', async () => {
+    const { eventHandler } = await chain();
+    const { cacheObserver, CACHE_FALLBACK_METRIC } = await import('../../functions/composition/observability');
+    const handler = eventHandler(async () => {
+      for (let i = 0; i < 3; i++) cacheObserver.fallback();
+      return 'done';
+    });
+    await handler({}, fakeLambdaContext('falling-back', 10_000));
+    const lines = written.join('').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Dimensions: string[][] }> } };
+    expect(emf[CACHE_FALLBACK_METRIC]).toEqual([1, 1, 1]);
+    expect(emf._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
+  });
 });

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
+import { CACHE_FALLBACK_METRIC } from '../../functions/composition/observability';
 import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
 import { HISTORY_EVENTS_PER_LOOP, historyEventsPerLoop } from '../../functions/core/workflow-history';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
@@ -450,9 +451,25 @@ describe('the stateless stack', () => {
         expect.stringMatching(/^Task executions failed/),
         expect.stringMatching(/^The API answered 5xx/),
         expect.stringMatching(/^The dispatcher failed/),
+        expect.stringMatching(/^Cache calls failed and fell back to DynamoDB/),
       ]),
     );
     for (const a of Object.values(alarms)) expect(a.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms on the cache fallbacks the functions count, and graphs them on the dashboard', () => {
+    stateless.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'OptiInfra/Orchestrator',
+      MetricName: CACHE_FALLBACK_METRIC,
+      Dimensions: [{ Name: 'service', Value: 'optiinfra-orchestrator' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: DEFAULT_DEPLOYMENT.thresholds.cacheFallbacks,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    const dashboards = Object.values(stateless.findResources('AWS::CloudWatch::Dashboard'));
+    expect(JSON.stringify(dashboards)).toContain(`\\"${CACHE_FALLBACK_METRIC}\\"`);
   });
 
   it('grants no IAM statement a service-wide wildcard on every resource, and no table index wildcard', () => {
@@ -540,6 +557,8 @@ it('every function that knows the cache refuses both its endpoints as agents', (
   const withCache = Object.entries(functions).filter(([, f]) => f.Properties.Environment?.Variables?.CACHE_URL !== undefined);
   expect(withCache.length).toBeGreaterThan(0);
   for (const [id, f] of withCache) {
+    // ElastiCache Serverless is cluster-mode only: a plain client would not follow MOVED.
+    expect(f.Properties.Environment?.Variables?.CACHE_CLUSTER, id).toBe('true');
     const denied = JSON.stringify(f.Properties.Environment?.Variables?.DENIED_AGENT_TARGETS);
     expect(denied, id).toMatch(/ReaderEndpointAddress/);
     expect(denied, id).toMatch(/ReaderEndpointPort/);

@@ -76,6 +76,8 @@ describe('localSettings: npm start applies the settings as given, or stops', () 
     expect(localSettings({}).CACHE_URL).toBeUndefined();
     // An empty REDIS_URL clears an inherited one: the runtime starts its own redis-server.
     expect(localSettings({ REDIS_URL: '' }).CACHE_URL).toBeUndefined();
+    // A cluster of one's own, as on AWS.
+    expect(localSettings({ REDIS_URL: 'rediss://:pw@127.0.0.1:7000', CACHE_CLUSTER: 'true' })).toMatchObject({ CACHE_CLUSTER: 'true' });
   });
 
   it.each([
@@ -84,6 +86,8 @@ describe('localSettings: npm start applies the settings as given, or stops', () 
     [{ FLEET_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:x' }, 'FLEET_TOKENS_SECRET_ARN is set by npm start itself'],
     [{ REDIS_URL: 'redis://127.0.0.1:1', CACHE_URL: 'memory://local' }, 'CACHE_URL and REDIS_URL are both set and differ'],
     [{ LOG_LEVEL: 'LOUD' }, 'LOG_LEVEL must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT, got "LOUD"'],
+    [{ CACHE_CLUSTER: 'true' }, 'CACHE_CLUSTER=true needs REDIS_URL naming a Redis Cluster'],
+    [{ CACHE_CLUSTER: '1', CACHE_URL: 'memory://local' }, 'CACHE_CLUSTER=true needs REDIS_URL naming a Redis Cluster'],
   ])('stops rather than override %o', (env, message) => {
     expect(() => localSettings(env)).toThrow(message);
   });
