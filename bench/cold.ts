@@ -14,7 +14,7 @@ import { tempDir } from '../harness/processes';
 import { FUNCTION_NODE_OPTIONS } from '../lib/constructs/function-bundling';
 import { buildFunctionBundles, functionNames } from './cold/bundles';
 import { coldStartEnv } from './cold/lambda-env';
-import { importMilliseconds, median } from './cold/import-time';
+import { type ImportTime, importTime, median } from './cold/import-time';
 import { COLD_TARGETS, formatColdReport, type ColdResult } from './cold/report';
 
 const { values, positionals } = parseArgs({
@@ -43,14 +43,18 @@ try {
   const results: ColdResult[] = [];
   for (const bundle of bundles) {
     const env = { ...coldStartEnv(bundle.name), NODE_OPTIONS: FUNCTION_NODE_OPTIONS };
-    const bundleRuns: number[] = [];
-    const floorRuns: number[] = [];
+    const bundleRuns: ImportTime[] = [];
+    const floorRuns: ImportTime[] = [];
     // Alternated, so that whatever else loads the machine weighs on both alike.
     for (let i = 0; i < runs; i++) {
-      bundleRuns.push(importMilliseconds([path.join(out.dir, bundle.name, 'index.mjs')], out.dir, env));
-      floorRuns.push(bundle.sdkImports.length > 0 ? importMilliseconds(bundle.sdkImports, out.dir, env) : 0);
+      bundleRuns.push(importTime([path.join(out.dir, bundle.name, 'index.mjs')], out.dir, env));
+      floorRuns.push(bundle.sdkImports.length > 0 ? importTime(bundle.sdkImports, out.dir, env) : { wallMs: 0, cpuMs: 0 });
     }
-    results.push({ bundle, importMs: median(bundleRuns), floorMs: median(floorRuns) });
+    const medians = (times: ImportTime[]): ImportTime => ({
+      wallMs: median(times.map((t) => t.wallMs)),
+      cpuMs: median(times.map((t) => t.cpuMs)),
+    });
+    results.push({ bundle, import: medians(bundleRuns), floor: medians(floorRuns) });
   }
   const report = formatColdReport(results, runs);
   console.log(report.text);
