@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker';
 import { type DeniedTarget, parseDeniedTargets, parseNetworkPolicy } from '../core/network-policy';
 import type { Settings } from '../app/deps';

@@ -3,15 +3,17 @@
  * all import. Field names and shapes are the seed's (FOUNDATION-0.7); error texts say what to send.
  */
 import { isIPv6 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CircuitView } from './circuit-breaker';
 import { ValidationError } from './errors';
 import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
+import { UUID_RE } from './uuid';
+
+export { isUuid } from './uuid';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A trailing dot (a fully qualified name) is allowed; the registry drops it (canonicalHost).
 const HOSTNAME_RE =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -264,7 +266,3 @@ export const DELIVERY_HEADERS = {
   deadline: 'x-optiinfra-deadline',
   traceparent: 'traceparent',
 } as const;
-
-export function isUuid(value: string): boolean {
-  return UUID_RE.test(value);
-}

@@ -1,12 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { dispatchStep } from '../app/dispatch';
 import { faultStep } from '../app/fault-step';
-import type { StepResult } from '../app/workflow-step';
-import { stepDeps } from '../composition/composition-root';
+import type { StepDeps, StepResult } from '../app/workflow-step';
+import { agentClient } from '../composition/agent-client';
+import { depsOf } from '../composition/composition-root';
+import { routingAgents, tasks } from '../composition/dynamodb-stores';
 import { eventHandler } from '../composition/event-handler';
+import { queue } from '../composition/intake-queue';
 import { logger } from '../composition/observability';
+import { cache } from '../composition/task-cache';
 
-const deps = stepDeps();
+/** The steps read the registry of a type through the CachingAgentStore. */
+const deps: StepDeps = { ...depsOf({ tasks, cache, agentClient, queue }), agents: routingAgents() };
 
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),

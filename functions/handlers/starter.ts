@@ -1,12 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startTask } from '../app/start-task';
 import { depsOf } from '../composition/composition-root';
+import { tasks } from '../composition/dynamodb-stores';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
+import { workflow } from '../composition/workflow';
 
-const deps = depsOf(['tasks', 'workflow']);
+const deps = depsOf({ tasks, workflow });
 const processor = new BatchProcessor(EventType.SQS);
 const messageSchema = z.object({
   task_id: z.uuid(),
