@@ -1,10 +1,9 @@
 /**
- * The one middleware chain for API functions: Powertools logger, metrics and tracer, body limits
+ * The one middleware chain for API functions: Powertools logger and metrics, body limits
  * and JSON parsing, routing, and one error mapper to the API's error shape. Route handlers stay a
  * few lines: parse input with a schema, call one use case, return status and body.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -18,8 +17,8 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../core/errors';
-import { isUuid } from '../core/contract';
-import { logger, publishStoredMetrics, tracer } from './observability';
+import { isUuid } from '../core/uuid';
+import { logger, publishStoredMetrics } from './observability';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -150,7 +149,6 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
     }
   };
   return middy(handler)
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishStoredMetrics);
 }
