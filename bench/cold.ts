@@ -11,7 +11,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDir } from '../harness/processes';
-import { FUNCTION_NODE_OPTIONS } from '../lib/constructs/function-bundling';
 import { buildFunctionBundles, functionNames } from './cold/bundles';
 import { coldStartEnv } from './cold/lambda-env';
 import { type ImportTime, importTime, median } from './cold/import-time';
@@ -42,7 +41,7 @@ try {
   const bundles = await buildFunctionBundles(out.dir, positionals.length > 0 ? positionals : known);
   const results: ColdResult[] = [];
   for (const bundle of bundles) {
-    const env = { ...coldStartEnv(bundle.name), NODE_OPTIONS: FUNCTION_NODE_OPTIONS };
+    const env = coldStartEnv(bundle.name);
     const bundleRuns: ImportTime[] = [];
     const floorRuns: ImportTime[] = [];
     // Alternated, so that whatever else loads the machine weighs on both alike.

@@ -2,6 +2,8 @@
  * The environment a function starts with on AWS, for `npm run bench:cold`: what Lambda sets, and a
  * value for every setting the stacks pass (so a function builds all its clients, as it does there).
  */
+import { FUNCTION_ENVIRONMENT } from '../../lib/constructs/function-bundling';
+
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
 
@@ -15,8 +17,7 @@ export function coldStartEnv(functionName: string): Record<string, string> {
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     LAMBDA_TASK_ROOT: '/var/task',
     TZ: ':UTC',
-    POWERTOOLS_SERVICE_NAME: 'optiinfra-orchestrator',
-    POWERTOOLS_METRICS_NAMESPACE: 'OptiInfra/Orchestrator',
+    ...FUNCTION_ENVIRONMENT,
     TASKS_TABLE: 'Tasks',
     AGENTS_TABLE: 'Agents',
     IDEMPOTENCY_TABLE: 'Idempotency',

@@ -11,14 +11,20 @@ export const FUNCTION_BUNDLING = {
   format: OutputFormat.ESM,
   target: 'node22',
   minify: true,
+  // A map beside each bundle, without the sources (the commit has them), and not loaded at start:
+  // NODE_OPTIONS has no --enable-source-maps. `npm run stack-trace` reads a stack trace with it.
   sourceMap: true,
+  sourcesContent: false,
   externalModules: ['@aws-sdk/*'],
   mainFields: ['module', 'main'],
   banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
 } as const satisfies BundlingOptions;
 
-/** NODE_OPTIONS of every function. */
-export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+/** Environment every function gets besides its own settings. */
+export const FUNCTION_ENVIRONMENT = {
+  POWERTOOLS_SERVICE_NAME: 'optiinfra-orchestrator',
+  POWERTOOLS_METRICS_NAMESPACE: 'OptiInfra/Orchestrator',
+} as const;
 
 /** The file name CDK gives an ESM bundle in the asset. */
 export const BUNDLE_FILE = 'index.mjs';
@@ -39,6 +45,7 @@ export function esbuildOptionsOf(entry: string, outdir: string): BuildOptions & 
     outfile: path.join(outdir, BUNDLE_FILE),
     minify: b.minify,
     sourcemap: b.sourceMap,
+    sourcesContent: b.sourcesContent,
     external: [...(b.externalModules ?? [])],
     mainFields: [...(b.mainFields ?? [])],
     ...(b.banner ? { banner: { js: b.banner } } : {}),

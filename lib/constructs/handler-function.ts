@@ -6,7 +6,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENTRY_METADATA_KEY } from '../entry-metadata';
-import { FUNCTION_BUNDLING, FUNCTION_NODE_OPTIONS } from './function-bundling';
+import { FUNCTION_BUNDLING, FUNCTION_ENVIRONMENT } from './function-bundling';
 import type { OrchestratorNetwork } from './network';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,9 +46,7 @@ export class HandlerFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
-        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
-        POWERTOOLS_SERVICE_NAME: 'optiinfra-orchestrator',
-        POWERTOOLS_METRICS_NAMESPACE: 'OptiInfra/Orchestrator',
+        ...FUNCTION_ENVIRONMENT,
         ...props.environment,
       },
       bundling: FUNCTION_BUNDLING,
