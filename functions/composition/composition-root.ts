@@ -8,12 +8,11 @@
 import { lookup } from 'node:dns/promises';
 import type { Deps } from '../app/deps';
 import { systemClock } from '../core/ports';
-import { type Config, loadConfig } from './config';
+import { config } from './environment';
 import { taskMetrics } from './observability';
 
 export { type AwsClient, onAwsClient } from './aws-client-hook';
-
-export const config: Config = loadConfig(process.env);
+export { config } from './environment';
 
 /** `make` called on first use, its value kept for the life of the function. */
 export const once = <T>(make: () => T): (() => T) => {
