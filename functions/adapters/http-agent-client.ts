@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
-import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/contract';
+import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/agent-protocol';
 import { JSON_LIMITS, jsonDepth } from '../core/json-limits';
 import { checkTarget, deniedNames, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryTarget } from '../core/ports';

@@ -10,6 +10,7 @@ import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
 import { UUID_RE } from './uuid';
 
+export * from './agent-protocol';
 export { isUuid } from './uuid';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -230,39 +231,3 @@ export interface RegisterAgentResponse extends AgentView {
 
 /** Headers of the agents API: the fleet token on registration, the agent's own token afterwards. */
 export const AGENT_AUTH_HEADERS = { fleetToken: 'x-fleet-token', agentToken: 'x-agent-token' } as const;
-
-/** Orchestrator → agent: POST http://{host}:{port}/task (seed TaskRequest). */
-export const agentTaskRequestSchema = z.object({
-  task_id: z.string(),
-  task_type: z.string(),
-  parameters: z.record(z.string(), z.unknown()).default({}),
-  timeout_seconds: z.number(),
-  priority: z.number(),
-  metadata: z.record(z.string(), z.unknown()).default({}),
-});
-export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
-/** The largest TaskRequest the orchestrator sends: its parameters and metadata at their limits, plus the fixed fields. */
-export const AGENT_TASK_REQUEST_MAX_BYTES = JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes + 4_096;
-
-/** Agent → orchestrator: the seed's TaskResponse. Lenient on extra fields: agents are written by others. */
-export const agentTaskResponseSchema = z.object({
-  task_id: z.string().optional(),
-  status: z.enum(['completed', 'failed']).default('completed'),
-  result: z.unknown().optional(),
-  error: z.string().nullish(),
-  execution_time_ms: z.number().optional(),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
-  /** With `status: "failed"`: `false` tells the orchestrator that another attempt cannot succeed. */
-  retryable: z.boolean().nullish(),
-});
-export type AgentTaskResponse = z.infer<typeof agentTaskResponseSchema>;
-
-/** Headers on every delivery to an agent (Standard Webhooks plus attempt, deadline and trace context). */
-export const DELIVERY_HEADERS = {
-  id: 'webhook-id',
-  timestamp: 'webhook-timestamp',
-  signature: 'webhook-signature',
-  attempt: 'x-optiinfra-attempt',
-  deadline: 'x-optiinfra-deadline',
-  traceparent: 'traceparent',
-} as const;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { dispatchStep } from '../app/dispatch';
 import { faultStep } from '../app/fault-step';
 import type { StepDeps, StepResult } from '../app/workflow-step';
@@ -13,9 +13,10 @@ import { cache } from '../composition/task-cache';
 /** The steps read the registry of a type through the CachingAgentStore. */
 const deps: StepDeps = { ...depsOf({ tasks, cache, agentClient, queue }), agents: routingAgents() };
 
+// zod/mini, as the agent protocol (core/agent-protocol.ts), which also sets up zod's English messages.
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),
-  state: z.looseObject({ task_id: z.uuid(), state_timeout_seconds: z.number(), express_deadline_ms: z.number().optional() }),
+  state: z.looseObject({ task_id: z.uuid(), state_timeout_seconds: z.number(), express_deadline_ms: z.optional(z.number()) }),
 });
 
 /** The state machine's Task states: `dispatch` runs one step; `fault` handles a step that failed. */
