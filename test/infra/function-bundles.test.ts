@@ -42,9 +42,9 @@ describe('function bundles', () => {
     expect(holding(/node_modules\/ioredis\//)).toEqual(['api-agents', 'api-tasks', 'dispatcher', 'reconciler']);
   });
 
-  it("hold none of zod's locales but English, and its classic API only in the APIs, which parse the request schemas", () => {
+  it("hold none of zod's locales but English, nor its classic API: every schema is on zod/mini", () => {
     expect(holding(/node_modules\/zod\/v4\/locales\/(?!en\.js$)/)).toEqual([]);
-    expect(holding(/node_modules\/zod\/v4\/classic\//)).toEqual(['api-agents', 'api-tasks']);
+    expect(holding(/node_modules\/zod\/v4\/classic\//)).toEqual([]);
   });
 
   it('hold no X-Ray SDK, and Powertools idempotency and parameters only in the API that uses each', () => {
