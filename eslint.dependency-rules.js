@@ -77,7 +77,7 @@ export const dependencyRules = [
         'error',
         {
           patterns: [
-            restrict('Handlers get their adapters from the composition root (functions/composition/composition-root.ts).', [
+            restrict('Handlers get their adapters from the composition root (functions/composition/: one module per adapter).', [
               '../adapters/*',
             ]),
           ],

@@ -37,6 +37,7 @@ const UNIT = [
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
   'test/infra/orchestrator-stack.test.ts',
+  'test/infra/function-bundles.test.ts',
   'test/composition/observability.test.ts',
   'test/bench/**/*.test.ts',
 ];

@@ -11,7 +11,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Agent, type AgentOptions, type TaskContext } from '../sdk';
 
 export const COST_TASK_TYPES = ['analyze_cost', 'migrate_to_spot', 'right_size'] as const;

@@ -1,4 +1,6 @@
-import { z } from 'zod';
+// zod/mini: every message here is this module's own, and the classic API would cost the health
+// check, which validates these settings and nothing else, most of its cold start.
+import * as z from 'zod/mini';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker';
 import { DEFAULT_HISTORY_BUDGET, STANDARD_HISTORY_LIMIT } from '../core/workflow-history';
 import { type DeniedTarget, parseDeniedTargets, parseNetworkPolicy } from '../core/network-policy';
@@ -10,49 +12,41 @@ const must = (accepts: string) => (raw: unknown) => `must be ${accepts}, got "${
 /** A whole number written as one (not "", "0x10" or "1e3", which Number() would read). */
 const integer = (def: number, min: number, max: number, unit = 'seconds') => {
   const accepts = `a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}`;
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
+  return z.pipe(
+    z.optional(z.string()),
+    z.transform((raw, ctx) => {
       if (raw === undefined) return def;
       const n = Number(raw.trim());
       if (/^\d+$/.test(raw.trim()) && n >= min && n <= max) return n;
-      ctx.addIssue({ code: 'custom', message: must(accepts)(raw) });
+      ctx.issues.push({ code: 'custom', message: must(accepts)(raw), input: raw });
       return z.NEVER;
-    });
+    }),
+  );
 };
 const seconds = (def: number, min = 0, max = 86_400) => integer(def, min, max);
 const ratio = (def: number) =>
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((raw, ctx) => {
       if (raw === undefined) return def;
       const n = Number(raw.trim());
       if (/^\d+(\.\d+)?$/.test(raw.trim()) && n > 0 && n <= 1) return n;
-      ctx.addIssue({ code: 'custom', message: must('a number greater than 0 and at most 1, such as 0.5')(raw) });
+      ctx.issues.push({ code: 'custom', message: must('a number greater than 0 and at most 1, such as 0.5')(raw), input: raw });
       return z.NEVER;
-    });
+    }),
+  );
 const flag = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'], { error: (i) => must('true or false (or 1 or 0)')(i.input) })
-    .default(def ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
-const name = () =>
-  z
-    .string()
-    .min(1, { error: (i) => must('a name')(i.input) })
-    .optional();
-const arn = () =>
-  z
-    .string()
-    .startsWith('arn:', { error: (i) => must('an ARN (arn:...)')(i.input) })
-    .optional();
-const url = () => z.url({ error: (i) => must('a URL such as https://host:port')(i.input) }).optional();
+  z.pipe(
+    z._default(z.enum(['true', 'false', '1', '0'], { error: (i) => must('true or false (or 1 or 0)')(i.input) }), def ? 'true' : 'false'),
+    z.transform((v) => v === 'true' || v === '1'),
+  );
+const name = () => z.optional(z.string().check(z.minLength(1, { error: (i) => must('a name')(i.input) })));
+const arn = () => z.optional(z.string().check(z.startsWith('arn:', { error: (i) => must('an ARN (arn:...)')(i.input) })));
+const url = () => z.optional(z.url({ error: (i) => must('a URL such as https://host:port')(i.input) }));
 /** Parsed here, so a wrong entry fails the cold start with the others, in the same words. */
 const parsedBy =
   (parse: (v: string) => unknown) =>
-  (v: string, ctx: z.RefinementCtx): void => {
+  (v: string, ctx: z.core.$RefinementCtx<string>): void => {
     try {
       parse(v);
     } catch (err) {
@@ -69,12 +63,11 @@ const envSchema = z.object({
   INTAKE_QUEUE_URL: url(),
   STATE_MACHINE_ARN: arn(),
   EXPRESS_STATE_MACHINE_ARN: arn(),
-  WORKFLOW_MODE: z.enum(['auto', 'standard'], { error: (i) => must('auto or standard')(i.input) }).default('auto'),
+  WORKFLOW_MODE: z._default(z.enum(['auto', 'standard'], { error: (i) => must('auto or standard')(i.input) }), 'auto'),
   /** redis://, rediss:// (TLS, as ElastiCache Serverless needs), or memory:// for the local stand-in. */
-  CACHE_URL: z
-    .string()
-    .regex(/^(rediss?|memory):\/\//, { error: (i) => must('a redis://, rediss:// or memory:// URL')(i.input) })
-    .optional(),
+  CACHE_URL: z.optional(
+    z.string().check(z.regex(/^(rediss?|memory):\/\//, { error: (i) => must('a redis://, rediss:// or memory:// URL')(i.input) })),
+  ),
   /** A cluster-mode client for CACHE_URL (ElastiCache Serverless is cluster-mode only; the CDK app sets it). */
   CACHE_CLUSTER: flag(false),
   AWS_ENDPOINT_URL_SQS: url(),
@@ -93,25 +86,25 @@ const envSchema = z.object({
   DRAIN_SECONDS: seconds(360, 0, 86_400),
   RECONCILE_STALE_SECONDS: seconds(120, 0, 86_400),
   WORKFLOW_HISTORY_BUDGET: integer(DEFAULT_HISTORY_BUDGET, 200, STANDARD_HISTORY_LIMIT, 'events'),
-  ALLOWED_AGENT_NETWORKS: z
-    .string()
-    .default('')
-    .superRefine(parsedBy((v) => parseNetworkPolicy(v, false))),
+  ALLOWED_AGENT_NETWORKS: z._default(z.string(), '').check(z.superRefine(parsedBy((v) => parseNetworkPolicy(v, false)))),
   /** host:port pairs that are never agents (the orchestrator's own services); the cache is always one. */
-  DENIED_AGENT_TARGETS: z.string().default('').superRefine(parsedBy(parseDeniedTargets)),
+  DENIED_AGENT_TARGETS: z._default(z.string(), '').check(z.superRefine(parsedBy(parseDeniedTargets))),
   /** Comma-separated; list the new token beside the old one while agents switch over. */
   FLEET_TOKENS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
+    .pipe(
+      z._default(z.string(), ''),
+      z.transform((v) =>
+        v
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean),
+      ),
     )
-    .refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), {
-      message: 'must list tokens of at least 16 characters without spaces, separated by commas',
-    }),
+    .check(
+      z.refine((tokens) => tokens.every((t) => t.length >= 16 && !/\s/.test(t)), {
+        error: 'must list tokens of at least 16 characters without spaces, separated by commas',
+      }),
+    ),
   ALLOW_PUBLIC_AGENTS: flag(true),
   MAX_BODY_BYTES: integer(131_072, 1024, 1_048_576, 'bytes'),
   REQUIRE_AGENT_TOKENS: flag(false),

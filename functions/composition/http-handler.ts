@@ -1,25 +1,17 @@
 /**
- * The one middleware chain for API functions: Powertools logger, metrics and tracer, body limits
+ * The one middleware chain for API functions: Powertools logger and metrics, body limits
  * and JSON parsing, routing, and one error mapper to the API's error shape. Route handlers stay a
  * few lines: parse input with a schema, call one use case, return status and body.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ApiFunction, API_ROUTES, matchRoute, routeBodyLimit, routeKey } from '../api/routes';
-import {
-  AppError,
-  InvalidJsonError,
-  MethodNotAllowedError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../core/errors';
-import { isUuid } from '../core/contract';
-import { logger, publishStoredMetrics, tracer } from './observability';
+import { type ApiFunction, API_ROUTES, routeBodyLimit, routeKey } from '../api/routes';
+import { AppError, InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
+import { isUuid } from '../core/uuid';
+import { exposedErrorResponse, respond, unroutedError } from './http-responses';
+import { logger, publishStoredMetrics } from './observability';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -48,18 +40,8 @@ export interface ApiResult {
 
 export type RouteHandler = (req: ApiRequest) => Promise<ApiResult>;
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
-
-function respond(status: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: status, headers: JSON_HEADERS, body: JSON.stringify(body) };
-}
-
 export function errorResponse(err: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
-  if (err instanceof AppError && err.expose) {
-    const body: Record<string, unknown> = { error: err.message, code: err.code };
-    if (err instanceof ValidationError && err.issues.length > 0) body.details = err.issues;
-    return respond(err.status, body);
-  }
+  if (err instanceof AppError && err.expose) return exposedErrorResponse(err);
   if (err instanceof AppError && err.retryable) {
     logger.warn({ message: 'dependency unavailable', error: err, cause: err.cause });
     return respond(503, { error: `the service is briefly unavailable; retry the request (request id ${requestId})`, code: err.code });
@@ -137,9 +119,7 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
   const router = httpRouterHandler({
     routes,
     notFoundResponse: ({ method, path }: { method: string; path: string }) => {
-      const { allowed } = matchRoute(method, path);
-      if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
-      throw new NotFoundError(`no route ${method} ${path}; the API has ${API_ROUTES.map(routeKey).join(', ')}`, 'route_not_found');
+      throw unroutedError(method, path);
     },
   });
   const handler = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -150,7 +130,6 @@ export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>,
     }
   };
   return middy(handler)
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(publishStoredMetrics);
 }

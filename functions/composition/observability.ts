@@ -1,13 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { TaskMetrics } from '../app/deps';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'optiinfra-orchestrator';
 
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OptiInfra/Orchestrator', serviceName });
-export const tracer = new Tracer({ serviceName });
 
 /** Off in the local runtime, where there is no CloudWatch to read the EMF lines. */
 export const metricsEnabled = process.env.POWERTOOLS_METRICS_DISABLED !== 'true';

@@ -1,17 +1,22 @@
 /**
  * The wire contract: one module of schemas that the API handlers, the dispatcher and the agent SDK
  * all import. Field names and shapes are the seed's (FOUNDATION-0.7); error texts say what to send.
+ * On zod/mini: the classic API builds dozens of methods into every schema, which the functions paid
+ * for at each cold start (`npm run bench:cold`). zod's English messages come with agent-protocol.ts.
  */
 import { isIPv6 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { CircuitView } from './circuit-breaker';
 import { ValidationError } from './errors';
 import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
+import { UUID_RE } from './uuid';
+
+export * from './agent-protocol';
+export { isUuid } from './uuid';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A trailing dot (a fully qualified name) is allowed; the registry drops it (canonicalHost).
 const HOSTNAME_RE =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -34,35 +39,35 @@ function rule(what: string) {
   return (iss: { input?: unknown }) => (iss.input === undefined ? `is required: ${what}` : `must be ${what} (got ${describe(iss.input)})`);
 }
 
-const name = (what: string) => z.string({ error: rule(`${what}: ${NAME_RULE}`) }).regex(NAME_RE, { error: rule(`${what}: ${NAME_RULE}`) });
+const name = (what: string) =>
+  z.string({ error: rule(`${what}: ${NAME_RULE}`) }).check(z.regex(NAME_RE, { error: rule(`${what}: ${NAME_RULE}`) }));
 
 export const uuidString = (what: string) =>
-  z.string({ error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`) }).regex(UUID_RE, {
-    error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`),
-  });
+  z
+    .string({ error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`) })
+    .check(z.regex(UUID_RE, { error: rule(`${what} (a UUID such as 0b6f3a52-5c3e-4d8e-9f3e-1a2b3c4d5e6f)`) }));
 
 /**
  * A free-form JSON object within the limits, holding only what the task store can keep. Checked
  * before zod's record rebuilds the object, which would silently drop a top-level `__proto__` key.
  */
 const jsonObject = (what: string, maxBytes: number) =>
-  z
-    .unknown()
-    .superRefine((value, ctx) => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) return; // the record says what to send
-      const problem = jsonLimitProblem(value, JSON_LIMITS.maxDepth, maxBytes);
-      if (problem) return ctx.addIssue({ code: 'custom', message: problem, input: value });
-      const place = unstorablePlace(value);
-      if (place) ctx.addIssue({ code: 'custom', path: place.path, message: place.problem, input: value });
-    })
-    .pipe(z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) }));
+  z.pipe(
+    z.unknown().check(
+      z.superRefine((value, ctx) => {
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) return; // the record says what to send
+        const problem = jsonLimitProblem(value, JSON_LIMITS.maxDepth, maxBytes);
+        if (problem) return ctx.addIssue({ code: 'custom', message: problem, input: value });
+        const place = unstorablePlace(value);
+        if (place) ctx.addIssue({ code: 'custom', path: place.path, message: place.problem, input: value });
+      }),
+    ),
+    z.record(z.string(), z.unknown(), { error: rule(`a JSON object of ${what}`) }),
+  );
 
 const intIn = (min: number, max: number, extra = '') => {
   const text = `an integer from ${min} to ${max}${extra}`;
-  return z
-    .int({ error: rule(text) })
-    .min(min, { error: rule(text) })
-    .max(max, { error: rule(text) });
+  return z.int({ error: rule(text) }).check(z.minimum(min, { error: rule(text) }), z.maximum(max, { error: rule(text) }));
 };
 
 export const PRIORITY_RULE = `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY} (1 low, 5 normal, 10 high, 15 critical)`;
@@ -71,30 +76,32 @@ export const PRIORITY_RULE = `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY}
 export const taskSubmitRequestSchema = z.strictObject({
   task_type: name('a task type such as "analyze_cost"'),
   agent_type: name('an agent type such as "cost"'),
-  agent_id: uuidString('the id of a registered agent').optional(),
-  parameters: jsonObject('task parameters', JSON_LIMITS.parametersBytes).default({}),
-  priority: z
-    .int({ error: rule(PRIORITY_RULE) })
-    .min(MIN_PRIORITY, { error: rule(PRIORITY_RULE) })
-    .max(MAX_PRIORITY, { error: rule(PRIORITY_RULE) })
-    .default(TASK_DEFAULTS.priority),
-  timeout_seconds: intIn(0, TASK_DEFAULTS.maxTimeoutSeconds, ` seconds per attempt; 0 or absent means ${TASK_DEFAULTS.timeoutSeconds}`)
-    .default(0)
-    .transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
-  max_retries: intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry').default(TASK_DEFAULTS.maxRetries),
+  agent_id: z.optional(uuidString('the id of a registered agent')),
+  parameters: z._default(jsonObject('task parameters', JSON_LIMITS.parametersBytes), {}),
+  priority: z._default(
+    z
+      .int({ error: rule(PRIORITY_RULE) })
+      .check(z.minimum(MIN_PRIORITY, { error: rule(PRIORITY_RULE) }), z.maximum(MAX_PRIORITY, { error: rule(PRIORITY_RULE) })),
+    TASK_DEFAULTS.priority,
+  ),
+  timeout_seconds: z.pipe(
+    z._default(intIn(0, TASK_DEFAULTS.maxTimeoutSeconds, ` seconds per attempt; 0 or absent means ${TASK_DEFAULTS.timeoutSeconds}`), 0),
+    z.transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
+  ),
+  max_retries: z._default(intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry'), TASK_DEFAULTS.maxRetries),
   /** Base of the retry backoff; absent means the orchestrator's default (5 s). */
-  retry_delay_seconds: intIn(
-    0,
-    TASK_DEFAULTS.maxRetryDelaySeconds,
-    ' seconds before the first retry (later retries wait up to twice as long each time, jittered)',
-  ).optional(),
+  retry_delay_seconds: z.optional(
+    intIn(
+      0,
+      TASK_DEFAULTS.maxRetryDelaySeconds,
+      ' seconds before the first retry (later retries wait up to twice as long each time, jittered)',
+    ),
+  ),
   /** Longest wait for a free agent; absent or 0 means the orchestrator's default (300 s). */
-  queue_timeout_seconds: intIn(
-    0,
-    TASK_DEFAULTS.maxQueueTimeoutSeconds,
-    ' seconds to wait for a free agent; 0 or absent means the default',
-  ).optional(),
-  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
+  queue_timeout_seconds: z.optional(
+    intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default'),
+  ),
+  metadata: z._default(jsonObject('metadata', JSON_LIMITS.metadataBytes), {}),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
 
@@ -123,21 +130,25 @@ export interface TaskSubmitResponse {
 
 const statusList = TASK_STATUSES.join(', ');
 const pageLimit = () =>
-  z
-    .string({ error: rule('an integer from 1 to 100') })
-    .regex(/^\d{1,3}$/, { error: rule('an integer from 1 to 100') })
-    .transform(Number)
-    .pipe(intIn(1, 100))
-    .optional();
+  z.optional(
+    z.pipe(
+      z.pipe(
+        z.string({ error: rule('an integer from 1 to 100') }).check(z.regex(/^\d{1,3}$/, { error: rule('an integer from 1 to 100') })),
+        z.transform(Number),
+      ),
+      intIn(1, 100),
+    ),
+  );
 const pageToken = () =>
-  z
-    .string({ error: rule('the next_token returned by the previous page') })
-    .regex(/^[A-Za-z0-9_-]{1,2048}$/, { error: rule('the next_token returned by the previous page, unchanged') })
-    .optional();
+  z.optional(
+    z
+      .string({ error: rule('the next_token returned by the previous page') })
+      .check(z.regex(/^[A-Za-z0-9_-]{1,2048}$/, { error: rule('the next_token returned by the previous page, unchanged') })),
+  );
 
 export const listTasksQuerySchema = z.strictObject({
-  status: z.enum(TASK_STATUSES, { error: rule(`one of ${statusList}`) }).optional(),
-  agent_type: name('an agent type').optional(),
+  status: z.optional(z.enum(TASK_STATUSES, { error: rule(`one of ${statusList}`) })),
+  agent_type: z.optional(name('an agent type')),
   limit: pageLimit(),
   next_token: pageToken(),
 });
@@ -156,32 +167,34 @@ export const registerAgentRequestSchema = z.strictObject({
   name: name('an agent name such as "cost-agent-1"'),
   type: name('an agent type such as "cost"'),
   // IPv6 is stored without brackets, so "[::1]" and "::1" are the same agent.
-  host: z
-    .string({ error: rule(HOST_RULE) })
-    .refine(isValidHost, { error: rule(HOST_RULE) })
-    .transform((h) => bareHost(h).toLowerCase()),
+  host: z.pipe(
+    z.string({ error: rule(HOST_RULE) }).check(z.refine(isValidHost, { error: rule(HOST_RULE) })),
+    z.transform((h) => bareHost(h).toLowerCase()),
+  ),
   port: intIn(1, 65535),
   /** How the orchestrator calls the agent: "https" verifies its certificate for `host`. Absent means "http" (the seed's). */
-  scheme: z.enum(AGENT_SCHEMES, { error: rule('"http" or "https" (absent means "http")') }).optional(),
+  scheme: z.optional(z.enum(AGENT_SCHEMES, { error: rule('"http" or "https" (absent means "http")') })),
   capabilities: z
     .array(name('a capability (task type) such as "analyze_cost"'), {
       error: rule('a non-empty array of task types, such as ["analyze_cost"]'),
     })
-    .min(1, { error: rule('a non-empty array of task types, such as ["analyze_cost"]') })
-    .max(100, { error: rule('at most 100 task types') })
-    .refine((caps) => new Set(caps).size === caps.length, { error: 'must not list the same capability twice' }),
-  version: z
-    .string({ error: rule('a version string of at most 64 characters') })
-    .max(64, { error: rule('at most 64 characters') })
-    .default('1.0.0'),
-  max_concurrency: intIn(1, 1000, ' tasks at once').default(10),
-  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).default({}),
+    .check(
+      z.minLength(1, { error: rule('a non-empty array of task types, such as ["analyze_cost"]') }),
+      z.maxLength(100, { error: rule('at most 100 task types') }),
+      z.refine((caps) => new Set(caps).size === caps.length, { error: 'must not list the same capability twice' }),
+    ),
+  version: z._default(
+    z.string({ error: rule('a version string of at most 64 characters') }).check(z.maxLength(64, { error: rule('at most 64 characters') })),
+    '1.0.0',
+  ),
+  max_concurrency: z._default(intIn(1, 1000, ' tasks at once'), 10),
+  metadata: z._default(jsonObject('metadata', JSON_LIMITS.metadataBytes), {}),
 });
 export type RegisterAgentRequest = z.infer<typeof registerAgentRequestSchema>;
 
 export const heartbeatRequestSchema = z.strictObject({
-  in_flight: intIn(0, 100_000, ' (tasks the agent is working on now)').optional(),
-  metadata: jsonObject('metadata', JSON_LIMITS.metadataBytes).optional(),
+  in_flight: z.optional(intIn(0, 100_000, ' (tasks the agent is working on now)')),
+  metadata: z.optional(jsonObject('metadata', JSON_LIMITS.metadataBytes)),
 });
 export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 
@@ -189,8 +202,8 @@ export type HeartbeatRequest = z.infer<typeof heartbeatRequestSchema>;
 export const drainRequestSchema = z.strictObject({}, { error: rule('an empty JSON object {} or no body') });
 
 export const listAgentsQuerySchema = z.strictObject({
-  type: name('an agent type').optional(),
-  status: z.enum(AGENT_STATUSES, { error: rule(`one of ${AGENT_STATUSES.join(', ')}`) }).optional(),
+  type: z.optional(name('an agent type')),
+  status: z.optional(z.enum(AGENT_STATUSES, { error: rule(`one of ${AGENT_STATUSES.join(', ')}`) })),
   /** Paged as GET /tasks: `limit` (default 50), and `next_token` while there are more. */
   limit: pageLimit(),
   next_token: pageToken(),
@@ -228,43 +241,3 @@ export interface RegisterAgentResponse extends AgentView {
 
 /** Headers of the agents API: the fleet token on registration, the agent's own token afterwards. */
 export const AGENT_AUTH_HEADERS = { fleetToken: 'x-fleet-token', agentToken: 'x-agent-token' } as const;
-
-/** Orchestrator → agent: POST http://{host}:{port}/task (seed TaskRequest). */
-export const agentTaskRequestSchema = z.object({
-  task_id: z.string(),
-  task_type: z.string(),
-  parameters: z.record(z.string(), z.unknown()).default({}),
-  timeout_seconds: z.number(),
-  priority: z.number(),
-  metadata: z.record(z.string(), z.unknown()).default({}),
-});
-export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
-/** The largest TaskRequest the orchestrator sends: its parameters and metadata at their limits, plus the fixed fields. */
-export const AGENT_TASK_REQUEST_MAX_BYTES = JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes + 4_096;
-
-/** Agent → orchestrator: the seed's TaskResponse. Lenient on extra fields: agents are written by others. */
-export const agentTaskResponseSchema = z.object({
-  task_id: z.string().optional(),
-  status: z.enum(['completed', 'failed']).default('completed'),
-  result: z.unknown().optional(),
-  error: z.string().nullish(),
-  execution_time_ms: z.number().optional(),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
-  /** With `status: "failed"`: `false` tells the orchestrator that another attempt cannot succeed. */
-  retryable: z.boolean().nullish(),
-});
-export type AgentTaskResponse = z.infer<typeof agentTaskResponseSchema>;
-
-/** Headers on every delivery to an agent (Standard Webhooks plus attempt, deadline and trace context). */
-export const DELIVERY_HEADERS = {
-  id: 'webhook-id',
-  timestamp: 'webhook-timestamp',
-  signature: 'webhook-signature',
-  attempt: 'x-optiinfra-attempt',
-  deadline: 'x-optiinfra-deadline',
-  traceparent: 'traceparent',
-} as const;
-
-export function isUuid(value: string): boolean {
-  return UUID_RE.test(value);
-}

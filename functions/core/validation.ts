@@ -1,12 +1,12 @@
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { type FieldIssue, ValidationError } from './errors';
 
 /**
  * Parses `input` with `schema`, or throws one ValidationError whose message names every wrong field
  * and what is allowed, so a caller can fix the whole request in one go.
  */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, where: string): z.output<S> {
-  const parsed = schema.safeParse(input);
+export function parseOrThrow<S extends z.ZodMiniType>(schema: S, input: unknown, where: string): z.output<S> {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return parsed.data;
   const issues: FieldIssue[] = [];
   for (const issue of parsed.error.issues) {
@@ -27,7 +27,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, whe
   throw new ValidationError(`invalid ${where}: ${issues.map((i) => i.message).join('; ')}`, issues);
 }
 
-function allowedHint(schema: z.ZodType, path: string): string {
+function allowedHint(schema: z.ZodMiniType, path: string): string {
   if (path !== '') return '';
   const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
   return shape ? `; allowed fields are ${Object.keys(shape).join(', ')}` : '';

@@ -7,10 +7,14 @@ import {
   registerAgentRequestSchema,
 } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { depsOf, config, fleetTokens } from '../composition/composition-root';
+import { config, depsOf } from '../composition/composition-root';
+import { agents } from '../composition/dynamodb-stores';
+import { fleetTokens } from '../composition/fleet-tokens';
 import { httpApi, idParam } from '../composition/http-handler';
+import { queue } from '../composition/intake-queue';
+import { cache } from '../composition/task-cache';
 
-const deps = depsOf(['agents', 'cache', 'queue']);
+const deps = depsOf({ agents, cache, queue });
 
 export const handler = httpApi(
   'agents',

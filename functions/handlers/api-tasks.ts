@@ -2,11 +2,16 @@ import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
 import { ValidationError } from '../core/errors';
 import { idempotencyKeyOf, listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
 import { parseOrThrow } from '../core/validation';
-import { adapters, config, depsOf } from '../composition/composition-root';
+import { config, depsOf } from '../composition/composition-root';
+import { agents, tasks } from '../composition/dynamodb-stores';
 import { httpApi, idParam } from '../composition/http-handler';
+import { queue } from '../composition/intake-queue';
 import { logger } from '../composition/observability';
+import { submitIdempotency } from '../composition/submit-idempotency';
+import { cache } from '../composition/task-cache';
+import { workflow } from '../composition/workflow';
 
-const deps = depsOf(['agents', 'tasks', 'queue', 'cache', 'workflow']);
+const deps = depsOf({ agents, tasks, queue, cache, workflow });
 
 export const handler = httpApi(
   'tasks',
@@ -24,7 +29,7 @@ export const handler = httpApi(
         );
       // Keys are per caller: two callers may pick the same key without seeing each other's tasks.
       const submitted =
-        key === undefined ? await submit() : await adapters.submitIdempotency().run(`${req.caller}:${key}`, request, req.context, submit);
+        key === undefined ? await submit() : await submitIdempotency().run(`${req.caller}:${key}`, request, req.context, submit);
       return { status: 201, body: submitted };
     },
     'GET /tasks': async (req) => ({

@@ -1,20 +1,26 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { dispatchStep } from '../app/dispatch';
 import { faultStep } from '../app/fault-step';
-import type { StepResult } from '../app/workflow-step';
-import { stepDeps } from '../composition/composition-root';
+import type { StepDeps, StepResult } from '../app/workflow-step';
+import { agentClient } from '../composition/agent-client';
+import { depsOf } from '../composition/composition-root';
+import { routingAgents, tasks } from '../composition/dynamodb-stores';
 import { eventHandler } from '../composition/event-handler';
+import { queue } from '../composition/intake-queue';
 import { logger } from '../composition/observability';
+import { cache } from '../composition/task-cache';
 
-const deps = stepDeps();
+/** The steps read the registry of a type through the CachingAgentStore. */
+const deps: StepDeps = { ...depsOf({ tasks, cache, agentClient, queue }), agents: routingAgents() };
 
+// zod/mini, as the agent protocol (core/agent-protocol.ts), which also sets up zod's English messages.
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),
   state: z.looseObject({
     task_id: z.uuid(),
     state_timeout_seconds: z.number(),
-    express_deadline_ms: z.number().optional(),
-    generation: z.number().int().positive().optional(),
+    express_deadline_ms: z.optional(z.number()),
+    generation: z.optional(z.int().check(z.positive())),
   }),
 });
 

@@ -1,9 +1,12 @@
 import { reconcile } from '../app/reconcile';
-import { depsOf, config } from '../composition/composition-root';
+import { config, depsOf } from '../composition/composition-root';
+import { tasks } from '../composition/dynamodb-stores';
 import { eventHandler } from '../composition/event-handler';
+import { queue } from '../composition/intake-queue';
 import { logger } from '../composition/observability';
+import { cache } from '../composition/task-cache';
 
-const deps = depsOf(['tasks', 'queue', 'cache']);
+const deps = depsOf({ tasks, queue, cache });
 
 /**
  * Scheduled sweep: unfinished tasks that nothing has touched for a while (enqueue lost, execution

@@ -1,19 +1,25 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { startTask } from '../app/start-task';
 import { depsOf } from '../composition/composition-root';
+import { tasks } from '../composition/dynamodb-stores';
 import { eventHandler } from '../composition/event-handler';
 import { logger } from '../composition/observability';
+import { workflow } from '../composition/workflow';
 
-const deps = depsOf(['tasks', 'workflow']);
+const deps = depsOf({ tasks, workflow });
 const processor = new BatchProcessor(EventType.SQS);
+// zod/mini: nothing else in this function uses zod's classic API (the wire contract). With the
+// English messages the classic API sets up, for the log of a message that does not parse.
+z.config(en());
 const messageSchema = z.object({
   task_id: z.uuid(),
   /** Set by submit: start this execution without reading the task. Absent on re-drives and hand-overs. */
-  first_start: z.object({ workflow: z.enum(['express', 'standard']), timeout_seconds: z.number().int().positive() }).optional(),
+  first_start: z.optional(z.object({ workflow: z.enum(['express', 'standard']), timeout_seconds: z.int().check(z.positive()) })),
   /** Set by a Standard execution near its history budget: start this generation of the task's executions. */
-  generation: z.number().int().positive().optional(),
+  generation: z.optional(z.int().check(z.positive())),
 });
 
 /** One intake message: start the task's execution. A failure leaves just this message for redelivery (and, in the end, the DLQ). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { describe, expect, it } from 'vitest';
 import {
   heartbeatRequestSchema,
@@ -20,7 +20,7 @@ const SUBMIT_FIELDS =
   'task_type, agent_type, agent_id, parameters, priority, timeout_seconds, max_retries, retry_delay_seconds, queue_timeout_seconds, metadata';
 
 /** Runs parseOrThrow expecting a ValidationError; returns it for further checks. */
-function rejection(schema: z.ZodType, input: unknown, where: string): ValidationError {
+function rejection(schema: z.ZodMiniType, input: unknown, where: string): ValidationError {
   let caught: unknown;
   try {
     parseOrThrow(schema, input, where);
