@@ -1,5 +1,6 @@
 import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
+import type { ReportRetryOptions } from './attempt-channel';
 import { AgentConfigError } from './errors';
 
 /** Time limits of the agent's server: a sender that is too slow is cut off, not waited for. */
@@ -64,9 +65,11 @@ export interface AgentOptions {
   serverTimeouts?: Partial<ServerTimeouts>;
   /** How long `stop()` waits for running handlers before aborting their signals and closing connections. Default 30 000 ms. */
   stopGraceMs?: number;
-  /** Time limit of each call to the orchestrator (register, heartbeat, unregister). Default 10 000 ms. */
+  /** Time limit of each call to the orchestrator (register, heartbeat, unregister, report, progress). Default 10 000 ms. */
   requestTimeoutMs?: number;
   registrationRetry?: RegistrationRetryOptions;
+  /** How long-running handlers' reports are retried. Default: from 500 ms doubling to 30 s, 20 tries. */
+  reportRetry?: ReportRetryOptions;
   /** Sent as X-Fleet-Token when registering, for an orchestrator that has FLEET_TOKENS. */
   fleetToken?: string;
   /** Sent as `Authorization: Bearer <apiToken>` on calls to the orchestrator (a local runtime started with API_TOKENS). */

@@ -5,7 +5,8 @@ import { backoffDelay, sleep } from './backoff';
 import { DeliveryVerifier } from './delivery-verifier';
 import { AgentAbortedError, AgentConfigError, AgentError, OrchestratorUnreachableError, RegistrationError } from './errors';
 import { RegistryClient } from './registry-client';
-import type { TaskHandler } from './task-context';
+import { ASYNC_DEFAULTS } from './attempt-channel';
+import type { HandlerOptions, RegisteredHandler, TaskHandler } from './task-context';
 import { TaskServer } from './task-server';
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -29,7 +30,7 @@ export class Agent {
   readonly type: string;
   private readonly options: AgentOptions;
   private readonly logger: AgentLogger;
-  private readonly handlers = new Map<string, TaskHandler>();
+  private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly registry: RegistryClient;
   private readonly verifier: DeliveryVerifier;
   /** Aborted by `stop()`: ends registration retries and cuts heartbeats short. */
@@ -62,11 +63,15 @@ export class Agent {
     );
   }
 
-  /** Registers the handler for one task type. Call before `start()`; returns the agent so calls chain. */
-  handle(taskType: string, handler: TaskHandler): this {
+  /**
+   * Registers the handler for one task type. Call before `start()`; returns the agent so calls chain.
+   * `{ longRunning: true }`: deliveries are answered 202 at once and the handler's outcome is reported
+   * with POST /tasks/{id}/result, with `ctx.progress()` and keep-alive progress meanwhile.
+   */
+  handle(taskType: string, handler: TaskHandler, options: HandlerOptions = {}): this {
     if (this.state !== 'idle') throw new AgentConfigError(`handle("${taskType}") must be called before start()`);
     if (this.handlers.has(taskType)) throw new AgentConfigError(`task type "${taskType}" already has a handler`);
-    this.handlers.set(taskType, handler);
+    this.handlers.set(taskType, { handler, longRunning: options.longRunning === true });
     return this;
   }
 
@@ -141,6 +146,8 @@ export class Agent {
         port: this.options.port ?? AGENT_DEFAULTS.port,
         maxConcurrency,
         handlers: this.handlers,
+        client: this.registry,
+        reportRetry: { ...ASYNC_DEFAULTS.reportRetry, ...this.options.reportRetry },
         verifier: this.verifier,
         logger: this.logger,
         maxBodyBytes: this.options.maxBodyBytes ?? AGENT_DEFAULTS.maxBodyBytes,

@@ -50,6 +50,11 @@ export class DeliveryVerifier {
     this.replays = new ReplayGuard(maxRemembered);
   }
 
+  /** Whether signatures are checked at all (`verifySignatures`). */
+  get checking(): boolean {
+    return this.enabled;
+  }
+
   setSecret(secret: string | undefined): void {
     this.webhook = secret ? new Webhook(secret) : undefined;
   }

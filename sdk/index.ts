@@ -10,4 +10,5 @@ export {
   OrchestratorUnreachableError,
   RegistrationError,
 } from './errors';
-export type { TaskContext, TaskHandler } from './task-context';
+export type { ReportRetryOptions } from './attempt-channel';
+export type { HandlerOptions, TaskContext, TaskHandler } from './task-context';

@@ -30,7 +30,7 @@ export type HeartbeatOutcome =
 
 const errorBodySchema = z.object({ error: z.string(), code: z.string().optional() });
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
 }
@@ -117,6 +117,20 @@ export class RegistryClient {
       );
   }
 
+  /** The API base every call goes to, such as http://127.0.0.1:8080. */
+  get apiBase(): string {
+    return this.baseUrl;
+  }
+
+  /**
+   * POSTs `body` to `url` (a report or progress URL of the orchestrator's API) as this agent: with its
+   * token, the API token and through the same `fetch` (so SigV4-signed on AWS). Transport failures
+   * become `OrchestratorUnreachableError`; every HTTP answer is returned.
+   */
+  postAsAgent(url: string, body: unknown, signal: AbortSignal): Promise<Answer> {
+    return this.call('POST', url, body, signal, this.asAgent());
+  }
+
   private asAgent(): Record<string, string> {
     return this.agentToken ? { [AGENT_AUTH_HEADERS.agentToken]: this.agentToken } : {};
   }
@@ -128,7 +142,7 @@ export class RegistryClient {
     signal: AbortSignal,
     extraHeaders: Record<string, string> = {},
   ): Promise<Answer> {
-    const url = `${this.baseUrl}${path}`;
+    const url = /^https?:\/\//.test(path) ? path : `${this.baseUrl}${path}`;
     let res: Response;
     try {
       res = await this.fetchFn(url, {
@@ -158,7 +172,7 @@ export class RegistryClient {
   }
 }
 
-function describeError(body: unknown): { error: string; code: string | undefined } {
+export function describeError(body: unknown): { error: string; code: string | undefined } {
   const parsed = errorBodySchema.safeParse(body);
   if (parsed.success) return { error: parsed.data.error, code: parsed.data.code };
   if (typeof body === 'string' && body) return { error: body.slice(0, 300), code: undefined };

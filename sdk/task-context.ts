@@ -10,8 +10,20 @@ export interface TaskContext {
   attempt: number;
   /** When the orchestrator stops waiting for this attempt: the signing time plus `timeout_seconds`, at most that long from now. */
   deadline: Date;
-  /** Aborted when the orchestrator hangs up, the deadline passes, or `stop()` runs out of grace. Pass it on to I/O. */
+  /**
+   * Aborted when the deadline passes, `stop()` runs out of grace, the orchestrator hangs up (synchronous
+   * handlers) or, for long-running handlers, when the orchestrator cancels the task (a cancel notice)
+   * or answers a progress or report with 409/403 (the attempt is over). Pass it on to I/O.
+   */
   signal: AbortSignal;
+  /**
+   * Long-running handlers: tells the orchestrator how far the task is (`pct` 0-100, `message` up to
+   * 500 characters) and extends the attempt's heartbeat deadline. Never rejects; a 409 aborts
+   * `signal`. Synchronous handlers: does nothing (their answer is their only report).
+   */
+  progress(pct?: number, message?: string): Promise<void>;
+  /** True when the handler was declared `{ longRunning: true }`: the agent answered 202 and reports the result itself. */
+  longRunning: boolean;
   priority: number;
   timeoutSeconds: number;
   metadata: Record<string, unknown>;
@@ -26,9 +38,22 @@ export interface TaskContext {
 /**
  * Runs one task. The resolved value becomes the TaskResponse `result` (it must be JSON-serializable);
  * a throw becomes HTTP 500 with `status: "failed"` and the error's message, which the orchestrator
- * may retry. Parameters are not validated for you: parse them with a schema.
+ * may retry (for a long-running handler: a `failed` report, retryable unless the error says
+ * `retryable === false`). Parameters are not validated for you: parse them with a schema.
  */
 export type TaskHandler = (params: Record<string, unknown>, ctx: TaskContext) => unknown;
+
+/** How a task type is served: `longRunning` answers the delivery 202 at once and reports the result with POST /tasks/{id}/result. */
+export interface HandlerOptions {
+  longRunning?: boolean;
+}
+
+export interface RegisteredHandler {
+  handler: TaskHandler;
+  longRunning: boolean;
+}
+
+const noProgress = (): Promise<void> => Promise.resolve();
 
 /** The attempt a signed `webhook-id` names: the orchestrator signs `<task_id>:<attempt>`. */
 function attemptOf(deliveryId: string, taskId: string): number | undefined {
@@ -36,6 +61,11 @@ function attemptOf(deliveryId: string, taskId: string): number | undefined {
   if (!deliveryId.startsWith(prefix)) return undefined;
   const rest = deliveryId.slice(prefix.length);
   return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** The attempt of a delivery: from its signed `webhook-id`, else 1. */
+export function deliveryAttempt(taskId: string, check: VerifyOutcome & { ok: true }): number {
+  return (check.verified ? attemptOf(check.id, taskId) : undefined) ?? 1;
 }
 
 export function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -54,6 +84,7 @@ export function taskContextOf(
   check: VerifyOutcome & { ok: true },
   headers: IncomingHttpHeaders,
   signal: AbortSignal,
+  progress?: TaskContext['progress'],
   now = Date.now(),
 ): TaskContext {
   const byTimeout = now + task.timeout_seconds * 1000;
@@ -61,9 +92,11 @@ export function taskContextOf(
   return {
     taskId: task.task_id,
     taskType: task.task_type,
-    attempt: (check.verified ? attemptOf(check.id, task.task_id) : undefined) ?? 1,
+    attempt: deliveryAttempt(task.task_id, check),
     deadline: new Date(signedDeadline !== undefined && signedDeadline > now ? Math.min(signedDeadline, byTimeout) : byTimeout),
     signal,
+    progress: progress ?? noProgress,
+    longRunning: progress !== undefined,
     priority: task.priority,
     timeoutSeconds: task.timeout_seconds,
     metadata: task.metadata,

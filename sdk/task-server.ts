@@ -5,8 +5,13 @@ import getRawBody from 'raw-body';
 import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
 import type { ServerTimeouts, TlsOptions } from './agent-options';
+import { AttemptChannel, attemptUrls, type ReportRetryOptions } from './attempt-channel';
+import { attemptKey, CANCEL_NOTICE_MAX_BYTES, CANCEL_PATH, parseCancelNotice } from './cancel-notice';
 import type { DeliveryVerifier, Refusal } from './delivery-verifier';
-import { firstHeader, type TaskHandler, taskContextOf } from './task-context';
+import { errorMessage, sendJson } from './http-answers';
+import type { RegistryClient } from './registry-client';
+import { deliveryAttempt, firstHeader, type RegisteredHandler, taskContextOf } from './task-context';
+import { type Running, runLongRunning, runSync } from './task-run';
 
 /** setTimeout overflows above this; a deadline that far away is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -15,7 +20,10 @@ export interface TaskServerOptions {
   host: string;
   port: number;
   maxConcurrency: number;
-  handlers: ReadonlyMap<string, TaskHandler>;
+  handlers: ReadonlyMap<string, RegisteredHandler>;
+  /** Sends long-running handlers' progress and reports, as the agent (its token, its `fetch`). */
+  client: RegistryClient;
+  reportRetry: Required<ReportRetryOptions>;
   verifier: DeliveryVerifier;
   logger: AgentLogger;
   /** Bodies are cut off at this size while they are read. */
@@ -25,29 +33,21 @@ export interface TaskServerOptions {
   tls?: TlsOptions;
 }
 
-interface Running {
-  controller: AbortController;
-  done: Promise<void>;
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...extraHeaders });
-  res.end(text);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+/** After the grace, aborted handlers still get this long to send their (failed) reports. */
+const REPORT_GRACE_MS = 2_000;
 
 /**
- * The agent's side of the wire protocol: POST /task runs a handler and answers the seed's TaskResponse,
- * GET /health reports what it serves. Tracks running handlers so `drain()` can wait for them.
+ * The agent's side of the wire protocol: POST /task runs a handler and answers the seed's TaskResponse
+ * (or, for a long-running handler, 202 and a report later), POST /task/{id}/cancel aborts a running
+ * attempt, GET /health reports what it serves. Tracks running handlers so `drain()` can wait for them.
  */
 export class TaskServer {
   private readonly server: http.Server | https.Server;
   private readonly running = new Set<Running>();
+  /** Running attempts by `<task_id>:<attempt>`, for cancel notices. */
+  private readonly byAttempt = new Map<string, Running>();
+  /** Ends the retries of reports still being sent once the agent has stopped. */
+  private readonly reports = new AbortController();
   private draining = false;
   private closed: Promise<void> | undefined;
 
@@ -104,8 +104,14 @@ export class TaskServer {
       if (outcome === 'grace_over') {
         this.options.logger.warn(`stopping with ${this.running.size} task(s) still running after ${graceMs} ms; aborting them`);
         for (const r of this.running) r.controller.abort(new DOMException('the agent is stopping', 'AbortError'));
+        // Aborted long-running handlers report themselves failed, so the task is retried elsewhere at once.
+        await Promise.race([
+          Promise.all([...this.running].map((r) => r.done)),
+          new Promise((r) => setTimeout(r, Math.min(graceMs, REPORT_GRACE_MS))),
+        ]);
       }
     }
+    this.reports.abort();
     this.server.closeAllConnections();
     await closing;
   }
@@ -130,17 +136,50 @@ export class TaskServer {
       const { maxBodyBytes } = this.options;
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBodyBytes) return this.tooLarge(req, res);
-      this.readBody(req, res, (raw) => this.onTask(req, res, raw));
+      this.readBody(req, res, maxBodyBytes, (raw) => this.onTask(req, res, raw));
       return;
     }
-    sendJson(res, 404, { error: `no route ${req.method ?? ''} ${path}; this agent serves POST /task and GET /health`, code: 'not_found' });
+    const cancel = CANCEL_PATH.exec(path);
+    if (cancel) {
+      if (req.method !== 'POST')
+        return sendJson(res, 405, { error: 'use POST /task/{id}/cancel', code: 'method_not_allowed' }, { allow: 'POST' });
+      const pre = this.options.verifier.checkHeaders(req.headers);
+      if (!pre.ok) return this.refuse(req, res, pre);
+      this.readBody(req, res, CANCEL_NOTICE_MAX_BYTES, (raw) => this.onCancel(req, res, raw, decodeURIComponent(cancel[1]!)));
+      return;
+    }
+    sendJson(res, 404, {
+      error: `no route ${req.method ?? ''} ${path}; this agent serves POST /task, POST /task/{id}/cancel and GET /health`,
+      code: 'not_found',
+    });
   }
 
-  private readBody(req: http.IncomingMessage, res: http.ServerResponse, then: (raw: string) => void): void {
-    getRawBody(req, { limit: this.options.maxBodyBytes, encoding: 'utf8' }).then(then, (err: { type?: string; message: string }) => {
-      if (err.type !== 'entity.too.large') return this.options.logger.warn(`could not read a task request: ${err.message}`);
-      this.tooLarge(req, res);
+  private readBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number, then: (raw: string) => void): void {
+    getRawBody(req, { limit, encoding: 'utf8' }).then(then, (err: { type?: string; message: string }) => {
+      if (err.type !== 'entity.too.large') return this.options.logger.warn(`could not read a request: ${err.message}`);
+      this.tooLarge(req, res, limit);
     });
+  }
+
+  /** A cancel notice: aborts the named attempt's signal if it runs here (200), else 404. */
+  private onCancel(req: http.IncomingMessage, res: http.ServerResponse, raw: string, taskId: string): void {
+    const check = this.options.verifier.verify(raw, req.headers);
+    if (!check.ok) return this.refuse(req, res, check);
+    const parsed = parseCancelNotice(raw, taskId, check, this.options.verifier.checking);
+    if (!parsed.ok) return sendJson(res, parsed.status, parsed.body);
+    const { notice } = parsed;
+    const entry = this.byAttempt.get(notice.key);
+    if (!entry)
+      return sendJson(res, 404, {
+        error: `task ${notice.task_id} attempt ${notice.attempt} is not running on this agent`,
+        code: 'not_running',
+      });
+    this.options.logger.info(`task ${notice.task_id} attempt ${notice.attempt} cancelled by the orchestrator`);
+    entry.over = true;
+    entry.controller.abort(
+      new DOMException(`the orchestrator cancelled task ${notice.task_id} (${notice.reason ?? 'cancelled'})`, 'AbortError'),
+    );
+    sendJson(res, 200, { task_id: notice.task_id, attempt: notice.attempt, status: 'cancelled' });
   }
 
   /** Answers at once; whatever body follows is read and dropped (bounded by the request timeout), never kept. */
@@ -151,9 +190,8 @@ export class TaskServer {
     req.resume();
   }
 
-  private tooLarge(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const { maxBodyBytes } = this.options;
-    const error = `task body is larger than ${maxBodyBytes} bytes, the most this agent accepts (maxBodyBytes)`;
+  private tooLarge(req: http.IncomingMessage, res: http.ServerResponse, limit = this.options.maxBodyBytes): void {
+    const error = `request body is larger than ${limit} bytes, the most this agent accepts${limit === this.options.maxBodyBytes ? ' (maxBodyBytes)' : ''}`;
     sendJson(res, 413, { status: 'failed', error, code: 'payload_too_large' });
     req.resume();
   }
@@ -176,8 +214,8 @@ export class TaskServer {
       return sendJson(res, 400, { task_id: taskId, status: 'failed', error: `invalid task request: ${issues}`, code: 'invalid_request' });
     }
     const task = parsed.data;
-    const handler = handlers.get(task.task_type);
-    if (!handler) {
+    const registered = handlers.get(task.task_type);
+    if (!registered) {
       return sendJson(res, 400, {
         task_id: task.task_id,
         status: 'failed',
@@ -207,68 +245,30 @@ export class TaskServer {
       );
     }
 
-    const started = performance.now();
+    const { options } = this;
     const controller = new AbortController();
-    const ctx = taskContextOf(task, check, req.headers, controller.signal);
+    const entry: Running = { controller, done: Promise.resolve(), over: false };
+    const attempt = deliveryAttempt(task.task_id, check);
+    const deps = { client: options.client, logger, retry: options.reportRetry };
+    const urls = attemptUrls(json, task.task_id, options.client.apiBase, check.verified);
+    const channel = registered.longRunning ? new AttemptChannel(deps, task.task_id, attempt, urls, controller) : undefined;
+    const ctx = taskContextOf(task, check, req.headers, controller.signal, channel && ((pct, message) => channel.progress(pct, message)));
     const deadlineTimer = setTimeout(
       () => controller.abort(new DOMException(`the deadline of task ${task.task_id} passed`, 'TimeoutError')),
       Math.min(MAX_TIMER_MS, Math.max(0, ctx.deadline.getTime() - Date.now())),
     );
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new DOMException('the orchestrator closed the connection', 'AbortError'));
-    });
-
-    const elapsed = () => Math.round(performance.now() - started);
-    const entry: Running = { controller, done: Promise.resolve() };
+    const key = attemptKey(task.task_id, ctx.attempt);
     this.running.add(entry);
-    entry.done = (async () => {
-      try {
-        const result: unknown = await handler(task.parameters, ctx);
-        let text: string;
-        try {
-          text = JSON.stringify({
-            task_id: task.task_id,
-            status: 'completed',
-            result: result ?? null,
-            error: null,
-            execution_time_ms: elapsed(),
-          });
-        } catch (err) {
-          throw new Error(`the handler's result is not JSON-serializable (${errorMessage(err)})`, { cause: err });
-        }
-        logger.info(`task ${task.task_id} (${task.task_type}) completed in ${elapsed()} ms`);
-        if (!res.destroyed) {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-          res.end(text);
-        }
-      } catch (err) {
-        logger.error(`task ${task.task_id} (${task.task_type}) failed: ${errorMessage(err)}`, {
-          task_id: task.task_id,
-          attempt: ctx.attempt,
-        });
-        if (typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === false) {
-          // The task cannot succeed anywhere: say so in a proper answer, so it is not retried.
-          sendJson(res, 200, {
-            task_id: task.task_id,
-            status: 'failed',
-            result: null,
-            error: errorMessage(err),
-            retryable: false,
-            execution_time_ms: elapsed(),
-          });
-          return;
-        }
-        sendJson(res, 500, {
-          task_id: task.task_id,
-          status: 'failed',
-          result: null,
-          error: errorMessage(err),
-          execution_time_ms: elapsed(),
-        });
-      } finally {
+    this.byAttempt.set(key, entry);
+    const run = channel
+      ? runLongRunning(registered.handler, task, ctx, entry, channel, res, { ...deps, reportSignal: this.reports.signal })
+      : runSync(registered.handler, task, ctx, entry, res, logger);
+    entry.done = run
+      .catch((err: unknown) => logger.error(`task ${task.task_id}: ${errorMessage(err)}`))
+      .finally(() => {
         clearTimeout(deadlineTimer);
         this.running.delete(entry);
-      }
-    })();
+        if (this.byAttempt.get(key) === entry) this.byAttempt.delete(key);
+      });
   }
 }
