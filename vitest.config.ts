@@ -36,6 +36,7 @@ const UNIT = [
   'test/local/api-server.test.ts',
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
+  'test/sdk/long-running.test.ts',
   'test/infra/orchestrator-stack.test.ts',
   'test/infra/function-bundles.test.ts',
   'test/composition/observability.test.ts',

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface RecordedCall {
   method: string;
@@ -12,10 +13,15 @@ export interface RecordedCall {
   fleetToken?: string;
 }
 
+/** An answer the fake gives to the next report or progress instead of 200. */
+export type CannedAnswer = { status: number; body: unknown };
+
 /**
  * The orchestrator's /agents routes, just enough to unit-test agents: answers registration with a
  * fixed signing secret and a short heartbeat interval, records every call, and can be told to forget
- * an agent (heartbeat 404) or to refuse registrations.
+ * an agent (heartbeat 404) or to refuse registrations. For asynchronous delivery it takes reports
+ * (POST /tasks/{id}/result) and progress (POST /tasks/{id}/progress), answering 200 unless answers
+ * were queued in `reportAnswers` / `progressAnswers`, and signs cancel notices (`sendCancel`).
  */
 export class FakeOrchestrator {
   readonly calls: RecordedCall[] = [];
@@ -27,6 +33,12 @@ export class FakeOrchestrator {
   refuseRegistration: { status: number; body: unknown } | undefined;
   /** When set, heartbeats answer this until the agent registers again (as the orchestrator does for a token it no longer accepts). */
   refuseHeartbeats: { status: number; body: unknown } | undefined;
+  /** Answers for the next reports, in order; 200 once empty. */
+  readonly reportAnswers: CannedAnswer[] = [];
+  /** Answers for the next progress calls, in order; 200 once empty. */
+  readonly progressAnswers: CannedAnswer[] = [];
+  /** Heartbeat timeout the progress answer's deadline is computed with. */
+  heartbeatTimeoutSeconds = 60;
   private registrations = 0;
   private readonly ids = new Map<string, string>();
   private readonly server: http.Server;
@@ -104,7 +116,39 @@ export class FakeOrchestrator {
     }
   }
 
+  /**
+   * Sends agent `agentUrl` a cancel notice for `taskId`'s `attempt`, signed as the orchestrator signs
+   * it (webhook-id `<task_id>:<attempt>:cancel`), or with `secret` / `id` / `at` instead to test refusals.
+   */
+  async sendCancel(
+    agentUrl: string,
+    taskId: string,
+    attempt: number,
+    options: { secret?: string; id?: string; at?: Date; unsigned?: boolean } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const text = JSON.stringify({ task_id: taskId, attempt, reason: 'cancelled' });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (!options.unsigned) {
+      const id = options.id ?? `${taskId}:${attempt}:cancel`;
+      const at = options.at ?? new Date();
+      headers['webhook-id'] = id;
+      headers['webhook-timestamp'] = String(Math.floor(at.getTime() / 1000));
+      headers['webhook-signature'] = new Webhook(options.secret ?? this.signingSecret).sign(id, at, text);
+    }
+    const res = await fetch(`${agentUrl}/task/${encodeURIComponent(taskId)}/cancel`, { method: 'POST', headers, body: text });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
   private answer(method: string, path: string, body: unknown): [number, unknown] {
+    const taskCall = /^\/tasks\/([^/]+)\/(result|progress)$/.exec(path);
+    if (method === 'POST' && taskCall) {
+      const canned = (taskCall[2] === 'result' ? this.reportAnswers : this.progressAnswers).shift();
+      if (canned) return [canned.status, canned.body];
+      const taskId = decodeURIComponent(taskCall[1]!);
+      if (taskCall[2] === 'result') return [200, { task_id: taskId, status: (body as { status?: unknown }).status }];
+      const deadline = new Date(Date.now() + this.heartbeatTimeoutSeconds * 1000).toISOString();
+      return [200, { task_id: taskId, status: 'running', heartbeat_deadline: deadline }];
+    }
     if (method === 'POST' && path === '/agents/register') {
       if (this.refuseRegistration) return [this.refuseRegistration.status, this.refuseRegistration.body];
       const req = body as Record<string, unknown>;

@@ -1,0 +1,251 @@
+/**
+ * Long-running handlers (asynchronous delivery, agent side): a real Agent behind the fake
+ * orchestrator answers 202, reports with its token, retries reports, stops on 409, keeps the attempt
+ * alive with progress, and aborts ctx.signal on a signed cancel notice.
+ */
+import { randomUUID } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../harness/wait';
+import { Agent, NonRetryableTaskError, type TaskContext, type TaskHandler } from '../../sdk';
+import { FakeOrchestrator } from './fake-orchestrator';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function fakeOrchestrator(): Promise<FakeOrchestrator> {
+  const fake = new FakeOrchestrator();
+  await fake.listen();
+  cleanups.push(() => fake.close());
+  return fake;
+}
+
+async function longRunningAgent(fake: FakeOrchestrator, handler: TaskHandler): Promise<Agent> {
+  const agent = new Agent({
+    name: `async-agent-${randomUUID().slice(0, 8)}`,
+    type: 'test',
+    orchestratorUrl: fake.url,
+    stopGraceMs: 500,
+    reportRetry: { initialDelayMs: 10, maxDelayMs: 40 },
+  })
+    .handle('plan', handler, { longRunning: true })
+    .handle('quick', (_params, ctx) => ({ longRunning: ctx.longRunning, aborted: ctx.signal.aborted }));
+  cleanups.push(() => agent.stop());
+  await agent.start();
+  return agent;
+}
+
+/** A delivery signed as the orchestrator signs it: webhook-id `<task_id>:<attempt>`. */
+async function deliver(
+  agent: Agent,
+  fake: FakeOrchestrator,
+  extra: Record<string, unknown> = {},
+  attempt = 1,
+): Promise<{ taskId: string; status: number; body: Record<string, unknown> }> {
+  const taskId = typeof extra.task_id === 'string' ? extra.task_id : randomUUID();
+  const text = JSON.stringify({ task_id: taskId, task_type: 'plan', parameters: {}, timeout_seconds: 600, priority: 5, ...extra });
+  const id = `${taskId}:${attempt}`;
+  const now = new Date();
+  const res = await fetch(`${agent.url}/task`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      'webhook-signature': new Webhook(fake.signingSecret).sign(id, now, text),
+    },
+    body: text,
+  });
+  return { taskId, status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const until = (condition: () => boolean, what: string) => waitUntil(what, condition, Boolean, { timeoutMs: 5_000, intervalMs: 10 });
+const reportsOf = (fake: FakeOrchestrator, taskId: string) => fake.callsTo('POST', new RegExp(`^/tasks/${taskId}/result$`));
+const progressOf = (fake: FakeOrchestrator, taskId: string) => fake.callsTo('POST', new RegExp(`^/tasks/${taskId}/progress$`));
+
+function aborted(ctx: TaskContext): Promise<unknown> {
+  return new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(ctx.signal.reason), { once: true }));
+}
+
+describe('a long-running handler', () => {
+  it('answers 202 at once, then reports its result with its token and attempt to the report_url', async () => {
+    const fake = await fakeOrchestrator();
+    const publicApi = await fakeOrchestrator();
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const agent = await longRunningAgent(fake, async (_params, ctx) => {
+      await ctx.progress(40, 'halfway there');
+      await finished;
+      return { plan: ['a', 'b'], longRunning: ctx.longRunning };
+    });
+
+    const urls = (id: string) => ({
+      report_url: `${publicApi.url}/tasks/${id}/result`,
+      progress_url: `${publicApi.url}/tasks/${id}/progress`,
+    });
+    const taskId = randomUUID();
+    const answer = await deliver(agent, fake, { task_id: taskId, ...urls(taskId) }, 3);
+
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({ task_id: taskId, status: 'running' });
+    await publicApi.waitFor(() => progressOf(publicApi, taskId).length === 1, 'the progress');
+    expect(progressOf(publicApi, taskId)[0]!.body).toEqual({ attempt: 3, progress: 40, message: 'halfway there' });
+    expect(reportsOf(publicApi, taskId)).toHaveLength(0);
+    finish();
+    await publicApi.waitFor(() => reportsOf(publicApi, taskId).length === 1, 'the report');
+    const [report] = reportsOf(publicApi, taskId);
+    expect(report!.agentToken).toMatch(/^oat_fake-/);
+    expect(report!.body).toMatchObject({
+      task_id: taskId,
+      status: 'completed',
+      result: { plan: ['a', 'b'], longRunning: true },
+      error: null,
+      attempt: 3,
+    });
+    expect((report!.body as { execution_time_ms: number }).execution_time_ms).toBeGreaterThanOrEqual(0);
+    expect(reportsOf(fake, taskId)).toHaveLength(0);
+  });
+
+  it('reports a throw as failed: retryable unless the error says otherwise; to the orchestrator without report_url', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = await longRunningAgent(fake, (params) => {
+      if (params.final) throw new NonRetryableTaskError('no such account');
+      throw new Error('the LLM is overloaded');
+    });
+
+    const retryable = await deliver(agent, fake);
+    const final = await deliver(agent, fake, { parameters: { final: true } });
+
+    await fake.waitFor(() => reportsOf(fake, retryable.taskId).length + reportsOf(fake, final.taskId).length === 2, 'both reports');
+    expect(reportsOf(fake, retryable.taskId)[0]!.body).toMatchObject({ status: 'failed', error: 'the LLM is overloaded', result: null });
+    expect(reportsOf(fake, retryable.taskId)[0]!.body).not.toHaveProperty('retryable');
+    expect(reportsOf(fake, final.taskId)[0]!.body).toMatchObject({ status: 'failed', error: 'no such account', retryable: false });
+  });
+
+  it('retries its report through 503s and unreachable answers until acknowledged, then stops', async () => {
+    const fake = await fakeOrchestrator();
+    fake.reportAnswers.push(
+      { status: 503, body: { error: 'try later', code: 'unavailable' } },
+      { status: 429, body: { error: 'slow down' } },
+      { status: 502, body: 'Bad Gateway' },
+    );
+    const agent = await longRunningAgent(fake, () => ({ done: true }));
+
+    const { taskId } = await deliver(agent, fake);
+
+    await fake.waitFor(() => reportsOf(fake, taskId).length === 4, 'four tries of the report');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reportsOf(fake, taskId)).toHaveLength(4);
+    expect(reportsOf(fake, taskId).map((c) => c.body)).toEqual(Array(4).fill(reportsOf(fake, taskId)[0]!.body));
+  });
+
+  it('stops on a 409 to its report (the attempt ended) without trying again', async () => {
+    const fake = await fakeOrchestrator();
+    fake.reportAnswers.push({ status: 409, body: { error: 'attempt 1 is over', code: 'attempt_ended' } });
+    const agent = await longRunningAgent(fake, () => ({ late: true }));
+
+    const { taskId } = await deliver(agent, fake);
+
+    await fake.waitFor(() => reportsOf(fake, taskId).length === 1, 'the report');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reportsOf(fake, taskId)).toHaveLength(1);
+    await until(() => agent.inFlight === 0, 'the task to leave the agent');
+  });
+
+  it('aborts ctx.signal when a progress is answered 409, and sends no report', async () => {
+    const fake = await fakeOrchestrator();
+    fake.progressAnswers.push({ status: 409, body: { error: 'task was cancelled', code: 'attempt_ended' } });
+    let reason: unknown;
+    const agent = await longRunningAgent(fake, async (_params, ctx) => {
+      await ctx.progress(10, 'step 1');
+      reason = ctx.signal.reason;
+      ctx.signal.throwIfAborted();
+      return { unreachable: true };
+    });
+
+    const { taskId } = await deliver(agent, fake);
+
+    await until(() => reason !== undefined, 'the handler to see the abort');
+    expect(String((reason as Error).message)).toMatch(/409 attempt_ended/);
+    await until(() => agent.inFlight === 0, 'the task to leave the agent');
+    expect(reportsOf(fake, taskId)).toHaveLength(0);
+  });
+
+  it('keeps the attempt alive with progress every half heartbeat timeout while it runs, and stops after', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = await longRunningAgent(fake, () => new Promise((resolve) => setTimeout(() => resolve('ok'), 650)));
+
+    const { taskId } = await deliver(agent, fake, { heartbeat_timeout_seconds: 0.4 });
+
+    await fake.waitFor(() => reportsOf(fake, taskId).length === 1, 'the report');
+    const keepAlives = progressOf(fake, taskId);
+    expect(keepAlives.length).toBeGreaterThanOrEqual(2);
+    expect(keepAlives.length).toBeLessThanOrEqual(4);
+    for (const call of keepAlives) expect(call.body).toEqual({ attempt: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(progressOf(fake, taskId)).toHaveLength(keepAlives.length);
+  });
+});
+
+describe('a cancel notice', () => {
+  it('aborts the running attempt’s ctx.signal (200), and no report follows', async () => {
+    const fake = await fakeOrchestrator();
+    let reason: Promise<unknown> | undefined;
+    const agent = await longRunningAgent(fake, async (_params, ctx) => {
+      reason = aborted(ctx);
+      await reason;
+      throw ctx.signal.reason;
+    });
+    const { taskId } = await deliver(agent, fake, {}, 2);
+    await until(() => reason !== undefined, 'the handler to start');
+
+    expect(await fake.sendCancel(agent.url!, taskId, 1)).toMatchObject({ status: 404, body: { code: 'not_running' } });
+    const answer = await fake.sendCancel(agent.url!, taskId, 2);
+
+    expect(answer).toEqual({ status: 200, body: { task_id: taskId, attempt: 2, status: 'cancelled' } });
+    expect(((await reason) as Error).message).toMatch(/cancelled task/);
+    await until(() => agent.inFlight === 0, 'the task to leave the agent');
+    expect(reportsOf(fake, taskId)).toHaveLength(0);
+  });
+
+  it('is refused when unsigned, signed with another secret, replayed, or naming another notice; 404 for an unknown task', async () => {
+    const fake = await fakeOrchestrator();
+    let started = false;
+    const agent = await longRunningAgent(fake, async (_params, ctx) => {
+      started = true;
+      await aborted(ctx);
+      throw ctx.signal.reason;
+    });
+    const { taskId } = await deliver(agent, fake);
+    await until(() => started, 'the handler to start');
+
+    expect((await fake.sendCancel(agent.url!, taskId, 1, { unsigned: true })).status).toBe(401);
+    const otherSecret = new FakeOrchestrator().signingSecret;
+    expect((await fake.sendCancel(agent.url!, taskId, 1, { secret: otherSecret })).status).toBe(401);
+    // The delivery's own signed id is refused as a replay; a notice signed for another attempt names the wrong one.
+    expect(await fake.sendCancel(agent.url!, taskId, 1, { id: `${taskId}:1` })).toMatchObject({ status: 409 });
+    expect(await fake.sendCancel(agent.url!, taskId, 1, { id: `${taskId}:7:cancel` })).toMatchObject({ status: 400 });
+    expect((await fake.sendCancel(agent.url!, randomUUID(), 1)).status).toBe(404);
+    expect(agent.inFlight).toBe(1);
+
+    const at = new Date();
+    expect((await fake.sendCancel(agent.url!, taskId, 1, { at })).status).toBe(200);
+    expect(await fake.sendCancel(agent.url!, taskId, 1, { at })).toMatchObject({ status: 409, body: { code: 'duplicate_delivery' } });
+  });
+});
+
+describe('a synchronous handler beside long-running ones', () => {
+  it('still answers 200 with its result; ctx.progress does nothing for it', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = await longRunningAgent(fake, () => null);
+
+    const answer = await deliver(agent, fake, { task_type: 'quick' });
+
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'completed', result: { longRunning: false, aborted: false } });
+    expect(progressOf(fake, answer.taskId)).toHaveLength(0);
+    expect(reportsOf(fake, answer.taskId)).toHaveLength(0);
+  });
+});
