@@ -1,6 +1,6 @@
 import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
-import type { ReportRetryOptions } from './attempt-channel';
+import type { ReportEvent, ReportRetryOptions } from './attempt-channel';
 import { AgentConfigError } from './errors';
 
 /** Time limits of the agent's server: a sender that is too slow is cut off, not waited for. */
@@ -70,6 +70,8 @@ export interface AgentOptions {
   registrationRetry?: RegistrationRetryOptions;
   /** How long-running handlers' reports are retried. Default: from 500 ms doubling to 30 s, 20 tries. */
   reportRetry?: ReportRetryOptions;
+  /** Called once per long-running attempt when its report settled (or was not sent): for metrics and tests. */
+  onReport?: (event: ReportEvent) => void;
   /** Sent as X-Fleet-Token when registering, for an orchestrator that has FLEET_TOKENS. */
   fleetToken?: string;
   /** Sent as `Authorization: Bearer <apiToken>` on calls to the orchestrator (a local runtime started with API_TOKENS). */

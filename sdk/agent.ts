@@ -64,14 +64,13 @@ export class Agent {
   }
 
   /**
-   * Registers the handler for one task type. Call before `start()`; returns the agent so calls chain.
-   * `{ longRunning: true }`: deliveries are answered 202 at once and the handler's outcome is reported
-   * with POST /tasks/{id}/result, with `ctx.progress()` and keep-alive progress meanwhile.
+   * Registers the handler for one task type. Call before `start()`; returns the agent so calls chain. With `{ longRunning: true }`
+   * deliveries are answered 202 at once and the outcome reported with POST /tasks/{id}/result (progress meanwhile).
    */
   handle(taskType: string, handler: TaskHandler, options: HandlerOptions = {}): this {
     if (this.state !== 'idle') throw new AgentConfigError(`handle("${taskType}") must be called before start()`);
     if (this.handlers.has(taskType)) throw new AgentConfigError(`task type "${taskType}" already has a handler`);
-    this.handlers.set(taskType, { handler, longRunning: options.longRunning === true });
+    this.handlers.set(taskType, { handler, longRunning: options.longRunning === true, keepAlive: options.keepAlive !== false });
     return this;
   }
 
@@ -148,6 +147,7 @@ export class Agent {
         handlers: this.handlers,
         client: this.registry,
         reportRetry: { ...ASYNC_DEFAULTS.reportRetry, ...this.options.reportRetry },
+        onReport: this.options.onReport,
         verifier: this.verifier,
         logger: this.logger,
         maxBodyBytes: this.options.maxBodyBytes ?? AGENT_DEFAULTS.maxBodyBytes,

@@ -67,12 +67,26 @@ export interface TaskReport {
   attempt: number;
 }
 
-export type ReportOutcome = 'acknowledged' | 'attempt_ended' | 'refused' | 'gave_up' | 'aborted';
+/**
+ * How a long-running attempt's report ended: `acknowledged` (2xx), `attempt_ended` (409/403: the
+ * attempt was over), `refused` (another 4xx), `gave_up` (retries exhausted), `aborted` (the agent
+ * stopped first), `not_sent` (a cancel notice or a 409 had ended the attempt before the handler did).
+ */
+export type ReportOutcome = 'acknowledged' | 'attempt_ended' | 'refused' | 'gave_up' | 'aborted' | 'not_sent';
+
+/** What `onReport` is told once per long-running attempt. */
+export interface ReportEvent {
+  taskId: string;
+  attempt: number;
+  status: 'completed' | 'failed';
+  outcome: ReportOutcome;
+}
 
 export interface ChannelDeps {
   client: RegistryClient;
   logger: AgentLogger;
   retry: Required<ReportRetryOptions>;
+  onReport?: (event: ReportEvent) => void;
 }
 
 const isRetryable = (status: number) => status >= 500 || status === 408 || status === 429;
@@ -94,6 +108,7 @@ export class AttemptChannel {
     private readonly attempt: number,
     private readonly urls: AttemptUrls,
     private readonly controller: AbortController,
+    private readonly keepAliveOn = true,
   ) {}
 
   /** True once the orchestrator answered 403 or 409: the attempt is over. */
@@ -197,7 +212,7 @@ export class AttemptChannel {
 
   /** (Re)starts the keep-alive clock: a progress goes out half a heartbeat timeout after the last one. */
   private arm(): void {
-    if (this.finished) return;
+    if (this.finished || !this.keepAliveOn) return;
     clearTimeout(this.keepAlive);
     this.keepAlive = setTimeout(() => void this.progress(), (this.urls.heartbeatTimeoutSeconds * 1000) / 2);
     this.keepAlive.unref();

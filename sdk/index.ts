@@ -10,5 +10,5 @@ export {
   OrchestratorUnreachableError,
   RegistrationError,
 } from './errors';
-export type { ReportRetryOptions } from './attempt-channel';
+export type { ReportEvent, ReportOutcome, ReportRetryOptions } from './attempt-channel';
 export type { HandlerOptions, TaskContext, TaskHandler } from './task-context';

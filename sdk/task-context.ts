@@ -46,11 +46,18 @@ export type TaskHandler = (params: Record<string, unknown>, ctx: TaskContext) =>
 /** How a task type is served: `longRunning` answers the delivery 202 at once and reports the result with POST /tasks/{id}/result. */
 export interface HandlerOptions {
   longRunning?: boolean;
+  /**
+   * Long-running handlers: send a progress (without `pct`) when none was sent for half the heartbeat
+   * timeout, so a working agent is not declared dead. Default true; false for a handler that calls
+   * `ctx.progress()` often enough itself (or a test that plays a silent agent).
+   */
+  keepAlive?: boolean;
 }
 
 export interface RegisteredHandler {
   handler: TaskHandler;
   longRunning: boolean;
+  keepAlive: boolean;
 }
 
 const noProgress = (): Promise<void> => Promise.resolve();

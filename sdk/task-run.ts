@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { AgentTaskRequest } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
-import { AttemptChannel, type ChannelDeps, type TaskReport } from './attempt-channel';
+import type { AttemptChannel, ChannelDeps, ReportOutcome, TaskReport } from './attempt-channel';
 import { errorMessage, sendJson } from './http-answers';
 import type { TaskContext, TaskHandler } from './task-context';
 
@@ -86,9 +86,13 @@ export async function runLongRunning(
   } finally {
     channel.finish();
   }
-  if (entry.over || channel.over) {
+  let reported: ReportOutcome = 'not_sent';
+  if (entry.over || channel.over)
     deps.logger.info(`task ${task.task_id} attempt ${ctx.attempt} is over on the orchestrator's side; its outcome is not reported`);
-    return;
+  else reported = await channel.report({ ...outcome.body, attempt: ctx.attempt }, deps.reportSignal);
+  try {
+    deps.onReport?.({ taskId: task.task_id, attempt: ctx.attempt, status: outcome.body.status, outcome: reported });
+  } catch (err) {
+    deps.logger.error(`onReport threw: ${errorMessage(err)}`);
   }
-  await channel.report({ ...outcome.body, attempt: ctx.attempt }, deps.reportSignal);
 }

@@ -5,7 +5,7 @@ import getRawBody from 'raw-body';
 import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
 import type { AgentLogger } from './agent-logger';
 import type { ServerTimeouts, TlsOptions } from './agent-options';
-import { AttemptChannel, attemptUrls, type ReportRetryOptions } from './attempt-channel';
+import { AttemptChannel, attemptUrls, type ReportEvent, type ReportRetryOptions } from './attempt-channel';
 import { attemptKey, CANCEL_NOTICE_MAX_BYTES, CANCEL_PATH, parseCancelNotice } from './cancel-notice';
 import type { DeliveryVerifier, Refusal } from './delivery-verifier';
 import { errorMessage, sendJson } from './http-answers';
@@ -24,6 +24,7 @@ export interface TaskServerOptions {
   /** Sends long-running handlers' progress and reports, as the agent (its token, its `fetch`). */
   client: RegistryClient;
   reportRetry: Required<ReportRetryOptions>;
+  onReport?: (event: ReportEvent) => void;
   verifier: DeliveryVerifier;
   logger: AgentLogger;
   /** Bodies are cut off at this size while they are read. */
@@ -249,9 +250,11 @@ export class TaskServer {
     const controller = new AbortController();
     const entry: Running = { controller, done: Promise.resolve(), over: false };
     const attempt = deliveryAttempt(task.task_id, check);
-    const deps = { client: options.client, logger, retry: options.reportRetry };
+    const deps = { client: options.client, logger, retry: options.reportRetry, onReport: options.onReport };
     const urls = attemptUrls(json, task.task_id, options.client.apiBase, check.verified);
-    const channel = registered.longRunning ? new AttemptChannel(deps, task.task_id, attempt, urls, controller) : undefined;
+    const channel = registered.longRunning
+      ? new AttemptChannel(deps, task.task_id, attempt, urls, controller, registered.keepAlive)
+      : undefined;
     const ctx = taskContextOf(task, check, req.headers, controller.signal, channel && ((pct, message) => channel.progress(pct, message)));
     const deadlineTimer = setTimeout(
       () => controller.abort(new DOMException(`the deadline of task ${task.task_id} passed`, 'TimeoutError')),

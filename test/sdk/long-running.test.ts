@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../harness/wait';
-import { Agent, NonRetryableTaskError, type TaskContext, type TaskHandler } from '../../sdk';
+import { Agent, NonRetryableTaskError, type ReportEvent, type TaskContext, type TaskHandler } from '../../sdk';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -22,15 +22,20 @@ async function fakeOrchestrator(): Promise<FakeOrchestrator> {
   return fake;
 }
 
-async function longRunningAgent(fake: FakeOrchestrator, handler: TaskHandler): Promise<Agent> {
+async function longRunningAgent(
+  fake: FakeOrchestrator,
+  handler: TaskHandler,
+  options: { keepAlive?: boolean; onReport?: (event: ReportEvent) => void } = {},
+): Promise<Agent> {
   const agent = new Agent({
+    onReport: options.onReport,
     name: `async-agent-${randomUUID().slice(0, 8)}`,
     type: 'test',
     orchestratorUrl: fake.url,
     stopGraceMs: 500,
     reportRetry: { initialDelayMs: 10, maxDelayMs: 40 },
   })
-    .handle('plan', handler, { longRunning: true })
+    .handle('plan', handler, { longRunning: true, keepAlive: options.keepAlive })
     .handle('quick', (_params, ctx) => ({ longRunning: ctx.longRunning, aborted: ctx.signal.aborted }));
   cleanups.push(() => agent.stop());
   await agent.start();
@@ -186,6 +191,27 @@ describe('a long-running handler', () => {
     for (const call of keepAlives) expect(call.body).toEqual({ attempt: 1 });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(progressOf(fake, taskId)).toHaveLength(keepAlives.length);
+  });
+  it('sends no keep-alive with keepAlive: false, and tells onReport how each report ended', async () => {
+    const fake = await fakeOrchestrator();
+    fake.reportAnswers.push({ status: 409, body: { error: 'attempt 1 is over', code: 'attempt_ended' } });
+    const events: ReportEvent[] = [];
+    const agent = await longRunningAgent(fake, () => new Promise((resolve) => setTimeout(() => resolve('ok'), 300)), {
+      keepAlive: false,
+      onReport: (e) => events.push(e),
+    });
+
+    const first = await deliver(agent, fake, { heartbeat_timeout_seconds: 0.1 });
+    const second = await deliver(agent, fake, { heartbeat_timeout_seconds: 0.1 });
+
+    await until(() => events.length === 2, 'both reports to settle');
+    expect(progressOf(fake, first.taskId)).toHaveLength(0);
+    expect(progressOf(fake, second.taskId)).toHaveLength(0);
+    // The first report to arrive got the 409, whichever task it was.
+    expect(events.map((e) => e.outcome).sort()).toEqual(['acknowledged', 'attempt_ended']);
+    const ended = events.find((e) => e.outcome === 'attempt_ended')!;
+    expect(ended).toEqual({ taskId: ended.taskId, attempt: 1, status: 'completed', outcome: 'attempt_ended' });
+    expect([first.taskId, second.taskId]).toContain(ended.taskId);
   });
 });
 
