@@ -6,6 +6,7 @@
  *     [--port 0] [--orchestrator http://127.0.0.1:8080] [--max-concurrency 100] [--refuse-above N]
  *     [--fail-deliveries N] [--api-token T (default: env API_TOKEN)] [--fleet-token T (default: env FLEET_TOKEN)]
  *     [--result JSON] [--result-file PATH]
+ *     [--async [--progress-every-ms M] [--silent] [--die-after-ms N]]
  *
  * Modes: `ok` answers completed at once; `fail500` answers HTTP 500 (only the first N deliveries of each
  * task with --fail-first N, then completed); `slow` waits --delay-ms before answering completed; `hang`
@@ -28,6 +29,17 @@
  * orchestrator closed the connection, or the task's deadline passed), in which case no answer went
  * out. A hung delivery prints nothing. SIGUSR2 drains it (it prints `DRAINED`). SIGTERM / SIGINT
  * unregister and exit 0.
+ *
+ * With --async its handlers are long-running (asynchronous delivery): each delivery is answered 202
+ * at once and the mode plays out in the background, then the SDK reports the outcome with POST
+ * /tasks/{id}/result (`HTTP 500` in ANSWERED then means a failed, retryable report). `slow` reports
+ * after --delay-ms, with a progress every --progress-every-ms if given; `hang` never reports (the
+ * SDK's keep-alive holds the attempt until its deadline). Async `slow` and `hang` stop when the
+ * task's signal aborts (a cancel notice, a 409, the deadline) and print
+ * `ABORTED {"task_id":…,"attempt":…,"reason":…}`. --silent turns the keep-alive off: an agent that
+ * accepted and went quiet, for the heartbeat timeout. --die-after-ms N kills the process (SIGKILL)
+ * N ms after it accepted its first task: an agent dying mid-task. Each report, once settled, prints
+ * `REPORTED {"task_id":…,"attempt":…,"status":…,"outcome":…}` (the SDK's ReportOutcome).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -66,6 +78,10 @@ const { values } = parseArgs({
     'fleet-token': { type: 'string', default: process.env.FLEET_TOKEN },
     result: { type: 'string' },
     'result-file': { type: 'string' },
+    async: { type: 'boolean', default: process.env.FAULT_ASYNC === '1' },
+    'progress-every-ms': { type: 'string', default: process.env.FAULT_PROGRESS_EVERY_MS },
+    silent: { type: 'boolean', default: false },
+    'die-after-ms': { type: 'string', default: process.env.FAULT_DIE_AFTER_MS },
   },
 });
 
@@ -91,6 +107,11 @@ if (resultText !== undefined) {
   }
 }
 const failDeliveries = intOption(values['fail-deliveries'], '--fail-deliveries', 0);
+const asyncMode = values.async === true;
+const progressEveryMs = intOption(values['progress-every-ms'], '--progress-every-ms', 0);
+const dieAfterMs = values['die-after-ms'] === undefined ? undefined : intOption(values['die-after-ms'], '--die-after-ms', 0);
+if (!asyncMode && (progressEveryMs > 0 || values.silent || dieAfterMs !== undefined))
+  fail('--progress-every-ms, --silent and --die-after-ms need --async');
 const deliveries = new Map<string, number>();
 let received = 0;
 let running = 0;
@@ -118,6 +139,45 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Async modes: waits `ms` (forever when undefined) with progress every --progress-every-ms, until the task's signal aborts. */
+function work(ms: number | undefined, ctx: TaskContext): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let step = 0;
+    const ticker =
+      progressEveryMs > 0
+        ? setInterval(() => {
+            const pct = ms ? Math.min(99, Math.round(((Date.now() - started) / ms) * 100)) : undefined;
+            void ctx.progress(pct, `step ${++step}`);
+          }, progressEveryMs)
+        : undefined;
+    const done = ms === undefined ? undefined : setTimeout(finish, ms);
+    const onAbort = () => {
+      const reason: unknown = ctx.signal.reason;
+      console.log(
+        `ABORTED ${JSON.stringify({ task_id: ctx.taskId, attempt: ctx.attempt, reason: reason instanceof Error ? reason.message : 'aborted' })}`,
+      );
+      finish();
+      reject(reason instanceof Error ? reason : new Error('aborted'));
+    };
+    function finish() {
+      clearInterval(ticker);
+      clearTimeout(done);
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    if (ctx.signal.aborted) return onAbort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+let dying = false;
+function dieLater(): void {
+  if (dieAfterMs === undefined || dying) return;
+  dying = true;
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), dieAfterMs);
+}
+
 /** Says on stdout that the delivery was answered: once the SDK has written the answer, a turn of the event loop later. */
 function reportAnswer(ctx: TaskContext, outcome: 'completed' | 'HTTP 500' | 'not retryable'): void {
   setImmediate(() => {
@@ -141,9 +201,11 @@ async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<u
       outcome = 'not retryable';
       throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
     }
-    // Both ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
-    if (mode === 'slow') await sleep(delayMs);
-    if (mode === 'hang') await new Promise<never>(() => undefined);
+    dieLater();
+    if (asyncMode && (mode === 'slow' || mode === 'hang')) await work(mode === 'slow' ? delayMs : undefined, ctx);
+    // Synchronous ones ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
+    else if (mode === 'slow') await sleep(delayMs);
+    else if (mode === 'hang') await new Promise<never>(() => undefined);
     outcome = 'completed';
     return resultText !== undefined ? fixedResult : { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };
   } finally {
@@ -162,13 +224,15 @@ const agent = new Agent({
   apiToken: values['api-token'],
   fleetToken: values['fleet-token'],
   stopGraceMs: 1_000,
+  onReport: (e) =>
+    console.log(`REPORTED ${JSON.stringify({ task_id: e.taskId, attempt: e.attempt, status: e.status, outcome: e.outcome })}`),
   logger: {
     info: () => undefined,
     warn: (m) => console.error(`fault-agent WARN ${m}`),
     error: (m) => console.error(`fault-agent ERROR ${m}`),
   },
 });
-for (const taskType of capabilities) agent.handle(taskType, run);
+for (const taskType of capabilities) agent.handle(taskType, run, { longRunning: asyncMode, keepAlive: !values.silent });
 
 let stopping = false;
 const stop = (signal: NodeJS.Signals) => {

@@ -17,6 +17,12 @@ export interface AgentProcess {
   answers(): Answer[];
   /** Waits until the agent has answered `taskId` (its attempt `attempt`, or any): the event a late answer is. */
   waitForAnswer(taskId: string, attempt?: number, timeoutMs?: number): Promise<Answer>;
+  /** With `async`: reports that settled so far (its `REPORTED` lines), in order. */
+  reports(): Report[];
+  /** With `async`: waits until the report of `taskId` (attempt `attempt`, or any) settled. */
+  waitForReport(taskId: string, attempt?: number, timeoutMs?: number): Promise<Report>;
+  /** With `async`: the tasks whose signal aborted while they worked (its `ABORTED` lines). */
+  aborts(): Array<{ task_id: string; attempt: number; reason: string }>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +33,14 @@ export interface Answer {
   outcome: 'completed' | 'HTTP 500' | 'not retryable';
   /** Null when the connection was still open and the deadline not passed: the answer went out. */
   aborted: string | null;
+}
+
+/** A long-running attempt's report as the SDK's `onReport` saw it settle. */
+export interface Report {
+  task_id: string;
+  attempt: number;
+  status: 'completed' | 'failed';
+  outcome: 'acknowledged' | 'attempt_ended' | 'refused' | 'gave_up' | 'aborted' | 'not_sent';
 }
 
 export interface Delivery {
@@ -110,6 +124,14 @@ export interface FaultAgentOptions {
   result?: string;
   /** The same from a file, for results larger than a command line holds. */
   resultFile?: string;
+  /** Long-running handlers: answer 202 and report later (asynchronous delivery). */
+  async?: boolean;
+  /** With `async`: a progress every this many ms while `slow` or `hang` works. */
+  progressEveryMs?: number;
+  /** With `async`: no keep-alive progress, an agent that accepted and went quiet. */
+  silent?: boolean;
+  /** With `async`: SIGKILLs itself this long after accepting its first task. */
+  dieAfterMs?: number;
 }
 
 export async function startFaultAgent(orchestratorUrl: string, options: FaultAgentOptions): Promise<AgentProcess> {
@@ -140,9 +162,16 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   if (options.fleetToken !== undefined) args.push('--fleet-token', options.fleetToken);
   if (options.result !== undefined) args.push('--result', options.result);
   if (options.resultFile !== undefined) args.push('--result-file', options.resultFile);
+  if (options.async) args.push('--async');
+  if (options.progressEveryMs !== undefined) args.push('--progress-every-ms', String(options.progressEveryMs));
+  if (options.silent) args.push('--silent');
+  if (options.dieAfterMs !== undefined) args.push('--die-after-ms', String(options.dieAfterMs));
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
-  const answers = () => [...proc.output().matchAll(/^ANSWERED (\{.*\})$/gm)].map((m) => JSON.parse(m[1]!) as Answer);
+  const lines = <T>(tag: string) => [...proc.output().matchAll(new RegExp(`^${tag} (\\{.*\\})$`, 'gm'))].map((m) => JSON.parse(m[1]!) as T);
+  const answers = () => lines<Answer>('ANSWERED');
+  const reports = () => lines<Report>('REPORTED');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return {
     id: id!,
     port: Number(port),
@@ -161,10 +190,17 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
         : [],
     answers,
     async waitForAnswer(taskId, attempt, timeoutMs = 30_000) {
-      const head = `ANSWERED {"task_id":"${taskId}","attempt":`.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const head = escape(`ANSWERED {"task_id":"${taskId}","attempt":`);
       await proc.waitFor(new RegExp(`^${head}${attempt ?? '\\d+'},`, 'm'), timeoutMs);
       return answers().find((a) => a.task_id === taskId && (attempt === undefined || a.attempt === attempt))!;
     },
+    reports,
+    async waitForReport(taskId, attempt, timeoutMs = 30_000) {
+      const head = escape(`REPORTED {"task_id":"${taskId}","attempt":`);
+      await proc.waitFor(new RegExp(`^${head}${attempt ?? '\\d+'},`, 'm'), timeoutMs);
+      return reports().find((r) => r.task_id === taskId && (attempt === undefined || r.attempt === attempt))!;
+    },
+    aborts: () => lines('ABORTED'),
     async stop() {
       proc.child.kill('SIGCONT');
       await proc.stop('SIGTERM');

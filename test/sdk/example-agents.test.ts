@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCostAgent } from '../../examples/cost-agent';
+import { createPlanAgent } from '../../examples/plan-agent';
+import { startFaultAgent } from '../../harness/agents';
 import { NODE, startProcess, tempDir } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
 import { FakeOrchestrator } from './fake-orchestrator';
@@ -246,5 +248,89 @@ describe('examples/fault-agent', () => {
     expect(((await answer) as Error).name).toBe('TimeoutError');
     expect(proc.output()).not.toContain('ANSWERED');
     expect(await proc.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('examples/plan-agent (long-running)', () => {
+  it('answers 202, reports progress after each step, then the plan; a bad goal fails without retries', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = createPlanAgent({ name: 'plan-agent-test', orchestratorUrl: fake.url, stepMs: 20 });
+    cleanups.push(() => agent.stop());
+    await agent.start();
+
+    const good = task('plan_migration', { goal: 'move the batch fleet to Graviton', steps: 3 });
+    const bad = task('plan_migration', { steps: 3 });
+    expect(await post(`${agent.url}/task`, good, fake.signingSecret)).toEqual({
+      status: 202,
+      body: { task_id: good.task_id, status: 'running' },
+    });
+    expect((await post(`${agent.url}/task`, bad, fake.signingSecret)).status).toBe(202);
+
+    const reports = (id: string) => fake.callsTo('POST', new RegExp(`^/tasks/${id}/result$`));
+    await fake.waitFor(() => reports(good.task_id).length === 1 && reports(bad.task_id).length === 1, 'both reports');
+    const progress = fake.callsTo('POST', new RegExp(`^/tasks/${good.task_id}/progress$`)).map((c) => c.body as { progress: number });
+    expect(progress.map((p) => p.progress)).toEqual([33, 67, 100]);
+    expect(reports(good.task_id)[0]!.body).toMatchObject({ status: 'completed', attempt: 1, result: { goal: good.parameters.goal } });
+    expect((reports(good.task_id)[0]!.body as { result: { plan: unknown[] } }).result.plan).toHaveLength(3);
+    expect(reports(bad.task_id)[0]!.body).toMatchObject({
+      status: 'failed',
+      retryable: false,
+      error: expect.stringContaining('goal') as unknown,
+    });
+  });
+});
+
+describe('examples/fault-agent --async', () => {
+  it('answers 202, reports progress and then its result, and prints REPORTED', async () => {
+    const fake = await fakeOrchestrator();
+    const agent = await startFaultAgent(fake.url, { mode: 'slow', type: 'fault', async: true, delayMs: 400, progressEveryMs: 100 });
+    cleanups.push(() => agent.stop());
+
+    const t = task('work', { n: 1 });
+    expect(await post(`http://127.0.0.1:${agent.port}/task`, t, fake.signingSecret)).toEqual({
+      status: 202,
+      body: { task_id: t.task_id, status: 'running' },
+    });
+
+    expect(await agent.waitForReport(t.task_id, 1, 10_000)).toEqual({
+      task_id: t.task_id,
+      attempt: 1,
+      status: 'completed',
+      outcome: 'acknowledged',
+    });
+    expect(fake.callsTo('POST', new RegExp(`^/tasks/${t.task_id}/progress$`)).length).toBeGreaterThanOrEqual(2);
+    expect(fake.callsTo('POST', new RegExp(`^/tasks/${t.task_id}/result$`))[0]!.body).toMatchObject({
+      status: 'completed',
+      result: { mode: 'slow' },
+    });
+  });
+
+  it('stops a hung task on a cancel notice (ABORTED, no report), and dies mid-task with --die-after-ms', async () => {
+    const fake = await fakeOrchestrator();
+    const hung = await startFaultAgent(fake.url, { mode: 'hang', type: 'fault', async: true });
+    cleanups.push(() => hung.stop());
+    const dying = await startFaultAgent(fake.url, { mode: 'hang', type: 'fault', async: true, silent: true, dieAfterMs: 100 });
+    cleanups.push(() => dying.stop());
+
+    const t = task('work', {});
+    expect((await post(`http://127.0.0.1:${hung.port}/task`, t, fake.signingSecret)).status).toBe(202);
+    expect((await post(`http://127.0.0.1:${dying.port}/task`, task('work', {}), fake.signingSecret)).status).toBe(202);
+    await waitUntil(
+      'the hung task to be delivered',
+      () => hung.deliveries().length,
+      (n) => n === 1,
+      { intervalMs: 20 },
+    );
+    expect((await fake.sendCancel(`http://127.0.0.1:${hung.port}`, t.task_id, 1)).status).toBe(200);
+
+    expect(await hung.waitForReport(t.task_id, 1, 10_000)).toMatchObject({ outcome: 'not_sent' });
+    expect(hung.aborts()).toEqual([{ task_id: t.task_id, attempt: 1, reason: expect.stringContaining('cancelled') as unknown }]);
+    await waitUntil(
+      'the dying agent to exit',
+      () => dying.proc.child.signalCode,
+      (code) => code === 'SIGKILL',
+      { intervalMs: 20 },
+    );
+    expect(dying.reports()).toEqual([]);
   });
 });
