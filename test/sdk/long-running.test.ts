@@ -215,6 +215,26 @@ describe('a long-running handler', () => {
   });
 });
 
+describe('stopping an agent with a long-running handler', () => {
+  it('aborts the handler after the grace and reports it failed, so the task is retried elsewhere at once', async () => {
+    const fake = await fakeOrchestrator();
+    let started = false;
+    const agent = await longRunningAgent(fake, async (_params, ctx) => {
+      started = true;
+      await aborted(ctx);
+      throw ctx.signal.reason;
+    });
+    const { taskId } = await deliver(agent, fake);
+    await until(() => started, 'the handler to start');
+
+    await agent.stop();
+
+    expect(reportsOf(fake, taskId).map((c) => c.body)).toEqual([
+      expect.objectContaining({ status: 'failed', error: 'the agent is stopping', attempt: 1 }),
+    ]);
+  });
+});
+
 describe('a cancel notice', () => {
   it('aborts the running attempt’s ctx.signal (200), and no report follows', async () => {
     const fake = await fakeOrchestrator();
