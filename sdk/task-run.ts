@@ -78,6 +78,11 @@ export async function runLongRunning(
   res: http.ServerResponse,
   deps: ChannelDeps & { reportSignal: AbortSignal },
 ): Promise<void> {
+  // Not accepted when the orchestrator hung up before the 202 went out: it counts the attempt failed.
+  res.on('close', () => {
+    if (!res.writableFinished)
+      entry.controller.abort(new DOMException('the orchestrator closed the connection before the 202', 'AbortError'));
+  });
   sendJson(res, 202, { task_id: task.task_id, status: 'running' });
   channel.start();
   let outcome: Outcome;

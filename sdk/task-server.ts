@@ -144,9 +144,15 @@ export class TaskServer {
     if (cancel) {
       if (req.method !== 'POST')
         return sendJson(res, 405, { error: 'use POST /task/{id}/cancel', code: 'method_not_allowed' }, { allow: 'POST' });
+      let taskId: string;
+      try {
+        taskId = decodeURIComponent(cancel[1]!);
+      } catch {
+        return sendJson(res, 400, { error: `the task id in ${path} is not valid percent-encoding`, code: 'invalid_request' });
+      }
       const pre = this.options.verifier.checkHeaders(req.headers);
       if (!pre.ok) return this.refuse(req, res, pre);
-      this.readBody(req, res, CANCEL_NOTICE_MAX_BYTES, (raw) => this.onCancel(req, res, raw, decodeURIComponent(cancel[1]!)));
+      this.readBody(req, res, CANCEL_NOTICE_MAX_BYTES, (raw) => this.onCancel(req, res, raw, taskId));
       return;
     }
     sendJson(res, 404, {

@@ -274,6 +274,7 @@ describe('a cancel notice', () => {
     expect(await fake.sendCancel(agent.url!, taskId, 1, { id: `${taskId}:1` })).toMatchObject({ status: 409 });
     expect(await fake.sendCancel(agent.url!, taskId, 1, { id: `${taskId}:7:cancel` })).toMatchObject({ status: 400 });
     expect((await fake.sendCancel(agent.url!, randomUUID(), 1)).status).toBe(404);
+    expect((await fetch(`${agent.url}/task/%E0%A4%A/cancel`, { method: 'POST', body: '{}' })).status).toBe(400);
     expect(agent.inFlight).toBe(1);
 
     const at = new Date();
