@@ -89,13 +89,18 @@ export interface ChannelDeps {
   onReport?: (event: ReportEvent) => void;
 }
 
-const isRetryable = (status: number) => status >= 500 || status === 408 || status === 429;
-const ended = (status: number) => status === 403 || status === 409;
+/**
+ * The orchestrator's word that the attempt is over: 409, or 403 `not_your_attempt`. Another 403 (API
+ * Gateway refusing expired SigV4 credentials, say) is not about the attempt: it is retried.
+ */
+const ended = (answer: Answer) =>
+  answer.status === 409 || (answer.status === 403 && describeError(answer.body).code === 'not_your_attempt');
+const isRetryable = (status: number) => status >= 500 || status === 408 || status === 429 || status === 403;
 
 /**
  * One accepted (202) attempt's line back to the orchestrator: progress, keep-alive progress every
- * half heartbeat timeout while the handler runs, and the report at the end. A 403 or 409 on either
- * means the attempt is over: the handler's signal is aborted and nothing more is sent.
+ * half heartbeat timeout while the handler runs, and the report at the end. A 409 (or 403
+ * `not_your_attempt`) on either means the attempt is over: the handler's signal is aborted and nothing more is sent.
  */
 export class AttemptChannel {
   private keepAlive: NodeJS.Timeout | undefined;
@@ -111,7 +116,7 @@ export class AttemptChannel {
     private readonly keepAliveOn = true,
   ) {}
 
-  /** True once the orchestrator answered 403 or 409: the attempt is over. */
+  /** True once the orchestrator answered 409 or 403 `not_your_attempt`: the attempt is over. */
   get over(): boolean {
     return this.ended;
   }
@@ -146,7 +151,7 @@ export class AttemptChannel {
       return;
     }
     if (answer.status >= 200 && answer.status < 300) return;
-    if (ended(answer.status)) return this.attemptEnded(answer);
+    if (ended(answer)) return this.attemptEnded(answer);
     this.deps.logger.warn(
       `task ${this.taskId}: the orchestrator answered progress with HTTP ${answer.status}: ${describeError(answer.body).error}`,
     );
@@ -154,7 +159,7 @@ export class AttemptChannel {
 
   /**
    * Sends the report until the orchestrator acknowledges it (2xx) or says the attempt is over (409,
-   * 403), retrying transport failures, 5xx, 408 and 429 with backoff and jitter, up to
+   * 403 `not_your_attempt`), retrying transport failures, 5xx, 408, 429 and other 403s with backoff and jitter, up to
    * `maxAttempts`. A completed report it refuses (400, 413: a result it cannot take) becomes a failed,
    * not retryable one, as a synchronous answer it cannot take does. `signal` ends the retries.
    */
@@ -174,7 +179,7 @@ export class AttemptChannel {
         logger.info(`task ${this.taskId} attempt ${this.attempt}: report (${report.status}) acknowledged`);
         return 'acknowledged';
       }
-      if (answer && ended(answer.status)) {
+      if (answer && ended(answer)) {
         this.attemptEnded(answer);
         return 'attempt_ended';
       }

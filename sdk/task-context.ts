@@ -13,7 +13,7 @@ export interface TaskContext {
   /**
    * Aborted when the deadline passes, `stop()` runs out of grace, the orchestrator hangs up (synchronous
    * handlers) or, for long-running handlers, when the orchestrator cancels the task (a cancel notice)
-   * or answers a progress or report with 409/403 (the attempt is over). Pass it on to I/O.
+   * or answers a progress or report with 409 or 403 `not_your_attempt` (the attempt is over). Pass it on to I/O.
    */
   signal: AbortSignal;
   /**

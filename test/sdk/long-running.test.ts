@@ -135,28 +135,34 @@ describe('a long-running handler', () => {
       { status: 503, body: { error: 'try later', code: 'unavailable' } },
       { status: 429, body: { error: 'slow down' } },
       { status: 502, body: 'Bad Gateway' },
+      // API Gateway refusing expired SigV4 credentials: not the orchestrator's word on the attempt.
+      { status: 403, body: { message: 'The security token included in the request is expired' } },
     );
     const agent = await longRunningAgent(fake, () => ({ done: true }));
 
     const { taskId } = await deliver(agent, fake);
 
-    await fake.waitFor(() => reportsOf(fake, taskId).length === 4, 'four tries of the report');
+    await fake.waitFor(() => reportsOf(fake, taskId).length === 5, 'five tries of the report');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(reportsOf(fake, taskId)).toHaveLength(4);
-    expect(reportsOf(fake, taskId).map((c) => c.body)).toEqual(Array(4).fill(reportsOf(fake, taskId)[0]!.body));
+    expect(reportsOf(fake, taskId)).toHaveLength(5);
+    expect(reportsOf(fake, taskId).map((c) => c.body)).toEqual(Array(5).fill(reportsOf(fake, taskId)[0]!.body));
   });
 
-  it('stops on a 409 to its report (the attempt ended) without trying again', async () => {
+  it('stops on a 409 or a 403 not_your_attempt to its report (the attempt ended) without trying again', async () => {
     const fake = await fakeOrchestrator();
-    fake.reportAnswers.push({ status: 409, body: { error: 'attempt 1 is over', code: 'attempt_ended' } });
+    fake.reportAnswers.push(
+      { status: 409, body: { error: 'attempt 1 is over', code: 'attempt_ended' } },
+      { status: 403, body: { error: 'another agent holds the attempt', code: 'not_your_attempt' } },
+    );
     const agent = await longRunningAgent(fake, () => ({ late: true }));
 
-    const { taskId } = await deliver(agent, fake);
+    const first = await deliver(agent, fake);
+    const second = await deliver(agent, fake);
 
-    await fake.waitFor(() => reportsOf(fake, taskId).length === 1, 'the report');
+    await until(() => agent.inFlight === 0, 'the tasks to leave the agent');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(reportsOf(fake, taskId)).toHaveLength(1);
-    await until(() => agent.inFlight === 0, 'the task to leave the agent');
+    expect(reportsOf(fake, first.taskId)).toHaveLength(1);
+    expect(reportsOf(fake, second.taskId)).toHaveLength(1);
   });
 
   it('aborts ctx.signal when a progress is answered 409, and sends no report', async () => {
