@@ -5,6 +5,7 @@
  *
  *   npm run chaos                         # 2000 tasks, 12 agents
  *   npm run chaos -- --tasks 500 --rate 40 --seed 7
+ *   npm run chaos -- --async-agents 4        # plus 4 agents that answer 202 and report later
  *
  * Prints what was accepted and how each accepted task ended, then the two numbers that must be 0:
  *   lost        accepted tasks that are unknown or unfinished when the run ends
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     'drain-minutes': { type: 'string', default: '10' },
+    'async-agents': { type: 'string', default: '0' },
   },
 });
 const TASKS = Number(values.tasks);
@@ -61,6 +63,15 @@ const FLEET: Array<Omit<FaultAgentOptions, 'type'> & { name: string }> = [
   { name: 'chaos-fails-first-1', mode: 'fail500', failFirst: 1, maxConcurrency: 8 },
   { name: 'chaos-flapping-0', mode: 'ok', failDeliveries: 30, maxConcurrency: 8 },
   { name: 'chaos-flapping-1', mode: 'ok', failDeliveries: 30, maxConcurrency: 8 },
+  // Asynchronous delivery: they answer 202, report progress, and report the result later (killed too).
+  ...Array.from({ length: Number(values['async-agents']) }, (_, i) => ({
+    name: `chaos-async-${i}`,
+    mode: 'slow' as const,
+    async: true,
+    delayMs: 200 + i * 100,
+    progressEveryMs: 100,
+    maxConcurrency: 8,
+  })),
 ];
 
 const live = new Map<string, AgentProcess>();
