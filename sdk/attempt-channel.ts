@@ -56,16 +56,14 @@ export function attemptUrls(body: unknown, taskId: string, apiBase: string, veri
   };
 }
 
-/** The report of an attempt: a synchronous answer's shape, plus the attempt it is for. */
-export interface TaskReport {
-  task_id: string;
-  status: 'completed' | 'failed';
-  result: unknown;
-  error: string | null;
-  execution_time_ms: number;
-  retryable?: boolean;
-  attempt: number;
-}
+/**
+ * The report of an attempt, as the protocol lists it: `result` when completed, `error` (and
+ * `retryable: false` when no attempt can succeed) when failed, and the attempt it is for.
+ */
+export type TaskReport = { execution_time_ms: number; attempt: number } & (
+  | { status: 'completed'; result: unknown }
+  | { status: 'failed'; error: string; retryable?: false }
+);
 
 /**
  * How a long-running attempt's report ended: `acknowledged` (2xx), `attempt_ended` (409/403: the
@@ -187,7 +185,8 @@ export class AttemptChannel {
         if (report.status === 'completed' && (answer.status === 400 || answer.status === 413)) {
           logger.error(`task ${this.taskId}: the orchestrator refused the result (${failure}); reporting the task failed`);
           const error = `the orchestrator refused the agent's result: ${describeError(answer.body).error}`;
-          return this.report({ ...report, status: 'failed', result: null, error, retryable: false }, signal);
+          const { execution_time_ms, attempt } = report;
+          return this.report({ status: 'failed', error, retryable: false, execution_time_ms, attempt }, signal);
         }
         logger.error(`task ${this.taskId} attempt ${this.attempt}: the orchestrator refused the report (${failure}); not sent again`);
         return 'refused';

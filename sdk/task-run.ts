@@ -16,7 +16,27 @@ export interface Running {
 /** What a handler's run came to: the answer's body, and the HTTP status a synchronous answer carries. */
 interface Outcome {
   httpStatus: number;
-  body: Omit<TaskReport, 'attempt'>;
+  body: {
+    task_id: string;
+    status: 'completed' | 'failed';
+    result: unknown;
+    error: string | null;
+    execution_time_ms: number;
+    retryable?: boolean;
+  };
+}
+
+/** The synchronous answer's fields the report carries: no task_id (it is in the URL), no nulls. */
+function reportOf(body: Outcome['body'], attempt: number): TaskReport {
+  const { execution_time_ms } = body;
+  if (body.status === 'completed') return { status: 'completed', result: body.result, execution_time_ms, attempt };
+  return {
+    status: 'failed',
+    error: body.error ?? 'failed',
+    ...(body.retryable === false ? { retryable: false } : {}),
+    execution_time_ms,
+    attempt,
+  };
 }
 
 /** Runs the handler and turns what it returned or threw into the seed's TaskResponse. */
@@ -94,7 +114,7 @@ export async function runLongRunning(
   let reported: ReportOutcome = 'not_sent';
   if (entry.over || channel.over)
     deps.logger.info(`task ${task.task_id} attempt ${ctx.attempt} is over on the orchestrator's side; its outcome is not reported`);
-  else reported = await channel.report({ ...outcome.body, attempt: ctx.attempt }, deps.reportSignal);
+  else reported = await channel.report(reportOf(outcome.body, ctx.attempt), deps.reportSignal);
   try {
     deps.onReport?.({ taskId: task.task_id, attempt: ctx.attempt, status: outcome.body.status, outcome: reported });
   } catch (err) {

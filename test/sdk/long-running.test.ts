@@ -102,11 +102,10 @@ describe('a long-running handler', () => {
     await publicApi.waitFor(() => reportsOf(publicApi, taskId).length === 1, 'the report');
     const [report] = reportsOf(publicApi, taskId);
     expect(report!.agentToken).toMatch(/^oat_fake-/);
-    expect(report!.body).toMatchObject({
-      task_id: taskId,
+    expect(report!.body).toEqual({
       status: 'completed',
       result: { plan: ['a', 'b'], longRunning: true },
-      error: null,
+      execution_time_ms: expect.any(Number) as unknown,
       attempt: 3,
     });
     expect((report!.body as { execution_time_ms: number }).execution_time_ms).toBeGreaterThanOrEqual(0);
@@ -124,8 +123,12 @@ describe('a long-running handler', () => {
     const final = await deliver(agent, fake, { parameters: { final: true } });
 
     await fake.waitFor(() => reportsOf(fake, retryable.taskId).length + reportsOf(fake, final.taskId).length === 2, 'both reports');
-    expect(reportsOf(fake, retryable.taskId)[0]!.body).toMatchObject({ status: 'failed', error: 'the LLM is overloaded', result: null });
-    expect(reportsOf(fake, retryable.taskId)[0]!.body).not.toHaveProperty('retryable');
+    expect(reportsOf(fake, retryable.taskId)[0]!.body).toEqual({
+      status: 'failed',
+      error: 'the LLM is overloaded',
+      execution_time_ms: expect.any(Number) as unknown,
+      attempt: 1,
+    });
     expect(reportsOf(fake, final.taskId)[0]!.body).toMatchObject({ status: 'failed', error: 'no such account', retryable: false });
   });
 
@@ -163,6 +166,23 @@ describe('a long-running handler', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(reportsOf(fake, first.taskId)).toHaveLength(1);
     expect(reportsOf(fake, second.taskId)).toHaveLength(1);
+  });
+
+  it('reports a result the orchestrator refuses (400) as failed and not retryable, as a synchronous answer would be', async () => {
+    const fake = await fakeOrchestrator();
+    fake.reportAnswers.push({ status: 400, body: { error: 'result: larger than MAX_AGENT_ANSWER_BYTES', code: 'validation_error' } });
+    const agent = await longRunningAgent(fake, () => ({ huge: true }));
+
+    const { taskId } = await deliver(agent, fake);
+
+    await fake.waitFor(() => reportsOf(fake, taskId).length === 2, 'the report and the failed one');
+    expect(reportsOf(fake, taskId)[1]!.body).toEqual({
+      status: 'failed',
+      error: "the orchestrator refused the agent's result: result: larger than MAX_AGENT_ANSWER_BYTES",
+      retryable: false,
+      execution_time_ms: expect.any(Number) as unknown,
+      attempt: 1,
+    });
   });
 
   it('aborts ctx.signal when a progress is answered 409, and sends no report', async () => {
