@@ -91,7 +91,7 @@ export class Agent {
     return `${this.options.tls ? 'https' : 'http'}://${host}:${this.listenPort}`;
   }
 
-  /** Handlers running now (what heartbeats report as `in_flight`). */
+  /** Handlers running now, long-running ones until their report is sent (what heartbeats report as `in_flight`). */
   get inFlight(): number {
     return this.server?.inFlight ?? 0;
   }
