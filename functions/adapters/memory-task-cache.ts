@@ -85,8 +85,7 @@ export class MemoryTaskCache implements TaskCache {
     return this.queues.sweep(nowMs, limit);
   }
   async trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<void> {
-    const slots = this.queues.slotsOf(agent, this.clock.now());
-    if (slots.has(slot)) slots.set(slot, slotUntilMs);
+    this.queues.extend(agent, slot, slotUntilMs);
     const running = this.running.get(attempt.agentType) ?? new Map<string, number>();
     running.set(`${attempt.taskId}:${attempt.attempt}`, dueMs);
     this.running.set(attempt.agentType, running);

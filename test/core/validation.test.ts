@@ -289,7 +289,11 @@ describe('task submission validation', () => {
   });
 
   it('every wrong field is named in one message so the caller can fix the request in one go', () => {
-    const err = rejection(taskSubmitRequestSchema, { agent_type: 'cost', priority: 99, timeout_seconds: 99_999, extra: 1 }, 'task submission');
+    const err = rejection(
+      taskSubmitRequestSchema,
+      { agent_type: 'cost', priority: 99, timeout_seconds: 99_999, extra: 1 },
+      'task submission',
+    );
     expect(err.issues.map((i) => i.field).sort()).toEqual(['extra', 'priority', 'task_type', 'timeout_seconds']);
     for (const issue of err.issues) {
       expect(issue.message).toContain(issue.field);
