@@ -84,11 +84,12 @@ export class MemoryTaskCache implements TaskCache {
   async sweepWaiters(nowMs: number, limit: number): Promise<WaiterSweep> {
     return this.queues.sweep(nowMs, limit);
   }
-  async trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<void> {
+  async trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean> {
     this.queues.extend(agent, slot, slotUntilMs);
     const running = this.running.get(attempt.agentType) ?? new Map<string, number>();
     running.set(`${attempt.taskId}:${attempt.attempt}`, dueMs);
     this.running.set(attempt.agentType, running);
+    return true;
   }
   async untrackAttempt(attempt: TrackedAttempt): Promise<void> {
     this.running.get(attempt.agentType)?.delete(`${attempt.taskId}:${attempt.attempt}`);

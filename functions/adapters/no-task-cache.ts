@@ -37,7 +37,9 @@ export class NoTaskCache implements TaskCache {
   async sweepWaiters(): Promise<WaiterSweep | undefined> {
     return undefined;
   }
-  async trackAttempt(): Promise<void> {}
+  async trackAttempt(): Promise<boolean> {
+    return false;
+  }
   async untrackAttempt(): Promise<void> {}
   async sweepAttempts(): Promise<TrackedAttempt[] | undefined> {
     return undefined;

@@ -122,18 +122,23 @@ export class RedisTaskCache implements TaskCache {
     return this.safe('leave queue', () => waiting.leaveQueue(this.redis, agentType, pool, taskId));
   }
 
-  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<void> {
-    return this.safe('track attempt', async () => {
-      // Both keys carry the type's hash tag: one transaction on one cluster slot. XX: a released slot stays released.
-      const replies = await this.redis
-        .multi()
-        .zadd(cacheKeys.pending(agent.type, agent.agentId), 'XX', slotUntilMs, slot)
-        .zadd(cacheKeys.running(attempt.agentType), dueMs, `${attempt.taskId}:${attempt.attempt}`)
-        .zcard(cacheKeys.running(attempt.agentType))
-        .exec();
-      // The type is listed for the sweep when its set was empty (a key of its own: written once, not per attempt).
-      if (Number(replies?.[2]?.[1]) === 1) await this.redis.sadd(cacheKeys.runningTypes(), attempt.agentType);
-    });
+  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean> {
+    return this.safe(
+      'track attempt',
+      async () => {
+        // Both keys carry the type's hash tag: one transaction on one cluster slot. XX: a released slot stays released.
+        const replies = await this.redis
+          .multi()
+          .zadd(cacheKeys.pending(agent.type, agent.agentId), 'XX', slotUntilMs, slot)
+          .zadd(cacheKeys.running(attempt.agentType), dueMs, `${attempt.taskId}:${attempt.attempt}`)
+          .zcard(cacheKeys.running(attempt.agentType))
+          .exec();
+        // The type is listed for the sweep when its set was empty (a key of its own: written once, not per attempt).
+        if (Number(replies?.[2]?.[1]) === 1) await this.redis.sadd(cacheKeys.runningTypes(), attempt.agentType);
+        return true;
+      },
+      false,
+    );
   }
 
   untrackAttempt(attempt: TrackedAttempt): Promise<void> {

@@ -43,12 +43,12 @@ const trackedOf = (task: Pick<TaskState, 'agent_type' | 'task_id'>, attempt: num
   attempt,
 });
 
-/** Keeps the attempt's slot held and its deadline in the cache's sweep, from the task's stored deadlines. */
-export async function trackAccepted(deps: Pick<Deps, 'cache'>, task: TaskState): Promise<void> {
-  if (!task.slot || !task.agent_id) return;
+/** Keeps the attempt's slot held and its deadline in the cache's sweep, from `task`'s deadlines; false when the cache did not take it. */
+export async function trackAccepted(deps: Pick<Deps, 'cache'>, task: TaskState): Promise<boolean> {
+  if (!task.slot || !task.agent_id) return false;
   const due = dueOf(task);
   const agent: AgentKey = { agentId: task.agent_id, type: task.agent_type };
-  await deps.cache.trackAttempt(agent, task.slot, trackedOf(task, task.attempts), due, due + ACCEPTED_SLOT_SLACK_MS);
+  return deps.cache.trackAttempt(agent, task.slot, trackedOf(task, task.attempts), due, due + ACCEPTED_SLOT_SLACK_MS);
 }
 
 /**
@@ -171,9 +171,11 @@ export const CANCEL_NOTICE_TIMEOUT_MS = 1_000;
 
 /**
  * The reconciler's part: accepted attempts past their due time, from the cache's sorted sets (O(log n
- * + k) per agent type), and from `listed` (the open tasks the table's sweep read: what works with the
- * cache down). Each is checked against the stored task before it is ended; one whose deadline moved
- * (a progress whose cache update was lost) is tracked again.
+ * + k) per agent type), and from `listed` (the open tasks the table's sweep read). Each is checked
+ * against the stored task before it is ended: only when its stored deadline has passed too (one whose
+ * stored deadline moved, a progress whose cache update was lost, is tracked again). A keep-alive may
+ * move the heartbeat deadline in the cache alone, so the table's stored heartbeat deadline ends an
+ * attempt only while the cache is down; its overall deadline, always.
  */
 export async function endOverdueAttempts(deps: AcceptedDeps, listed: readonly TaskState[], limit: number): Promise<string[]> {
   const now = deps.clock.now();
@@ -193,9 +195,12 @@ export async function endOverdueAttempts(deps: AcceptedDeps, listed: readonly Ta
     }
     if (await endAcceptedAttempt(deps, task, attempt, failure, false)) ended.push(task.task_id);
   };
-  for (const tracked of (await deps.cache.sweepAttempts(now, limit)) ?? [])
-    await end((await deps.tasks.get(tracked.taskId)) ?? { ...goneTask(tracked) }, tracked.attempt, tracked);
-  for (const task of listed) if (overdueFailure(task, now)) await end(task, task.attempts);
+  const due = await deps.cache.sweepAttempts(now, limit);
+  for (const tracked of due ?? []) await end((await deps.tasks.get(tracked.taskId)) ?? goneTask(tracked), tracked.attempt, tracked);
+  for (const task of listed) {
+    const failure = overdueFailure(task, now);
+    if (failure && (due === undefined || failure.kind === 'timed_out')) await end(task, task.attempts);
+  }
   return ended;
 }
 

@@ -129,6 +129,10 @@ export async function reportProgress(
   if (!isOpen(task, attempt)) throw attemptEnded(task, attempt);
   const now = deps.clock.now();
   const heartbeatUntil = now + heartbeatTimeoutOf(task) * 1000;
+  const keepAlive = progress.progress === undefined && progress.message === undefined;
+  // A keep-alive (nothing to show) moves the deadline in the cache alone: no table write, when the cache takes it.
+  if (keepAlive && task.status === 'running' && (await trackAccepted(deps, { ...task, heartbeat_until: heartbeatUntil })))
+    return { task_id: taskId, status: 'running', heartbeat_deadline: new Date(heartbeatUntil).toISOString() };
   const set: Partial<TaskState> = { heartbeat_until: heartbeatUntil, last_progress_at: new Date(now).toISOString() };
   if (progress.progress !== undefined) set.progress = progress.progress;
   if (progress.message !== undefined) set.progress_message = progress.message;

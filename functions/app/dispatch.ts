@@ -50,9 +50,10 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const now = deps.clock.now();
 
   if (task.status === 'running' && task.heartbeat_until !== undefined) {
-    // Accepted (202): no execution waits for it. Its report, the reconciler or this (a re-drive) ends it once overdue.
+    // Accepted (202): no execution waits for it. Its report or the reconciler ends it; a re-drive only past its
+    // overall deadline (its heartbeat deadline may have moved in the cache alone: the reconciler checks that).
     const failure = overdueFailure(task, now);
-    if (!failure) return done(task, prev);
+    if (failure?.kind !== 'timed_out') return done(task, prev);
     return done((await endAcceptedAttempt(deps, task, task.attempts, failure, false)) ?? (await deps.tasks.get(task.task_id)), prev);
   }
   if (task.status === 'sent' || task.status === 'running') {

@@ -144,9 +144,10 @@ export interface TaskCache {
    * An agent accepted the attempt (202) or reported progress: its slot `slot` now ends at
    * `slotUntilMs` (only if it is still held: a released slot is not taken again), and the attempt is
    * due at `dueMs` (the earlier of its heartbeat deadline and its overall deadline) in its type's
-   * sorted set of running attempts, which the reconciler sweeps. O(log n).
+   * sorted set of running attempts, which the reconciler sweeps. O(log n). False when the cache did
+   * not take it (down): the caller must then keep the deadline in the table.
    */
-  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<void>;
+  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean>;
   /** The attempt ended (reported, cancelled, timed out): it leaves the sorted set. */
   untrackAttempt(attempt: TrackedAttempt): Promise<void>;
   /** Up to `limit` attempts of each agent type due at or before `nowMs` (O(log n + k)); undefined when the cache is down. */

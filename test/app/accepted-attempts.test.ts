@@ -160,6 +160,19 @@ describe('progress and liveness', () => {
     expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'retrying', attempts: 1 });
   });
 
+  it('a keep-alive (no progress, no message) moves the deadline in the cache alone, and keeps the attempt alive', async () => {
+    const t = await acceptedTask({ timeout_seconds: 600, heartbeat_timeout_seconds: 60 });
+    const before = (await w.tasks.get(t.task_id))!;
+    w.clock.advance(50_000);
+    expect(await reportProgress(w.deps, t.task_id, TOKEN_A, {})).toMatchObject({ status: 'running' });
+    expect(await w.tasks.get(t.task_id)).toEqual(before);
+    w.clock.advance(20_000); // the stored deadline has passed, the cache's has not: the table's sweep leaves it too
+    expect((await reconcile(w.deps, 0)).attempts_ended).toBe(0);
+    expect(await w.tasks.get(t.task_id)).toMatchObject({ status: 'running' });
+    w.clock.advance(41_000);
+    expect((await sweep()).attempts_ended).toBe(1);
+  });
+
   it('past its overall deadline an attempt that keeps reporting progress times out', async () => {
     const t = await acceptedTask({ timeout_seconds: 120, max_retries: 0, heartbeat_timeout_seconds: 60 });
     for (let i = 0; i < 3; i++) {
