@@ -22,10 +22,21 @@ export interface AcceptingAgent {
   stop(): Promise<void>;
 }
 
-export async function startAcceptingAgent(
-  orchestratorUrl: string,
-  options: { name: string; type: string; capabilities: string[]; heartbeatMs?: number },
-): Promise<AcceptingAgent> {
+export interface AcceptingAgentOptions {
+  name: string;
+  type: string;
+  capabilities: string[];
+  heartbeatMs?: number;
+  maxConcurrency?: number;
+  /**
+   * Reports on its own: `workMs` after each delivery it POSTs the result to the delivery's
+   * report_url, sending a keep-alive (an empty progress) every heartbeat_timeout_seconds / 2
+   * meanwhile, as the SDK does for a long-running handler.
+   */
+  autoReport?: { workMs: number };
+}
+
+export async function startAcceptingAgent(orchestratorUrl: string, options: AcceptingAgentOptions): Promise<AcceptingAgent> {
   const deliveries: AcceptedDelivery[] = [];
   const cancels: AcceptingAgent['cancels'] = [];
   const server = http.createServer((req, res) => {
@@ -34,7 +45,9 @@ export async function startAcceptingAgent(
     req.on('end', () => {
       const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       if (req.url === '/task') {
-        deliveries.push({ taskId: String(body.task_id), attempt: Number(req.headers['x-optiinfra-attempt']), body });
+        const delivery = { taskId: String(body.task_id), attempt: Number(req.headers['x-optiinfra-attempt']), body };
+        deliveries.push(delivery);
+        if (options.autoReport) work(delivery, options.autoReport.workMs);
         res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ task_id: body.task_id, status: 'running' }));
       } else if (req.url?.endsWith('/cancel')) {
         cancels.push({ path: req.url, webhookId: String(req.headers['webhook-id']), body });
@@ -59,7 +72,7 @@ export async function startAcceptingAgent(
     host: '127.0.0.1',
     port,
     capabilities: options.capabilities,
-    max_concurrency: 5,
+    max_concurrency: options.maxConcurrency ?? 5,
   });
   if (registered.status !== 201 && registered.status !== 200) {
     server.close();
@@ -67,6 +80,21 @@ export async function startAcceptingAgent(
   }
   const id = String(registered.body.id);
   const token = String(registered.body.agent_token);
+  const timers = new Set<NodeJS.Timeout>();
+  function work(delivery: AcceptedDelivery, workMs: number): void {
+    const keepAliveMs = (Number(delivery.body.heartbeat_timeout_seconds) * 1000) / 2;
+    const path = (url: unknown) => new URL(String(url)).pathname;
+    const keepAlive = setInterval(() => void post(path(delivery.body.progress_url), { attempt: delivery.attempt }, token), keepAliveMs);
+    timers.add(keepAlive);
+    const done = setTimeout(() => {
+      clearInterval(keepAlive);
+      timers.delete(keepAlive);
+      timers.delete(done);
+      const report = { status: 'completed', result: { echo: delivery.body.parameters }, attempt: delivery.attempt };
+      void post(path(delivery.body.report_url), report, token);
+    }, workMs);
+    timers.add(done);
+  }
   const beat = setInterval(() => void post(`/agents/${id}/heartbeat`, {}, token).catch(() => undefined), options.heartbeatMs ?? 1_000);
   return {
     id,
@@ -76,6 +104,7 @@ export async function startAcceptingAgent(
     send: (path, body, as = token) => post(path, body, as),
     async stop() {
       clearInterval(beat);
+      for (const timer of timers) clearTimeout(timer);
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },

@@ -53,23 +53,23 @@ export async function trackAccepted(deps: Pick<Deps, 'cache'>, task: TaskState):
 
 /**
  * The agent answered 202: the task moves sent → running (conditional on the attempt), with the
- * attempt's overall deadline as its lease and a heartbeat deadline, and the slot stays held.
- * Undefined when the attempt had already ended (a fast report, a cancel): the slot is then freed.
+ * attempt's overall deadline as its lease, a heartbeat deadline and the slot it holds (stored only
+ * now: a synchronous attempt's item stays as small as before). Undefined when the attempt had
+ * already ended (a fast report, a cancel): the slot is then freed here.
  */
 export async function acceptAttempt(
   deps: AcceptedDeps,
   task: TaskState,
   agent: AgentRecord,
-  attempt: number,
-  attemptDeadlineMs: number,
+  { attempt, slot, deadlineMs }: { attempt: number; slot: string; deadlineMs: number },
 ): Promise<TaskState | undefined> {
   const now = deps.clock.now();
   const running = await deps.tasks.transition(task.task_id, 'running', {
-    set: { heartbeat_until: now + heartbeatTimeoutOf(task) * 1000, lease_until: attemptDeadlineMs + LEASE_GRACE_MS },
+    set: { slot, heartbeat_until: now + heartbeatTimeoutOf(task) * 1000, lease_until: deadlineMs + LEASE_GRACE_MS },
     when: { attempts: attempt, status: IN_FLIGHT },
   });
   if (!running) {
-    await releaseAttempt(deps, task, attempt, agent);
+    await releaseAttempt(deps, { ...task, slot }, attempt, agent);
     return deps.tasks.get(task.task_id);
   }
   deps.metrics.count('AttemptsAccepted', task.agent_type);

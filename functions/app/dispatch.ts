@@ -83,7 +83,6 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
       lease_until: deadline + LEASE_GRACE_MS,
       started_at: task.started_at ?? new Date(now).toISOString(),
       routing,
-      slot,
     },
     when: { attempts: task.attempts },
   });
@@ -101,7 +100,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   await deps.cache.putActive(task.task_id, active, syncWaitSeconds(task) + 60);
 
   const result = await deliver(deps, leased, agent, { attempt, deadline, slot });
-  if (result.kind === 'accepted') return done(await acceptAttempt(deps, leased, agent, attempt, attemptDeadline), prev);
+  if (result.kind === 'accepted')
+    return done(await acceptAttempt(deps, leased, agent, { attempt, slot, deadlineMs: attemptDeadline }), prev);
   if (result.kind !== 'completed') {
     const failure = { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` };
     return recordFailure(deps, leased, attempt, failure, agent.agent_id);
