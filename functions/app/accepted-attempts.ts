@@ -58,7 +58,7 @@ export async function trackAccepted(deps: Pick<Deps, 'cache'>, task: TaskState):
  * already ended (a fast report, a cancel): the slot is then freed here.
  */
 export async function acceptAttempt(
-  deps: AcceptedDeps,
+  deps: AcceptedDeps & Pick<Deps, 'agentClient'>,
   task: TaskState,
   agent: AgentRecord,
   { attempt, slot, deadlineMs }: { attempt: number; slot: string; deadlineMs: number },
@@ -70,7 +70,10 @@ export async function acceptAttempt(
   });
   if (!running) {
     await releaseAttempt(deps, { ...task, slot }, attempt, agent);
-    return deps.tasks.get(task.task_id);
+    const latest = await deps.tasks.get(task.task_id);
+    // Cancelled while the delivery was on its way: the agent, which just took it, is told at once.
+    if (latest?.status === 'cancelled' && latest.attempts === attempt) await noticeCancel(deps, latest, agent);
+    return latest;
   }
   deps.metrics.count('AttemptsAccepted', task.agent_type);
   await trackAccepted(deps, running);
@@ -151,19 +154,23 @@ export async function releaseAttempt(deps: AcceptedDeps, task: TaskState, attemp
  */
 export async function cancelAccepted(deps: AcceptedDeps & Pick<Deps, 'agentClient'>, task: TaskState): Promise<string> {
   const agent = task.agent_id ? await deps.agents.get(task.agent_id) : undefined;
-  const target = agent && {
+  const [notice] = await Promise.all([noticeCancel(deps, task, agent), releaseAttempt(deps, task, task.attempts, agent)]);
+  return notice;
+}
+
+/** The signed POST /task/{id}/cancel to the attempt's agent; never throws, never retried. */
+async function noticeCancel(deps: Pick<Deps, 'agentClient' | 'metrics'>, task: TaskState, agent: AgentRecord | undefined): Promise<string> {
+  if (!agent) return 'the agent is no longer registered';
+  const target = {
     agentId: agent.agent_id,
     host: agent.host,
     port: agent.port,
     scheme: agent.scheme ?? 'http',
     signingSecret: agent.signing_secret,
   };
-  const [notice] = await Promise.all([
-    target ? deps.agentClient.notifyCancel(target, task.task_id, task.attempts, CANCEL_NOTICE_TIMEOUT_MS) : undefined,
-    releaseAttempt(deps, task, task.attempts, agent),
-  ]);
-  if (!notice?.ok) deps.metrics.count('CancelNoticesFailed', task.agent_type);
-  return notice?.detail ?? 'the agent is no longer registered';
+  const notice = await deps.agentClient.notifyCancel(target, task.task_id, task.attempts, CANCEL_NOTICE_TIMEOUT_MS);
+  if (!notice.ok) deps.metrics.count('CancelNoticesFailed', task.agent_type);
+  return notice.detail;
 }
 
 /** How long a cancel waits for its notice to reach the agent. */

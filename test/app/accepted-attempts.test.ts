@@ -195,6 +195,17 @@ describe('progress and liveness', () => {
 });
 
 describe('cancel of an accepted task', () => {
+  it('a cancel while the delivery was on its way: the agent that then accepts is told, and its slot freed', async () => {
+    const t = await w.task();
+    w.agentClient.answer(async () => {
+      await cancelTask(w.deps, t.task_id);
+      return accepted();
+    });
+    expect(await dispatch(t)).toMatchObject({ outcome: 'done', status: 'cancelled' });
+    expect(w.agentClient.cancelNotices).toEqual([{ agentId: A, taskId: t.task_id, attempt: 1 }]);
+    expect(await inFlight(A)).toBe(0);
+  });
+
   it('frees the slot, tells the agent, and a late report changes nothing (409)', async () => {
     const t = await acceptedTask();
     await cancelTask(w.deps, t.task_id);
