@@ -65,6 +65,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/https-agents.test.ts': 12,
   'test/integration/waiting.test.ts': 24,
   'test/integration/private-network.test.ts': 6,
+  'test/integration/async-delivery.test.ts': 10,
 };
 
 class LongestFirstSequencer extends BaseSequencer {

@@ -1,9 +1,9 @@
 /**
  * `npm run cost`: what a task costs on AWS, measured. Runs tasks through the local runtime in this
  * process and counts every billed unit (see bench/cost/meter.ts), then prices them with
- * bench/prices.ts, for five scenarios.
+ * bench/prices.ts, for seven scenarios.
  *
- *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s
+ *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s, agents that accept and report after 60 s
  *   npm run cost -- --tasks 20 --wait-seconds 10 --json
  */
 import { parseArgs } from 'node:util';
@@ -15,13 +15,14 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '200' },
     'wait-seconds': { type: 'string', default: '60' },
     'waiting-tasks': { type: 'string', default: '5' },
+    'accepted-seconds': { type: 'string', default: '60' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`usage: npm run cost -- [--tasks 200] [--wait-seconds 60] [--waiting-tasks 5] [--json]`);
+  console.log(`usage: npm run cost -- [--tasks 200] [--wait-seconds 60] [--waiting-tasks 5] [--accepted-seconds 60] [--json]`);
   process.exit(0);
 }
 
@@ -36,15 +37,23 @@ const positive = (name: string, text: string, max: number) => {
 const tasks = positive('tasks', values.tasks, 5000);
 const waitSeconds = positive('wait-seconds', values['wait-seconds'], 240);
 const waitingTasks = positive('waiting-tasks', values['waiting-tasks'], 50);
+const acceptedSeconds = positive('accepted-seconds', values['accepted-seconds'], 600);
 
 const started = Date.now();
 const measured = await measureCost({
   tasks,
   waitSeconds,
   waitingTasks,
+  acceptedSeconds,
   log: (line) => console.error(`[cost] ${((Date.now() - started) / 1000).toFixed(1)} s ${line}`),
 });
 const reports = measured.map(priced);
 if (values.json) console.log(JSON.stringify({ tasks, waitSeconds, waitingTasks, scenarios: reports }, null, 2));
-else console.log(formatReport(reports, `npm run cost -- --tasks ${tasks} --wait-seconds ${waitSeconds} --waiting-tasks ${waitingTasks}`));
+else
+  console.log(
+    formatReport(
+      reports,
+      `npm run cost -- --tasks ${tasks} --wait-seconds ${waitSeconds} --waiting-tasks ${waitingTasks} --accepted-seconds ${acceptedSeconds}`,
+    ),
+  );
 process.exit(0);

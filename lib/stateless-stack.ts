@@ -66,7 +66,7 @@ export class StatelessStack extends Stack {
       entry: 'functions/handlers/dispatcher.ts',
       description: 'State machine step: select an agent, POST the task, record the outcome',
       memorySize: 512,
-      timeout: Duration.seconds(TASK_DEFAULTS.maxTimeoutSeconds + 30),
+      timeout: Duration.seconds(TASK_DEFAULTS.maxSyncWaitSeconds + 30),
       environment: { ...withCache, INTAKE_QUEUE_URL: intake.queue.queueUrl },
       logRetention,
       network,
@@ -126,8 +126,10 @@ export class StatelessStack extends Stack {
       logRetention,
       network,
     }).fn;
-    // Unfinished tasks from the open index, then their states in batches.
-    tables.grantTasks(reconciler, 'Query', 'BatchGetItem');
+    // Unfinished tasks from the open index, then their states in batches; an overdue accepted attempt is
+    // read, ended with a conditional update, and its agent read to wake the tasks waiting for its slot.
+    tables.grantTasks(reconciler, 'Query', 'BatchGetItem', 'GetItem', 'UpdateItem');
+    tables.grantAgents(reconciler, 'GetItem');
     intake.queue.grantSendMessages(reconciler);
     new events.Rule(this, 'ReconcileSchedule', {
       description: 'Drive unfinished tasks that nothing is driving',
@@ -191,6 +193,8 @@ export class StatelessStack extends Stack {
 
     const apiFunctions: Record<ApiFunction, typeof health> = { health, agents: agentsApi, tasks: tasksApi };
     const { api } = new OrchestratorApi(this, 'Api', { functions: apiFunctions, auth: props.auth, throttle: props.throttle, logRetention });
+    // Deliveries tell agents where to report (POST /tasks/{id}/result) when they accept with 202.
+    dispatcher.addEnvironment('PUBLIC_API_URL', api.apiEndpoint);
 
     new Operations(this, 'Operations', {
       api,

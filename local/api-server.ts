@@ -96,7 +96,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
         { 'www-authenticate': 'Bearer' },
       );
     }
-    const limit = Math.min(routeBodyLimit(route), options.maxBodyBytes ?? Number.POSITIVE_INFINITY);
+    // An agent's report is capped by the function (MAX_AGENT_ANSWER_BYTES), as API Gateway leaves it.
+    const limit = route?.answer ? routeBodyLimit(route) : Math.min(routeBodyLimit(route), options.maxBodyBytes ?? Number.POSITIVE_INFINITY);
     const tooLarge = (got: string) =>
       refuse(413, {
         error: `request body is ${got} bytes; the limit is ${limit} bytes for ${method} ${route?.path ?? url.pathname.slice(0, 100)}. Keep large inputs elsewhere (for example S3) and pass a reference in parameters`,

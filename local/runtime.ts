@@ -20,7 +20,7 @@ import { startSqs } from './stand-ins/sqs';
 import { fakeLambdaContext, startSqsEventSource } from './stand-ins/sqs-event-source';
 import type { ExecutionInfo, StepFunctionsOptions } from './stand-ins/step-functions-engine';
 import { startStepFunctionsServer } from './stand-ins/step-functions-server';
-import { localSettings, ownTargets, redactedUrl } from './settings';
+import { localSettings, publicHost, reconcileIntervalSeconds, ownTargets, redactedUrl } from './settings';
 import { type CfnTemplate, getAttOf } from './template/cfn-template';
 import { definitionDigest } from './template/state-machines';
 import { synthesizedTemplate } from './template/synthesize';
@@ -57,8 +57,6 @@ export interface Runtime {
   url: string;
   stop(): Promise<void>;
 }
-
-const RECONCILE_EVERY_MS = 30_000;
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
@@ -127,6 +125,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const apiPort = options.port === 0 ? await freePort() : options.port;
     ports.push(sfnPort, apiPort);
     settings.DENIED_AGENT_TARGETS = [settings.DENIED_AGENT_TARGETS ?? '', ...ownTargets(ports)].filter(Boolean).join(',');
+    // Deliveries name where an agent that accepted reports: this API, unless PUBLIC_API_URL says otherwise.
+    settings.PUBLIC_API_URL ??= `http://${publicHost(options.host)}:${apiPort}`;
 
     const stack = await provisionFromTemplate(template, { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint });
     Object.assign(process.env, settings, stack.env, {
@@ -216,7 +216,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (recovered.requeued > 0) log(`Recovery  ${recovered.requeued} unfinished task(s) from the last run put back on the queue`);
     const timer = setInterval(
       () => void reconcileNow().catch((err: unknown) => log(`reconciler failed: ${String(err)}`)),
-      RECONCILE_EVERY_MS,
+      reconcileIntervalSeconds(settings) * 1000,
     );
     stops.push(async () => clearInterval(timer));
 

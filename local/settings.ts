@@ -48,6 +48,7 @@ export function localSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   const cacheUrl = redisUrl ?? env.CACHE_URL;
   if ((env.CACHE_CLUSTER === 'true' || env.CACHE_CLUSTER === '1') && !/^rediss?:\/\//.test(cacheUrl ?? ''))
     throw new Error('CACHE_CLUSTER=true needs REDIS_URL naming a Redis Cluster: the cache npm start provides is a single server');
+  if (env.RECONCILE_INTERVAL_SECONDS !== undefined) reconcileIntervalSeconds(env);
   const level = env.LOG_LEVEL ?? 'WARN';
   if (!LOG_LEVELS.includes(level.toUpperCase())) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const settings: Record<string, string> = { POWERTOOLS_LOG_LEVEL: level.toUpperCase(), ...LOCAL_DEFAULTS };
@@ -55,6 +56,22 @@ export function localSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   if (redisUrl !== undefined) settings.CACHE_URL = redisUrl;
   loadConfig(settings);
   return settings;
+}
+
+/** How often the local runtime runs the reconciler (RECONCILE_INTERVAL_SECONDS; on AWS a schedule runs it every minute). */
+export function reconcileIntervalSeconds(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.RECONCILE_INTERVAL_SECONDS;
+  if (raw === undefined) return 30;
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3600)
+    throw new Error(`RECONCILE_INTERVAL_SECONDS must be a whole number of seconds from 1 to 3600, got "${raw.slice(0, 40)}"`);
+  return Number(raw);
+}
+
+/** The host agents use to reach an API bound to `host` (an any-address bind is reached on the loopback). */
+export function publicHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /**

@@ -10,6 +10,7 @@ import { startRedis } from '../../local/stand-ins/redis-launcher';
 import { startRuntime } from '../../local/runtime';
 import type { CfnTemplate } from '../../local/template/cfn-template';
 import { synthesizedTemplate } from '../../local/template/synthesize';
+import { acceptedScenarios } from './accepted';
 import { CacheStatsReader } from './cache-stats';
 import { tableSpecs } from './dynamo-units';
 import { type Bucket, type Counts, type FunctionSpec, Meter, type WorkflowLogLevel } from './meter';
@@ -20,6 +21,8 @@ export interface CostOptions {
   /** How long each waiting task waits for a free agent, really. */
   waitSeconds: number;
   waitingTasks: number;
+  /** How long the agent of the accepted scenario works before it reports (0: no accepted scenarios). */
+  acceptedSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -234,6 +237,8 @@ export async function measureCost(options: CostOptions): Promise<ScenarioMeasure
     });
     await simple('large', 'happy path on Express, 10 KB parameters and 10 KB result', n, task({ data: kb(10) }, EXPRESS_TASK));
     results.push(await waiting(options, busy, { agent, submitAll, settle, measure, log }));
+    if (options.acceptedSeconds)
+      results.push(...(await acceptedScenarios(n, options.acceptedSeconds, { url: runtime.url, submitAll, settle, measure, log, stops })));
     return results;
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);

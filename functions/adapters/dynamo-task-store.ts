@@ -83,7 +83,9 @@ export class DynamoTaskStore implements TaskStore {
       sets.push('#finished_shard = :shard');
       removes.push('#open_shard');
     }
-    const from = allowedFrom(to);
+    const from = allowedFrom(to).filter((status) => change.when?.status?.includes(status) ?? true);
+    // No status the caller allows may move there: the condition cannot hold (and `IN ()` would not parse).
+    if (change.when?.status && from.length === 0) return undefined;
     const conditions = [`#status IN (${from.map((_, j) => `:from${j}`).join(', ')})`];
     from.forEach((status, j) => (values[`:from${j}`] = status));
     if (change.when?.attempts !== undefined) {

@@ -4,10 +4,12 @@ import { lookup as dnsLookupAll } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
-import { type AgentTaskRequest, agentTaskResponseSchema, DELIVERY_HEADERS } from '../core/agent-protocol';
-import { JSON_LIMITS, jsonDepth } from '../core/json-limits';
+import { type AgentTaskRequest, DELIVERY_HEADERS } from '../core/agent-protocol';
 import { checkTarget, deniedNames, type NetworkPolicy } from '../core/network-policy';
-import type { AgentClient, DeliveryTarget } from '../core/ports';
+import type { AgentClient, DeliveryResult, DeliveryTarget } from '../core/ports';
+import { answerDetail, readAnswer } from './agent-answer';
+
+export { answerDetail, MAX_AGENT_ERROR_CHARS, MAX_REFUSAL_CHARS } from './agent-answer';
 import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core/retry-policy';
 
 // The module objects, not ESM imports: importing node:http as ESM builds its namespace from every
@@ -42,25 +44,7 @@ function isCertificateError(code: string | undefined): boolean {
   return code !== undefined && CERTIFICATE_ERRORS.test(code);
 }
 
-/** An agent's own error text is kept up to this many characters. */
-export const MAX_AGENT_ERROR_CHARS = 2_000;
-/** Of a refusal (not 200) in JSON, the task's error keeps this many characters. */
-export const MAX_REFUSAL_CHARS = 300;
 const DENIED_NAMES_TTL_MS = 60_000;
-
-/**
- * What a refusal's body adds to the task's error: JSON (what agents answer) up to 300 characters;
- * of anything else only its size and type, so a task cannot be used to read a service that is not an agent.
- */
-export function answerDetail(text: string, contentType: string | undefined): string {
-  if (!text) return '';
-  try {
-    JSON.parse(text);
-    return `: ${text.slice(0, MAX_REFUSAL_CHARS)}`;
-  } catch {
-    return ` (a ${Buffer.byteLength(text)}-byte ${contentType?.split(';')[0]?.trim() || 'untyped'} body that is not JSON, not shown)`;
-  }
-}
 
 /**
  * POSTs the seed's TaskRequest to http(s)://host:port/task (https verifies the agent's certificate
@@ -109,7 +93,7 @@ export class HttpAgentClient implements AgentClient {
       });
     };
 
-  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult> {
+  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<DeliveryResult> {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     const denied = await this.deniedAddresses();
     if (ipaddr.isValid(host)) {
@@ -139,8 +123,7 @@ export class HttpAgentClient implements AgentClient {
         host,
         target.port,
         target.scheme ?? 'http',
-        headers,
-        body,
+        { path: '/task', headers, body },
         signal,
         denied,
       );
@@ -153,6 +136,8 @@ export class HttpAgentClient implements AgentClient {
           retryable: true,
           health: 'neutral',
         };
+      // Accepted: the agent works on and reports to POST /tasks/{id}/result (any body, or none).
+      if (status === 202) return { kind: 'accepted' };
       if (status !== 200) {
         const retryAfterSeconds = parseRetryAfter(retryAfter, Date.now());
         const { retryable, health } = classifyHttpStatus(status, retryAfterSeconds);
@@ -166,50 +151,7 @@ export class HttpAgentClient implements AgentClient {
         if (retryAfterSeconds !== undefined) failed.retryAfterSeconds = retryAfterSeconds;
         return failed;
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return { kind: 'failed', error: 'agent answered 200 with a body that is not JSON', retryable: true, health: 'failure' };
-      }
-      const tooDeep = jsonDepth(json, JSON_LIMITS.maxDepth + 1) > JSON_LIMITS.maxDepth + 1;
-      if (tooDeep)
-        return {
-          kind: 'failed',
-          error: `the agent's result nests more than ${JSON_LIMITS.maxDepth} levels of objects and arrays, more than the task store keeps (not retried)`,
-          retryable: false,
-          health: 'neutral',
-        };
-      const parsed = agentTaskResponseSchema.safeParse(json);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-        return {
-          kind: 'failed',
-          error: `agent answered 200 with a body that is not a TaskResponse (${issues})`,
-          retryable: true,
-          health: 'failure',
-        };
-      }
-      const answer = parsed.data;
-      if (answer.task_id !== undefined && answer.task_id !== request.task_id)
-        return {
-          kind: 'failed',
-          error: `agent answered for task ${answer.task_id}, not ${request.task_id}`,
-          retryable: true,
-          health: 'failure',
-        };
-      if (answer.status === 'failed') {
-        // The agent worked and said no: that is about the task, not the agent's health.
-        const retryable = answer.retryable !== false;
-        const said = (answer.error ?? 'no error given').slice(0, MAX_AGENT_ERROR_CHARS);
-        return {
-          kind: 'failed',
-          error: `agent reported failure${retryable ? '' : ' (marked not retryable)'}: ${said}`,
-          retryable,
-          health: 'neutral',
-        };
-      }
-      return { kind: 'completed', result: answer.result ?? null, executionTimeMs: answer.execution_time_ms };
+      return readAnswer(text, request.task_id);
     } catch (err) {
       if (signal.aborted) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
       if (err instanceof AnswerTooLargeError) {
@@ -240,12 +182,50 @@ export class HttpAgentClient implements AgentClient {
     }
   }
 
+  /**
+   * The cancel notice: POST /task/{id}/cancel, signed as a delivery (webhook-id `<task>:<attempt>:cancel`),
+   * to the same checked address. Best effort within `timeoutMs`: its outcome is only logged.
+   */
+  async notifyCancel(target: DeliveryTarget, taskId: string, attempt: number, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    try {
+      const denied = await this.deniedAddresses();
+      if (ipaddr.isValid(host)) {
+        const verdict = checkTarget(host, target.port, this.policy, denied);
+        if (!verdict.ok) return { ok: false, detail: `agent address blocked: ${verdict.reason}` };
+      }
+      const body = JSON.stringify({ task_id: taskId, attempt, reason: 'cancelled' });
+      const id = `${deliveryId(taskId, attempt)}:cancel`;
+      const now = new Date();
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': 'optiinfra-orchestrator',
+        [DELIVERY_HEADERS.id]: id,
+        [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
+        [DELIVERY_HEADERS.attempt]: String(attempt),
+      };
+      if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(id, now, body);
+      const path = `/task/${encodeURIComponent(taskId)}/cancel`;
+      const answer = await this.post(
+        host,
+        target.port,
+        target.scheme ?? 'http',
+        { path, headers, body },
+        AbortSignal.timeout(timeoutMs),
+        denied,
+      );
+      return { ok: answer.status < 300 || answer.status === 404, detail: `agent answered HTTP ${answer.status}` };
+    } catch (err) {
+      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   private post(
     host: string,
     port: number,
     scheme: 'http' | 'https',
-    headers: Record<string, string>,
-    body: string,
+    { path, headers, body }: { path: string; headers: Record<string, string>; body: string },
     signal: AbortSignal,
     denied: ReadonlyMap<string, readonly string[]>,
   ): Promise<{ status: number; text: string; retryAfter?: string; contentType?: string }> {
@@ -253,7 +233,7 @@ export class HttpAgentClient implements AgentClient {
       const options = {
         host,
         port,
-        path: '/task',
+        path,
         method: 'POST',
         headers,
         signal,

@@ -7,6 +7,8 @@ import {
   type SlotAnswer,
   type SlotRequest,
   type TaskCache,
+  type TrackedAttempt,
+  trackedOf,
   type Waiter,
   type WaiterState,
   type WaiterSweep,
@@ -29,6 +31,8 @@ export class MemoryTaskCache implements TaskCache {
   private readonly values = new Map<string, Entry<unknown>>();
   private readonly outcomes = new Map<string, Array<{ id: string; at: number; failed: boolean }>>();
   private readonly open = new Map<string, OpenCircuit>();
+  /** type → "task id:attempt" → due (ms). */
+  private readonly running = new Map<string, Map<string, number>>();
   private readonly queues = new MemoryWaitingQueues((agent) => this.open.get(`${agent.type}\u0000${agent.agentId}`));
 
   constructor(private readonly clock: Clock = systemClock) {}
@@ -79,6 +83,24 @@ export class MemoryTaskCache implements TaskCache {
   }
   async sweepWaiters(nowMs: number, limit: number): Promise<WaiterSweep> {
     return this.queues.sweep(nowMs, limit);
+  }
+  async trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean> {
+    this.queues.extend(agent, slot, slotUntilMs);
+    const running = this.running.get(attempt.agentType) ?? new Map<string, number>();
+    running.set(`${attempt.taskId}:${attempt.attempt}`, dueMs);
+    this.running.set(attempt.agentType, running);
+    return true;
+  }
+  async untrackAttempt(attempt: TrackedAttempt): Promise<void> {
+    this.running.get(attempt.agentType)?.delete(`${attempt.taskId}:${attempt.attempt}`);
+  }
+  async sweepAttempts(nowMs: number, limit: number): Promise<TrackedAttempt[]> {
+    const out: TrackedAttempt[] = [];
+    for (const [agentType, running] of this.running) {
+      const due = [...running].filter(([, at]) => at <= nowMs).sort((a, b) => a[1] - b[1]);
+      for (const [member] of due.slice(0, limit)) out.push(trackedOf(agentType, member));
+    }
+    return out;
   }
   async recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats> {
     const key = `${agent.type}\u0000${agent.agentId}`;

@@ -50,7 +50,8 @@ export class MemoryTaskStore implements TaskStore {
   }
 
   async transition(taskId: string, to: TaskStatus, change: TaskChange): Promise<TaskState | undefined> {
-    const from = allowedFrom(to);
+    const from = allowedFrom(to).filter((status) => change.when?.status?.includes(status) ?? true);
+    if (change.when?.status && from.length === 0) return undefined;
     // DynamoTaskStore's condition would be `#status IN ()`, which DynamoDB refuses as a syntax error.
     if (from.length === 0) throw storeError('ValidationException', `Invalid ConditionExpression: no status may move to "${to}"`);
     const sets = Object.entries(change.set ?? {}).filter(([, value]) => value !== undefined);

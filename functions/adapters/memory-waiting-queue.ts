@@ -37,6 +37,12 @@ export class MemoryWaitingQueues {
     return slots;
   }
 
+  /** A held slot now ends at `untilMs` (one already released or expired stays free, as ZADD XX leaves it). */
+  extend(agent: AgentKey, slot: string, untilMs: number): void {
+    const slots = this.slots.get(key(agent.type, agent.agentId));
+    if (slots?.has(slot)) slots.set(slot, untilMs);
+  }
+
   private head(queue: Map<string, number>): [string, number] | undefined {
     let best: [string, number] | undefined;
     for (const [id, score] of queue) if (!best || score < best[1] || (score === best[1] && id < best[0])) best = [id, score];

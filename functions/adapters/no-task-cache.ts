@@ -6,7 +6,7 @@
  */
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats } from '../core/circuit-breaker';
-import type { SlotAnswer, TaskCache, Waiter, WaiterState, WaiterSweep } from '../core/cache-port';
+import type { SlotAnswer, TaskCache, TrackedAttempt, Waiter, WaiterState, WaiterSweep } from '../core/cache-port';
 import type { TaskStatusResponse } from '../core/task-model';
 
 export class NoTaskCache implements TaskCache {
@@ -35,6 +35,13 @@ export class NoTaskCache implements TaskCache {
     return undefined;
   }
   async sweepWaiters(): Promise<WaiterSweep | undefined> {
+    return undefined;
+  }
+  async trackAttempt(): Promise<boolean> {
+    return false;
+  }
+  async untrackAttempt(): Promise<void> {}
+  async sweepAttempts(): Promise<TrackedAttempt[] | undefined> {
     return undefined;
   }
   async recordOutcome(): Promise<CircuitStats | undefined> {

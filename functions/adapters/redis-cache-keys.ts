@@ -20,6 +20,10 @@ export const cacheKeys = {
   handed: (type: string) => `task:handed:{${type}}`,
   /** Agent types that have had parked tasks: set, for the reconciler's sweep. */
   waitingTypes: () => 'task:waiting-types',
+  /** Accepted attempts of a type: sorted set, member "task id:attempt", score = when it is due (ms). */
+  running: (type: string) => `task:running:{${type}}`,
+  /** Agent types that have had accepted attempts: set, for the reconciler's sweep. */
+  runningTypes: () => 'task:running-types',
   /** Dispatch outcomes in the breaker window: sorted sets, score = time (ms). */
   dispatches: (type: string, agentId: string) => `agent:dispatches:{${type}}:${agentId}`,
   failures: (type: string, agentId: string) => `agent:failures:{${type}}:${agentId}`,

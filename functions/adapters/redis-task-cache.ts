@@ -1,15 +1,17 @@
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats, OpenCircuit } from '../core/circuit-breaker';
-import type {
-  ActiveDispatch,
-  AgentKey,
-  SlotAnswer,
-  SlotRequest,
-  TaskCache,
-  Waiter,
-  WaiterState,
-  WaiterSweep,
-  WakeRequest,
+import {
+  type ActiveDispatch,
+  type AgentKey,
+  type SlotAnswer,
+  type SlotRequest,
+  type TaskCache,
+  type TrackedAttempt,
+  trackedOf,
+  type Waiter,
+  type WaiterState,
+  type WaiterSweep,
+  type WakeRequest,
 } from '../core/cache-port';
 import type { TaskStatusResponse } from '../core/task-model';
 import { CacheFallbacks, type CacheObserver } from './cache-fallbacks';
@@ -118,6 +120,41 @@ export class RedisTaskCache implements TaskCache {
 
   leaveQueue(agentType: string, pool: string, taskId: string): Promise<string | undefined> {
     return this.safe('leave queue', () => waiting.leaveQueue(this.redis, agentType, pool, taskId));
+  }
+
+  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean> {
+    return this.safe(
+      'track attempt',
+      async () => {
+        // Both keys carry the type's hash tag: one transaction on one cluster slot. XX: a released slot stays released.
+        const replies = await this.redis
+          .multi()
+          .zadd(cacheKeys.pending(agent.type, agent.agentId), 'XX', slotUntilMs, slot)
+          .zadd(cacheKeys.running(attempt.agentType), dueMs, `${attempt.taskId}:${attempt.attempt}`)
+          .zcard(cacheKeys.running(attempt.agentType))
+          .exec();
+        // The type is listed for the sweep when its set was empty (a key of its own: written once, not per attempt).
+        if (Number(replies?.[2]?.[1]) === 1) await this.redis.sadd(cacheKeys.runningTypes(), attempt.agentType);
+        return true;
+      },
+      false,
+    );
+  }
+
+  untrackAttempt(attempt: TrackedAttempt): Promise<void> {
+    return this.safe('untrack attempt', async () => {
+      await this.redis.zrem(cacheKeys.running(attempt.agentType), `${attempt.taskId}:${attempt.attempt}`);
+    });
+  }
+
+  sweepAttempts(nowMs: number, limit: number): Promise<TrackedAttempt[] | undefined> {
+    return this.safe('sweep attempts', async () => {
+      const types = await this.redis.smembers(cacheKeys.runningTypes());
+      const due = await Promise.all(
+        types.map((type) => this.redis.zrangebyscore(cacheKeys.running(type), '-inf', nowMs, 'LIMIT', 0, limit)),
+      );
+      return types.flatMap((type, i) => (due[i] ?? []).map((member) => trackedOf(type, member)));
+    });
   }
 
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined> {

@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Continuation, FirstStart, TaskQueue } from '../core/ports';
+import { type Continuation, type FirstStart, MAX_ENQUEUE_DELAY_SECONDS, type TaskQueue } from '../core/ports';
 
 /**
  * The intake queue: one message per task to start, carrying its id, and at submit how to start its
@@ -11,7 +11,7 @@ export class SqsTaskQueue implements TaskQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void> {
+  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation, delaySeconds?: number): Promise<void> {
     const body =
       start === undefined
         ? { task_id: taskId }
@@ -23,6 +23,7 @@ export class SqsTaskQueue implements TaskQueue {
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(body),
         MessageAttributes: { priority: { DataType: 'Number', StringValue: String(priority) } },
+        ...(delaySeconds ? { DelaySeconds: Math.min(MAX_ENQUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds))) } : {}),
       }),
     );
   }

@@ -17,6 +17,9 @@ export const ROUTE_BODY_BYTES = {
   register: 2 * JSON_LIMITS.metadataBytes + ENVELOPE_BYTES,
   heartbeat: 2 * JSON_LIMITS.metadataBytes + ENVELOPE_BYTES,
   submit: 2 * (JSON_LIMITS.parametersBytes + JSON_LIMITS.metadataBytes) + ENVELOPE_BYTES,
+  /** An agent's report: its answer, up to MAX_AGENT_ANSWER_BYTES (at most 350 000), which caps it further. */
+  report: 350_000 + ENVELOPE_BYTES,
+  progress: 4_096,
 } as const;
 
 export interface ApiRouteSpec {
@@ -27,6 +30,8 @@ export interface ApiRouteSpec {
   public?: boolean;
   /** Largest request body the route accepts (ROUTE_BODY_BYTES.none when absent). */
   maxBodyBytes?: number;
+  /** An agent's answer: capped by MAX_AGENT_ANSWER_BYTES, as a synchronous answer is, rather than by MAX_BODY_BYTES. */
+  answer?: true;
 }
 
 export const API_ROUTES: readonly ApiRouteSpec[] = [
@@ -41,6 +46,8 @@ export const API_ROUTES: readonly ApiRouteSpec[] = [
   { method: 'GET', path: '/tasks', fn: 'tasks' },
   { method: 'GET', path: '/tasks/{id}', fn: 'tasks' },
   { method: 'DELETE', path: '/tasks/{id}', fn: 'tasks' },
+  { method: 'POST', path: '/tasks/{id}/result', fn: 'tasks', maxBodyBytes: ROUTE_BODY_BYTES.report, answer: true },
+  { method: 'POST', path: '/tasks/{id}/progress', fn: 'tasks', maxBodyBytes: ROUTE_BODY_BYTES.progress },
 ];
 
 export function routeKey(route: Pick<ApiRouteSpec, 'method' | 'path'>): string {

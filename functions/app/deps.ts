@@ -30,6 +30,8 @@ export interface Settings {
   workflowMode: WorkflowMode;
   /** History events a Standard execution may reach before it hands its task to a fresh one (WORKFLOW_HISTORY_BUDGET). */
   historyBudget: number;
+  /** The API's public base URL (PUBLIC_API_URL), where an agent that accepted a task reports; unset: deliveries name no report URL. */
+  publicApiUrl?: string;
 }
 
 /** The registry's bounds (MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES, MAX_AGENT_METADATA_BYTES). */

@@ -9,9 +9,11 @@ import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
 import { unstorablePlace } from '../core/json-limits';
 import type { AgentKey } from '../core/cache-port';
-import { type AttemptResult, healthOf } from '../core/retry-policy';
-import { isTerminal, type TaskState } from '../core/task-model';
+import type { DeliveryResult } from '../core/ports';
+import { healthOf } from '../core/retry-policy';
+import { isTerminal, syncWaitSeconds, type TaskState } from '../core/task-model';
 import { agentPollSeconds } from '../core/waiting-queue';
+import { acceptAttempt, endAcceptedAttempt, heartbeatTimeoutOf, overdueFailure } from './accepted-attempts';
 import { chooseAgent, type Choice } from './choose-agent';
 import { finishTask } from './finish-task';
 import { leaveQueue, startWoken, wakeFor, wakeRequest } from './wake-waiters';
@@ -20,6 +22,7 @@ import {
   continueAsNewIfNeeded,
   done,
   handOverIfNeeded,
+  LEASE_GRACE_MS,
   loopOf,
   recordFailure,
   type StepDeps,
@@ -27,8 +30,7 @@ import {
   type WorkflowState,
 } from './workflow-step';
 
-/** Lease slack beyond the attempt deadline, covering the write of the outcome. */
-export const LEASE_GRACE_MS = 5_000;
+export { LEASE_GRACE_MS } from './workflow-step';
 
 export async function dispatchStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
   const continued = await continueAsNewIfNeeded(deps, state);
@@ -47,6 +49,13 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   }
   const now = deps.clock.now();
 
+  if (task.status === 'running' && task.heartbeat_until !== undefined) {
+    // Accepted (202): no execution waits for it. Its report or the reconciler ends it; a re-drive only past its
+    // overall deadline (its heartbeat deadline may have moved in the cache alone: the reconciler checks that).
+    const failure = overdueFailure(task, now);
+    if (failure?.kind !== 'timed_out') return done(task, prev);
+    return done((await endAcceptedAttempt(deps, task, task.attempts, failure, false)) ?? (await deps.tasks.get(task.task_id)), prev);
+  }
   if (task.status === 'sent' || task.status === 'running') {
     const leaseLeft = (task.lease_until ?? 0) - now;
     // Another invocation still owns this attempt (a retried invocation or a duplicate execution): look again later.
@@ -59,7 +68,9 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   }
 
   const attempt = task.attempts + 1;
-  const deadline = now + task.timeout_seconds * 1000;
+  // The agent's HTTP answer comes within the sync wait (at most 300 s); only a 202 keeps the attempt on to its own deadline.
+  const deadline = now + syncWaitSeconds(task) * 1000;
+  const attemptDeadline = now + task.timeout_seconds * 1000;
   const choice = await chooseAgent(deps, task, now, deadline + LEASE_GRACE_MS);
   await startWoken(deps, choice.woken);
   if (choice.kind === 'wait') return wait(deps, task, prev, choice);
@@ -86,9 +97,11 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   }
   if (prev?.waiting_since !== undefined) deps.metrics.timing('QueueWait', now - prev.waiting_since, task.agent_type);
   const active = { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() };
-  await deps.cache.putActive(task.task_id, active, task.timeout_seconds + 60);
+  await deps.cache.putActive(task.task_id, active, syncWaitSeconds(task) + 60);
 
   const result = await deliver(deps, leased, agent, { attempt, deadline, slot });
+  if (result.kind === 'accepted')
+    return done(await acceptAttempt(deps, leased, agent, { attempt, slot, deadlineMs: attemptDeadline }), prev);
   if (result.kind !== 'completed') {
     const failure = { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` };
     return recordFailure(deps, leased, attempt, failure, agent.agent_id);
@@ -132,13 +145,16 @@ async function storeAnswer(
   }
 }
 
-/** POSTs the attempt to the agent, then frees its slot (waking the next waiter) and tells its circuit breaker how it went. */
+/**
+ * POSTs the attempt to the agent, then frees its slot (waking the next waiter), unless the agent
+ * accepted it (the slot stays held until the attempt ends), and tells its circuit breaker how it went.
+ */
 async function deliver(
   deps: StepDeps,
   task: TaskState,
   agent: AgentRecord,
   { attempt, deadline, slot }: { attempt: number; deadline: number; slot: string },
-): Promise<AttemptResult> {
+): Promise<DeliveryResult> {
   const target = {
     agentId: agent.agent_id,
     host: agent.host,
@@ -147,7 +163,7 @@ async function deliver(
     signingSecret: agent.signing_secret,
   };
   const sentAt = deps.clock.now();
-  let result: AttemptResult;
+  let result: DeliveryResult | undefined;
   try {
     // Parameters and metadata were written once at submit, apart from the status: read only for a delivery.
     const payload = await deps.tasks.payload(task.task_id);
@@ -162,20 +178,30 @@ async function deliver(
         timeout_seconds: task.timeout_seconds,
         priority: task.priority,
         metadata: payload.metadata,
+        heartbeat_timeout_seconds: heartbeatTimeoutOf(task),
       };
+      const api = deps.settings.publicApiUrl;
+      if (api) {
+        request.report_url = `${api}/tasks/${task.task_id}/result`;
+        request.progress_url = `${api}/tasks/${task.task_id}/progress`;
+      }
       result = await deps.agentClient.deliver(target, request, attempt, deadline);
     }
   } finally {
-    const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
-    const [woken] = await Promise.all([
-      deps.cache.releaseSlot(agentKey, slot, wakeRequest(agent, deps.clock.now())),
-      deps.cache.clearActive(task.task_id),
-    ]);
-    await startWoken(deps, woken);
+    if (result?.kind !== 'accepted') await freeSlot(deps, task.task_id, agent, slot);
   }
   deps.metrics.timing('DispatchLatency', deps.clock.now() - sentAt, task.agent_type);
-  await noteHealth(deps, agent, `${task.task_id}:${attempt}`, healthOf(result));
+  await noteHealth(deps, agent, `${task.task_id}:${attempt}`, result.kind === 'accepted' ? 'success' : healthOf(result));
   return result;
+}
+
+async function freeSlot(deps: StepDeps, taskId: string, agent: AgentRecord, slot: string): Promise<void> {
+  const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
+  const [woken] = await Promise.all([
+    deps.cache.releaseSlot(agentKey, slot, wakeRequest(agent, deps.clock.now())),
+    deps.cache.clearActive(taskId),
+  ]);
+  await startWoken(deps, woken);
 }
 
 /** Feeds the agent's circuit breaker with what an attempt said about its health. */

@@ -1,6 +1,6 @@
 /** Drives stranded tasks again: the reconciler's sweep, and the local runtime's recovery at start. */
 import { PRIORITY, type TaskStatus } from '../core/task-model';
-import type { Deps } from './deps';
+import { type AcceptedDeps, endOverdueAttempts } from './accepted-attempts';
 
 const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running', 'retrying'];
 
@@ -13,13 +13,16 @@ const UNFINISHED: readonly TaskStatus[] = ['pending', 'queued', 'sent', 'running
  * task that is not parked goes back: used at start-up, when no execution of the last run survives
  * (an attempt that was in flight is then written off once its lease ends). Starting is idempotent
  * on Standard, and the dispatcher's conditional lease keeps a duplicate from delivering twice.
+ * An attempt an agent accepted (202) is driven by no execution: once past its heartbeat deadline or
+ * its overall deadline it is ended here (retried elsewhere, or timed out), from the cache's sorted
+ * sets of due attempts and from the table's listing (the path that works with the cache down).
  * `limit` is per status (oldest tasks first) and per agent type of the cache's sweep.
  */
 export async function reconcile(
-  deps: Pick<Deps, 'tasks' | 'queue' | 'clock' | 'cache'>,
+  deps: AcceptedDeps,
   staleAfterSeconds: number,
   limit = 1000,
-): Promise<{ requeued: number; task_ids: string[]; overdue: number; lost_wake_ups: number }> {
+): Promise<{ requeued: number; task_ids: string[]; overdue: number; lost_wake_ups: number; attempts_ended: number }> {
   const now = deps.clock.now();
   // A task both the cache's sweep and the table's listing name goes back once.
   const taskIds = new Set<string>();
@@ -35,7 +38,10 @@ export async function reconcile(
   // A task last updated before the cutoff was created before it too, so fresh tasks are not even read.
   const createdBefore = staleAfterSeconds === 0 ? undefined : new Date(now - staleAfterSeconds * 1000).toISOString();
   const tasks = await deps.tasks.listByStatus(UNFINISHED, { limit, createdBefore });
+  const ended = await endOverdueAttempts(deps, tasks, limit);
   const candidates = tasks.filter((task) => {
+    // Accepted: its report, a cancel or the sweep above ends it; an execution would find nothing to do.
+    if (task.status === 'running' && task.heartbeat_until !== undefined) return false;
     const stale = now - Date.parse(task.updated_at) >= staleAfterSeconds * 1000;
     const leaseOver = staleAfterSeconds === 0 || (task.lease_until ?? 0) < now;
     return stale && leaseOver;
@@ -50,6 +56,7 @@ export async function reconcile(
     task_ids: [...taskIds].slice(0, 50),
     overdue: sweep?.overdue.length ?? 0,
     lost_wake_ups: sweep?.lostWakeUps.length ?? 0,
+    attempts_ended: ended.length,
   };
 }
 

@@ -1,6 +1,6 @@
 /** Intake: start one state machine execution per task (the starter). */
 import type { Continuation, FirstStart, WorkflowInput } from '../core/ports';
-import { isTerminal, type Task } from '../core/task-model';
+import { isTerminal, syncWaitSeconds, type Task } from '../core/task-model';
 import {
   chooseWorkflow,
   EXPRESS_LIMIT_SECONDS,
@@ -11,7 +11,7 @@ import {
 import type { Deps } from './deps';
 
 export function workflowInput(task: Pick<Task, 'task_id' | 'timeout_seconds'>, kind: WorkflowKind, nowMs: number): WorkflowInput {
-  const input: WorkflowInput = { task_id: task.task_id, state_timeout_seconds: task.timeout_seconds + STEP_OVERHEAD_SECONDS };
+  const input: WorkflowInput = { task_id: task.task_id, state_timeout_seconds: syncWaitSeconds(task) + STEP_OVERHEAD_SECONDS };
   if (kind === 'express') input.express_deadline_ms = nowMs + (EXPRESS_LIMIT_SECONDS - EXPRESS_SAFETY_SECONDS) * 1000;
   return input;
 }

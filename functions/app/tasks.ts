@@ -7,6 +7,7 @@ import type { ListTasksQuery } from '../core/contract';
 import { describeTarget, offers } from '../core/routing';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
+import { cancelAccepted } from './accepted-attempts';
 import { finishTask } from './finish-task';
 import { firstStartOf } from './start-task';
 import { type TaskView, toTaskView } from './task-views';
@@ -106,6 +107,7 @@ export async function submitTask(
     updated_at: nowIso,
     attempts: 0,
   };
+  if (req.heartbeat_timeout_seconds !== undefined) task.heartbeat_timeout_seconds = req.heartbeat_timeout_seconds;
   if (req.agent_id !== undefined) {
     task.requested_agent_id = req.agent_id;
     task.agent_id = req.agent_id;
@@ -151,7 +153,7 @@ export async function listTasks(
 }
 
 export async function cancelTask(
-  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics' | 'agents' | 'queue'>,
+  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics' | 'agents' | 'queue' | 'agentClient'>,
   taskId: string,
 ): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
   const task = await deps.tasks.get(taskId);
@@ -162,6 +164,9 @@ export async function cancelTask(
   const cancelled = await finishTask(deps, task, 'cancelled', { set: { error: 'cancelled by request' }, remove: ['lease_until'] });
   if (!cancelled) throw finished((await deps.tasks.get(taskId))?.status ?? 'unknown');
   await leaveQueue(deps, task);
+  // An accepted attempt has no execution to notice: its slot is freed and its agent told now.
+  if (task.status === 'running' && task.heartbeat_until !== undefined && cancelled.attempts === task.attempts)
+    await cancelAccepted(deps, cancelled);
   // The execution would notice on its next step anyway; stopping it early saves its waits.
   await deps.workflow.stop(taskId, 'cancelled by request');
   return { message: `task ${taskId} cancelled`, task_id: taskId, status: 'cancelled' };

@@ -24,6 +24,9 @@ export class AnswerNotStoredError extends Error {
   }
 }
 
+/** Lease slack beyond the attempt deadline, covering the write of the outcome. */
+export const LEASE_GRACE_MS = 5_000;
+
 /** What the state machine's Choice routes on. */
 export type StepOutcome = 'retry' | 'wait' | 'done';
 

@@ -112,6 +112,8 @@ const envSchema = z.object({
   MAX_AGENT_CAPABILITIES: integer(50, 1, 100, 'capabilities'),
   MAX_AGENT_METADATA_BYTES: integer(4096, 256, 16_384, 'bytes'),
   MAX_AGENT_ANSWER_BYTES: integer(262_144, 1024, 350_000, 'bytes'),
+  /** The API's public base URL: deliveries tell agents to report to `<it>/tasks/{id}/result` (the CDK app and npm start set it). */
+  PUBLIC_API_URL: url(),
 });
 
 /** The cache is never an agent: its host and port (a name is resolved when an agent address is checked). */
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       // Without an Express machine there is nothing to choose.
       workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
       historyBudget: c.WORKFLOW_HISTORY_BUDGET,
+      publicApiUrl: c.PUBLIC_API_URL?.replace(/\/+$/, ''),
     },
   };
 }

@@ -93,11 +93,18 @@ export function idParam(req: ApiRequest, what: 'task' | 'agent'): string {
   return id;
 }
 
-export function httpApi(fn: ApiFunction, handlers: Record<string, RouteHandler>, options: { maxBodyBytes: number }) {
+export function httpApi(
+  fn: ApiFunction,
+  handlers: Record<string, RouteHandler>,
+  options: { maxBodyBytes: number; maxAnswerBytes?: number },
+) {
   const routes = API_ROUTES.filter((r) => r.fn === fn).map((spec) => {
     const handle = handlers[routeKey(spec)];
     if (!handle) throw new Error(`no handler for ${routeKey(spec)} in the ${fn} function`);
-    const maxBodyBytes = Math.min(options.maxBodyBytes, routeBodyLimit(spec));
+    const maxBodyBytes = Math.min(
+      spec.answer && options.maxAnswerBytes !== undefined ? options.maxAnswerBytes + 16_384 : options.maxBodyBytes,
+      routeBodyLimit(spec),
+    );
     return {
       method: spec.method,
       path: spec.path,

@@ -18,6 +18,10 @@ export const agentTaskRequestSchema = z.object({
   timeout_seconds: z.number(),
   priority: z.number(),
   metadata: z._default(z.record(z.string(), z.unknown()), {}),
+  /** For an agent that accepts (202) and reports later: its silence limit, and where to report. */
+  heartbeat_timeout_seconds: z.optional(z.number()),
+  report_url: z.optional(z.string()),
+  progress_url: z.optional(z.string()),
 });
 export type AgentTaskRequest = z.infer<typeof agentTaskRequestSchema>;
 /** The largest TaskRequest the orchestrator sends: its parameters and metadata at their limits, plus the fixed fields. */

@@ -88,6 +88,19 @@ export interface WaiterSweep {
   lostWakeUps: string[];
 }
 
+/** An accepted attempt whose deadline the cache keeps (see trackAttempt). */
+export interface TrackedAttempt {
+  agentType: string;
+  taskId: string;
+  attempt: number;
+}
+
+/** A sorted-set member ("task id:attempt") back as the attempt it names. */
+export function trackedOf(agentType: string, member: string): TrackedAttempt {
+  const at = member.lastIndexOf(':');
+  return { agentType, taskId: member.slice(0, at), attempt: Number(member.slice(at + 1)) };
+}
+
 /**
  * The hot, losable side (ElastiCache / Redis). Every method degrades instead of throwing when the
  * cache is unavailable: reads answer undefined, writes do nothing.
@@ -127,6 +140,18 @@ export interface TaskCache {
    * reservation ended unused (their wake-up was lost; each is answered once per WAKE_RESERVATION_MS).
    */
   sweepWaiters(nowMs: number, limit: number): Promise<WaiterSweep | undefined>;
+  /**
+   * An agent accepted the attempt (202) or reported progress: its slot `slot` now ends at
+   * `slotUntilMs` (only if it is still held: a released slot is not taken again), and the attempt is
+   * due at `dueMs` (the earlier of its heartbeat deadline and its overall deadline) in its type's
+   * sorted set of running attempts, which the reconciler sweeps. O(log n). False when the cache did
+   * not take it (down): the caller must then keep the deadline in the table.
+   */
+  trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean>;
+  /** The attempt ended (reported, cancelled, timed out): it leaves the sorted set. */
+  untrackAttempt(attempt: TrackedAttempt): Promise<void>;
+  /** Up to `limit` attempts of each agent type due at or before `nowMs` (O(log n + k)); undefined when the cache is down. */
+  sweepAttempts(nowMs: number, limit: number): Promise<TrackedAttempt[] | undefined>;
   /** Counts one dispatch outcome in the agent's window and answers the window's counts with it. */
   recordOutcome(agent: AgentKey, dispatchId: string, failed: boolean, nowMs: number, windowMs: number): Promise<CircuitStats | undefined>;
   /** Opens the agent's breaker, or closes it (`undefined`) and clears its window. */

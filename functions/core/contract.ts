@@ -13,6 +13,7 @@ import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task
 import { UUID_RE } from './uuid';
 
 export * from './agent-protocol';
+export * from './agent-reports';
 export { isUuid } from './uuid';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -85,7 +86,14 @@ export const taskSubmitRequestSchema = z.strictObject({
     TASK_DEFAULTS.priority,
   ),
   timeout_seconds: z.pipe(
-    z._default(intIn(0, TASK_DEFAULTS.maxTimeoutSeconds, ` seconds per attempt; 0 or absent means ${TASK_DEFAULTS.timeoutSeconds}`), 0),
+    z._default(
+      intIn(
+        0,
+        TASK_DEFAULTS.maxTimeoutSeconds,
+        ` seconds per attempt; 0 or absent means ${TASK_DEFAULTS.timeoutSeconds}; beyond ${TASK_DEFAULTS.maxSyncWaitSeconds} only an agent that accepts with 202 can use it`,
+      ),
+      0,
+    ),
     z.transform((v) => (v === 0 ? TASK_DEFAULTS.timeoutSeconds : v)),
   ),
   max_retries: z._default(intIn(0, TASK_DEFAULTS.maxMaxRetries, '; 0 means one attempt and no retry'), TASK_DEFAULTS.maxRetries),
@@ -102,6 +110,14 @@ export const taskSubmitRequestSchema = z.strictObject({
     intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default'),
   ),
   metadata: z._default(jsonObject('metadata', JSON_LIMITS.metadataBytes), {}),
+  /** How long an agent that accepted the task (202) may go without reporting progress; absent means 60 s. */
+  heartbeat_timeout_seconds: z.optional(
+    intIn(
+      TASK_DEFAULTS.minHeartbeatTimeoutSeconds,
+      TASK_DEFAULTS.maxHeartbeatTimeoutSeconds,
+      ` seconds an agent that accepted the task may go without reporting progress; absent means ${TASK_DEFAULTS.heartbeatTimeoutSeconds}`,
+    ),
+  ),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
 

@@ -55,8 +55,8 @@ export interface TaskChange {
   /** The payload is written once, at submit: no change sets it. */
   set?: Partial<Omit<TaskState, 'task_id' | 'status'>>;
   remove?: Array<keyof TaskState>;
-  /** Extra conditions: attribute must equal value. */
-  when?: Partial<Pick<Task, 'attempts'>>;
+  /** Extra conditions: `attempts` must equal the value; the status must be one of `status` (of those allowed to move to the new one). */
+  when?: Partial<Pick<Task, 'attempts'>> & { status?: readonly TaskStatus[] };
   /** Adds `agentId` to failed_agents. */
   appendFailedAgent?: string;
   /** Seconds since epoch when the item may be deleted by TTL (set on terminal tasks). */
@@ -154,9 +154,10 @@ export interface TaskQueue {
    * Puts the task on the intake queue. With a FirstStart (submit only) the starter starts that
    * execution without reading the task; with a Continuation it starts that generation on Standard;
    * without either (re-drives, hand-overs, wake-ups) the starter reads the task and drives an
-   * unfinished one.
+   * unfinished one. `delaySeconds` (at most MAX_ENQUEUE_DELAY_SECONDS) holds the message back that
+   * long: the backoff before retrying an accepted attempt that failed, with no execution waiting.
    */
-  enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void>;
+  enqueue(taskId: string, priority: number, start?: FirstStart | Continuation, delaySeconds?: number): Promise<void>;
 }
 
 export interface WorkflowInput {
@@ -190,8 +191,17 @@ export interface DeliveryTarget {
   signingSecret: string;
 }
 
+/** SQS's longest message delay. */
+export const MAX_ENQUEUE_DELAY_SECONDS = 900;
+
+/** How a delivery ended: an outcome, or the agent accepted it (202) and reports later. */
+export type DeliveryResult = AttemptResult | { kind: 'accepted' };
+
 export interface AgentClient {
-  deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult>;
+  /** POSTs the attempt and waits for the answer until `deadlineMs` (the sync wait, at most 300 s). */
+  deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<DeliveryResult>;
+  /** Tells the agent the attempt was cancelled (signed POST /task/{id}/cancel), within `timeoutMs`; never throws. */
+  notifyCancel(target: DeliveryTarget, taskId: string, attempt: number, timeoutMs: number): Promise<{ ok: boolean; detail: string }>;
 }
 
 export interface Clock {

@@ -17,7 +17,14 @@ export const MAX_PRIORITY = 15;
 
 export const TASK_DEFAULTS = {
   timeoutSeconds: 30,
-  maxTimeoutSeconds: 300,
+  /** An attempt's overall limit: beyond maxSyncWaitSeconds only an agent that accepts (202) can use it. */
+  maxTimeoutSeconds: 43_200,
+  /** The longest the dispatcher waits for an agent's HTTP answer (a result, or a 202). */
+  maxSyncWaitSeconds: 300,
+  /** How long an agent that accepted may stay silent (no progress) before it loses the attempt. */
+  heartbeatTimeoutSeconds: 60,
+  minHeartbeatTimeoutSeconds: 5,
+  maxHeartbeatTimeoutSeconds: 3600,
   maxRetries: 3,
   maxMaxRetries: 10,
   firstRetryDelaySeconds: 5,
@@ -36,7 +43,8 @@ const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   pending: ['queued', 'sent', 'cancelled', 'failed', 'timeout'],
   queued: ['sent', 'cancelled', 'failed', 'timeout'],
   sent: ['running', 'completed', 'failed', 'retrying', 'timeout', 'cancelled'],
-  running: ['completed', 'failed', 'retrying', 'timeout', 'cancelled'],
+  // running → running: an agent's progress, rewritten on the state item with the status it had.
+  running: ['running', 'completed', 'failed', 'retrying', 'timeout', 'cancelled'],
   retrying: ['sent', 'cancelled', 'failed', 'timeout'],
   completed: [],
   failed: [],
@@ -92,6 +100,18 @@ export interface Task {
   retry_delay_seconds?: number;
   /** Why the last attempt went to its agent. */
   routing?: RoutingDecision;
+  /** The cache slot the current attempt holds on its agent (released by whoever ends an accepted attempt). */
+  slot?: string;
+  /** How long an agent that accepted the task may stay silent before it loses the attempt; set at submit. */
+  heartbeat_timeout_seconds?: number;
+  /** While `running` (accepted): when (ms since epoch) the agent loses the attempt unless it reports progress. */
+  heartbeat_until?: number;
+  /** The agent's last reported progress (0-100) and message, and when it last reported any. */
+  progress?: number;
+  progress_message?: string;
+  last_progress_at?: string;
+  /** The attempt whose report (POST /tasks/{id}/result) was applied: a repeat of it is answered 200 and changes nothing. */
+  reported?: number;
 }
 
 /** What a task was submitted with for its agent: stored once, apart from its status, and never rewritten. */
@@ -146,6 +166,15 @@ export interface TaskStatusResponse {
   retry_count: number;
   attempts: number;
   routing?: RoutingDecision;
+  /** What the agent last reported with POST /tasks/{id}/progress; null when it never did. */
+  progress: number | null;
+  progress_message: string | null;
+  last_progress_at: string | null;
+}
+
+/** The longest the dispatcher waits for the agent's HTTP answer to one attempt. */
+export function syncWaitSeconds(task: Pick<Task, 'timeout_seconds'>): number {
+  return Math.min(task.timeout_seconds, TASK_DEFAULTS.maxSyncWaitSeconds);
 }
 
 export function toStatusResponse(task: TaskState): TaskStatusResponse {
@@ -159,6 +188,9 @@ export function toStatusResponse(task: TaskState): TaskStatusResponse {
     created_at: task.created_at,
     retry_count: retryCount(task),
     attempts: task.attempts,
+    progress: task.progress ?? null,
+    progress_message: task.progress_message ?? null,
+    last_progress_at: task.last_progress_at ?? null,
   };
   if (task.result !== undefined) out.result = task.result;
   if (task.error !== undefined) out.error = task.error;

@@ -1,5 +1,5 @@
 import { backoffCeilingSeconds } from './retry-policy';
-import type { Task } from './task-model';
+import { syncWaitSeconds, type Task } from './task-model';
 
 export type WorkflowKind = 'express' | 'standard';
 /** `auto` runs short tasks on Express and hands them to Standard if they outgrow it; `standard` runs all on Standard. */
@@ -11,11 +11,15 @@ export const EXPRESS_SAFETY_SECONDS = 30;
 /** Time one dispatch step may take beyond the attempt timeout (selection, lease, recording). */
 export const STEP_OVERHEAD_SECONDS = 20;
 
-/** The longest a task's attempts and retry delays can take, leaving out time spent waiting for a free agent. */
+/**
+ * The longest a task's attempts and retry delays can take inside an execution, leaving out time spent
+ * waiting for a free agent. An attempt waits at most the sync wait for its agent's answer: one that
+ * accepts (202) ends the execution, and its retry starts another.
+ */
 export function worstCaseRunSeconds(task: Pick<Task, 'timeout_seconds' | 'max_retries'>, retryBaseDelaySeconds: number): number {
   let total = 0;
   for (let attempt = 1; attempt <= task.max_retries + 1; attempt++) {
-    total += task.timeout_seconds + STEP_OVERHEAD_SECONDS;
+    total += syncWaitSeconds(task) + STEP_OVERHEAD_SECONDS;
     // The jittered wait is at most the ceiling; an agent's Retry-After beyond it triggers a hand-over.
     if (attempt <= task.max_retries) total += backoffCeilingSeconds(attempt, retryBaseDelaySeconds);
   }

@@ -1,7 +1,16 @@
+import { reportProgress, reportResult } from '../app/agent-reports';
 import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
 import { ValidationError } from '../core/errors';
-import { idempotencyKeyOf, listTasksQuerySchema, taskSubmitRequestSchema } from '../core/contract';
+import {
+  AGENT_AUTH_HEADERS,
+  agentProgressSchema,
+  agentReportSchema,
+  idempotencyKeyOf,
+  listTasksQuerySchema,
+  taskSubmitRequestSchema,
+} from '../core/contract';
 import { parseOrThrow } from '../core/validation';
+import { agentClient } from '../composition/agent-client';
 import { config, depsOf } from '../composition/composition-root';
 import { agents, tasks } from '../composition/dynamodb-stores';
 import { httpApi, idParam } from '../composition/http-handler';
@@ -11,7 +20,7 @@ import { submitIdempotency } from '../composition/submit-idempotency';
 import { cache } from '../composition/task-cache';
 import { workflow } from '../composition/workflow';
 
-const deps = depsOf({ agents, tasks, queue, cache, workflow });
+const deps = depsOf({ agents, tasks, queue, cache, workflow, agentClient });
 
 export const handler = httpApi(
   'tasks',
@@ -38,6 +47,16 @@ export const handler = httpApi(
     }),
     'GET /tasks/{id}': async (req) => ({ status: 200, body: await getTask(deps, idParam(req, 'task')) }),
     'DELETE /tasks/{id}': async (req) => ({ status: 200, body: await cancelTask(deps, idParam(req, 'task')) }),
+    'POST /tasks/{id}/result': async (req) => {
+      const id = idParam(req, 'task');
+      const report = parseOrThrow(agentReportSchema, req.body ?? {}, 'task report');
+      return { status: 200, body: await reportResult(deps, id, req.headers[AGENT_AUTH_HEADERS.agentToken], report) };
+    },
+    'POST /tasks/{id}/progress': async (req) => {
+      const id = idParam(req, 'task');
+      const progress = parseOrThrow(agentProgressSchema, req.body ?? {}, 'task progress');
+      return { status: 200, body: await reportProgress(deps, id, req.headers[AGENT_AUTH_HEADERS.agentToken], progress) };
+    },
   },
-  { maxBodyBytes: config.MAX_BODY_BYTES },
+  { maxBodyBytes: config.MAX_BODY_BYTES, maxAnswerBytes: config.MAX_AGENT_ANSWER_BYTES },
 );

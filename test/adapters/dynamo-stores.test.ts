@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
+import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
+import { noMetrics } from '../../functions/app/deps';
+import { loadConfig } from '../../functions/composition/config';
 import type { TaskQueue } from '../../functions/core/ports';
 import { TASKS_TABLE_KEYS, taskShard } from '../../functions/core/table-keys';
 import { tempDir } from '../../harness/processes';
@@ -125,11 +128,13 @@ describe('DynamoTaskStore when the indexes list a task as both unfinished and fi
       expect((await tasks.list({ limit: 10 })).tasks.map((t) => `${t.task_id} ${t.status}`)).toEqual(['twice sent']);
       expect((await tasks.list({ status: 'completed', limit: 10 })).tasks).toEqual([]);
 
-      expect(await reconcile({ tasks, queue, clock, cache: new MemoryTaskCache() }, 0)).toEqual({
+      const rest = { settings: loadConfig({}).settings, metrics: noMetrics, agents: new MemoryAgentStore() };
+      expect(await reconcile({ tasks, queue, clock, cache: new MemoryTaskCache(), ...rest }, 0)).toEqual({
         requeued: 1,
         task_ids: ['twice'],
         overdue: 0,
         lost_wake_ups: 0,
+        attempts_ended: 0,
       });
       expect(requeued).toEqual(['twice']);
     } finally {

@@ -17,6 +17,8 @@ interface Reply {
 let server: http.Server;
 let port: number;
 const replies = new Map<string, Reply>();
+/** Cancel notices the server got: path, headers and body. */
+const notices: Array<{ path: string; headers: http.IncomingHttpHeaders; body: unknown }> = [];
 const client = new HttpAgentClient(parseNetworkPolicy('127.0.0.0/8', false), 262_144);
 
 beforeAll(async () => {
@@ -24,6 +26,11 @@ beforeAll(async () => {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
+      if (req.url?.endsWith('/cancel')) {
+        notices.push({ path: req.url, headers: req.headers, body: JSON.parse(raw) });
+        res.writeHead(req.url.includes('unknown') ? 404 : 200).end();
+        return;
+      }
       const { task_id } = JSON.parse(raw) as { task_id: string };
       const reply = replies.get(task_id) ?? { status: 500 };
       const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {});
@@ -142,6 +149,26 @@ describe('HttpAgentClient classifies failed attempts', () => {
   it("keeps at most 2 000 characters of an agent's own error", async () => {
     const result = await deliver('t-long-error', { status: 200, body: { status: 'failed', error: 'e'.repeat(10_000) } });
     expect(result.kind === 'failed' && result.error.length).toBe('agent reported failure: '.length + 2_000);
+  });
+
+  it('a 202, with any body or none, is an accepted attempt', async () => {
+    expect(await deliver('t-accepted', { status: 202, body: { task_id: 't-accepted', status: 'running' } })).toEqual({ kind: 'accepted' });
+    expect(await deliver('t-accepted-any', { status: 202, body: 'queued' })).toEqual({ kind: 'accepted' });
+  });
+
+  it('sends a cancel notice signed as a delivery, to POST /task/{id}/cancel; a 404 (unknown task) is fine too', async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const target = { agentId: 'a', host: '127.0.0.1', port, signingSecret: secret };
+    expect(await client.notifyCancel(target, 'task-1', 2, 1_000)).toEqual({ ok: true, detail: 'agent answered HTTP 200' });
+    expect(await client.notifyCancel(target, 'unknown', 1, 1_000)).toMatchObject({ ok: true });
+    const [notice] = notices;
+    expect(notice?.path).toBe('/task/task-1/cancel');
+    expect(notice?.body).toEqual({ task_id: 'task-1', attempt: 2, reason: 'cancelled' });
+    expect(notice?.headers['webhook-id']).toBe('task-1:2:cancel');
+    const { Webhook } = await import('standardwebhooks');
+    const raw = JSON.stringify(notice?.body);
+    expect(() => new Webhook(secret).verify(raw, notice!.headers as Record<string, string>)).not.toThrow();
+    expect(await client.notifyCancel({ ...target, port: 1 }, 'task-1', 2, 1_000)).toMatchObject({ ok: false });
   });
 
   it('a completed answer is a success', async () => {

@@ -12,6 +12,7 @@ import type { TaskCache } from '../../functions/core/cache-port';
 import { waitingScore } from '../../functions/core/waiting-queue';
 import { moveSlot, ownerOf, type RedisCluster, startRedisCluster } from '../../harness/redis-cluster';
 import { describeTaskCacheContract } from './task-cache-contract';
+import { describeTrackedAttemptsContract } from './tracked-attempts-contract';
 
 let cluster: RedisCluster;
 const opened: TaskCache[] = [];
@@ -33,10 +34,12 @@ function clusterCache(observer: CacheObserver = counting): RedisTaskCache {
   return cache;
 }
 
-describeTaskCacheContract({
+const clusterSubject = {
   name: 'RedisTaskCache (three-master Redis Cluster over TLS)',
-  instances: (n) => Array.from({ length: n }, () => clusterCache()),
-});
+  instances: (n: number) => Array.from({ length: n }, () => clusterCache()),
+};
+describeTaskCacheContract(clusterSubject);
+describeTrackedAttemptsContract(clusterSubject);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -10,6 +10,7 @@ import type { TaskCache } from '../../functions/core/cache-port';
 import { freePort } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 import { describeTaskCacheContract } from './task-cache-contract';
+import { describeTrackedAttemptsContract } from './tracked-attempts-contract';
 
 let redis: Extract<RedisInstance, { kind: 'spawned' | 'external' }>;
 const opened: TaskCache[] = [];
@@ -26,24 +27,27 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeTaskCacheContract({
+const memorySubject = {
   name: 'MemoryTaskCache',
-  instances: (n) => {
+  instances: (n: number) => {
     const one = new MemoryTaskCache();
     opened.push(one);
     return Array.from({ length: n }, () => one);
   },
-});
-
-describeTaskCacheContract({
+};
+const redisSubject = {
   name: 'RedisTaskCache (real redis-server)',
-  instances: (n) =>
+  instances: (n: number) =>
     Array.from({ length: n }, () => {
       const c = RedisTaskCache.fromUrl(redis.url, quiet);
       opened.push(c);
       return c;
     }),
-});
+};
+describeTaskCacheContract(memorySubject);
+describeTaskCacheContract(redisSubject);
+describeTrackedAttemptsContract(memorySubject);
+describeTrackedAttemptsContract(redisSubject);
 
 const NOW = 1_700_000_000_000;
 

@@ -229,6 +229,19 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         });
       });
 
+      it('with when.status, moves only from those statuses (of the ones allowed), and an empty choice moves nothing', async () => {
+        const before = await created('r', 5, { status: 'retrying', attempts: 1 });
+        const inFlight = ['sent', 'running'] as const;
+        expect(await store.transition('r', 'failed', { set: { error: 'late' }, when: { attempts: 1, status: inFlight } })).toBeUndefined();
+        expect(await store.transition('r', 'failed', { when: { status: [] } })).toBeUndefined();
+        expect(await store.get('r')).toStrictEqual(stateOf(before));
+        await created('s', 5, { status: 'running', attempts: 1 });
+        expect(await store.transition('s', 'running', { set: { progress: 40 }, when: { attempts: 1, status: inFlight } })).toMatchObject({
+          status: 'running',
+          progress: 40,
+        });
+      });
+
       it('answers undefined for an unknown task and creates nothing', async () => {
         expect(await store.transition('ghost', 'queued', { set: { queued_at: iso(NOW) } })).toBeUndefined();
         expect(await store.get('ghost')).toBeUndefined();

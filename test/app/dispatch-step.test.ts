@@ -79,6 +79,7 @@ describe('dispatchStep', () => {
           timeout_seconds: 30,
           priority: 10,
           metadata: { team: 'finops' },
+          heartbeat_timeout_seconds: 60,
         },
         attempt: 1,
         deadlineMs: start + 30_000,

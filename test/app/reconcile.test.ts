@@ -50,7 +50,7 @@ describe('reconcile', () => {
     await stored('old-completed', 'completed', { updatedSecondsAgo: 600 });
     await stored('old-failed', 'failed', { updatedSecondsAgo: 600 });
 
-    const out = await reconcile({ tasks, queue, clock, cache: w.cache }, 120);
+    const out = await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120);
 
     expect(out.requeued).toBe(3);
     expect([...out.task_ids].sort()).toEqual(['stale-pending', 'stale-retrying', 'stale-sent']);
@@ -60,15 +60,22 @@ describe('reconcile', () => {
   it('counts the stale time from the last write, on the clock: a task moved just now waits it out', async () => {
     await stored('moved', 'pending', { updatedSecondsAgo: 600 });
     await tasks.transition('moved', 'queued', { set: { queued_at: clock.iso() } });
-    expect((await reconcile({ tasks, queue, clock, cache: w.cache }, 120)).requeued).toBe(0);
+    expect(
+      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120)).requeued,
+    ).toBe(0);
     clock.advance(119_999);
-    expect((await reconcile({ tasks, queue, clock, cache: w.cache }, 120)).requeued).toBe(0);
+    expect(
+      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120)).requeued,
+    ).toBe(0);
     clock.advance(1);
-    expect(await reconcile({ tasks, queue, clock, cache: w.cache }, 120)).toEqual({
+    expect(
+      await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120),
+    ).toEqual({
       requeued: 1,
       task_ids: ['moved'],
       overdue: 0,
       lost_wake_ups: 0,
+      attempts_ended: 0,
     });
     expect(await drainQueue()).toEqual(['moved']);
   });
@@ -78,7 +85,9 @@ describe('reconcile', () => {
     await stored('leased-running', 'running', { updatedSecondsAgo: 1, leaseUntil: NOW + 60_000 });
     await stored('done', 'completed', { updatedSecondsAgo: 1 });
 
-    expect((await reconcile({ tasks, queue, clock, cache: w.cache }, 0)).requeued).toBe(2);
+    expect(
+      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 0)).requeued,
+    ).toBe(2);
     expect(await drainQueue()).toEqual(['fresh-queued', 'leased-running']);
   });
 
@@ -87,7 +96,10 @@ describe('reconcile', () => {
     await stored('stale-sent', 'sent', { updatedSecondsAgo: 600, leaseUntil: NOW - 1000 });
 
     // A budget of 10 that the 30 queued tasks would fill if they were read.
-    expect((await reconcile({ tasks, queue, clock, cache: w.cache }, 120, 10)).task_ids).toEqual(['stale-sent']);
+    expect(
+      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120, 10))
+        .task_ids,
+    ).toEqual(['stale-sent']);
     expect(await drainQueue()).toEqual(['stale-sent']);
   });
 
@@ -95,7 +107,11 @@ describe('reconcile', () => {
     for (let i = 0; i < 4; i++) await stored(`stale-pending-${i}`, 'pending', { updatedSecondsAgo: 600 });
     for (let i = 0; i < 4; i++) await stored(`stale-retrying-${i}`, 'retrying', { updatedSecondsAgo: 600 });
 
-    const out = await reconcile({ tasks, queue, clock, cache: w.cache }, 120, 2);
+    const out = await reconcile(
+      { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents },
+      120,
+      2,
+    );
     expect(out.requeued).toBe(4);
     expect((await drainQueue()).map((id) => id.replace(/-\d$/, ''))).toEqual([
       'stale-pending',

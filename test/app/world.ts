@@ -16,6 +16,7 @@ import type { AgentTaskRequest } from '../../functions/core/contract';
 import type {
   AgentClient,
   Continuation,
+  DeliveryResult,
   DeliveryTarget,
   FirstStart,
   StartOutcome,
@@ -40,15 +41,16 @@ export function stateOf(task: Task): TaskState {
 
 /** The intake queue: what was enqueued, in order. */
 export class RecordingQueue implements TaskQueue {
-  readonly sent: Array<{ taskId: string; priority: number; firstStart?: FirstStart; continuation?: Continuation }> = [];
+  readonly sent: Array<{ taskId: string; priority: number; firstStart?: FirstStart; continuation?: Continuation; delaySeconds?: number }> =
+    [];
   /** Set to make the next enqueue fail with it. */
   failWith?: Error;
 
-  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation): Promise<void> {
+  async enqueue(taskId: string, priority: number, start?: FirstStart | Continuation, delaySeconds?: number): Promise<void> {
     const err = this.failWith;
     this.failWith = undefined;
     if (err) throw err;
-    if (start === undefined) this.sent.push({ taskId, priority });
+    if (start === undefined) this.sent.push(delaySeconds === undefined ? { taskId, priority } : { taskId, priority, delaySeconds });
     else this.sent.push('generation' in start ? { taskId, priority, continuation: start } : { taskId, priority, firstStart: start });
   }
 
@@ -108,19 +110,25 @@ export interface Delivery {
 }
 
 /** One scripted answer: a result, or a function of the delivery (to act while the agent "works"). */
-export type Answer = AttemptResult | ((delivery: Delivery) => Promise<AttemptResult>);
+export type Answer = DeliveryResult | ((delivery: Delivery) => Promise<DeliveryResult>);
 
 /** An agent client that answers each delivery with the next scripted answer, and records them all. */
 export class ScriptedAgentClient implements AgentClient {
   readonly deliveries: Delivery[] = [];
+  readonly cancelNotices: Array<{ agentId: string; taskId: string; attempt: number }> = [];
   private readonly script: Answer[] = [];
+
+  async notifyCancel(target: DeliveryTarget, taskId: string, attempt: number): Promise<{ ok: boolean; detail: string }> {
+    this.cancelNotices.push({ agentId: target.agentId, taskId, attempt });
+    return { ok: true, detail: 'agent answered HTTP 200' };
+  }
 
   answer(...answers: Answer[]): this {
     this.script.push(...answers);
     return this;
   }
 
-  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<AttemptResult> {
+  async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<DeliveryResult> {
     const delivery = { target, request, attempt, deadlineMs };
     this.deliveries.push(delivery);
     const next = this.script.shift();
@@ -137,6 +145,7 @@ export const failed = (error: string, retryable = true, extra: { retryAfterSecon
   health: retryable ? 'failure' : 'neutral',
   ...extra,
 });
+export const accepted = (): DeliveryResult => ({ kind: 'accepted' });
 export const timedOut = (error = 'no answer in time'): AttemptResult => ({ kind: 'timed_out', error });
 
 /** A world for use cases. Private networks 10.0.0.0/8 are allowed, as a deployment in a VPC would. */

@@ -22,8 +22,12 @@ describe('task status transitions', () => {
     expect(TASK_STATUSES.filter(isTerminal)).toEqual(['completed', 'failed', 'timeout', 'cancelled']);
   });
 
-  it.each(TASK_STATUSES.map((s) => [s]))('a task in %s cannot "move" to the status it already has', (s) => {
+  it.each(TASK_STATUSES.filter((s) => s !== 'running').map((s) => [s]))('a task in %s cannot "move" to the status it already has', (s) => {
     expect(canTransition(s, s)).toBe(false);
+  });
+
+  it('a running task may be rewritten as running: the progress of an agent that accepted it', () => {
+    expect(canTransition('running', 'running')).toBe(true);
   });
 
   it.each(NON_TERMINAL.map((s) => [s]))('a %s task can always be cancelled, failed or timed out', (from) => {
@@ -66,7 +70,7 @@ describe('allowedFrom (the statuses a conditional write may start from)', () => 
     ['pending', []],
     ['queued', ['pending']],
     ['sent', ['pending', 'queued', 'retrying']],
-    ['running', ['sent']],
+    ['running', ['sent', 'running']],
     ['retrying', ['sent', 'running']],
     ['completed', ['sent', 'running']],
     ['failed', ['pending', 'queued', 'sent', 'running', 'retrying']],
@@ -112,6 +116,9 @@ describe('retry count and the status response', () => {
       created_at: '2025-01-01T00:00:00.000Z',
       retry_count: 0,
       attempts: 0,
+      progress: null,
+      progress_message: null,
+      last_progress_at: null,
     });
     for (const key of ['result', 'error', 'started_at', 'completed_at']) expect(res).not.toHaveProperty(key);
   });

@@ -13,7 +13,8 @@ import { parseOrThrow } from '../../functions/core/validation';
 
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
 const PRIORITY_RULE = 'an integer from 1 to 15';
-const TIMEOUT_RULE = 'an integer from 0 to 300 seconds per attempt; 0 or absent means 30';
+const TIMEOUT_RULE =
+  'an integer from 0 to 43200 seconds per attempt; 0 or absent means 30; beyond 300 only an agent that accepts with 202 can use it';
 const RETRIES_RULE = 'an integer from 0 to 10; 0 means one attempt and no retry';
 const HOST_RULE = 'a host name or IP address without scheme, port or path';
 const SUBMIT_FIELDS =
@@ -120,10 +121,16 @@ describe('task submission validation', () => {
     ],
     ['a negative priority is rejected', submit({ priority: -5 }), ['priority'], [`priority must be ${PRIORITY_RULE}`]],
     [
-      'timeout_seconds above 300 is rejected',
-      submit({ timeout_seconds: 301 }),
+      'heartbeat_timeout_seconds below 5 is rejected',
+      submit({ heartbeat_timeout_seconds: 4 }),
+      ['heartbeat_timeout_seconds'],
+      ['heartbeat_timeout_seconds must be an integer from 5 to 3600 seconds an agent that accepted the task', '(got number 4)'],
+    ],
+    [
+      'timeout_seconds above 43200 (12 h) is rejected',
+      submit({ timeout_seconds: 43_201 }),
       ['timeout_seconds'],
-      [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number 301)'],
+      [`timeout_seconds must be ${TIMEOUT_RULE}`, '(got number 43201)'],
     ],
     [
       'a negative timeout_seconds is rejected',
@@ -282,7 +289,11 @@ describe('task submission validation', () => {
   });
 
   it('every wrong field is named in one message so the caller can fix the request in one go', () => {
-    const err = rejection(taskSubmitRequestSchema, { agent_type: 'cost', priority: 99, timeout_seconds: 999, extra: 1 }, 'task submission');
+    const err = rejection(
+      taskSubmitRequestSchema,
+      { agent_type: 'cost', priority: 99, timeout_seconds: 99_999, extra: 1 },
+      'task submission',
+    );
     expect(err.issues.map((i) => i.field).sort()).toEqual(['extra', 'priority', 'task_type', 'timeout_seconds']);
     for (const issue of err.issues) {
       expect(issue.message).toContain(issue.field);
@@ -312,7 +323,8 @@ describe('task submission validation', () => {
     ['timeout_seconds 0 means the 30-second default', { timeout_seconds: 0 }, { timeout_seconds: 30 }],
     ['timeout_seconds absent means 30', {}, { timeout_seconds: 30 }],
     ['timeout_seconds 1 is kept', { timeout_seconds: 1 }, { timeout_seconds: 1 }],
-    ['timeout_seconds 300 is the largest kept', { timeout_seconds: 300 }, { timeout_seconds: 300 }],
+    ['timeout_seconds 43200 (12 h) is the largest kept', { timeout_seconds: 43_200 }, { timeout_seconds: 43_200 }],
+    ['heartbeat_timeout_seconds is kept', { heartbeat_timeout_seconds: 5 }, { heartbeat_timeout_seconds: 5 }],
     ['an explicit max_retries 0 is kept as 0 (no retry)', { max_retries: 0 }, { max_retries: 0 }],
     ['max_retries absent means 3', {}, { max_retries: 3 }],
     ['max_retries 10 is the largest kept', { max_retries: 10 }, { max_retries: 10 }],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { workflowInput } from '../../functions/app/start-task';
 import { chooseWorkflow, EXPRESS_LIMIT_SECONDS, mustHandOver, worstCaseRunSeconds } from '../../functions/core/workflow-choice';
 
 describe('choosing Express or Standard', () => {
@@ -19,6 +20,11 @@ describe('choosing Express or Standard', () => {
   it('counts every attempt with its step overhead and every retry delay', () => {
     // 4 attempts of 30 + 20 s, delays 5 + 10 + 20 s.
     expect(worstCaseRunSeconds({ timeout_seconds: 30, max_retries: 3 }, 5)).toBe(4 * 50 + 35);
+  });
+
+  it('counts an attempt of a long task as the 300 s the dispatcher waits for its HTTP answer (an accepted one ends the execution)', () => {
+    expect(worstCaseRunSeconds({ timeout_seconds: 43_200, max_retries: 0 }, 5)).toBe(300 + 20);
+    expect(workflowInput({ task_id: 't', timeout_seconds: 43_200 }, 'standard', 0)).toEqual({ task_id: 't', state_timeout_seconds: 320 });
   });
 
   it('chooses Express only when the worst case stays clear of the 5-minute limit', () => {

@@ -519,6 +519,28 @@ describe('the stateless stack', () => {
     expect(resources).toContain('ExpressWorkflowStateMachine');
   });
 
+  it('serves asynchronous delivery: the dispatcher waits at most 300 s and names the API to report to; the reconciler may end accepted attempts', () => {
+    const fns = stateless.findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Metadata: Record<string, string>; Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } }
+    >;
+    const dispatcher = Object.values(fns).find((f) => f.Metadata['optiinfra:entry'] === 'functions/handlers/dispatcher.ts')!;
+    expect(dispatcher.Properties.Timeout).toBe(330);
+    expect(dispatcher.Properties.Environment.Variables.PUBLIC_API_URL).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^Api[A-Z0-9]+$/), 'ApiEndpoint'],
+    });
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }
+    >;
+    const reconciler = Object.entries(policies).filter(([id]) => id.startsWith('Reconciler'));
+    const actions = reconciler.flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()));
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'sqs:SendMessage'])
+      expect(actions).toContain(action);
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+  });
+
   it('lets only the cache users run in the VPC (the reconciler reads which tasks are parked there)', () => {
     const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<
       string,

@@ -153,10 +153,10 @@ const cases: Case[] = [
     'timeout above the maximum',
     'POST',
     '/tasks',
-    { ...valid, timeout_seconds: 301 },
+    { ...valid, timeout_seconds: 43_201 },
     400,
     'validation_error',
-    'timeout_seconds must be an integer from 0 to 300',
+    'timeout_seconds must be an integer from 0 to 43200',
   ],
   [
     'negative max_retries',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/composition/config';
-import { localSettings, ownTargets, redactedUrl } from '../../local/settings';
+import { localSettings, ownTargets, publicHost, reconcileIntervalSeconds, redactedUrl } from '../../local/settings';
 
 /** Each wrong value, and the message both the functions' cold start and `npm start` stop with. */
 const WRONG: Array<[Record<string, string>, string]> = [
@@ -54,6 +54,27 @@ describe('loadConfig: the functions refuse a wrong setting at cold start, naming
 describe('localSettings: npm start applies the settings as given, or stops', () => {
   it.each(WRONG)('stops on %o with the same message as the functions', (env, message) => {
     expect(() => localSettings(env)).toThrow(message);
+  });
+
+  it.each(['0', '3601', '1.5', 'abc', ''])('refuses RECONCILE_INTERVAL_SECONDS=%j, naming it', (value) => {
+    expect(() => localSettings({ RECONCILE_INTERVAL_SECONDS: value })).toThrow(
+      /^RECONCILE_INTERVAL_SECONDS must be a whole number of seconds from 1 to 3600/,
+    );
+  });
+
+  it('runs the reconciler every 30 s unless RECONCILE_INTERVAL_SECONDS says otherwise', () => {
+    expect(reconcileIntervalSeconds({})).toBe(30);
+    expect(reconcileIntervalSeconds({ RECONCILE_INTERVAL_SECONDS: '2' })).toBe(2);
+  });
+
+  it('names the API to agents by an address they can reach: the loopback for an any-address bind', () => {
+    expect([publicHost('0.0.0.0'), publicHost('::'), publicHost('127.0.0.1'), publicHost('::1'), publicHost('api.local')]).toEqual([
+      '127.0.0.1',
+      '[::1]',
+      '127.0.0.1',
+      '[::1]',
+      'api.local',
+    ]);
   });
 
   it('keeps agents on loopback when the network settings are not set', () => {
