@@ -7,6 +7,7 @@
  */
 import type { AgentRecord } from '../core/agent-model';
 import type { AgentKey, TrackedAttempt } from '../core/cache-port';
+import { deliveryTargetOf } from '../core/ports';
 import { type AttemptResult, afterFailedAttempt } from '../core/retry-policy';
 import { TASK_DEFAULTS, type TaskState, type TaskStatus } from '../core/task-model';
 import type { Deps } from './deps';
@@ -161,13 +162,7 @@ export async function cancelAccepted(deps: AcceptedDeps & Pick<Deps, 'agentClien
 /** The signed POST /task/{id}/cancel to the attempt's agent; never throws, never retried. */
 async function noticeCancel(deps: Pick<Deps, 'agentClient' | 'metrics'>, task: TaskState, agent: AgentRecord | undefined): Promise<string> {
   if (!agent) return 'the agent is no longer registered';
-  const target = {
-    agentId: agent.agent_id,
-    host: agent.host,
-    port: agent.port,
-    scheme: agent.scheme ?? 'http',
-    signingSecret: agent.signing_secret,
-  };
+  const target = deliveryTargetOf(agent);
   const notice = await deps.agentClient.notifyCancel(target, task.task_id, task.attempts, CANCEL_NOTICE_TIMEOUT_MS);
   if (!notice.ok) deps.metrics.count('CancelNoticesFailed', task.agent_type);
   return notice.detail;

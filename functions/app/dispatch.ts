@@ -9,7 +9,7 @@ import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '../core/contract';
 import { unstorablePlace } from '../core/json-limits';
 import type { AgentKey } from '../core/cache-port';
-import type { DeliveryResult } from '../core/ports';
+import { type DeliveryResult, deliveryTargetOf } from '../core/ports';
 import { healthOf } from '../core/retry-policy';
 import { isTerminal, syncWaitSeconds, type TaskState } from '../core/task-model';
 import { agentPollSeconds } from '../core/waiting-queue';
@@ -155,13 +155,7 @@ async function deliver(
   agent: AgentRecord,
   { attempt, deadline, slot }: { attempt: number; deadline: number; slot: string },
 ): Promise<DeliveryResult> {
-  const target = {
-    agentId: agent.agent_id,
-    host: agent.host,
-    port: agent.port,
-    scheme: agent.scheme ?? 'http',
-    signingSecret: agent.signing_secret,
-  };
+  const target = deliveryTargetOf(agent);
   const sentAt = deps.clock.now();
   let result: DeliveryResult | undefined;
   try {

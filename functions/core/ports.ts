@@ -191,6 +191,17 @@ export interface DeliveryTarget {
   signingSecret: string;
 }
 
+/** Where and how an agent is reached: the address it registered, and the secret its deliveries are signed with. */
+export function deliveryTargetOf(agent: AgentRecord): DeliveryTarget {
+  return {
+    agentId: agent.agent_id,
+    host: agent.host,
+    port: agent.port,
+    scheme: agent.scheme ?? 'http',
+    signingSecret: agent.signing_secret,
+  };
+}
+
 /** SQS's longest message delay. */
 export const MAX_ENQUEUE_DELAY_SECONDS = 900;
 
