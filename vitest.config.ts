@@ -66,6 +66,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/waiting.test.ts': 24,
   'test/integration/private-network.test.ts': 6,
   'test/integration/async-delivery.test.ts': 10,
+  'test/integration/async-agents.test.ts': 19,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
