@@ -13,11 +13,13 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * walkthrough that runs every command of the README and docs/ against a real orchestrator, `build`
  * (npm run test:build), the deployment's own `cdk synth` with bundling, validation and cdk-nag, and
  * `cost` (npm run test:cost), `npm run cost` on a few tasks against its budgets. Each takes 20 s of
- * CPU or more on a 2-core machine.
+ * CPU or more on a 2-core machine. `long` (npm run test:long), run by CI after them, holds the checks
+ * that take minutes by nature: a 90 s asynchronous task, 1 000 asynchronous tasks in flight at once.
  */
 const BUILD = ['test/infra/offline-synth.test.ts'];
 const DOCS = ['test/docs/**/*.test.ts'];
 const COST = ['test/integration/cost-budget.test.ts'];
+const LONG = ['test/long/**/*.test.ts'];
 const IAM = ['test/iam/**/*.test.ts'];
 /** Every local runtime of the integration project records its AWS calls here; the iam project, run after it, evaluates them. */
 const RECORD_AWS_CALLS = { OPTIINFRA_RECORD_AWS_CALLS: path.join(import.meta.dirname, 'node_modules', '.cache', 'optiinfra-aws-calls') };
@@ -66,6 +68,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/waiting.test.ts': 24,
   'test/integration/private-network.test.ts': 6,
   'test/integration/async-delivery.test.ts': 10,
+  'test/integration/async-agents.test.ts': 19,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
@@ -101,7 +104,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST, ...IAM],
+          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST, ...IAM, ...LONG],
           globalSetup: ['test/support/global-setup.ts', 'test/support/aws-calls-setup.ts'],
           env: RECORD_AWS_CALLS,
         },
@@ -110,6 +113,7 @@ export default defineConfig({
       { extends: true, test: { name: 'iam', include: IAM, env: RECORD_AWS_CALLS, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'build', include: BUILD } },
       { extends: true, test: { name: 'cost', include: COST } },
+      { extends: true, test: { name: 'long', include: LONG } },
       { extends: true, test: { name: 'docs', include: DOCS, globalSetup: ['test/support/global-setup.ts'] } },
     ],
   },

@@ -230,3 +230,15 @@ export async function startPlainPythonAgent(
 }
 
 export { NODE };
+
+/** Starts examples/plan-agent.ts (a long-running agent: 202, progress after each step) as a real process. */
+export async function startPlanAgent(
+  orchestratorUrl: string,
+  options: { name: string; stepMs: number },
+): Promise<{ id: string; proc: Proc; stop(): Promise<void> }> {
+  const args = ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'examples/plan-agent.ts', '--name', options.name];
+  args.push('--port', '0', '--step-ms', String(options.stepMs), '--orchestrator', orchestratorUrl);
+  const proc = startProcess(NODE, args);
+  const [, id] = await proc.waitFor(/ready: \S+, agent id (\S+)/, 60_000);
+  return { id: id!, proc, stop: async () => void (await proc.stop('SIGTERM')) };
+}

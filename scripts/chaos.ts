@@ -3,9 +3,9 @@
  * itself are killed (SIGKILL) and started again. Every process is real: `local/main.ts`, a
  * redis-server, and examples/fault-agent.ts agents that log every delivery.
  *
- *   npm run chaos                         # 2000 tasks, 12 agents
+ *   npm run chaos                         # 2000 tasks, 12 agents and 4 that answer 202
  *   npm run chaos -- --tasks 500 --rate 40 --seed 7
- *   npm run chaos -- --async-agents 4        # plus 4 agents that answer 202 and report later
+ *   npm run chaos -- --async-agents 0        # without the 4 agents that answer 202 and report later
  *
  * Prints what was accepted and how each accepted task ended, then the two numbers that must be 0:
  *   lost        accepted tasks that are unknown or unfinished when the run ends
@@ -25,7 +25,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     seed: { type: 'string', default: '1' },
     'drain-minutes': { type: 'string', default: '10' },
-    'async-agents': { type: 'string', default: '0' },
+    'async-agents': { type: 'string', default: '4' },
   },
 });
 const TASKS = Number(values.tasks);
@@ -76,6 +76,14 @@ const FLEET: Array<Omit<FaultAgentOptions, 'type'> & { name: string }> = [
 
 const live = new Map<string, AgentProcess>();
 const deliveries: Delivery[] = [];
+/** Of them, those to the agents that answer 202 (--async-agents), and their reports the orchestrator acknowledged. */
+const accepted202 = { deliveries: 0, acknowledged: 0 };
+function keep(name: string, agent: AgentProcess): void {
+  deliveries.push(...agent.deliveries());
+  if (!name.startsWith('chaos-async-')) return;
+  accepted202.deliveries += agent.deliveries().length;
+  accepted202.acknowledged += agent.reports().filter((r) => r.outcome === 'acknowledged').length;
+}
 
 async function startAgent(name: string): Promise<void> {
   const spec = FLEET.find((f) => f.name === name)!;
@@ -96,7 +104,7 @@ async function killAgent(name: string): Promise<void> {
   live.delete(name);
   agent.proc.child.kill('SIGKILL');
   await sleep(50);
-  deliveries.push(...agent.deliveries());
+  keep(name, agent);
   await agent.stop();
 }
 
@@ -244,7 +252,7 @@ if (lostNow.length > 0) {
 
 for (const name of [...live.keys()]) {
   const agent = live.get(name)!;
-  deliveries.push(...agent.deliveries());
+  keep(name, agent);
   await agent.stop();
 }
 if (lostNow.length > 0) {
@@ -273,6 +281,7 @@ console.log(`timed out           ${count('timeout')}`);
 console.log(`cancelled           ${count('cancelled')} (cancel asked for ${cancelRequested.size})`);
 console.log(`lost                ${lost.length}${lost.length ? `  e.g. ${lost.slice(0, 3).join(', ')}` : ''}`);
 console.log(`duplicated          ${duplicated}  (attempts delivered more than once, of ${deliveries.length} deliveries)`);
+console.log(`answered 202        ${accepted202.deliveries} deliveries, ${accepted202.acknowledged} reports acknowledged (--async-agents)`);
 console.log(
   `index repairs       ${indexRepairs.reduce((sum, n) => sum + Number(n), 0)}  (items an index lost to a kill, written again at the ${indexRepairs.length} restart(s) after a kill)`,
 );
