@@ -7,12 +7,10 @@
  * Options also come from AGENT_NAME, AGENT_HOST, AGENT_ADVERTISE_HOST, AGENT_PORT, ORCHESTRATOR_URL and
  * WORK_DELAY_MS. `createCostAgent()` builds the same agent in-process (the local runtime does).
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { Agent, type AgentOptions, type TaskContext } from '../sdk';
+import { runIfMain } from './run-main';
 
 export const COST_TASK_TYPES = ['analyze_cost', 'migrate_to_spot', 'right_size'] as const;
 export type CostTaskType = (typeof COST_TASK_TYPES)[number];
@@ -173,23 +171,4 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
   console.log(`[${values.name}] stopped`);
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    // import.meta.url is the real path; argv[1] may go through a symlink.
-    return realpathSync(path.resolve(script)) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(`[cost-agent] ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'cost-agent', main);

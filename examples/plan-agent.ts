@@ -10,12 +10,10 @@
  * AGENT_PORT, ORCHESTRATOR_URL, STEP_MS, API_TOKEN and FLEET_TOKEN. `createPlanAgent()` builds the
  * same agent in-process. Nothing starts it by default.
  */
-import { realpathSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { Agent, type AgentOptions, NonRetryableTaskError, type TaskContext } from '../sdk';
+import { runIfMain } from './run-main';
 
 const STEPS = [
   'inventory the workloads and their dependencies',
@@ -121,22 +119,4 @@ async function main(): Promise<void> {
   await agent.stop();
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(path.resolve(script)) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(`[plan-agent] ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, 'plan-agent', main);
