@@ -8,7 +8,8 @@ import {
   type SlotRequest,
   type TaskCache,
   type TrackedAttempt,
-  trackedOf,
+  trackedFromMember,
+  trackedMember,
   type Waiter,
   type WaiterState,
   type WaiterSweep,
@@ -87,18 +88,18 @@ export class MemoryTaskCache implements TaskCache {
   async trackAttempt(agent: AgentKey, slot: string, attempt: TrackedAttempt, dueMs: number, slotUntilMs: number): Promise<boolean> {
     this.queues.extend(agent, slot, slotUntilMs);
     const running = this.running.get(attempt.agentType) ?? new Map<string, number>();
-    running.set(`${attempt.taskId}:${attempt.attempt}`, dueMs);
+    running.set(trackedMember(attempt), dueMs);
     this.running.set(attempt.agentType, running);
     return true;
   }
   async untrackAttempt(attempt: TrackedAttempt): Promise<void> {
-    this.running.get(attempt.agentType)?.delete(`${attempt.taskId}:${attempt.attempt}`);
+    this.running.get(attempt.agentType)?.delete(trackedMember(attempt));
   }
   async sweepAttempts(nowMs: number, limit: number): Promise<TrackedAttempt[]> {
     const out: TrackedAttempt[] = [];
     for (const [agentType, running] of this.running) {
       const due = [...running].filter(([, at]) => at <= nowMs).sort((a, b) => a[1] - b[1]);
-      for (const [member] of due.slice(0, limit)) out.push(trackedOf(agentType, member));
+      for (const [member] of due.slice(0, limit)) out.push(trackedFromMember(agentType, member));
     }
     return out;
   }

@@ -7,7 +7,8 @@ import {
   type SlotRequest,
   type TaskCache,
   type TrackedAttempt,
-  trackedOf,
+  trackedFromMember,
+  trackedMember,
   type Waiter,
   type WaiterState,
   type WaiterSweep,
@@ -130,7 +131,7 @@ export class RedisTaskCache implements TaskCache {
         const replies = await this.redis
           .multi()
           .zadd(cacheKeys.pending(agent.type, agent.agentId), 'XX', slotUntilMs, slot)
-          .zadd(cacheKeys.running(attempt.agentType), dueMs, `${attempt.taskId}:${attempt.attempt}`)
+          .zadd(cacheKeys.running(attempt.agentType), dueMs, trackedMember(attempt))
           .zcard(cacheKeys.running(attempt.agentType))
           .exec();
         // The type is listed for the sweep when its set was empty (a key of its own: written once, not per attempt).
@@ -143,7 +144,7 @@ export class RedisTaskCache implements TaskCache {
 
   untrackAttempt(attempt: TrackedAttempt): Promise<void> {
     return this.safe('untrack attempt', async () => {
-      await this.redis.zrem(cacheKeys.running(attempt.agentType), `${attempt.taskId}:${attempt.attempt}`);
+      await this.redis.zrem(cacheKeys.running(attempt.agentType), trackedMember(attempt));
     });
   }
 
@@ -153,7 +154,7 @@ export class RedisTaskCache implements TaskCache {
       const due = await Promise.all(
         types.map((type) => this.redis.zrangebyscore(cacheKeys.running(type), '-inf', nowMs, 'LIMIT', 0, limit)),
       );
-      return types.flatMap((type, i) => (due[i] ?? []).map((member) => trackedOf(type, member)));
+      return types.flatMap((type, i) => (due[i] ?? []).map((member) => trackedFromMember(type, member)));
     });
   }
 

@@ -38,7 +38,7 @@ export function dueOf(task: Pick<TaskState, 'heartbeat_until' | 'lease_until'>):
   return Math.min(task.heartbeat_until ?? Number.POSITIVE_INFINITY, (task.lease_until ?? Number.POSITIVE_INFINITY) - LEASE_GRACE_MS);
 }
 
-const trackedOf = (task: Pick<TaskState, 'agent_type' | 'task_id'>, attempt: number): TrackedAttempt => ({
+const trackedAttemptOf = (task: Pick<TaskState, 'agent_type' | 'task_id'>, attempt: number): TrackedAttempt => ({
   agentType: task.agent_type,
   taskId: task.task_id,
   attempt,
@@ -49,7 +49,7 @@ export async function trackAccepted(deps: Pick<Deps, 'cache'>, task: TaskState):
   if (!task.slot || !task.agent_id) return false;
   const due = dueOf(task);
   const agent: AgentKey = { agentId: task.agent_id, type: task.agent_type };
-  return deps.cache.trackAttempt(agent, task.slot, trackedOf(task, task.attempts), due, due + ACCEPTED_SLOT_SLACK_MS);
+  return deps.cache.trackAttempt(agent, task.slot, trackedAttemptOf(task, task.attempts), due, due + ACCEPTED_SLOT_SLACK_MS);
 }
 
 /**
@@ -139,7 +139,7 @@ export async function endAcceptedAttempt(
 
 /** Frees the attempt's slot (waking the agent's waiters) and drops it from the cache's sweep. */
 export async function releaseAttempt(deps: AcceptedDeps, task: TaskState, attempt: number, known?: AgentRecord): Promise<void> {
-  const untrack = deps.cache.untrackAttempt(trackedOf(task, attempt));
+  const untrack = deps.cache.untrackAttempt(trackedAttemptOf(task, attempt));
   if (task.slot && task.agent_id) {
     const agent = known ?? (await deps.agents.get(task.agent_id));
     const key: AgentKey = { agentId: task.agent_id, type: agent?.type ?? task.agent_type };

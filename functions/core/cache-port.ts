@@ -95,8 +95,13 @@ export interface TrackedAttempt {
   attempt: number;
 }
 
-/** A sorted-set member ("task id:attempt") back as the attempt it names. */
-export function trackedOf(agentType: string, member: string): TrackedAttempt {
+/** The sorted-set member ("task id:attempt") an accepted attempt is kept under, in the cache's sweep. */
+export function trackedMember(attempt: Pick<TrackedAttempt, 'taskId' | 'attempt'>): string {
+  return `${attempt.taskId}:${attempt.attempt}`;
+}
+
+/** A sorted-set member (trackedMember) back as the attempt it names. */
+export function trackedFromMember(agentType: string, member: string): TrackedAttempt {
   const at = member.lastIndexOf(':');
   return { agentType, taskId: member.slice(0, at), attempt: Number(member.slice(at + 1)) };
 }
