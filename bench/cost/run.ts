@@ -5,15 +5,15 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { tempDir } from '../../harness/processes';
-import { functionBySource, LOCAL_AWS, LOCAL_CREDENTIALS } from '../../local/provision';
+import { LOCAL_AWS, LOCAL_CREDENTIALS } from '../../local/provision';
 import { startRedis } from '../../local/stand-ins/redis-launcher';
 import { startRuntime } from '../../local/runtime';
-import type { CfnTemplate } from '../../local/template/cfn-template';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 import { acceptedScenarios } from './accepted';
 import { CacheStatsReader } from './cache-stats';
 import { tableSpecs } from './dynamo-units';
-import { type Bucket, type Counts, type FunctionSpec, Meter, type WorkflowLogLevel } from './meter';
+import { type Counts, Meter } from './meter';
+import { lambdaSpecs, workflowLogLevels } from './template-specs';
 
 export interface CostOptions {
   /** Tasks per scenario (the retried scenario runs at most 50, the waiting one `waitingTasks`). */
@@ -46,31 +46,6 @@ const kb = (n: number) => 'x'.repeat(n * 1024 - 40);
 // Short tasks run on Express (all attempts fit in its 5 minutes); two 300 s attempts need Standard.
 const EXPRESS_TASK = { timeout_seconds: 30, max_retries: 1 };
 const STANDARD_TASK = { timeout_seconds: 300, max_retries: 1 };
-
-function lambdaSpecs(template: CfnTemplate): Record<string, FunctionSpec> {
-  const fleet = new Set(
-    ['handlers/reconciler.ts', 'handlers/api-agents.ts', 'handlers/api-health.ts'].map((s) => functionBySource(template, s)),
-  );
-  const specs: Record<string, FunctionSpec> = {};
-  for (const [id, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== 'AWS::Lambda::Function') continue;
-    const memoryMb = Number((resource.Properties as { MemorySize?: number } | undefined)?.MemorySize ?? 128);
-    const bucket: Bucket = fleet.has(id) ? 'fleet' : 'task';
-    specs[id] = { memoryMb, bucket: () => bucket };
-  }
-  return specs;
-}
-
-/** The log level of each state machine, Express and Standard, as the template sets it. */
-function workflowLogLevels(template: CfnTemplate): Record<'express' | 'standard', WorkflowLogLevel> {
-  const levels = { express: 'OFF', standard: 'OFF' } as Record<'express' | 'standard', WorkflowLogLevel>;
-  for (const resource of Object.values(template.Resources)) {
-    if (resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
-    const props = resource.Properties as { StateMachineType?: string; LoggingConfiguration?: { Level?: WorkflowLogLevel } } | undefined;
-    levels[props?.StateMachineType === 'EXPRESS' ? 'express' : 'standard'] = props?.LoggingConfiguration?.Level ?? 'OFF';
-  }
-  return levels;
-}
 
 const diff = (after: Counts, before: Counts, divisor: number): Counts =>
   Object.fromEntries(Object.keys(after).map((k) => [k, (after[k]! - (before[k] ?? 0)) / divisor]));
