@@ -39,7 +39,14 @@ describe('package.json', () => {
 
   it('lists nothing else under dependencies: local stand-ins, the CDK app and tools are devDependencies', () => {
     expect(Object.keys(pkg.dependencies).filter((name) => !runtime.has(name) && !PEERS.includes(name))).toEqual([]);
-    for (const tool of ['aws-cdk-lib', 'dynalite', 'fauxqs', 'aws-local-stepfunctions', 'tsx', 'esbuild'])
-      expect(pkg.devDependencies).toHaveProperty(tool);
+    for (const tool of ['aws-cdk-lib', 'dynalite', 'tsx', 'esbuild']) expect(pkg.devDependencies).toHaveProperty(tool);
+  });
+
+  it('installs the stand-ins that need Node 22.5 from local/stand-ins/node22/, not from the root', () => {
+    const standIns = JSON.parse(readFileSync(path.join(ROOT, 'local', 'stand-ins', 'node22', 'package.json'), 'utf8')) as typeof pkg;
+    for (const name of ['fauxqs', 'aws-local-stepfunctions']) {
+      expect(standIns.dependencies).toHaveProperty(name);
+      expect({ ...pkg.dependencies, ...pkg.devDependencies }).not.toHaveProperty(name);
+    }
   });
 });
