@@ -83,12 +83,17 @@ describe('the packed packages, installed into an empty project', () => {
     project.remove();
   });
 
-  it('packs each package as dist/, package.json and README only', async () => {
+  it('packs each package as dist/, package.json, README and its commands only', async () => {
     const listed = await npm(['pack', '--dry-run', '--json', ...WORKSPACES.map((w) => `--workspace=${w}`)], ROOT);
     for (const pkg of JSON.parse(listed.stdout) as Array<{ name: string; files: Array<{ path: string }> }>) {
+      const manifest = JSON.parse(readFileSync(path.join(ROOT, 'packages', pkg.name.split('/')[1]!, 'package.json'), 'utf8')) as {
+        bin?: Record<string, string>;
+      };
+      // A command's launcher may sit outside dist/ (npm links commands before prepare builds dist/).
+      const commands = Object.values(manifest.bin ?? {}).map((file) => path.posix.normalize(file));
       const stray = pkg.files
         .map((f) => f.path)
-        .filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(p));
+        .filter((p) => !p.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE', ...commands].includes(p));
       expect(stray, pkg.name).toEqual([]);
     }
   });
