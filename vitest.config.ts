@@ -43,6 +43,7 @@ const UNIT = [
   'test/infra/function-bundles.test.ts',
   'test/composition/observability.test.ts',
   'test/bench/**/*.test.ts',
+  'test/api/**/*.test.ts',
 ];
 
 /**
