@@ -46,7 +46,8 @@ describe('bearer tokens on the local API', () => {
       const none = await call(orch.url, method, path, body);
       expect(none.status).toBe(401);
       expect(none.body).toEqual({
-        error: 'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)',
+        error:
+          'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health and GET /openapi.json are open)',
         code: 'unauthorized',
       });
       for (const header of [
