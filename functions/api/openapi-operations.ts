@@ -14,7 +14,7 @@ import {
   listTasksQuerySchema,
   registerAgentRequestSchema,
   taskSubmitRequestSchema,
-} from '../core/contract';
+} from '@optiinfra/contract';
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
 

@@ -1,13 +1,13 @@
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the route table (routes.ts), the
- * request schemas of the contract and the answer schemas (api-responses.ts), with zod's own JSON
- * Schema output (draft 2020-12, OpenAPI 3.1's dialect). Nothing is written by hand twice: a field
- * added to a schema is in the document, and a route without a description here fails the build.
+ * contract's request schemas and its answer schemas (@optiinfra/contract/responses), with zod's own
+ * JSON Schema output (draft 2020-12, OpenAPI 3.1's dialect). Nothing is written by hand twice: a
+ * field added to a schema is in the document, and a route without a description fails the build.
  * Served by the local runtime at GET /openapi.json and written by `npm run build:openapi`.
  */
 import * as z from 'zod/mini';
-import * as answers from '../core/api-responses';
-import { UUID_RE } from '../core/uuid';
+import { UUID_RE } from '@optiinfra/contract';
+import * as answers from '@optiinfra/contract/responses';
 import { type ErrorStatus, OPERATIONS, type OperationDoc } from './openapi-operations';
 import { API_ROUTES, type ApiRouteSpec, routeKey } from './routes';
 

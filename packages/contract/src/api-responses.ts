@@ -1,11 +1,13 @@
 /**
  * The API's answers as schemas, for what the API sends rather than what it reads: the OpenAPI
  * document is generated from them, the integration tests check every real answer against it, and
- * the answer types (AgentView, TaskStatusResponse...) are inferred from them. The functions import
- * those types only (`import type`), so no Lambda builds these schemas at cold start.
+ * the answer types (AgentView, TaskStatusResponse...) are inferred from them. The package's main
+ * entry exports those types only; the schemas are `@optiinfra/contract/responses`, so no function
+ * that imports the contract builds them at cold start.
  */
 import * as z from 'zod/mini';
-import { AGENT_SCHEMES, AGENT_STATUSES, CIRCUIT_STATES, TASK_STATUSES } from './wire-values';
+import { AGENT_SCHEMES, AGENT_STATUSES, CIRCUIT_STATES } from './agent-values.js';
+import { TASK_STATUSES } from './task-statuses.js';
 
 const count = () => z.int().check(z.minimum(0));
 const time = () => z.iso.datetime();
