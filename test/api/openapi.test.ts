@@ -109,5 +109,7 @@ describe('checking an answer against the document', () => {
     expect(answerProblem('PUT', '/tasks', 405, { error: 'PUT is not allowed', code: 'method_not_allowed' })).toBeUndefined();
     expect(answerProblem('PUT', '/tasks', 404, error)).toMatch(/must be 405/);
     expect(answerProblem('GET', '/jobs', 200, {})).toMatch(/must be 404/);
+    // As the API routes it: "register" is an id to GET /agents/{id}, which answers 400 for it.
+    expect(answerProblem('GET', '/agents/register', 400, { error: 'invalid agent id', code: 'validation_error' })).toBeUndefined();
   });
 });

@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { NODE, startProcess } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
+import { call } from '../support/checked-call';
 
 const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';

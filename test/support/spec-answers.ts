@@ -38,10 +38,10 @@ const templates = Object.keys(paths).map((template) => ({
   re: new RegExp(`^${template.replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`),
 }));
 
-/** The spec's path template for a request path (query string and all), if any. */
-export function specPathOf(path: string): string | undefined {
+/** The spec's path templates a request path (query string and all) matches: "/agents/register" matches "/agents/{id}" too. */
+export function specPathsOf(path: string): string[] {
   const bare = path.split('?')[0]!;
-  return templates.find((t) => t.re.test(bare))?.template;
+  return templates.filter((t) => t.re.test(bare)).map((t) => t.template);
 }
 
 function bodyProblem(schema: Json, body: unknown): string | undefined {
@@ -52,10 +52,11 @@ function bodyProblem(schema: Json, body: unknown): string | undefined {
 
 /** Why this answer is not one the spec allows, or undefined when it is. */
 export function answerProblem(method: string, path: string, status: number, body: unknown): string | undefined {
-  const template = specPathOf(path);
+  const matching = specPathsOf(path);
+  const template = matching.find((t) => paths[t]![method.toLowerCase()]);
   const operation = template ? paths[template]![method.toLowerCase()] : undefined;
   if (!operation) {
-    const expected = template ? 405 : 404;
+    const expected = matching.length > 0 ? 405 : 404;
     if (status !== expected) return `no operation in the spec, so the answer must be ${expected}, not ${status}`;
     return bodyProblem({ $ref: '#/components/schemas/ErrorResponse' }, body);
   }
