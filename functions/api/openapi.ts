@@ -52,14 +52,14 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      'Locally (`npm start`): one of the tokens of API_TOKENS; without API_TOKENS the local API is open to whatever reaches it. On AWS, when the stack is deployed with `jwtIssuer`: a JWT from that issuer.',
+      'Locally (`npm start`): one of the tokens of API_TOKENS; without API_TOKENS the local API is open to whatever reaches it. On AWS, when the stack is deployed with `jwtIssuer`: a JWT from that issuer (API Gateway answers a missing or bad one with 401 `{"message": "Unauthorized"}`).',
   },
   sigv4: {
     type: 'apiKey',
     name: 'Authorization',
     in: 'header',
     description:
-      'On AWS (the default): AWS Signature Version 4 for the `execute-api` service, by an IAM identity allowed `execute-api:Invoke` on the API.',
+      'On AWS (the default): AWS Signature Version 4 for the `execute-api` service, by an IAM identity allowed `execute-api:Invoke` on the API. API Gateway itself refuses an unsigned or unpermitted request, with 403 `{"message": "Forbidden"}` (not the API\'s error shape).',
     'x-amazon-apigateway-authtype': 'awsSigv4',
   },
 } as const;
