@@ -93,6 +93,7 @@ export default defineConfig({
     alias: {
       '@optiinfra/contract/responses': path.join(import.meta.dirname, 'packages/contract/src/api-responses.ts'),
       '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
+      '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
     },
   },
   test: {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
-import { Agent } from '../../sdk';
+import { Agent } from '@optiinfra/sdk';
 import { call } from '../support/checked-call';
 
 const dir = tempDir('optiinfra-tls-');
