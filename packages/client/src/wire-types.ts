@@ -1,0 +1,51 @@
+import type { AgentStatus, AgentView, TaskStatus, TaskStatusResponse, taskSubmitRequestSchema } from '@optiinfra/contract';
+import type * as z from 'zod/mini';
+
+/** What `submit` and `run` send: the API's submit fields, defaults left to the server. */
+export type SubmitTaskInput = z.input<typeof taskSubmitRequestSchema>;
+
+/** A task of `GET /tasks`: the status answer plus what was submitted. */
+export interface TaskListItem extends TaskStatusResponse {
+  parameters: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  timeout_seconds: number;
+  max_retries: number;
+  retry_delay_seconds?: number;
+  queue_timeout_seconds?: number;
+  requested_agent_id?: string;
+  updated_at: string;
+}
+
+export interface TaskPage {
+  tasks: TaskListItem[];
+  count: number;
+  next_token?: string;
+}
+
+export interface AgentPage {
+  agents: AgentView[];
+  count: number;
+  next_token?: string;
+}
+
+export interface CancelTaskResponse {
+  message: string;
+  task_id: string;
+  status: TaskStatus;
+}
+
+export interface ListTasksOptions {
+  status?: TaskStatus;
+  agent_type?: string;
+  /** Tasks per page, 1-100 (the API's default is 50). */
+  limit?: number;
+  /** Start from this page instead of the first. */
+  next_token?: string;
+}
+
+export interface ListAgentsOptions {
+  type?: string;
+  status?: AgentStatus;
+  limit?: number;
+  next_token?: string;
+}
