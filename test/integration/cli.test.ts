@@ -1,8 +1,10 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
-import { freePort, NODE, startProcess } from '../../harness/processes';
+import { freePort, NODE, ROOT, startProcess, tempDir } from '../../harness/processes';
 import { listen } from '../../local/stand-ins/listen';
 import { startRecordingServer } from '../client/recording-server';
 
@@ -154,6 +156,27 @@ describe('optiinfra CLI against the local runtime', () => {
     } finally {
       await cfn.close();
       await api.close();
+    }
+  });
+
+  it('runs the client example of docs/client.md as written, to its end', async () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/client.md'), 'utf8');
+    const example = /```ts client\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const dir = tempDir('client-example-');
+    try {
+      const file = path.join(dir.dir, 'client-example.mts');
+      const source = example!
+        .replace("from '@optiinfra/client'", `from '${path.join(ROOT, 'packages/client/src/index.ts')}'`)
+        .replaceAll('http://127.0.0.1:8080', orchestrator.url);
+      writeFileSync(file, source);
+      const proc = startProcess(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', file]);
+      const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
+      expect(proc.output()).toMatch(/^completed cost-agent-[12] \{/m);
+      expect(proc.output()).toContain('no cost agent offers tune_inference');
+      expect(code).toBe(0);
+    } finally {
+      dir.remove();
     }
   });
 });
