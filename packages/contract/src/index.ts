@@ -18,6 +18,7 @@ export * from './circuit-view.js';
 export * from './errors.js';
 export * from './json-limits.js';
 export * from './task-statuses.js';
+export * from './task-views.js';
 export * from './uuid.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
