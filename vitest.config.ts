@@ -43,6 +43,8 @@ const UNIT = [
   'test/infra/function-bundles.test.ts',
   'test/composition/observability.test.ts',
   'test/bench/**/*.test.ts',
+  'test/client/client.test.ts',
+  'test/cli/**/*.test.ts',
 ];
 
 /**
@@ -87,7 +89,13 @@ class LongestFirstSequencer extends BaseSequencer {
 
 export default defineConfig({
   // The workspace packages run from their sources, as tsconfig.json's paths say (no build needed).
-  resolve: { alias: { '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts') } },
+  resolve: {
+    alias: {
+      '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
+      '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),
+      '@optiinfra/cli': path.join(import.meta.dirname, 'packages/cli/src/index.ts'),
+    },
+  },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

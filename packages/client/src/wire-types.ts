@@ -1,20 +1,11 @@
-import type { AgentStatus, AgentView, TaskStatus, TaskStatusResponse, taskSubmitRequestSchema } from '@optiinfra/contract';
+import type { AgentStatus, AgentView, TaskStatus, TaskView, taskSubmitRequestSchema } from '@optiinfra/contract';
 import type * as z from 'zod/mini';
 
 /** What `submit` and `run` send: the API's submit fields, defaults left to the server. */
 export type SubmitTaskInput = z.input<typeof taskSubmitRequestSchema>;
 
 /** A task of `GET /tasks`: the status answer plus what was submitted. */
-export interface TaskListItem extends TaskStatusResponse {
-  parameters: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  timeout_seconds: number;
-  max_retries: number;
-  retry_delay_seconds?: number;
-  queue_timeout_seconds?: number;
-  requested_agent_id?: string;
-  updated_at: string;
-}
+export type TaskListItem = TaskView;
 
 export interface TaskPage {
   tasks: TaskListItem[];
