@@ -49,18 +49,18 @@ afterEach(async () => {
   await server.close();
 });
 
-async function cli(argv: string[], env: Record<string, string> = {}) {
+async function cli(argv: string[], env: Record<string, string> = {}, options: { tty?: boolean; signal?: AbortSignal } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = {
     out: (t) => out.push(t),
     err: (t) => err.push(t),
-    progress: (t) => err.push(t),
-    endProgress: () => undefined,
-    stderrIsTty: false,
+    progress: (t) => err.push(options.tty ? `[redraw] ${t}` : t),
+    endProgress: () => void (options.tty && err.push('[end]')),
+    stderrIsTty: options.tty === true,
     now: () => NOW,
   };
-  const code = await runCli(argv, { OPTIINFRA_API_URL: server.url, ...env }, io);
+  const code = await runCli(argv, { OPTIINFRA_API_URL: server.url, ...env }, io, options.signal);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -187,5 +187,44 @@ describe('optiinfra against a recording API', () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.out).toContain('run <capability> --type <agent type>');
+  });
+
+  it('on a terminal redraws the progress line and ends it before the result', async () => {
+    server.reply({ status: 201, body: { task_id: TASK_ID, status: 'pending' } }, { status: 200, body: task('completed', { result: 1 }) });
+    const { code, out, err } = await cli(['run', 'analyze_cost', '--type', 'cost', '--wait'], {}, { tty: true });
+    expect(code).toBe(0);
+    expect(out).toBe('1');
+    expect(err.split('\n')).toEqual([
+      '[redraw] waiting: submitted, 0.0s',
+      '[redraw] waiting: completed, agent cost-agent-1, attempt 1, 0.0s',
+      '[end]',
+    ]);
+  });
+
+  it('stops waiting at --wait-timeout or on an interrupt with exit 1, saying the task goes on', async () => {
+    const running = await startRecordingServer((req) =>
+      req.method === 'POST' ? { status: 201, body: { task_id: TASK_ID, status: 'pending' } } : { status: 200, body: task('running') },
+    );
+    try {
+      const env = { OPTIINFRA_API_URL: running.url };
+      const timedOut = await cli(['run', 'analyze_cost', '--type', 'cost', '--wait', '--wait-timeout', '1'], env);
+      expect(timedOut.code).toBe(1);
+      expect(timedOut.err.split('\n').at(-1)).toBe(
+        `optiinfra: stopped waiting after --wait-timeout 1s; task ${TASK_ID} is still running and goes on (optiinfra task ${TASK_ID})`,
+      );
+      const interrupt = new AbortController();
+      const pending = cli(['run', 'analyze_cost', '--type', 'cost', '--wait'], env, { signal: interrupt.signal, tty: true });
+      // The second poll comes after the first answer (running) was seen.
+      await running.received(running.requests.length + 3);
+      interrupt.abort(new Error('interrupted'));
+      const interrupted = await pending;
+      expect(interrupted.code).toBe(1);
+      expect(interrupted.err.split('\n').slice(-2)).toEqual([
+        '[end]',
+        `optiinfra: stopped waiting (interrupted); task ${TASK_ID} is still running and goes on (optiinfra task ${TASK_ID})`,
+      ]);
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { AgentView } from '@optiinfra/contract';
-import type { OptiinfraClient, SubmitTaskInput, TaskListItem } from '@optiinfra/client';
+import { type OptiinfraClient, type SubmitTaskInput, type TaskListItem, TimeoutError } from '@optiinfra/client';
 import { EXIT } from './exit-codes.js';
 import type { Command } from './parse-command.js';
 import { agentsTable, progressLine, taskDetails, tasksTable } from './render.js';
@@ -31,7 +31,29 @@ const CLI_POLL_SECONDS = 5;
 
 const printJson = (io: CliIo, value: unknown) => io.out(JSON.stringify(value, null, 2));
 
-async function run(command: Extract<Command, { name: 'run' }>, { client, io, json, signal }: CommandContext): Promise<number> {
+/** Stopping the wait (Ctrl-C, --wait-timeout) leaves the task running: say which, and how to follow it. */
+async function run(command: Extract<Command, { name: 'run' }>, context: CommandContext): Promise<number> {
+  try {
+    return await submitAndWait(command, context);
+  } catch (err) {
+    if (!(err instanceof StoppedWaiting)) throw err;
+    const { task_id: id, status } = err;
+    context.io.err(`optiinfra: stopped waiting ${err.why}; task ${id} is still ${status} and goes on (optiinfra task ${id})`);
+    return EXIT.failed;
+  }
+}
+
+class StoppedWaiting extends Error {
+  constructor(
+    readonly why: string,
+    readonly task_id: string,
+    readonly status: string,
+  ) {
+    super(`stopped waiting ${why}`);
+  }
+}
+
+async function submitAndWait(command: Extract<Command, { name: 'run' }>, { client, io, json, signal }: CommandContext): Promise<number> {
   const task: SubmitTaskInput = { task_type: command.capability, agent_type: command.agentType, parameters: command.parameters };
   if (command.priority !== undefined) task.priority = command.priority;
   if (command.timeoutSeconds !== undefined) task.timeout_seconds = command.timeoutSeconds;
@@ -55,15 +77,24 @@ async function run(command: Extract<Command, { name: 'run' }>, { client, io, jso
   const ticker = io.stderrIsTty ? setInterval(() => show(true), 1000) : undefined;
   try {
     show(true);
-    const done = await client.wait(submitted.task_id, {
-      pollSeconds: CLI_POLL_SECONDS,
-      ...(command.waitTimeoutSeconds === undefined ? {} : { timeoutMs: command.waitTimeoutSeconds * 1000 }),
-      ...(signal ? { signal } : {}),
-      onUpdate: (update) => {
-        seen = update;
-        show(false);
-      },
-    });
+    const done = await client
+      .wait(submitted.task_id, {
+        pollSeconds: CLI_POLL_SECONDS,
+        ...(command.waitTimeoutSeconds === undefined ? {} : { timeoutMs: command.waitTimeoutSeconds * 1000 }),
+        ...(signal ? { signal } : {}),
+        onUpdate: (update) => {
+          seen = update;
+          show(false);
+        },
+      })
+      .catch((err: unknown) => {
+        io.endProgress();
+        const status = seen?.status ?? submitted.status;
+        if (signal?.aborted) throw new StoppedWaiting('(interrupted)', submitted.task_id, status);
+        if (err instanceof TimeoutError)
+          throw new StoppedWaiting(`after --wait-timeout ${command.waitTimeoutSeconds}s`, submitted.task_id, status);
+        throw err;
+      });
     seen = done;
     show(true);
     io.endProgress();

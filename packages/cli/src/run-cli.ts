@@ -23,7 +23,6 @@ async function connect(global: GlobalOptions, env: CliEnv) {
 
 /** The whole CLI, minus the process: parses argv, runs the command, and answers its exit code. */
 export async function runCli(argv: string[], env: CliEnv, io: CliIo, signal?: AbortSignal): Promise<number> {
-  let topic: string | undefined;
   try {
     const { command, global } = parseCommand(argv);
     if (command.name === 'version') {
@@ -39,12 +38,11 @@ export async function runCli(argv: string[], env: CliEnv, io: CliIo, signal?: Ab
       io.out(text);
       return EXIT.ok;
     }
-    topic = command.name;
     const client = await connect(global, env);
     return await runCommand(command, { client, io, json: global.json, ...(signal ? { signal } : {}) });
   } catch (err) {
     if (signal?.aborted && err === signal.reason) {
-      io.err(`optiinfra: stopped${topic === 'run' ? ' waiting; the task goes on (optiinfra tasks lists it)' : ''}`);
+      io.err('optiinfra: stopped (interrupted)');
       return EXIT.failed;
     }
     io.err(`optiinfra: ${errorLine(err)}`);
