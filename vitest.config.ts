@@ -92,6 +92,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
+      '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
       '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),
       '@optiinfra/cli': path.join(import.meta.dirname, 'packages/cli/src/index.ts'),
     },

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
-import { Agent } from '../../sdk';
+import { Agent } from '@optiinfra/sdk';
 
 const dir = tempDir('optiinfra-tls-');
 let orch: LocalOrchestrator;

@@ -1,8 +1,7 @@
-import type { AgentStatus, AgentView, TaskStatus, TaskView, taskSubmitRequestSchema } from '@optiinfra/contract';
-import type * as z from 'zod/mini';
+import type { AgentStatus, AgentView, TaskStatus, TaskSubmitInput, TaskView } from '@optiinfra/contract';
 
 /** What `submit` and `run` send: the API's submit fields, defaults left to the server. */
-export type SubmitTaskInput = z.input<typeof taskSubmitRequestSchema>;
+export type SubmitTaskInput = TaskSubmitInput;
 
 /** A task of `GET /tasks`: the status answer plus what was submitted. */
 export type TaskListItem = TaskView;
