@@ -64,6 +64,10 @@ function parseBody(text: string): unknown {
 export class HttpTransport {
   constructor(private readonly settings: TransportSettings) {}
 
+  /**
+   * The parsed JSON of a 2xx answer. Callers give it its type from the contract's interfaces: the
+   * contract describes the API's answers as types, not schemas, so they are not re-validated here.
+   */
   async send(call: HttpCall): Promise<unknown> {
     const { retry } = this.settings;
     for (let attempt = 0; ; attempt++) {
