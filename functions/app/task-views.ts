@@ -1,7 +1,8 @@
 import type { TaskView } from '@optiinfra/contract';
 import { type Task, toStatusResponse } from '../core/task-model';
 
-export type { TaskView };
+/** A task as listed by GET /tasks (its type is the contract's): the status response plus what was submitted. */
+export type { TaskView } from '@optiinfra/contract';
 
 export function toTaskView(task: Task): TaskView {
   const view: TaskView = {

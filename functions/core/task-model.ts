@@ -1,5 +1,8 @@
-/** The task model: its statuses, priorities, defaults and API view are the contract's (@optiinfra/contract). No AWS imports here. */
+/** The task model: its statuses, priorities and defaults are the contract's (@optiinfra/contract). No AWS imports here. */
 import { type RoutingDecision, TASK_DEFAULTS, TASK_STATUSES, type TaskStatus, type TaskStatusResponse } from '@optiinfra/contract';
+
+// The answer's types are inferred from its schema in the contract (api-responses.ts).
+export type { LoadSeen, RoutingDecision, TaskStatusResponse } from '@optiinfra/contract';
 
 export {
   TASK_STATUSES,
@@ -11,9 +14,6 @@ export {
   MIN_PRIORITY,
   MAX_PRIORITY,
   TASK_DEFAULTS,
-  type LoadSeen,
-  type RoutingDecision,
-  type TaskStatusResponse,
 } from '@optiinfra/contract';
 
 /**
