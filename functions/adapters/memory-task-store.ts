@@ -1,4 +1,4 @@
-import { unstorablePlace } from '../core/json-limits';
+import { unstorablePlace } from '@optiinfra/contract';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
 import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';

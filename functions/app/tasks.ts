@@ -1,9 +1,9 @@
 /** Use cases behind /tasks: submit, read, list, cancel. */
 import { isExpired } from '../core/agent-model';
-import type { TaskSubmitRequest, TaskSubmitResponse } from '../core/contract';
-import { ConflictError, NoCapableAgentError, NotFoundError } from '../core/errors';
+import type { TaskSubmitRequest, TaskSubmitResponse } from '@optiinfra/contract';
+import { ConflictError, NoCapableAgentError, NotFoundError } from '@optiinfra/contract';
 import { newTaskId } from '../core/ids';
-import type { ListTasksQuery } from '../core/contract';
+import type { ListTasksQuery } from '@optiinfra/contract';
 import { describeTarget, offers } from '../core/routing';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
