@@ -24,8 +24,5 @@ export interface FinishNotices {
   listenForFinish(taskId: string): Promise<FinishListener | undefined>;
 }
 
-/** The longest `?wait=N`, in seconds: API Gateway's integration limit is 30 s, and the request must answer before it. */
-export const MAX_WAIT_SECONDS = 20;
-
 /** Without notices, a waiting request reads the task again this often (eventually consistent reads, at most N / 1 s per request). */
 export const FALLBACK_REREAD_MS = 1_000;

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { finishTask } from '../../functions/app/finish-task';
 import { cancelTask } from '../../functions/app/tasks';
 import { waitForTask } from '../../functions/app/wait-for-task';
-import { NotFoundError } from '../../functions/core/errors';
+import { NotFoundError } from '@optiinfra/contract';
 import { FALLBACK_REREAD_MS } from '../../functions/core/finish-notices';
 import { type World, world } from './world';
 
