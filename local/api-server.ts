@@ -50,6 +50,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Default API_SERVER_TIMEOUTS. */
   timeouts?: Partial<ServerTimeouts>;
+  /** Each function's timeout, as the template sets it (default 10 s): middy ends an invocation that reaches it, as Lambda would. */
+  functionTimeoutsMs?: Partial<Record<ApiFunction, number>>;
 }
 
 interface Target {
@@ -158,7 +160,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           ...(caller ? { authorizer: { jwt: { claims: { sub: caller }, scopes: [] } } } : {}),
         },
       };
-      const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
+      const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, options.functionTimeoutsMs?.[fn] ?? 10_000));
       res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
       res.end(out.body ?? '');
     } catch {
