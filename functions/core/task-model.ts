@@ -1,4 +1,5 @@
 /** Task statuses, priorities and defaults (DESIGN.md §3; the seed's JSON names). No AWS imports here. */
+import type { CallbackStatus } from './task-callback';
 
 export const TASK_STATUSES = ['pending', 'queued', 'sent', 'running', 'retrying', 'completed', 'failed', 'timeout', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -112,6 +113,17 @@ export interface Task {
   last_progress_at?: string;
   /** The attempt whose report (POST /tasks/{id}/result) was applied: a repeat of it is answered 200 and changes nothing. */
   reported?: number;
+  /** Where the finished task is POSTed (set at submit), the secret that signs it, and how that stands (task-callback.ts). */
+  callback_url?: string;
+  callback_secret?: string;
+  callback_status?: CallbackStatus;
+  /** Callback attempts claimed so far. */
+  callback_attempts?: number;
+  /** Until when (ms since epoch) no one may claim the next attempt: the current one's send, or the backoff before the next. */
+  callback_lease_until?: number;
+  /** Why the last attempt failed. */
+  callback_error?: string;
+  callback_sent_at?: string;
 }
 
 /** What a task was submitted with for its agent: stored once, apart from its status, and never rewritten. */

@@ -77,7 +77,7 @@ describe('DynamoTaskStore when the indexes list a task as both unfinished and fi
   it('reconcile requeues such a task once, and listings show it once', async () => {
     const data = tempDir('reconcile-dynamo-');
     const requeued: string[] = [];
-    const queue: TaskQueue = { enqueue: async (taskId) => void requeued.push(taskId) };
+    const queue: TaskQueue = { enqueue: async (taskId) => void requeued.push(taskId), enqueueCallback: async () => undefined };
     let child = await startDynamoProcess(data.dir, { STALL_WRITES_MATCHING: '^item-' });
     let client: DynamoDBClient | undefined;
     try {

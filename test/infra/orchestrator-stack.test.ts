@@ -541,7 +541,7 @@ describe('the stateless stack', () => {
     expect(actions).not.toContain('dynamodb:DeleteItem');
   });
 
-  it('lets only the cache users run in the VPC (the reconciler reads which tasks are parked there)', () => {
+  it('lets only the cache users, and the starter that sends callbacks as the dispatcher delivers, run in the VPC', () => {
     const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<
       string,
       { Metadata: Record<string, string> }
@@ -555,6 +555,7 @@ describe('the stateless stack', () => {
       'functions/handlers/api-tasks.ts',
       'functions/handlers/dispatcher.ts',
       'functions/handlers/reconciler.ts',
+      'functions/handlers/starter.ts',
     ]);
   });
 });
