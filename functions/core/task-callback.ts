@@ -26,7 +26,7 @@ export const CALLBACK_TIMEOUT_MS = 10_000;
  * How long a claimed attempt keeps others off: its send, and a margin for the write that records the
  * outcome. A sender that died holding it is taken over once it ends.
  */
-export const CALLBACK_LEASE_MS = CALLBACK_TIMEOUT_MS + 20_000;
+export const CALLBACK_LEASE_MS = CALLBACK_TIMEOUT_MS + 5_000;
 
 /** Host (brackets removed), port and path of a URL that `callbackUrlProblem` accepted. */
 export function callbackTargetOf(text: string): { scheme: 'http' | 'https'; host: string; port: number; path: string } {
