@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { dependencyRules } from './eslint.dependency-rules.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.optiinfra/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'packages/*/dist/**', 'cdk.out/**', '.optiinfra/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -130,20 +130,31 @@ export const dependencyRules = [
     },
   },
   {
+    files: ['packages/contract/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('The wire contract is a package of its own: it imports only its own modules (./x.js), zod and node:.', [
+              '../*',
+              '../**',
+              '@optiinfra/*',
+            ]),
+            restrict('The wire contract has no AWS, Lambda or cache imports: clients and agents install it.', AWS_RUNTIME),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['sdk/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            restrict('The agent SDK imports only the wire contract (functions/core/contract.ts) from the orchestrator.', [
-              '../*',
-              '!../functions',
-              '../functions/*',
-              '!../functions/core',
-              '../functions/core/*',
-              '!../functions/core/contract',
-            ]),
+            restrict('The agent SDK imports only the wire contract (@optiinfra/contract) from the orchestrator.', ['../*', '../**']),
           ],
         },
       ],

@@ -86,6 +86,8 @@ class LongestFirstSequencer extends BaseSequencer {
 }
 
 export default defineConfig({
+  // The workspace packages run from their sources, as tsconfig.json's paths say (no build needed).
+  resolve: { alias: { '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts') } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,4 +1,4 @@
-import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '../functions/core/contract';
+import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '@optiinfra/contract';
 import type { AgentLogger } from './agent-logger';
 import type { ReportEvent, ReportRetryOptions } from './attempt-channel';
 import { AgentConfigError } from './errors';

@@ -1,4 +1,4 @@
-import type { RegisterAgentRequest } from '../functions/core/contract';
+import type { RegisterAgentRequest } from '@optiinfra/contract';
 import { type AgentLogger, silentLogger } from './agent-logger';
 import { AGENT_DEFAULTS, type AgentOptions, registrationRequest } from './agent-options';
 import { backoffDelay, sleep } from './backoff';

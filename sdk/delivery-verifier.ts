@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { DELIVERY_HEADERS } from '../functions/core/contract';
+import { DELIVERY_HEADERS } from '@optiinfra/contract';
 import { ReplayGuard } from './replay-guard';
 
 /** Standard Webhooks' tolerance: a delivery signed further than this from the agent's clock is refused. */

@@ -1,10 +1,5 @@
 import * as z from 'zod';
-import {
-  AGENT_AUTH_HEADERS,
-  type HeartbeatRequest,
-  type RegisterAgentRequest,
-  type RegisterAgentResponse,
-} from '../functions/core/contract';
+import { AGENT_AUTH_HEADERS, type HeartbeatRequest, type RegisterAgentRequest, type RegisterAgentResponse } from '@optiinfra/contract';
 import { OrchestratorUnreachableError, RegistrationError } from './errors';
 
 /** The fields of RegisterAgentResponse the agent relies on; lenient so a seed-style orchestrator (no secret, no interval) still works. */

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AgentTaskRequest, DELIVERY_HEADERS } from '../functions/core/contract';
+import { type AgentTaskRequest, DELIVERY_HEADERS } from '@optiinfra/contract';
 import type { VerifyOutcome } from './delivery-verifier';
 
 /** What a task handler gets besides the task's parameters. */

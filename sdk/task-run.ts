@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { AgentTaskRequest } from '../functions/core/contract';
+import type { AgentTaskRequest } from '@optiinfra/contract';
 import type { AgentLogger } from './agent-logger';
 import type { AttemptChannel, ChannelDeps, ReportOutcome, TaskReport } from './attempt-channel';
 import { errorMessage, sendJson } from './http-answers';

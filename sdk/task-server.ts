@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
-import { agentTaskRequestSchema, DELIVERY_HEADERS } from '../functions/core/contract';
+import { agentTaskRequestSchema, DELIVERY_HEADERS } from '@optiinfra/contract';
 import type { AgentLogger } from './agent-logger';
 import type { ServerTimeouts, TlsOptions } from './agent-options';
 import { AttemptChannel, attemptUrls, type ReportEvent, type ReportRetryOptions } from './attempt-channel';

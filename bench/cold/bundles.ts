@@ -34,6 +34,9 @@ export function functionNames(): string[] {
 /** `node_modules/@scope/name/...` → `@scope/name`, `node_modules/name/...` → `name`, else the project's own. */
 export function packageOf(input: string): string {
   const at = input.lastIndexOf('node_modules/');
+  // The workspace packages are bundled from their sources (tsconfig.json's paths): named as installed.
+  const workspace = /^packages\/([^/]+)\//.exec(input);
+  if (workspace) return `@optiinfra/${workspace[1]}`;
   if (at < 0) return input.split('/')[0] ?? input;
   const parts = input.slice(at + 'node_modules/'.length).split('/');
   return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;

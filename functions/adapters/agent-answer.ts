@@ -1,6 +1,6 @@
 /** How the dispatcher reads an agent's answers: a 200's TaskResponse, and what a refusal's body adds to the error. */
-import { agentTaskResponseSchema } from '../core/agent-protocol';
-import { JSON_LIMITS, jsonDepth } from '../core/json-limits';
+import { agentTaskResponseSchema } from '@optiinfra/contract';
+import { JSON_LIMITS, jsonDepth } from '@optiinfra/contract';
 import type { AttemptResult } from '../core/retry-policy';
 
 /** An agent's own error text is kept up to this many characters. */

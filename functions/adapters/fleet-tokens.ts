@@ -5,7 +5,7 @@
  * old one) takes effect without a deployment.
  */
 import { getSecret, type SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { DependencyError } from '../core/errors';
+import { DependencyError } from '@optiinfra/contract';
 
 export const FLEET_TOKENS_CACHE_SECONDS = 60;
 

@@ -4,7 +4,7 @@ import { lookup as dnsLookupAll } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 import { Webhook } from 'standardwebhooks';
-import { type AgentTaskRequest, DELIVERY_HEADERS } from '../core/agent-protocol';
+import { type AgentTaskRequest, DELIVERY_HEADERS } from '@optiinfra/contract';
 import { checkTarget, deniedNames, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryResult, DeliveryTarget } from '../core/ports';
 import { answerDetail, readAnswer } from './agent-answer';

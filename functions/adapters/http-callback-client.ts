@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { DELIVERY_HEADERS } from '../core/agent-protocol';
+import { DELIVERY_HEADERS } from '@optiinfra/contract';
 import type { CallbackClient, CallbackTarget } from '../core/callback-port';
 import { type CallbackAnswer, callbackTargetOf, readCallbackStatus } from '../core/task-callback';
 import { type HttpAgentClient, isBlockedAddress } from './http-agent-client';

@@ -1,5 +1,5 @@
+import { unstorablePlace } from '@optiinfra/contract';
 import type { CallbackSettlement, CallbackStore, DueCallback } from '../core/callback-port';
-import { unstorablePlace } from '../core/json-limits';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { callbackDueKey, callbackDueOf, TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
 import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';

@@ -12,7 +12,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { ConflictError, UnprocessableError } from '../core/errors';
+import { ConflictError, UnprocessableError } from '@optiinfra/contract';
 import type { InvocationContext, SubmitIdempotency } from '../core/ports';
 import { IDEMPOTENCY_TABLE_KEYS } from '../core/table-keys';
 

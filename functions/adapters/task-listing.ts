@@ -3,7 +3,7 @@
  * refuse a foreign one with the same error), merging the shards of the sparse indexes, and hiding
  * tasks past retention.
  */
-import { ValidationError } from '../core/errors';
+import { ValidationError } from '@optiinfra/contract';
 import type { TaskListFilter, TaskPage } from '../core/ports';
 import { createdKey, TASK_INDEX_SHARDS, TASKS_TABLE_KEYS, type TaskIndex } from '../core/table-keys';
 import { isTerminal, type Task, type TaskState, type TaskStatus } from '../core/task-model';

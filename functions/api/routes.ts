@@ -2,7 +2,7 @@
  * The HTTP API's routes and which function serves each. The CDK app creates one API Gateway route
  * per entry and the local server dispatches by the same table, so both run the same handlers.
  */
-import { JSON_LIMITS } from '../core/json-limits';
+import { JSON_LIMITS } from '@optiinfra/contract';
 
 export type ApiFunction = 'health' | 'agents' | 'tasks';
 

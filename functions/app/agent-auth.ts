@@ -3,7 +3,7 @@
  * what an agent that speaks only the seed protocol (no tokens at all) may still do.
  */
 import { type AgentRecord, isExpired, lastHeartbeatMs, MISSED_HEARTBEATS_BEFORE_UNHEALTHY } from '../core/agent-model';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../core/errors';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '@optiinfra/contract';
 import { agentTokenHash, matchesTokenHash } from '../core/ids';
 import type { Deps } from './deps';
 import { readLiveAgents } from './live-agents';

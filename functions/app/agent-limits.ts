@@ -3,8 +3,8 @@
  * without them one fleet token once registered 1 000 agents of 100 capabilities each in 2.7 s.
  */
 import { isExpired } from '../core/agent-model';
-import type { RegisterAgentRequest } from '../core/contract';
-import { ConflictError, ValidationError } from '../core/errors';
+import type { RegisterAgentRequest } from '@optiinfra/contract';
+import { ConflictError, ValidationError } from '@optiinfra/contract';
 import type { Deps, Settings } from './deps';
 import { readLiveAgents } from './live-agents';
 

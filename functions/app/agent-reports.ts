@@ -4,10 +4,10 @@
  * may send them (its own X-Agent-Token); an attempt that is over gets 409 and changes nothing.
  */
 import type { AgentRecord } from '../core/agent-model';
-import type { AgentProgress, AgentReport } from '../core/contract';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../core/errors';
+import type { AgentProgress, AgentReport } from '@optiinfra/contract';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '@optiinfra/contract';
 import { matchesTokenHash } from '../core/ids';
-import { JSON_LIMITS, jsonDepth, unstorablePlace } from '../core/json-limits';
+import { JSON_LIMITS, jsonDepth, unstorablePlace } from '@optiinfra/contract';
 import type { AttemptResult } from '../core/retry-policy';
 import type { TaskState, TaskStatus } from '../core/task-model';
 import { type AcceptedDeps, endAcceptedAttempt, heartbeatTimeoutOf, IN_FLIGHT, trackAccepted } from './accepted-attempts';

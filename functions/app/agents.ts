@@ -1,7 +1,7 @@
 /** Use cases behind /agents: register, heartbeat, unregister, list, get. */
 import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentView } from '../core/agent-model';
-import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '../core/contract';
-import { NotFoundError, ValidationError } from '../core/errors';
+import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '@optiinfra/contract';
+import { NotFoundError, ValidationError } from '@optiinfra/contract';
 import { agentIdFor, agentTokenHash, newAgentToken, normalHost, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
 import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';

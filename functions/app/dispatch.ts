@@ -6,8 +6,8 @@
  */
 import type { AgentRecord } from '../core/agent-model';
 import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
-import type { AgentTaskRequest } from '../core/contract';
-import { unstorablePlace } from '../core/json-limits';
+import type { AgentTaskRequest } from '@optiinfra/contract';
+import { unstorablePlace } from '@optiinfra/contract';
 import type { AgentKey } from '../core/cache-port';
 import { type DeliveryResult, deliveryTargetOf } from '../core/ports';
 import { healthOf } from '../core/retry-policy';

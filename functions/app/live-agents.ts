@@ -4,7 +4,7 @@
  */
 import { type AgentLiveness, type AgentRecord, agentStatus } from '../core/agent-model';
 import type { CircuitStats } from '../core/circuit-breaker';
-import type { AgentStatus } from '../core/contract';
+import type { AgentStatus } from '@optiinfra/contract';
 import type { Deps } from './deps';
 
 export interface LiveAgent {

@@ -1,9 +1,9 @@
 /** Use cases behind /tasks: submit, read, list, cancel. */
 import { isExpired } from '../core/agent-model';
-import type { TaskSubmitRequest, TaskSubmitResponse } from '../core/contract';
-import { ConflictError, NoCapableAgentError, NotFoundError, ValidationError } from '../core/errors';
+import type { TaskSubmitRequest, TaskSubmitResponse } from '@optiinfra/contract';
+import { ConflictError, NoCapableAgentError, NotFoundError, ValidationError } from '@optiinfra/contract';
 import { newTaskId } from '../core/ids';
-import type { ListTasksQuery } from '../core/contract';
+import type { ListTasksQuery } from '@optiinfra/contract';
 import { describeTarget, offers } from '../core/routing';
 import { callbackTargetOf, newCallbackSecret } from '../core/task-callback';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';

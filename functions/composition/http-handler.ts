@@ -8,8 +8,8 @@ import middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, API_ROUTES, routeBodyLimit, routeKey } from '../api/routes';
-import { AppError, InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../core/errors';
-import { isUuid } from '../core/uuid';
+import { AppError, InvalidJsonError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '@optiinfra/contract';
+import { isUuid } from '@optiinfra/contract';
 import { exposedErrorResponse, respond, unroutedError } from './http-responses';
 import { logger, publishStoredMetrics } from './observability';
 

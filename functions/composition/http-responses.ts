@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { API_ROUTES, matchRoute, routeKey } from '../api/routes';
-import { type AppError, MethodNotAllowedError, NotFoundError, ValidationError } from '../core/errors';
+import { type AppError, MethodNotAllowedError, NotFoundError, ValidationError } from '@optiinfra/contract';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 

@@ -1,5 +1,5 @@
 import type { CircuitView } from './circuit-breaker';
-import type { AgentScheme, AgentStatus, AgentView } from './contract';
+import type { AgentScheme, AgentStatus, AgentView } from '@optiinfra/contract';
 
 /** The stored agent (Agents table). `status` is what was decided; `unhealthy` is derived from heartbeats. */
 export interface AgentRecord {

@@ -7,6 +7,9 @@
  *   open ──(cool-down over)──▶ half_open: one probe task at a time
  *   half_open ──probe succeeds──▶ closed (window cleared) · ──probe fails──▶ open, cool-down doubled (capped)
  */
+import type { CircuitState, CircuitView } from '@optiinfra/contract';
+
+export type { CircuitState, CircuitView } from '@optiinfra/contract';
 
 export interface BreakerSettings {
   /** Outcomes older than this are forgotten. */
@@ -36,18 +39,6 @@ export interface CircuitStats {
   dispatches: number;
   failures: number;
   open?: OpenCircuit;
-}
-
-export type CircuitState = 'closed' | 'open' | 'half_open';
-
-export interface CircuitView {
-  state: CircuitState;
-  /** Dispatches and failed dispatches in the window. */
-  recent_dispatches: number;
-  recent_failures: number;
-  window_seconds: number;
-  /** While open: when the agent gets its probe task. */
-  open_until?: string;
 }
 
 export function circuitState(open: OpenCircuit | undefined, nowMs: number): CircuitState {

@@ -3,7 +3,7 @@
  * the cache's port is in cache-port.ts.
  */
 import type { AgentRecord } from './agent-model';
-import type { AgentTaskRequest } from './contract';
+import type { AgentTaskRequest } from '@optiinfra/contract';
 import type { AttemptResult } from './retry-policy';
 import type { Task, TaskPayload, TaskState, TaskStatus } from './task-model';
 import type { WorkflowKind } from './workflow-choice';

@@ -6,7 +6,7 @@
  * cache-down fallback use it; the Redis script mirrors it).
  */
 import type { CircuitState } from './circuit-breaker';
-import type { AgentStatus } from './contract';
+import type { AgentStatus } from '@optiinfra/contract';
 import type { AgentRecord } from './agent-model';
 import type { EligibleSlot } from './cache-port';
 import type { LoadSeen, RoutingDecision } from './task-model';

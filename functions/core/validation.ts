@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { type FieldIssue, ValidationError } from './errors';
+import { type FieldIssue, ValidationError } from '@optiinfra/contract';
 
 /**
  * Parses `input` with `schema`, or throws one ValidationError whose message names every wrong field

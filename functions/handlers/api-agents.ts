@@ -5,7 +5,7 @@ import {
   heartbeatRequestSchema,
   listAgentsQuerySchema,
   registerAgentRequestSchema,
-} from '../core/contract';
+} from '@optiinfra/contract';
 import { parseOrThrow } from '../core/validation';
 import { config, depsOf } from '../composition/composition-root';
 import { agents } from '../composition/dynamodb-stores';

@@ -1,6 +1,6 @@
 import { reportProgress, reportResult } from '../app/agent-reports';
 import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
-import { ValidationError } from '../core/errors';
+import { ValidationError } from '@optiinfra/contract';
 import {
   AGENT_AUTH_HEADERS,
   agentProgressSchema,
@@ -8,7 +8,7 @@ import {
   idempotencyKeyOf,
   listTasksQuerySchema,
   taskSubmitRequestSchema,
-} from '../core/contract';
+} from '@optiinfra/contract';
 import { parseOrThrow } from '../core/validation';
 import { agentClient } from '../composition/agent-client';
 import { config, depsOf } from '../composition/composition-root';

@@ -13,7 +13,7 @@ import { cache } from '../composition/task-cache';
 /** The steps read the registry of a type through the CachingAgentStore. */
 const deps: StepDeps = { ...depsOf({ tasks, cache, agentClient, queue }), agents: routingAgents() };
 
-// zod/mini, as the agent protocol (core/agent-protocol.ts), which also sets up zod's English messages.
+// zod/mini, as the agent protocol (@optiinfra/contract, agent-protocol.ts), which also sets up zod's English messages.
 const inputSchema = z.object({
   action: z.enum(['dispatch', 'fault']),
   state: z.looseObject({

@@ -12,7 +12,7 @@ import { submitTask } from '../../functions/app/tasks';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
 import { INDEX_LAG_MS } from '../../functions/adapters/dynamo-type-offers';
 import type { AgentRecord } from '../../functions/core/agent-model';
-import { registerAgentRequestSchema } from '../../functions/core/contract';
+import { registerAgentRequestSchema } from '@optiinfra/contract';
 import { agentRecord } from '../../harness/fixtures';
 import { type DynamoStandIn, startDynamo } from '../../local/stand-ins/dynamodb';
 import { synthesizedTemplate } from '../../local/template/synthesize';

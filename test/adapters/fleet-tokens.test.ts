@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentFleetTokens, splitTokens } from '../../functions/adapters/fleet-tokens';
-import { DependencyError } from '../../functions/core/errors';
+import { DependencyError } from '@optiinfra/contract';
 import { type LocalSecret, type SecretsManagerStandIn, startSecretsManager } from '../../local/stand-ins/secrets-manager';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:FleetTokens-abc123';

@@ -5,7 +5,7 @@
  * what DynamoDB does. Each test gets an empty store and a clock of its own.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from '../../functions/core/errors';
+import { ValidationError } from '@optiinfra/contract';
 import type { Clock, TaskChange, TaskStore } from '../../functions/core/ports';
 import { TASK_STATUSES, type Task, type TaskState, type TaskStatus, TERMINAL_STATUSES } from '../../functions/core/task-model';
 import { task as fixtureTask } from '../../harness/fixtures';
@@ -287,7 +287,7 @@ export function describeTaskStoreContract(subject: TaskStoreSubject): void {
         expect(await store.get('a')).toStrictEqual(stateOf(before));
       });
 
-      // What core/json-limits.ts unstorablePlace refuses, held to DynamoDB: the document client
+      // What the contract's json-limits.ts unstorablePlace refuses, held to DynamoDB: the document client
       // refuses to marshal numbers past 2^53 and Infinity; DynamoDB refuses magnitudes below 1e-130,
       // and the empty value the marshaller makes of a __proto__ key. Nothing of it may reach the store.
       it('throws on a value it cannot keep (2^64, 1e400, 1e-131, a __proto__ key), in create and in transition, and changes nothing', async () => {

@@ -5,8 +5,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { drainAgent, getAgent, heartbeat, listAgents, registerAgent, unregisterAgent } from '../../functions/app/agents';
-import { type RegisterAgentRequest, registerAgentRequestSchema } from '../../functions/core/contract';
-import { ValidationError } from '../../functions/core/errors';
+import { type RegisterAgentRequest, registerAgentRequestSchema } from '@optiinfra/contract';
+import { ValidationError } from '@optiinfra/contract';
 import { agentIdFor, agentTokenHash, normalHost, signingSecretFor } from '../../functions/core/ids';
 import { parseNetworkPolicy } from '../../functions/core/network-policy';
 import { type World, world } from './world';

@@ -15,7 +15,7 @@ import { dispatchStep } from '../../functions/app/dispatch';
 import { firstStartOf, startTask } from '../../functions/app/start-task';
 import { cancelTask, submitTask } from '../../functions/app/tasks';
 import type { WorkflowState } from '../../functions/app/workflow-step';
-import { taskSubmitRequestSchema } from '../../functions/core/contract';
+import { taskSubmitRequestSchema } from '@optiinfra/contract';
 import { isTerminal, type TaskStatus } from '../../functions/core/task-model';
 import { STEP_OVERHEAD_SECONDS } from '../../functions/core/workflow-choice';
 import { TaskTables } from '../../lib/constructs/task-tables';

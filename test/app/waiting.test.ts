@@ -11,7 +11,7 @@ import { dispatchStep } from '../../functions/app/dispatch';
 import { reconcile } from '../../functions/app/reconcile';
 import { startTask } from '../../functions/app/start-task';
 import type { StepResult } from '../../functions/app/workflow-step';
-import { registerAgentRequestSchema } from '../../functions/core/contract';
+import { registerAgentRequestSchema } from '@optiinfra/contract';
 import type { Task } from '../../functions/core/task-model';
 import { WAKE_RESERVATION_MS } from '../../functions/core/waiting-queue';
 import { completed, type World, world } from './world';

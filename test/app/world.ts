@@ -12,7 +12,7 @@ import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
 import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
 import type { AgentRecord } from '../../functions/core/agent-model';
-import type { AgentTaskRequest } from '../../functions/core/contract';
+import type { AgentTaskRequest } from '@optiinfra/contract';
 import type {
   AgentClient,
   Continuation,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isUuid } from '../../functions/core/contract';
+import { isUuid } from '@optiinfra/contract';
 import {
   agentIdFor,
   agentTokenHash,

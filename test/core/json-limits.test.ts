@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JSON_LIMITS, jsonDepth, jsonLimitProblem, numberProblem, unstorablePlace } from '../../functions/core/json-limits';
+import { JSON_LIMITS, jsonDepth, jsonLimitProblem, numberProblem, unstorablePlace } from '@optiinfra/contract';
 
 function nested(levels: number): unknown {
   let value: unknown = 1;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CircuitState } from '../../functions/core/circuit-breaker';
-import type { AgentStatus } from '../../functions/core/contract';
+import type { AgentStatus } from '@optiinfra/contract';
 import {
   describeDecision,
   describeTarget,

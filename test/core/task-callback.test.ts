@@ -1,6 +1,6 @@
 /** The callback's pure rules (functions/core/task-callback.ts and the contract's URL rule): table-driven, no fakes. */
 import { describe, expect, it } from 'vitest';
-import { callbackUrlProblem, taskSubmitRequestSchema } from '../../functions/core/contract';
+import { callbackUrlProblem, taskSubmitRequestSchema } from '@optiinfra/contract';
 import {
   afterCallbackFailure,
   callbackTargetOf,

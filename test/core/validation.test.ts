@@ -7,8 +7,8 @@ import {
   listTasksQuerySchema,
   registerAgentRequestSchema,
   taskSubmitRequestSchema,
-} from '../../functions/core/contract';
-import { ValidationError } from '../../functions/core/errors';
+} from '@optiinfra/contract';
+import { ValidationError } from '@optiinfra/contract';
 import { parseOrThrow } from '../../functions/core/validation';
 
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';

@@ -55,6 +55,6 @@ describe('function bundles', () => {
 
   it('leave the health check with its settings and the route table: no middleware, Powertools or SDK', () => {
     const health = bundles.find((b) => b.name === 'api-health')!;
-    expect([...health.packages.keys()].sort()).toEqual(['functions', 'ipaddr.js', 'zod']);
+    expect([...health.packages.keys()].sort()).toEqual(['@optiinfra/contract', 'functions', 'ipaddr.js', 'zod']);
   });
 });

@@ -36,6 +36,8 @@ describe('imports that run the wrong way fail lint', () => {
     ['lib/stateless-stack.ts', '../functions/composition/config', 'The CDK app names handlers by path'],
     ['sdk/agent.ts', '../functions/core/task-model', 'The agent SDK imports only the wire contract'],
     ['sdk/agent.ts', '../functions/app/tasks', 'The agent SDK imports only the wire contract'],
+    ['packages/contract/src/index.ts', '../../../functions/core/task-model', 'The wire contract is a package of its own'],
+    ['packages/contract/src/index.ts', '@aws-sdk/client-dynamodb', 'The wire contract has no AWS'],
     ['scripts/chaos.ts', '../test/support/start-dynamo-process', 'what scripts need from them belongs in harness/'],
     ['bench/routing-selection.ts', '../test/support/fake-clock', 'what scripts need from them belongs in harness/'],
   ])('%s importing %s', async (file, from, reason) => {
@@ -46,7 +48,8 @@ describe('imports that run the wrong way fail lint', () => {
 describe('imports that run the right way pass', () => {
   it.each([
     ['functions/core/routing.ts', './task-model'],
-    ['functions/core/contract.ts', 'zod'],
+    ['packages/contract/src/index.ts', 'zod'],
+    ['functions/core/task-model.ts', '@optiinfra/contract'],
     ['functions/app/dispatch.ts', '../core/ports'],
     ['functions/app/dispatch.ts', './choose-agent'],
     ['functions/adapters/dynamo-task-store.ts', '../core/table-keys'],
@@ -56,7 +59,7 @@ describe('imports that run the right way pass', () => {
     ['functions/composition/composition-root.ts', '../adapters/dynamo-task-store'],
     ['lib/constructs/task-tables.ts', '../../functions/core/table-keys'],
     ['lib/stateless-stack.ts', '../functions/api/routes'],
-    ['sdk/agent.ts', '../functions/core/contract'],
+    ['sdk/agent.ts', '@optiinfra/contract'],
     ['sdk/agent.ts', './task-server'],
     ['scripts/chaos.ts', '../harness/local-orchestrator'],
     ['local/runtime.ts', '../functions/api/routes'],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpAgentClient } from '../../functions/adapters/http-agent-client';
-import type { AgentTaskRequest } from '../../functions/core/contract';
+import type { AgentTaskRequest } from '@optiinfra/contract';
 import { parseNetworkPolicy } from '../../functions/core/network-policy';
 import { Agent, type TaskContext } from '../../sdk';
 import { FakeOrchestrator } from './fake-orchestrator';

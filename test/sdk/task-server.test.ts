@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_TASK_REQUEST_MAX_BYTES } from '../../functions/core/contract';
+import { AGENT_TASK_REQUEST_MAX_BYTES } from '@optiinfra/contract';
 import { statusLine } from '../../harness/raw-http';
 import { Agent } from '../../sdk';
 import { FakeOrchestrator } from './fake-orchestrator';

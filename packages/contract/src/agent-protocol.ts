@@ -6,7 +6,7 @@
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { JSON_LIMITS } from './json-limits';
+import { JSON_LIMITS } from './json-limits.js';
 
 z.config(en());
 

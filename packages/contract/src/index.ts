@@ -6,15 +6,19 @@
  */
 import { isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
-import type { CircuitView } from './circuit-breaker';
-import { ValidationError } from './errors';
-import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits';
-import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-model';
-import { UUID_RE } from './uuid';
+import type { CircuitView } from './circuit-view.js';
+import { ValidationError } from './errors.js';
+import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits.js';
+import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-statuses.js';
+import { UUID_RE } from './uuid.js';
 
-export * from './agent-protocol';
-export * from './agent-reports';
-export { isUuid } from './uuid';
+export * from './agent-protocol.js';
+export * from './agent-reports.js';
+export * from './circuit-view.js';
+export * from './errors.js';
+export * from './json-limits.js';
+export * from './task-statuses.js';
+export * from './uuid.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a letter or digit';
