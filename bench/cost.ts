@@ -1,7 +1,7 @@
 /**
  * `npm run cost`: what a task costs on AWS, measured. Runs tasks through the local runtime in this
  * process and counts every billed unit (see bench/cost/meter.ts), then prices them with
- * bench/prices.ts, for seven scenarios.
+ * bench/prices.ts, for eight scenarios.
  *
  *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s, agents that accept and report after 60 s
  *   npm run cost -- --tasks 20 --wait-seconds 10 --json
