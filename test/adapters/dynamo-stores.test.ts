@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
+import { DynamoCallbackStore } from '../../functions/adapters/dynamo-callback-store';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
@@ -22,6 +23,7 @@ import { tablesFromTemplate } from '../../local/template/tables';
 import { task as fixtureTask } from '../../harness/fixtures';
 import { startDynamoProcess } from '../support/start-dynamo-process';
 import { describeAgentStoreContract } from './agent-store-contract';
+import { describeCallbackStoreContract } from './callback-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -59,6 +61,14 @@ async function createTable(client: DynamoDBClient, input: CreateTableCommandInpu
 describeTaskStoreContract({
   name: 'DynamoTaskStore (dynalite)',
   make: async (clock) => new DynamoTaskStore(docOf(ddb), await createTable(ddb, tasksTable, `tasks-${++run}`), clock),
+});
+
+describeCallbackStoreContract({
+  name: 'DynamoCallbackStore (dynalite)',
+  make: async (clock) => {
+    const table = await createTable(ddb, tasksTable, `tasks-${++run}`);
+    return { tasks: new DynamoTaskStore(docOf(ddb), table, clock), callbacks: new DynamoCallbackStore(docOf(ddb), table) };
+  },
 });
 
 describeAgentStoreContract({
