@@ -45,6 +45,12 @@ export async function scheduleCallback(
 
 export type CallbackOutcome = 'sent' | 'retrying' | 'failed' | 'not_pending' | 'not_due' | 'claimed_elsewhere';
 
+/** What one callback message did, and why its attempt failed when it did. */
+export interface CallbackReport {
+  outcome: CallbackOutcome;
+  error?: string;
+}
+
 /**
  * Sends one attempt of the task's callback, if one is due: claimed first by a conditional write, so
  * a duplicate message or a racing reconciler never sends it twice; recorded sent once the receiver
@@ -53,13 +59,13 @@ export type CallbackOutcome = 'sent' | 'retrying' | 'failed' | 'not_pending' | '
 export async function deliverCallback(
   deps: Pick<Deps, 'tasks' | 'callbacks' | 'callbackClient' | 'queue' | 'clock' | 'settings' | 'metrics'>,
   taskId: string,
-): Promise<CallbackOutcome> {
+): Promise<CallbackReport> {
   const task = await deps.tasks.get(taskId);
-  if (!task?.callback_url || !task.callback_secret || task.callback_status !== 'pending') return 'not_pending';
+  if (!task?.callback_url || !task.callback_secret || task.callback_status !== 'pending') return { outcome: 'not_pending' };
   const now = deps.clock.now();
-  if ((task.callback_lease_until ?? 0) > now) return 'not_due';
+  if ((task.callback_lease_until ?? 0) > now) return { outcome: 'not_due' };
   const attempts = task.callback_attempts ?? 0;
-  if (!(await deps.callbacks.claim(taskId, attempts, now, now + CALLBACK_LEASE_MS))) return 'claimed_elsewhere';
+  if (!(await deps.callbacks.claim(taskId, attempts, now, now + CALLBACK_LEASE_MS))) return { outcome: 'claimed_elsewhere' };
   const attempt = attempts + 1;
   const body = JSON.stringify(toStatusResponse(task));
   const target = { url: task.callback_url, secret: task.callback_secret };
@@ -67,20 +73,20 @@ export async function deliverCallback(
   if (answer.kind === 'delivered') {
     await deps.callbacks.settle(taskId, attempt, { status: 'sent', at: new Date(deps.clock.now()).toISOString() });
     deps.metrics.count('CallbacksSent', task.agent_type);
-    return 'sent';
+    return { outcome: 'sent' };
   }
   const next = afterCallbackFailure(attempt, answer, deps.settings.callbackPolicy);
   const error = `attempt ${attempt}: ${answer.error}`;
   if (!next.retry) {
     await deps.callbacks.settle(taskId, attempt, { status: 'failed', error });
     deps.metrics.count('CallbacksFailed', task.agent_type);
-    return 'failed';
+    return { outcome: 'failed', error };
   }
   const delaySeconds = Math.min(next.delaySeconds, MAX_CALLBACK_DELAY_SECONDS);
   if (await deps.callbacks.settle(taskId, attempt, { status: 'pending', error, retryAt: deps.clock.now() + delaySeconds * 1000 }))
     await scheduleCallback(deps, task, delaySeconds);
   deps.metrics.count('CallbacksRetried', task.agent_type);
-  return 'retrying';
+  return { outcome: 'retrying', error };
 }
 
 /**

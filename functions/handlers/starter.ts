@@ -31,8 +31,11 @@ const messageSchema = z.object({
 async function startOne(record: SQSRecord): Promise<void> {
   const { task_id, first_start, generation, callback } = messageSchema.parse(JSON.parse(record.body));
   if (callback) {
-    const sent = await deliverCallback(deps, task_id);
-    logger.info({ message: 'callback', task_id, outcome: sent, receive_count: record.attributes.ApproximateReceiveCount });
+    const report = await deliverCallback(deps, task_id);
+    const line = { message: 'callback', task_id, ...report, receive_count: record.attributes.ApproximateReceiveCount };
+    // As for starts: the routine case (sent at the first try) is DEBUG; a retry, a failure or a duplicate stays INFO.
+    if (report.outcome === 'sent' && line.receive_count === '1') logger.debug(line);
+    else logger.info(line);
     return;
   }
   const outcome = await startTask(deps, task_id, generation === undefined ? first_start : { generation });

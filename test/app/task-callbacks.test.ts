@@ -102,7 +102,7 @@ describe('deliverCallback', () => {
   it('POSTs the task as GET /tasks/{id} shows it, signed with its secret under one id, and records it sent', async () => {
     const task = await finished();
     w.callbackClient.answer(delivered);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('sent');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('sent');
     const [sent] = w.callbackClient.sent;
     expect(sent?.target).toEqual({ url: URL_OK, secret: 'whsec_c2VjcmV0' });
     expect(sent?.webhookId).toBe(`${task.task_id}:callback`);
@@ -118,25 +118,25 @@ describe('deliverCallback', () => {
   it('never sends twice: a repeated message, or two at once, find it claimed or sent', async () => {
     const task = await finished();
     w.callbackClient.answer(delivered, delivered);
-    const outcomes = await Promise.all([deliverCallback(w.deps, task.task_id), deliverCallback(w.deps, task.task_id)]);
-    expect(outcomes.sort()).toEqual(['claimed_elsewhere', 'sent']);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('not_pending');
+    const reports = await Promise.all([deliverCallback(w.deps, task.task_id), deliverCallback(w.deps, task.task_id)]);
+    expect(reports.map((r) => r.outcome).sort()).toEqual(['claimed_elsewhere', 'sent']);
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('not_pending');
     expect(w.callbackClient.sent).toHaveLength(1);
   });
 
   it('tries again after a backoff while attempts remain, then gives up with the last error', async () => {
     const task = await finished();
     w.callbackClient.answer(down, down, down);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('retrying');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('retrying');
     const retry = w.queue.callbacks.at(-1)!;
     expect(retry.delaySeconds).toBeGreaterThanOrEqual(5);
     expect(retry.delaySeconds).toBeLessThanOrEqual(10);
     // Early (a duplicate of the first message): the backoff holds it off.
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('not_due');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('not_due');
     w.clock.advance(retry.delaySeconds! * 1000);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('retrying');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('retrying');
     w.clock.advance(w.queue.callbacks.at(-1)!.delaySeconds! * 1000);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('failed');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('failed');
     expect(await w.tasks.get(task.task_id)).toMatchObject({
       callback_status: 'failed',
       callback_attempts: 3,
@@ -149,7 +149,7 @@ describe('deliverCallback', () => {
   it('gives up at once on an answer another attempt would not change', async () => {
     const task = await finished();
     w.callbackClient.answer({ kind: 'failed', error: 'the callback URL answered HTTP 404 (not retried)', retryable: false });
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('failed');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('failed');
     expect(w.queue.callbacks).toHaveLength(1);
   });
 
@@ -157,10 +157,10 @@ describe('deliverCallback', () => {
     const task = await finished();
     // A sender claimed the first attempt and was never heard of again.
     expect(await w.tasks.claim(task.task_id, 0, w.clock.now(), w.clock.now() + CALLBACK_LEASE_MS)).toBe(true);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('not_due');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('not_due');
     w.clock.advance(CALLBACK_LEASE_MS);
     w.callbackClient.answer(delivered);
-    expect(await deliverCallback(w.deps, task.task_id)).toBe('sent');
+    expect((await deliverCallback(w.deps, task.task_id)).outcome).toBe('sent');
     expect((await w.tasks.get(task.task_id))?.callback_attempts).toBe(2);
   });
 });
