@@ -44,6 +44,7 @@ export const dependencyRules = [
               '**/local/**',
               '**/lib/**',
               '**/sdk/**',
+              '@optiinfra/sdk',
             ]),
             restrict('Use cases have no AWS, Lambda or cache imports: use a port (core/ports.ts).', AWS_RUNTIME),
           ],
@@ -97,6 +98,7 @@ export const dependencyRules = [
               '**/local/**',
               '**/lib/**',
               '**/sdk/**',
+              '@optiinfra/sdk',
               '**/test/**',
               '**/harness/**',
             ]),
@@ -148,13 +150,16 @@ export const dependencyRules = [
     },
   },
   {
-    files: ['sdk/**/*.ts'],
+    files: ['packages/sdk/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            restrict('The agent SDK imports only the wire contract (@optiinfra/contract) from the orchestrator.', ['../*', '../**']),
+            restrict(
+              'The agent SDK is a package of its own: of the orchestrator it imports only the wire contract (@optiinfra/contract).',
+              ['../*', '../**', '@optiinfra/*', '!@optiinfra/contract'],
+            ),
           ],
         },
       ],

@@ -402,10 +402,10 @@ describe.each(DOCS)('%s', (file) => {
   }
 });
 
-/** Runs the SDK example as written (its import pointed at sdk/), sends it a task, and stops it. */
+/** Runs the SDK example as written (its import pointed at the SDK's sources), sends it a task, and stops it. */
 async function runSdkExample(block: Block): Promise<void> {
   const source = (await withFreePorts(block.body, /(port: )(\d+)/g))
-    .replace("from './sdk'", `from '${path.join(ROOT, 'sdk', 'index.ts')}'`)
+    .replace("from '@optiinfra/sdk'", `from '${path.join(ROOT, 'packages', 'sdk', 'src', 'index.ts')}'`)
     .replaceAll(LOCAL_URL, main.url);
   const name = /name: '([^']+)'/.exec(source)?.[1];
   expect(name, `${where(block)}: the example names no agent`).toBeDefined();

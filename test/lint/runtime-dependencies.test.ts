@@ -1,6 +1,7 @@
 /**
- * package.json keeps what the Lambda functions (and the agent SDK) import at run time in
- * `dependencies`, and the local runtime, the CDK app and the tools in `devDependencies`.
+ * The root package.json keeps what the Lambda functions import at run time in `dependencies`, and the
+ * local runtime, the CDK app and the tools in `devDependencies`; each package under packages/ lists
+ * exactly what its sources import, as that is all its users get installed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,15 +32,32 @@ function packagesImportedBy(folder: string): Set<string> {
 const PEERS = ['@aws-sdk/client-secrets-manager'];
 
 describe('package.json', () => {
-  const runtime = new Set([...packagesImportedBy('functions'), ...packagesImportedBy('sdk')]);
+  const runtime = new Set(packagesImportedBy('functions'));
 
-  it('lists every package the functions and the SDK import at run time under dependencies', () => {
+  it('lists every package the functions import at run time under dependencies', () => {
     expect([...runtime].filter((name) => !(name in pkg.dependencies)).sort()).toEqual([]);
   });
 
   it('lists nothing else under dependencies: local stand-ins, the CDK app and tools are devDependencies', () => {
     expect(Object.keys(pkg.dependencies).filter((name) => !runtime.has(name) && !PEERS.includes(name))).toEqual([]);
-    for (const tool of ['aws-cdk-lib', 'dynalite', 'fauxqs', 'aws-local-stepfunctions', 'tsx', 'esbuild'])
-      expect(pkg.devDependencies).toHaveProperty(tool);
+    for (const tool of ['aws-cdk-lib', 'dynalite', 'tsx', 'esbuild']) expect(pkg.devDependencies).toHaveProperty(tool);
+  });
+
+  it('installs the stand-ins that need Node 22.5 from local/stand-ins/node22/, not from the root', () => {
+    const standIns = JSON.parse(readFileSync(path.join(ROOT, 'local', 'stand-ins', 'node22', 'package.json'), 'utf8')) as typeof pkg;
+    for (const name of ['fauxqs', 'aws-local-stepfunctions']) {
+      expect(standIns.dependencies).toHaveProperty(name);
+      expect({ ...pkg.dependencies, ...pkg.devDependencies }).not.toHaveProperty(name);
+    }
+  });
+});
+
+describe.each(readdirSync(path.join(ROOT, 'packages')))('packages/%s/package.json', (name) => {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'packages', name, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+
+  it('lists exactly the packages its sources import under dependencies', () => {
+    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual([...packagesImportedBy(path.join('packages', name, 'src'))].sort());
   });
 });
