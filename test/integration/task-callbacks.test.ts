@@ -8,7 +8,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { type CallbackReceiver, type ReceivedCallback, startCallbackReceiver } from '../../harness/callback-receiver';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 let agent: AgentProcess;
