@@ -30,6 +30,7 @@ const UNIT = [
   'test/lint/**/*.test.ts',
   'test/adapters/memory-stores.test.ts',
   'test/adapters/http-agent-client.test.ts',
+  'test/adapters/http-callback-client.test.ts',
   'test/adapters/fleet-tokens.test.ts',
   'test/adapters/cache-fallbacks.test.ts',
   'test/sdk/agent.test.ts',

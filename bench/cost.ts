@@ -1,7 +1,7 @@
 /**
  * `npm run cost`: what a task costs on AWS, measured. Runs tasks through the local runtime in this
  * process and counts every billed unit (see bench/cost/meter.ts), then prices them with
- * bench/prices.ts, for seven scenarios of tasks and the waiting reads.
+ * bench/prices.ts, for eight scenarios of tasks and the waiting reads.
  *
  *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s, agents that accept and report after 60 s,
  *                                         # 20 waiting reads (GET /tasks/{id}?wait=N) held 1, 10 and 20 s

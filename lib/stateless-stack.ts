@@ -104,15 +104,25 @@ export class StatelessStack extends Stack {
       WORKFLOW_MODE: props.workflowMode,
     };
 
+    // In the network, as the dispatcher: it sends submitters' callbacks under the same outbound policy.
     const starter = new HandlerFunction(this, 'Starter', {
       entry: 'functions/handlers/starter.ts',
-      description: 'Intake queue consumer: one state machine execution per task',
+      description: "Intake queue consumer: one state machine execution per task, and submitters' callbacks",
       timeout: props.starterTimeout,
-      environment: { ...common, ...workflowEnv },
+      // It never connects to the cache: CACHE_URL is there to deny its endpoints as callback targets.
+      environment: {
+        ...withCache,
+        ...workflowEnv,
+        // A callback that failed is tried again through a delayed intake message.
+        INTAKE_QUEUE_URL: intake.queue.queueUrl,
+      },
       logRetention,
+      network,
     }).fn;
-    // It reads a task to drive it again; a first start neither reads nor writes it.
-    tables.grantTasks(starter, 'GetItem');
+    // It reads a task to drive it again (a first start neither reads nor writes it), and a finished
+    // one to send its callback, which it claims and records with conditional updates.
+    tables.grantTasks(starter, 'GetItem', 'UpdateItem');
+    intake.queue.grantSendMessages(starter);
     standard.grantStartExecution(starter);
     express.grantStartExecution(starter);
     standard.grantExecution(starter, 'states:DescribeExecution');

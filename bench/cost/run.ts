@@ -10,6 +10,7 @@ import { startRedis } from '../../local/stand-ins/redis-launcher';
 import { startRuntime } from '../../local/runtime';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 import { acceptedScenarios } from './accepted';
+import { callbackScenario } from './callback';
 import { CacheStatsReader } from './cache-stats';
 import { tableSpecs } from './dynamo-units';
 import { type Counts, Meter } from './meter';
@@ -41,7 +42,7 @@ export interface ScenarioMeasure {
   note?: string;
 }
 
-export const SCENARIOS = ['express', 'standard', 'retried', 'waiting', 'large'] as const;
+export const SCENARIOS = ['express', 'standard', 'retried', 'waiting', 'large', 'callback'] as const;
 
 /** Tasks in flight at once while measuring. */
 const WAVE = 10;
@@ -222,6 +223,9 @@ export async function measureCost(options: CostOptions): Promise<ScenarioMeasure
       note: `Measured among ${3 * retried} tasks that do not fail (one in four fails, so the agent's circuit stays closed); their cost, the Express happy path's, taken out`,
     });
     await simple('large', 'happy path on Express, 10 KB parameters and 10 KB result', n, task({ data: kb(10) }, EXPRESS_TASK));
+    results.push(
+      await callbackScenario(Math.min(n, 50), task({ data: kb(1) }, EXPRESS_TASK), happy, { submitAll, settle, measure, log, stops }),
+    );
     results.push(await waiting(options, busy, { agent, submitAll, settle, measure, log }));
     if (options.acceptedSeconds)
       results.push(...(await acceptedScenarios(n, options.acceptedSeconds, { url: runtime.url, submitAll, settle, measure, log, stops })));

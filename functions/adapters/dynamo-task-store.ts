@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
-import { TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
+import { callbackDueKey, TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
 import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';
 import { isTaskId, type Item, MISSING_PAYLOAD, payloadItemOf, payloadKey, payloadOf, stateItemOf, stateOf } from './task-items';
 import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, type TaskIndexReader } from './task-listing';
@@ -82,6 +82,13 @@ export class DynamoTaskStore implements TaskStore {
       values[':shard'] = taskShard(taskId);
       sets.push('#finished_shard = :shard');
       removes.push('#open_shard');
+    }
+    if (change.callbackDueAt !== undefined) {
+      names['#callback_shard'] = TASKS_TABLE_KEYS.callbacks.partitionKey;
+      names['#callback_due'] = TASKS_TABLE_KEYS.callbacks.sortKey;
+      values[':callback_shard'] = taskShard(taskId);
+      values[':callback_due'] = callbackDueKey(change.callbackDueAt, taskId);
+      sets.push('#callback_shard = :callback_shard', '#callback_due = :callback_due');
     }
     const from = allowedFrom(to).filter((status) => change.when?.status?.includes(status) ?? true);
     // No status the caller allows may move there: the condition cannot hold (and `IN ()` would not parse).

@@ -21,6 +21,11 @@ const https = process.getBuiltinModule('node:https');
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 class BlockedAddressError extends Error {}
+
+/** True for the error of a POST the network policy refused. */
+export function isBlockedAddress(err: unknown): err is Error {
+  return err instanceof BlockedAddressError;
+}
 class AnswerTooLargeError extends Error {}
 
 /** `webhook-id` of a delivery: the task and the attempt, so a redelivered attempt is recognisable and a retry is not. */
@@ -219,6 +224,21 @@ export class HttpAgentClient implements AgentClient {
     } catch (err) {
       return { ok: false, detail: err instanceof Error ? err.message : String(err) };
     }
+  }
+
+  /** A POST to any path of a checked address, as deliveries go: the submitters' callbacks take this way out. */
+  async postChecked(
+    target: { scheme: 'http' | 'https'; host: string; port: number; path: string },
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+  ): Promise<{ status: number }> {
+    const denied = await this.deniedAddresses();
+    if (ipaddr.isValid(target.host)) {
+      const verdict = checkTarget(target.host, target.port, this.policy, denied);
+      if (!verdict.ok) throw new BlockedAddressError(verdict.reason);
+    }
+    return this.post(target.host, target.port, target.scheme, { path: target.path, headers, body }, signal, denied);
   }
 
   private post(

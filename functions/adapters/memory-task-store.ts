@@ -1,10 +1,13 @@
 import { unstorablePlace } from '@optiinfra/contract';
+import type { CallbackSettlement, CallbackStore, DueCallback } from '../core/callback-port';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
-import { TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
+import { callbackDueKey, callbackDueOf, TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
 import { allowedFrom, isTerminal, type Task, type TaskPayload, type TaskState, type TaskStatus } from '../core/task-model';
 import { overlapError, overlappingPath, storedCopy, storeError } from './memory-items';
 import { isTaskId, type Item, MISSING_PAYLOAD, payloadItemOf, payloadKey, payloadOf, stateItemOf, stateOf } from './task-items';
 import { type IndexPage, type IndexQuery, listTasks, listTasksByStatus, type TaskIndexReader } from './task-listing';
+
+const CALLBACK_INDEX_KEYS = { partitionKey: TASKS_TABLE_KEYS.callbacks.partitionKey, sortKey: TASKS_TABLE_KEYS.callbacks.sortKey };
 
 /** Sees each item write: the item before and after it (undefined when absent), as the table stores it. */
 export type ItemWriteObserver = (before: Item | undefined, after: Item | undefined) => void;
@@ -15,7 +18,7 @@ export type ItemWriteObserver = (before: Item | undefined, after: Item | undefin
  * same page token, and finished tasks past retention hidden from listings. Requests DynamoDB refuses (an update naming an attribute twice, a move
  * that no status allows, a value it cannot keep) fail with an error of DynamoDB's name.
  */
-export class MemoryTaskStore implements TaskStore {
+export class MemoryTaskStore implements TaskStore, CallbackStore {
   private readonly items = new Map<string, Item>();
 
   constructor(
@@ -86,8 +89,59 @@ export class MemoryTaskStore implements TaskStore {
       delete next[TASKS_TABLE_KEYS.open.partitionKey];
       next[TASKS_TABLE_KEYS.finished.partitionKey] = taskShard(taskId);
     }
+    if (change.callbackDueAt !== undefined) {
+      next[TASKS_TABLE_KEYS.callbacks.partitionKey] = taskShard(taskId);
+      next[TASKS_TABLE_KEYS.callbacks.sortKey] = callbackDueKey(change.callbackDueAt, taskId);
+    }
     this.put(taskId, next);
     return stateOf(storedCopy(next));
+  }
+
+  async claim(taskId: string, attempts: number, nowMs: number, leaseUntil: number): Promise<boolean> {
+    const item = this.items.get(taskId);
+    const lease = item?.callback_lease_until as number | undefined;
+    if (item?.callback_status !== 'pending' || item.callback_attempts !== attempts || (lease !== undefined && lease > nowMs)) return false;
+    const due = callbackDueKey(leaseUntil, taskId);
+    this.put(taskId, {
+      ...item,
+      callback_attempts: attempts + 1,
+      callback_lease_until: leaseUntil,
+      [TASKS_TABLE_KEYS.callbacks.sortKey]: due,
+    });
+    return true;
+  }
+
+  async settle(taskId: string, attempt: number, outcome: CallbackSettlement): Promise<boolean> {
+    const item = this.items.get(taskId);
+    if (item?.callback_status !== 'pending' || item.callback_attempts !== attempt) return false;
+    const next: Item = { ...item };
+    if (outcome.status === 'pending') {
+      Object.assign(next, { callback_error: outcome.error, callback_lease_until: outcome.retryAt });
+      next[TASKS_TABLE_KEYS.callbacks.sortKey] = callbackDueKey(outcome.retryAt, taskId);
+    } else {
+      for (const key of ['callback_lease_until', 'callback_error', ...Object.values(CALLBACK_INDEX_KEYS)]) delete next[key];
+      next.callback_status = outcome.status;
+      if (outcome.status === 'sent') next.callback_sent_at = outcome.at;
+      else next.callback_error = outcome.error;
+    }
+    this.put(taskId, next);
+    return true;
+  }
+
+  async listDue(beforeMs: number | undefined, limit: number): Promise<DueCallback[]> {
+    const before = beforeMs === undefined ? undefined : callbackDueKey(beforeMs, '');
+    const shards = new Map<string, Item[]>();
+    for (const item of this.items.values()) {
+      const shard = item[CALLBACK_INDEX_KEYS.partitionKey];
+      const due = item[CALLBACK_INDEX_KEYS.sortKey];
+      if (typeof shard !== 'string' || typeof due !== 'string' || (before !== undefined && due >= before)) continue;
+      shards.set(shard, [...(shards.get(shard) ?? []), item]);
+    }
+    const byDue = (a: Item, b: Item) => (String(a[CALLBACK_INDEX_KEYS.sortKey]) < String(b[CALLBACK_INDEX_KEYS.sortKey]) ? -1 : 1);
+    return [...shards.values()]
+      .flatMap((items) => items.sort(byDue).slice(0, limit))
+      .map((item): DueCallback => ({ taskId: String(item.task_id), dueAt: callbackDueOf(String(item[CALLBACK_INDEX_KEYS.sortKey])) }))
+      .sort((a, b) => a.dueAt - b.dueAt);
   }
 
   list(filter: TaskListFilter): Promise<TaskPage> {

@@ -14,6 +14,8 @@ const INDEX_ATTRIBUTES = [
   'created_key',
   TASKS_TABLE_KEYS.open.partitionKey,
   TASKS_TABLE_KEYS.finished.partitionKey,
+  TASKS_TABLE_KEYS.callbacks.partitionKey,
+  TASKS_TABLE_KEYS.callbacks.sortKey,
 ] as const satisfies readonly string[];
 
 export const payloadKey = (taskId: string) => `${taskId}${TASKS_TABLE_KEYS.payloadSuffix}`;

@@ -1,43 +1,27 @@
 /** Use cases behind /agents: register, heartbeat, unregister, list, get. */
-import ipaddr from 'ipaddr.js';
 import { type AgentLiveness, type AgentRecord, agentStatus, isExpired, toAgentView } from '../core/agent-model';
 import type { AgentView, HeartbeatRequest, ListAgentsQuery, RegisterAgentRequest, RegisterAgentResponse } from '@optiinfra/contract';
 import { NotFoundError, ValidationError } from '@optiinfra/contract';
 import { agentIdFor, agentTokenHash, newAgentToken, normalHost, signingSecretFor } from '../core/ids';
 import { toCircuitView } from '../core/circuit-breaker';
-import { checkTarget, deniedNames } from '../core/network-policy';
 import { actingAgent, agentIdInUse, assertMayRegister } from './agent-auth';
 import { assertMetadataSize, assertRoomForAgent, assertWithinAgentLimits } from './agent-limits';
 import type { Deps } from './deps';
+import { checkOutboundTarget } from './outbound-target';
 import { readLiveAgents } from './live-agents';
 import { wakeFor } from './wake-waiters';
 
 async function assertReachableHost(deps: Pick<Deps, 'settings' | 'resolveHost'>, host: string, port: number): Promise<void> {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const resolve = async (name: string) => {
-    try {
-      return await deps.resolveHost(name);
-    } catch {
-      return [];
-    }
-  };
-  const addresses = ipaddr.isValid(bare) ? [bare] : await resolve(bare);
-  if (addresses.length === 0)
+  const verdict = await checkOutboundTarget(deps, host, port);
+  if (verdict.ok) return;
+  if (verdict.unresolved)
     throw new ValidationError(
       `invalid agent registration: host "${host}" does not resolve; register an address the orchestrator can reach`,
       [{ field: 'host', message: 'does not resolve' }],
     );
-  // The orchestrator's own services named by host (such as the cache's endpoint), resolved now.
-  const policy = deps.settings.networkPolicy;
-  const denied = new Map(await Promise.all(deniedNames(policy).map(async (name) => [name, await resolve(name)] as const)));
-  for (const address of addresses) {
-    const verdict = checkTarget(address, port, policy, denied);
-    if (!verdict.ok) {
-      throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [
-        { field: 'host', message: verdict.reason },
-      ]);
-    }
-  }
+  throw new ValidationError(`invalid agent registration: host "${host}" is not allowed: ${verdict.reason}`, [
+    { field: 'host', message: verdict.reason },
+  ]);
 }
 
 /** Current status and load of agents, merging the cache's fresh heartbeats with the table. */

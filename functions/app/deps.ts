@@ -3,6 +3,8 @@ import type { NetworkPolicy } from '../core/network-policy';
 import type { WorkflowMode } from '../core/workflow-choice';
 import type { AgentClient, AgentStore, Clock, TaskQueue, TaskStore, Workflow } from '../core/ports';
 import type { TaskCache } from '../core/cache-port';
+import type { CallbackClient, CallbackStore } from '../core/callback-port';
+import type { CallbackPolicy } from '../core/task-callback';
 
 /** Knobs the use cases read; parsed once from the environment by functions/composition/config.ts. */
 export interface Settings {
@@ -32,6 +34,8 @@ export interface Settings {
   historyBudget: number;
   /** The API's public base URL (PUBLIC_API_URL), where an agent that accepted a task reports; unset: deliveries name no report URL. */
   publicApiUrl?: string;
+  /** How often and how patiently a submitter's callback is tried (CALLBACK_MAX_ATTEMPTS, CALLBACK_RETRY_BASE_SECONDS). */
+  callbackPolicy: CallbackPolicy;
 }
 
 /** The registry's bounds (MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES, MAX_AGENT_METADATA_BYTES). */
@@ -56,6 +60,9 @@ export interface Deps {
   queue: TaskQueue;
   workflow: Workflow;
   agentClient: AgentClient;
+  /** The callback fields of the tasks (the task store's table) and the guarded POST that sends callbacks. */
+  callbacks: CallbackStore;
+  callbackClient: CallbackClient;
   clock: Clock;
   settings: Settings;
   metrics: TaskMetrics;

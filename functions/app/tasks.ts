@@ -1,14 +1,16 @@
 /** Use cases behind /tasks: submit, read, list, cancel. */
 import { isExpired } from '../core/agent-model';
 import type { TaskSubmitRequest, TaskSubmitResponse } from '@optiinfra/contract';
-import { ConflictError, NoCapableAgentError, NotFoundError } from '@optiinfra/contract';
+import { ConflictError, NoCapableAgentError, NotFoundError, ValidationError } from '@optiinfra/contract';
 import { newTaskId } from '../core/ids';
 import type { ListTasksQuery } from '@optiinfra/contract';
 import { describeTarget, offers } from '../core/routing';
+import { callbackTargetOf, newCallbackSecret } from '../core/task-callback';
 import { isTerminal, type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 import { cancelAccepted } from './accepted-attempts';
 import { finishTask } from './finish-task';
+import { checkOutboundTarget } from './outbound-target';
 import { firstStartOf } from './start-task';
 import { type TaskView, toTaskView } from './task-views';
 import { leaveQueue } from './wake-waiters';
@@ -84,11 +86,23 @@ export function payloadExpiry(nowMs: number, retentionDays: number): number {
   return Math.floor(nowMs / 1000) + (retentionDays + PAYLOAD_MARGIN_DAYS) * 86_400;
 }
 
+/** A callback URL the outbound guard would refuse is a 400 now, not a callback that fails after the task. */
+async function assertCallbackAllowed(deps: Pick<Deps, 'settings' | 'resolveHost'>, url: string): Promise<void> {
+  const { host, port } = callbackTargetOf(url);
+  const verdict = await checkOutboundTarget(deps, host, port);
+  if (verdict.ok) return;
+  const why = verdict.unresolved ? `its host "${host}" does not resolve` : `the orchestrator may not call it: ${verdict.reason}`;
+  throw new ValidationError(`invalid callback_url: ${why}; send a URL the orchestrator can reach, or leave callback_url out`, [
+    { field: 'callback_url', message: verdict.unresolved ? 'does not resolve' : verdict.reason },
+  ]);
+}
+
 export async function submitTask(
-  deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings'>,
+  deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings' | 'resolveHost'>,
   req: TaskSubmitRequest,
   onEnqueueError: (err: unknown) => void,
 ): Promise<TaskSubmitResponse> {
+  if (req.callback_url !== undefined) await assertCallbackAllowed(deps, req.callback_url);
   await assertSomeAgentOffers(deps, req);
   const nowIso = new Date(deps.clock.now()).toISOString();
   const task: Task = {
@@ -112,6 +126,10 @@ export async function submitTask(
     task.requested_agent_id = req.agent_id;
     task.agent_id = req.agent_id;
   }
+  if (req.callback_url !== undefined) {
+    task.callback_url = req.callback_url;
+    task.callback_secret = newCallbackSecret();
+  }
   await deps.tasks.create(task, payloadExpiry(deps.clock.now(), deps.settings.taskRetentionDays));
   deps.metrics.count('TasksSubmitted', task.agent_type);
   // The task is stored, so it is accepted even if the queue is briefly unreachable: the
@@ -127,6 +145,7 @@ export async function submitTask(
     agent_id: task.agent_id ?? '',
     created_at: task.created_at,
     status_url: `/tasks/${task.task_id}`,
+    ...(task.callback_secret === undefined ? {} : { callback_secret: task.callback_secret }),
   };
 }
 

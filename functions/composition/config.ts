@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker';
 import { DEFAULT_HISTORY_BUDGET, STANDARD_HISTORY_LIMIT } from '../core/workflow-history';
+import { DEFAULT_CALLBACK_POLICY, MAX_CALLBACK_DELAY_SECONDS } from '../core/task-callback';
 import { type DeniedTarget, parseDeniedTargets, parseNetworkPolicy } from '../core/network-policy';
 import type { Settings } from '../app/deps';
 
@@ -114,6 +115,8 @@ const envSchema = z.object({
   MAX_AGENT_ANSWER_BYTES: integer(262_144, 1024, 350_000, 'bytes'),
   /** The API's public base URL: deliveries tell agents to report to `<it>/tasks/{id}/result` (the CDK app and npm start set it). */
   PUBLIC_API_URL: url(),
+  CALLBACK_MAX_ATTEMPTS: integer(DEFAULT_CALLBACK_POLICY.maxAttempts, 1, 20, 'attempts'),
+  CALLBACK_RETRY_BASE_SECONDS: seconds(DEFAULT_CALLBACK_POLICY.retryBaseSeconds, 0, MAX_CALLBACK_DELAY_SECONDS),
 });
 
 /** The cache is never an agent: its host and port (a name is resolved when an agent address is checked). */
@@ -168,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       workflowMode: c.EXPRESS_STATE_MACHINE_ARN ? c.WORKFLOW_MODE : 'standard',
       historyBudget: c.WORKFLOW_HISTORY_BUDGET,
       publicApiUrl: c.PUBLIC_API_URL?.replace(/\/+$/, ''),
+      callbackPolicy: { maxAttempts: c.CALLBACK_MAX_ATTEMPTS, retryBaseSeconds: c.CALLBACK_RETRY_BASE_SECONDS },
     },
   };
 }

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CachingAgentStore } from '../adapters/caching-agent-store';
 import { DynamoAgentStore } from '../adapters/dynamo-agent-store';
+import { DynamoCallbackStore } from '../adapters/dynamo-callback-store';
 import { DynamoTaskStore } from '../adapters/dynamo-task-store';
 import { hooked } from './aws-client-hook';
 import { config, once } from './composition-root';
@@ -16,6 +17,8 @@ const doc = once(() =>
 );
 
 export const tasks = once(() => new DynamoTaskStore(doc(), required(config, 'TASKS_TABLE')));
+/** The callback fields of the same task items, for the starter and the reconciler. */
+export const callbacks = once(() => new DynamoCallbackStore(doc(), required(config, 'TASKS_TABLE')));
 export const agents = once(() => new DynamoAgentStore(doc(), required(config, 'AGENTS_TABLE')));
 /** The dispatcher routes with the registry of a type kept for REGISTRY_CACHE_SECONDS. */
 export const routingAgents = once(() => new CachingAgentStore(agents(), config.settings.registryCacheSeconds));

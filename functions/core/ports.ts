@@ -61,6 +61,8 @@ export interface TaskChange {
   appendFailedAgent?: string;
   /** Seconds since epoch when the item may be deleted by TTL (set on terminal tasks). */
   expiresAt?: number;
+  /** On a terminal write of a task with a callback: lists it as pending in the callbacks index, due then (ms since epoch). */
+  callbackDueAt?: number;
 }
 
 /** What an agent reported with its heartbeat: each part is kept only when sent. */
@@ -158,6 +160,8 @@ export interface TaskQueue {
    * long: the backoff before retrying an accepted attempt that failed, with no execution waiting.
    */
   enqueue(taskId: string, priority: number, start?: FirstStart | Continuation, delaySeconds?: number): Promise<void>;
+  /** Puts the task's callback on the queue: the starter sends it once `delaySeconds` (at most MAX_ENQUEUE_DELAY_SECONDS) have passed. */
+  enqueueCallback(taskId: string, delaySeconds?: number): Promise<void>;
 }
 
 export interface WorkflowInput {

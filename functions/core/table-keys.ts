@@ -25,6 +25,12 @@ export const TASKS_TABLE_KEYS = {
   /** Finished tasks (sparse: the terminal write adds `finished_shard`), with their final status. */
   finished: { name: 'finished', partitionKey: 'finished_shard', sortKey: 'created_key', include: ['agent_type', 'status'] },
   /**
+   * Finished tasks whose callback is pending (sparse: the terminal write adds `callback_shard`, the
+   * write that records it sent or failed removes it), by when the next attempt is due: what the
+   * reconciler reads to resume a callback whose queue message was lost. Keys only.
+   */
+  callbacks: { name: 'callbacks', partitionKey: 'callback_shard', sortKey: 'callback_due' },
+  /**
    * The item holding a task's parameters and metadata, written once at submit, has the key
    * `<task_id>#payload` (task ids are UUIDs, so no task has it).
    */
@@ -33,6 +39,16 @@ export const TASKS_TABLE_KEYS = {
 } as const;
 
 export type TaskIndex = (typeof TASKS_TABLE_KEYS)['open' | 'finished'];
+
+/** The sort key of the callbacks index: when the callback is due, then the task id. */
+export function callbackDueKey(dueAtMs: number, taskId: string): string {
+  return `${new Date(dueAtMs).toISOString()}#${taskId}`;
+}
+
+/** When (ms since epoch) the callback of a callbacks index entry is due, from its sort key. */
+export function callbackDueOf(dueKey: string): number {
+  return Date.parse(dueKey.slice(0, dueKey.indexOf('#')));
+}
 
 /** The shard of a task's index entries: FNV-1a of its id, so any id spreads evenly and every store agrees. */
 export function taskShard(taskId: string): string {

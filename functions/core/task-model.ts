@@ -1,5 +1,6 @@
 /** The task model: its statuses, priorities and defaults are the contract's (@optiinfra/contract). No AWS imports here. */
 import { type RoutingDecision, TASK_DEFAULTS, TASK_STATUSES, type TaskStatus, type TaskStatusResponse } from '@optiinfra/contract';
+import type { CallbackStatus } from './task-callback';
 
 // The answer's types are inferred from its schema in the contract (api-responses.ts).
 export type { LoadSeen, RoutingDecision, TaskStatusResponse } from '@optiinfra/contract';
@@ -93,6 +94,17 @@ export interface Task {
   last_progress_at?: string;
   /** The attempt whose report (POST /tasks/{id}/result) was applied: a repeat of it is answered 200 and changes nothing. */
   reported?: number;
+  /** Where the finished task is POSTed (set at submit), the secret that signs it, and how that stands (task-callback.ts). */
+  callback_url?: string;
+  callback_secret?: string;
+  callback_status?: CallbackStatus;
+  /** Callback attempts claimed so far. */
+  callback_attempts?: number;
+  /** Until when (ms since epoch) no one may claim the next attempt: the current one's send, or the backoff before the next. */
+  callback_lease_until?: number;
+  /** Why the last attempt failed. */
+  callback_error?: string;
+  callback_sent_at?: string;
 }
 
 /** What a task was submitted with for its agent: stored once, apart from its status, and never rewritten. */

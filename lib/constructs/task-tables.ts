@@ -8,7 +8,7 @@ import { AGENTS_TABLE_KEYS, IDEMPOTENCY_TABLE_KEYS, TASKS_TABLE_KEYS } from '../
 /** The item actions a function may be granted on a table. */
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 
-const TASK_INDEXES = [TASKS_TABLE_KEYS.open.name, TASKS_TABLE_KEYS.finished.name];
+const TASK_INDEXES = [TASKS_TABLE_KEYS.open.name, TASKS_TABLE_KEYS.finished.name, TASKS_TABLE_KEYS.callbacks.name];
 const AGENT_INDEXES = [AGENTS_TABLE_KEYS.byType.name];
 
 /**
@@ -44,6 +44,13 @@ export class TaskTables extends Construct {
         nonKeyAttributes: [...index.include],
       });
     }
+    // Keys only: its sort key says when the callback is due, and the reconciler reads the task itself.
+    this.tasks.addGlobalSecondaryIndex({
+      indexName: TASKS_TABLE_KEYS.callbacks.name,
+      partitionKey: { name: TASKS_TABLE_KEYS.callbacks.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TASKS_TABLE_KEYS.callbacks.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
     this.agents = new dynamodb.Table(this, 'Agents', {
       ...common,
       partitionKey: { name: AGENTS_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile } from '../../functions/app/reconcile';
 import { DynamoAgentStore } from '../../functions/adapters/dynamo-agent-store';
+import { DynamoCallbackStore } from '../../functions/adapters/dynamo-callback-store';
 import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
@@ -22,6 +23,7 @@ import { tablesFromTemplate } from '../../local/template/tables';
 import { task as fixtureTask } from '../../harness/fixtures';
 import { startDynamoProcess } from '../support/start-dynamo-process';
 import { describeAgentStoreContract } from './agent-store-contract';
+import { describeCallbackStoreContract } from './callback-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -61,6 +63,14 @@ describeTaskStoreContract({
   make: async (clock) => new DynamoTaskStore(docOf(ddb), await createTable(ddb, tasksTable, `tasks-${++run}`), clock),
 });
 
+describeCallbackStoreContract({
+  name: 'DynamoCallbackStore (dynalite)',
+  make: async (clock) => {
+    const table = await createTable(ddb, tasksTable, `tasks-${++run}`);
+    return { tasks: new DynamoTaskStore(docOf(ddb), table, clock), callbacks: new DynamoCallbackStore(docOf(ddb), table) };
+  },
+});
+
 describeAgentStoreContract({
   name: 'DynamoAgentStore (dynalite)',
   make: async () => new DynamoAgentStore(docOf(ddb), await createTable(ddb, agentsTable, `agents-${++run}`)),
@@ -77,7 +87,7 @@ describe('DynamoTaskStore when the indexes list a task as both unfinished and fi
   it('reconcile requeues such a task once, and listings show it once', async () => {
     const data = tempDir('reconcile-dynamo-');
     const requeued: string[] = [];
-    const queue: TaskQueue = { enqueue: async (taskId) => void requeued.push(taskId) };
+    const queue: TaskQueue = { enqueue: async (taskId) => void requeued.push(taskId), enqueueCallback: async () => undefined };
     let child = await startDynamoProcess(data.dir, { STALL_WRITES_MATCHING: '^item-' });
     let client: DynamoDBClient | undefined;
     try {

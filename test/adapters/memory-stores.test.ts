@@ -9,10 +9,18 @@ import { MemoryTaskStore } from '../../functions/adapters/memory-task-store';
 import { type IndexQuery, listTasks, type TaskIndexReader } from '../../functions/adapters/task-listing';
 import { TASK_INDEX_SHARDS } from '../../functions/core/table-keys';
 import { describeAgentStoreContract } from './agent-store-contract';
+import { describeCallbackStoreContract } from './callback-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';
 
 describeTaskStoreContract({ name: 'MemoryTaskStore', make: async (clock) => new MemoryTaskStore(clock) });
 describeAgentStoreContract({ name: 'MemoryAgentStore', make: async () => new MemoryAgentStore() });
+describeCallbackStoreContract({
+  name: 'MemoryTaskStore',
+  make: async (clock) => {
+    const store = new MemoryTaskStore(clock);
+    return { tasks: store, callbacks: store };
+  },
+});
 
 /** What a listing page costs, whatever the store: one Query per shard of each index it reads, each for at most a page and one. */
 describe('a page of GET /tasks', () => {

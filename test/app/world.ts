@@ -25,6 +25,8 @@ import type {
   WorkflowInput,
 } from '../../functions/core/ports';
 import type { TaskCache } from '../../functions/core/cache-port';
+import type { CallbackClient, CallbackTarget } from '../../functions/core/callback-port';
+import type { CallbackAnswer } from '../../functions/core/task-callback';
 import type { AttemptResult } from '../../functions/core/retry-policy';
 import type { Task, TaskState } from '../../functions/core/task-model';
 import type { WorkflowKind } from '../../functions/core/workflow-choice';
@@ -52,6 +54,16 @@ export class RecordingQueue implements TaskQueue {
     if (err) throw err;
     if (start === undefined) this.sent.push(delaySeconds === undefined ? { taskId, priority } : { taskId, priority, delaySeconds });
     else this.sent.push('generation' in start ? { taskId, priority, continuation: start } : { taskId, priority, firstStart: start });
+  }
+
+  /** Callbacks enqueued, in order. */
+  readonly callbacks: Array<{ taskId: string; delaySeconds?: number }> = [];
+
+  async enqueueCallback(taskId: string, delaySeconds?: number): Promise<void> {
+    const err = this.failWith;
+    this.failWith = undefined;
+    if (err) throw err;
+    this.callbacks.push(delaySeconds === undefined ? { taskId } : { taskId, delaySeconds });
   }
 
   /** The task ids enqueued so far, sorted, and forgets them. */
@@ -137,6 +149,24 @@ export class ScriptedAgentClient implements AgentClient {
   }
 }
 
+/** A callback receiver that answers each POST with the next scripted answer, and records them all. */
+export class ScriptedCallbackClient implements CallbackClient {
+  readonly sent: Array<{ target: CallbackTarget; webhookId: string; body: string }> = [];
+  private readonly script: CallbackAnswer[] = [];
+
+  answer(...answers: CallbackAnswer[]): this {
+    this.script.push(...answers);
+    return this;
+  }
+
+  async send(target: CallbackTarget, webhookId: string, body: string): Promise<CallbackAnswer> {
+    this.sent.push({ target, webhookId, body });
+    const next = this.script.shift();
+    if (next === undefined) throw new Error(`no answer scripted for callback ${this.sent.length}`);
+    return next;
+  }
+}
+
 export const completed = (result: unknown = { ok: true }): AttemptResult => ({ kind: 'completed', result });
 export const failed = (error: string, retryable = true, extra: { retryAfterSeconds?: number } = {}): AttemptResult => ({
   kind: 'failed',
@@ -160,6 +190,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
   const workflow = new RecordingWorkflow();
   const agentClient = new ScriptedAgentClient();
   const metrics = new RecordingMetrics();
+  const callbackClient = new ScriptedCallbackClient();
   const hosts = new Map<string, string[]>();
   const deps: Deps = {
     tasks,
@@ -168,6 +199,8 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
     queue,
     workflow,
     agentClient,
+    callbacks: tasks,
+    callbackClient,
     clock,
     settings,
     metrics,
@@ -195,6 +228,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
     queue,
     workflow,
     agentClient,
+    callbackClient,
     metrics,
     hosts,
     deps,

@@ -264,7 +264,7 @@ describe('the stateful stack', () => {
     });
   });
 
-  it('indexes tasks in two sparse, sharded indexes, unfinished and finished, projecting only what never changes', () => {
+  it('indexes tasks in sparse, sharded indexes: unfinished and finished, projecting only what never changes, and pending callbacks by when due', () => {
     const shardedBy = (pk: string) => [
       { AttributeName: pk, KeyType: 'HASH' },
       { AttributeName: 'created_key', KeyType: 'RANGE' },
@@ -281,6 +281,14 @@ describe('the stateful stack', () => {
           IndexName: 'finished',
           KeySchema: shardedBy('finished_shard'),
           Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['agent_type', 'status'] },
+        },
+        {
+          IndexName: 'callbacks',
+          KeySchema: [
+            { AttributeName: 'callback_shard', KeyType: 'HASH' },
+            { AttributeName: 'callback_due', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     });
@@ -329,6 +337,7 @@ describe('the network of the functions in the VPC', () => {
       expect.stringMatching(/^AgentsApi/),
       expect.stringMatching(/^Dispatcher/),
       expect.stringMatching(/^Reconciler/),
+      expect.stringMatching(/^Starter/),
       expect.stringMatching(/^TasksApi/),
     ]);
     const agents = routes.find((r) => r.logicalId.startsWith('AgentsApi'))!;
@@ -339,7 +348,7 @@ describe('the network of the functions in the VPC', () => {
 
   it('routes everything through the NAT gateway when agents may be public', () => {
     const routes = vpcFunctionRoutes(merged({ stateful, stateless }));
-    expect(routes).toHaveLength(4);
+    expect(routes).toHaveLength(5);
     for (const route of routes) expect(route.reachable, route.logicalId).toBe('all');
   });
 
@@ -521,6 +530,26 @@ describe('the stateless stack', () => {
     expect(resources).toContain('ExpressWorkflowStateMachine');
   });
 
+  it('lets the starter send callbacks: claim and record them on the task, queue a retry, and reach agents networks from the VPC', () => {
+    const policies = stateless.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }
+    >;
+    const starter = Object.entries(policies).filter(([id]) => id.startsWith('Starter'));
+    const actions = starter.flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st) => [st.Action].flat()));
+    for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'sqs:SendMessage']) expect(actions).toContain(action);
+    for (const action of ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query']) expect(actions).not.toContain(action);
+    const fns = stateless.findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Metadata: Record<string, string>; Properties: { VpcConfig?: unknown; Environment: { Variables: Record<string, unknown> } } }
+    >;
+    const fn = Object.values(fns).find((f) => f.Metadata['optiinfra:entry'] === 'functions/handlers/starter.ts')!;
+    expect(fn.Properties.VpcConfig).toBeDefined();
+    expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
+      expect.arrayContaining(['INTAKE_QUEUE_URL', 'ALLOWED_AGENT_NETWORKS', 'ALLOW_PUBLIC_AGENTS', 'DENIED_AGENT_TARGETS', 'CACHE_URL']),
+    );
+  });
+
   it('serves asynchronous delivery: the dispatcher waits at most 300 s and names the API to report to; the reconciler may end accepted attempts', () => {
     const fns = stateless.findResources('AWS::Lambda::Function') as Record<
       string,
@@ -562,7 +591,7 @@ describe('the stateless stack', () => {
     expect(tasksIntegration!.Properties.TimeoutInMillis).toBeGreaterThanOrEqual((tasksFn.Properties.Timeout + 2) * 1000);
   });
 
-  it('lets only the cache users run in the VPC (the reconciler reads which tasks are parked there)', () => {
+  it('lets only the cache users, and the starter that sends callbacks as the dispatcher delivers, run in the VPC', () => {
     const inVpc = stateless.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }) as Record<
       string,
       { Metadata: Record<string, string> }
@@ -576,6 +605,7 @@ describe('the stateless stack', () => {
       'functions/handlers/api-tasks.ts',
       'functions/handlers/dispatcher.ts',
       'functions/handlers/reconciler.ts',
+      'functions/handlers/starter.ts',
     ]);
   });
 });

@@ -162,6 +162,10 @@ export const taskSubmitResponseSchema = z.object({
   agent_id: about('The requested agent, or "": the agent is chosen when the task is dispatched.', z.string()),
   created_at: time(),
   status_url: about('Where to read the task: `/tasks/{task_id}`.', z.string()),
+  callback_secret: about(
+    'With a `callback_url` only: the Standard Webhooks secret its callback is signed with, shown this once.',
+    z.optional(z.string()),
+  ),
 });
 export type TaskSubmitResponse = z.output<typeof taskSubmitResponseSchema>;
 

@@ -90,6 +90,24 @@ const intIn = (min: number, max: number, extra = '') => {
   return z.int({ error: rule(text) }).check(z.minimum(min, { error: rule(text) }), z.maximum(max, { error: rule(text) }));
 };
 
+/** The longest callback URL accepted (the task's state item carries it). */
+export const MAX_CALLBACK_URL_CHARS = 2048;
+export const CALLBACK_URL_RULE = `an http:// or https:// URL of at most ${MAX_CALLBACK_URL_CHARS} characters, without user or password, such as "https://hooks.example.com/optiinfra"`;
+
+/** What is wrong with a callback URL, in words; undefined when it is acceptable. Its host is checked against the network policy at submit. */
+export function callbackUrlProblem(text: string): string | undefined {
+  if (text.length > MAX_CALLBACK_URL_CHARS) return `is ${text.length} characters long`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `has the scheme "${url.protocol.slice(0, -1)}"`;
+  if (url.username || url.password) return 'carries a user or password (verify the signature instead)';
+  return undefined;
+}
+
 export const PRIORITY_RULE = `an integer from ${MIN_PRIORITY} to ${MAX_PRIORITY} (1 low, 5 normal, 10 high, 15 critical)`;
 
 /** TaskSubmitRequest (seed). `timeout_seconds: 0` means the default, as in the seed; `max_retries: 0` means no retry. */
@@ -129,6 +147,15 @@ export const taskSubmitRequestSchema = z.strictObject({
     intIn(0, TASK_DEFAULTS.maxQueueTimeoutSeconds, ' seconds to wait for a free agent; 0 or absent means the default'),
   ),
   metadata: z._default(jsonObject('metadata', JSON_LIMITS.metadataBytes), {}),
+  /** Where the finished task is POSTed, once, signed with the `callback_secret` of the submit answer (docs/api.md). */
+  callback_url: z.optional(
+    z.string({ error: rule(CALLBACK_URL_RULE) }).check(
+      z.superRefine((value, ctx) => {
+        const problem = callbackUrlProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: `must be ${CALLBACK_URL_RULE}; it ${problem}`, input: value });
+      }),
+    ),
+  ),
   /** How long an agent that accepted the task (202) may go without reporting progress; absent means 60 s. */
   heartbeat_timeout_seconds: z.optional(
     intIn(
