@@ -1,7 +1,8 @@
 /**
  * What the OpenAPI document says of each route of the route table: its request, its success answer
- * and the errors particular to it. The errors every route can answer are added by openapi.ts.
- * Keyed by route key, so a route added to API_ROUTES without an entry here fails the spec's build.
+ * (by the name of its schema in ANSWERS, checked by the compiler) and the errors particular to it.
+ * The errors every route can answer are added by openapi.ts. Keyed by route key, so a route added
+ * to API_ROUTES without an entry here fails the spec's build.
  */
 import type * as z from 'zod/mini';
 import {
@@ -15,6 +16,29 @@ import {
   registerAgentRequestSchema,
   taskSubmitRequestSchema,
 } from '@optiinfra/contract';
+import * as answers from '@optiinfra/contract/responses';
+
+/** The answer schemas, by the name they have in components.schemas. */
+export const ANSWERS = {
+  HealthResponse: answers.healthResponseSchema,
+  ErrorResponse: answers.errorResponseSchema,
+  CircuitView: answers.circuitViewSchema,
+  AgentView: answers.agentViewSchema,
+  RegisterAgentResponse: answers.registerAgentResponseSchema,
+  HeartbeatResponse: answers.heartbeatResponseSchema,
+  AgentChangeResponse: answers.agentChangeResponseSchema,
+  AgentListResponse: answers.agentListResponseSchema,
+  LoadSeen: answers.loadSeenSchema,
+  RoutingDecision: answers.routingDecisionSchema,
+  TaskStatusResponse: answers.taskStatusResponseSchema,
+  TaskView: answers.taskViewSchema,
+  TaskListResponse: answers.taskListResponseSchema,
+  TaskSubmitResponse: answers.taskSubmitResponseSchema,
+  TaskCancelResponse: answers.taskCancelResponseSchema,
+  TaskReportResponse: answers.taskReportResponseSchema,
+  TaskProgressResponse: answers.taskProgressResponseSchema,
+} as const satisfies Record<string, z.ZodMiniType>;
+export type AnswerName = keyof typeof ANSWERS;
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
 
@@ -36,7 +60,7 @@ export interface OperationDoc {
   query?: z.ZodMiniObject;
   headers?: HeaderParam[];
   /** The success status and the name of its answer schema in components.schemas. */
-  success: { status: 200 | 201; schema: string; description: string };
+  success: { status: 200 | 201; schema: AnswerName; description: string };
   /** Errors particular to this route, and when. */
   errors: Partial<Record<ErrorStatus, string>>;
 }

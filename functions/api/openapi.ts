@@ -7,33 +7,11 @@
  */
 import * as z from 'zod/mini';
 import { UUID_RE } from '@optiinfra/contract';
-import * as answers from '@optiinfra/contract/responses';
-import { type ErrorStatus, OPERATIONS, type OperationDoc } from './openapi-operations';
+import { ANSWERS, type ErrorStatus, OPERATIONS, type OperationDoc } from './openapi-operations';
 import { API_ROUTES, type ApiRouteSpec, routeKey } from './routes';
 
 type JsonSchema = Record<string, unknown>;
 type Registry = ReturnType<typeof z.registry<{ id: string }>>;
-
-/** The answer schemas, by the name they have in components.schemas. */
-const ANSWERS: Record<string, z.ZodMiniType> = {
-  HealthResponse: answers.healthResponseSchema,
-  ErrorResponse: answers.errorResponseSchema,
-  CircuitView: answers.circuitViewSchema,
-  AgentView: answers.agentViewSchema,
-  RegisterAgentResponse: answers.registerAgentResponseSchema,
-  HeartbeatResponse: answers.heartbeatResponseSchema,
-  AgentChangeResponse: answers.agentChangeResponseSchema,
-  AgentListResponse: answers.agentListResponseSchema,
-  LoadSeen: answers.loadSeenSchema,
-  RoutingDecision: answers.routingDecisionSchema,
-  TaskStatusResponse: answers.taskStatusResponseSchema,
-  TaskView: answers.taskViewSchema,
-  TaskListResponse: answers.taskListResponseSchema,
-  TaskSubmitResponse: answers.taskSubmitResponseSchema,
-  TaskCancelResponse: answers.taskCancelResponseSchema,
-  TaskReportResponse: answers.taskReportResponseSchema,
-  TaskProgressResponse: answers.taskProgressResponseSchema,
-};
 
 /** When each error status is answered on every route that needs authentication; routes add their own cases. */
 const COMMON_ERRORS: Partial<Record<ErrorStatus, string>> = {

@@ -13,45 +13,51 @@ const count = () => z.int().check(z.minimum(0));
 const time = () => z.iso.datetime();
 const jsonObject = () => z.record(z.string(), z.unknown());
 const taskStatus = () => z.enum(TASK_STATUSES);
+/** A schema with the text the OpenAPI document shows for it (zod's `description` metadata). */
+const about = <T extends z.ZodMiniType>(text: string, schema: T): T => schema.check(z.describe(text));
 
-/** An agent's passive health from recent dispatches: `open` keeps it out of rotation until `open_until`. */
-export const circuitViewSchema = z.object({
-  state: z.enum(CIRCUIT_STATES),
-  recent_dispatches: count(),
-  recent_failures: count(),
-  window_seconds: count(),
-  open_until: z.optional(time()),
-});
+export const circuitViewSchema = about(
+  "An agent's passive health from recent dispatches: `open` keeps it out of rotation until `open_until`, then one probe task (`half_open`).",
+  z.object({
+    state: z.enum(CIRCUIT_STATES),
+    recent_dispatches: about('Dispatches to the agent in the window.', count()),
+    recent_failures: about('Of those, the ones that failed.', count()),
+    window_seconds: count(),
+    open_until: z.optional(about('While open: when the agent gets its probe task.', time())),
+  }),
+);
 export type CircuitView = z.output<typeof circuitViewSchema>;
 
-/** The agent JSON of DESIGN.md §3. */
-export const agentViewSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  type: z.string(),
-  host: z.string(),
-  port: z.int(),
-  /** "https" when deliveries go over TLS. */
-  scheme: z.enum(AGENT_SCHEMES),
-  capabilities: z.array(z.string()),
-  status: z.enum(AGENT_STATUSES),
-  version: z.string(),
-  registered_at: time(),
-  last_heartbeat: time(),
-  in_flight: count(),
-  max_concurrency: z.int(),
-  metadata: jsonObject(),
-  circuit: circuitViewSchema,
-});
+export const agentViewSchema = about(
+  'A registered agent, with its load and passive health.',
+  z.object({
+    id: about('Derived from name, canonical host and port: registering again keeps it.', z.string()),
+    name: z.string(),
+    type: z.string(),
+    host: z.string(),
+    port: z.int(),
+    scheme: about('How the orchestrator calls the agent: "https" verifies its certificate for `host`.', z.enum(AGENT_SCHEMES)),
+    capabilities: about('The task types the agent offers.', z.array(z.string())),
+    status: about('`unhealthy`: missed 3 heartbeat intervals; `draining`: gets no new tasks.', z.enum(AGENT_STATUSES)),
+    version: z.string(),
+    registered_at: time(),
+    last_heartbeat: time(),
+    in_flight: about('Tasks it holds now.', count()),
+    max_concurrency: z.int(),
+    metadata: jsonObject(),
+    circuit: circuitViewSchema,
+  }),
+);
 export type AgentView = z.output<typeof agentViewSchema>;
 
-/** Registration answer: the agent, how often to heartbeat, its credential (shown this once) and the secret that signs deliveries to it. */
-export const registerAgentResponseSchema = z.extend(agentViewSchema, {
-  heartbeat_interval_seconds: z.int(),
-  /** Send as X-Agent-Token on heartbeat, drain and unregister. Registering again issues a new one. */
-  agent_token: z.string(),
-  signing_secret: z.string(),
-});
+export const registerAgentResponseSchema = about(
+  'The agent, how often to heartbeat, its credential (shown this once) and the secret that signs deliveries to it.',
+  z.extend(agentViewSchema, {
+    heartbeat_interval_seconds: z.int(),
+    agent_token: about('Send as X-Agent-Token on heartbeat, drain and unregister. Registering again issues a new one.', z.string()),
+    signing_secret: about('Checks the signature of every delivery to the agent (Standard Webhooks).', z.string()),
+  }),
+);
 export type RegisterAgentResponse = z.output<typeof registerAgentResponseSchema>;
 
 export const heartbeatResponseSchema = z.object({
@@ -62,114 +68,116 @@ export const heartbeatResponseSchema = z.object({
 });
 export type HeartbeatResponse = z.output<typeof heartbeatResponseSchema>;
 
-/** The answer of drain and unregister: what happens next, and the agent as it now is. */
-export const agentChangeResponseSchema = z.object({ message: z.string(), agent: agentViewSchema });
+export const agentChangeResponseSchema = about(
+  'What happens next, and the agent as it now is (drain and unregister).',
+  z.object({ message: z.string(), agent: agentViewSchema }),
+);
 export type AgentChangeResponse = z.output<typeof agentChangeResponseSchema>;
 
-/** A page of GET /agents; `next_token` is there while more follow. */
-export const agentListResponseSchema = z.object({
-  agents: z.array(agentViewSchema),
-  count: count(),
-  next_token: z.optional(z.string()),
-});
+const nextToken = () =>
+  z.optional(about('There while more follow: pass it unchanged, with the same filters, for the next page.', z.string()));
+
+export const agentListResponseSchema = about(
+  'A page of agents, sorted by name then id.',
+  z.object({ agents: z.array(agentViewSchema), count: about('Agents on this page.', count()), next_token: nextToken() }),
+);
 export type AgentListResponse = z.output<typeof agentListResponseSchema>;
 
-/** One agent as the dispatcher saw it when it chose. */
-export const loadSeenSchema = z.object({
-  agent_id: z.string(),
-  name: z.string(),
-  in_flight: count(),
-  max_concurrency: z.int(),
-  status: z.string(),
-  circuit: z.string(),
-});
+export const loadSeenSchema = about(
+  'One agent as the dispatcher saw it when it chose.',
+  z.object({
+    agent_id: z.string(),
+    name: z.string(),
+    in_flight: count(),
+    max_concurrency: z.int(),
+    status: z.string(),
+    circuit: z.string(),
+  }),
+);
 export type LoadSeen = z.output<typeof loadSeenSchema>;
 
-/** The record of a routing choice, shown in the task's status response. */
-export const routingDecisionSchema = z.object({
-  attempt: z.int(),
-  agent_id: z.string(),
-  agent_name: z.string(),
-  decided_at: time(),
-  /** In words: the rule that picked the agent and what was left out. */
-  reason: z.string(),
-  /** Registered, unexpired agents that offer the task's type and capability. */
-  candidates: count(),
-  /** Of those, the ones that could take it at that moment. */
-  eligible: count(),
-  /** The chosen agent and the least-loaded others (at most 10), as seen at the choice. */
-  load_seen: z.array(loadSeenSchema),
-});
+export const routingDecisionSchema = about(
+  'Why the last attempt went where it did.',
+  z.object({
+    attempt: z.int(),
+    agent_id: z.string(),
+    agent_name: z.string(),
+    decided_at: time(),
+    reason: about('In words: the rule that picked the agent and what was left out.', z.string()),
+    candidates: about("Registered, unexpired agents that offer the task's type and capability.", count()),
+    eligible: about('Of those, the ones that could take it at that moment.', count()),
+    load_seen: about('The chosen agent first, then the least-loaded others (at most 10), as seen at the choice.', z.array(loadSeenSchema)),
+  }),
+);
 export type RoutingDecision = z.output<typeof routingDecisionSchema>;
 
-/** The seed's TaskStatusResponse, plus `attempts`, `task_type`, `agent_type`, `priority` and what the agent reported. */
-export const taskStatusResponseSchema = z.object({
-  task_id: z.string(),
-  status: taskStatus(),
-  /** The agent of the last attempt, or the requested one before the first; "" when none is known yet. */
-  agent_id: z.string(),
-  task_type: z.string(),
-  agent_type: z.string(),
-  priority: z.int(),
-  result: z.optional(z.unknown()),
-  error: z.optional(z.string()),
-  created_at: time(),
-  started_at: z.optional(time()),
-  completed_at: z.optional(time()),
-  retry_count: count(),
-  attempts: count(),
-  routing: z.optional(routingDecisionSchema),
-  /** What the agent last reported with POST /tasks/{id}/progress; null when it never did. */
-  progress: z.nullable(z.number()),
-  progress_message: z.nullable(z.string()),
-  last_progress_at: z.nullable(time()),
-});
+export const taskStatusResponseSchema = about(
+  'A task: its status, result and routing decision.',
+  z.object({
+    task_id: z.string(),
+    status: about('`completed`, `failed`, `timeout` and `cancelled` are terminal: a task reaches exactly one.', taskStatus()),
+    agent_id: about('The agent of the last attempt, or the requested one before the first; "" when none is known yet.', z.string()),
+    task_type: z.string(),
+    agent_type: z.string(),
+    priority: z.int(),
+    result: z.optional(about("The agent's result, once completed.", z.unknown())),
+    error: z.optional(about('Why the task failed, timed out or was cancelled.', z.string())),
+    created_at: time(),
+    started_at: z.optional(time()),
+    completed_at: z.optional(about('When the task ended, whatever its status.', time())),
+    retry_count: about('`attempts - 1`, never below 0.', count()),
+    attempts: about('Attempts started so far.', count()),
+    routing: z.optional(routingDecisionSchema),
+    progress: about('What the agent last reported with POST /tasks/{id}/progress (0-100); null when it never did.', z.nullable(z.number())),
+    progress_message: z.nullable(z.string()),
+    last_progress_at: z.nullable(time()),
+  }),
+);
 export type TaskStatusResponse = z.output<typeof taskStatusResponseSchema>;
 
-/** A task as listed by GET /tasks: the status response plus what was submitted. */
-export const taskViewSchema = z.extend(taskStatusResponseSchema, {
-  parameters: jsonObject(),
-  metadata: jsonObject(),
-  timeout_seconds: z.int(),
-  max_retries: z.int(),
-  retry_delay_seconds: z.optional(z.int()),
-  queue_timeout_seconds: z.optional(z.int()),
-  requested_agent_id: z.optional(z.string()),
-  updated_at: time(),
-});
+export const taskViewSchema = about(
+  'A task as listed: the status response plus what was submitted.',
+  z.extend(taskStatusResponseSchema, {
+    parameters: jsonObject(),
+    metadata: jsonObject(),
+    timeout_seconds: z.int(),
+    max_retries: z.int(),
+    retry_delay_seconds: z.optional(z.int()),
+    queue_timeout_seconds: z.optional(z.int()),
+    requested_agent_id: z.optional(about('The agent the submit named, if it named one.', z.string())),
+    updated_at: time(),
+  }),
+);
 export type TaskView = z.output<typeof taskViewSchema>;
 
-/** A page of GET /tasks, newest first; `next_token` is there while more follow. */
-export const taskListResponseSchema = z.object({
-  tasks: z.array(taskViewSchema),
-  count: count(),
-  next_token: z.optional(z.string()),
-});
+export const taskListResponseSchema = about(
+  'A page of tasks, newest first. A filtered page may hold fewer than `limit` tasks and still carry a `next_token`.',
+  z.object({ tasks: z.array(taskViewSchema), count: about('Tasks on this page.', count()), next_token: nextToken() }),
+);
 export type TaskListResponse = z.output<typeof taskListResponseSchema>;
 
 export const taskSubmitResponseSchema = z.object({
   task_id: z.string(),
   status: taskStatus(),
-  /** The requested agent, or "": the agent is chosen when the task is dispatched. */
-  agent_id: z.string(),
+  agent_id: about('The requested agent, or "": the agent is chosen when the task is dispatched.', z.string()),
   created_at: time(),
-  /** Where to read the task: `/tasks/{task_id}`. */
-  status_url: z.string(),
+  status_url: about('Where to read the task: `/tasks/{task_id}`.', z.string()),
 });
 export type TaskSubmitResponse = z.output<typeof taskSubmitResponseSchema>;
 
 export const taskCancelResponseSchema = z.object({ message: z.string(), task_id: z.string(), status: z.literal('cancelled') });
 export type TaskCancelResponse = z.output<typeof taskCancelResponseSchema>;
 
-/** The answer to an agent's report: the task's status once the report was applied. */
-export const taskReportResponseSchema = z.object({ task_id: z.string(), status: taskStatus() });
+export const taskReportResponseSchema = about(
+  "The task's status once the agent's report was applied.",
+  z.object({ task_id: z.string(), status: taskStatus() }),
+);
 export type TaskReportResponse = z.output<typeof taskReportResponseSchema>;
 
 export const taskProgressResponseSchema = z.object({
   task_id: z.string(),
   status: z.literal('running'),
-  /** The agent loses the attempt unless it reports progress again before this. */
-  heartbeat_deadline: time(),
+  heartbeat_deadline: about('The agent loses the attempt unless it reports progress again before this.', time()),
 });
 export type TaskProgressResponse = z.output<typeof taskProgressResponseSchema>;
 
@@ -177,14 +185,18 @@ export const healthResponseSchema = z.object({
   status: z.literal('healthy'),
   service: z.string(),
   timestamp: time(),
-  heartbeat_interval_seconds: z.int(),
+  heartbeat_interval_seconds: about('How often agents heartbeat.', z.int()),
 });
 export type HealthResponse = z.output<typeof healthResponseSchema>;
 
-/** Every error: what to fix, in one sentence, and a machine code; validation errors name each field. */
-export const errorResponseSchema = z.object({
-  error: z.string(),
-  code: z.string(),
-  details: z.optional(z.array(z.object({ field: z.string(), message: z.string() }))),
-});
+export const errorResponseSchema = about(
+  'Every error: what to fix, in one sentence, and a machine code.',
+  z.object({
+    error: z.string(),
+    code: about('Stable, for programs: for example `validation_error`, `task_not_found`, `no_capable_agent`.', z.string()),
+    details: z.optional(
+      about('With `validation_error`: each field that broke its rule.', z.array(z.object({ field: z.string(), message: z.string() }))),
+    ),
+  }),
+);
 export type ErrorResponse = z.output<typeof errorResponseSchema>;
