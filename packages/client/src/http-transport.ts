@@ -65,8 +65,9 @@ export class HttpTransport {
   constructor(private readonly settings: TransportSettings) {}
 
   /**
-   * The parsed JSON of a 2xx answer. Callers give it its type from the contract's interfaces: the
-   * contract describes the API's answers as types, not schemas, so they are not re-validated here.
+   * The parsed JSON of a 2xx answer, typed by the caller with the contract's answer types. Not
+   * checked against their schemas (@optiinfra/contract/responses): a newer API that adds a field or
+   * a status must not make an older client refuse its answers.
    */
   async send(call: HttpCall): Promise<unknown> {
     const { retry } = this.settings;

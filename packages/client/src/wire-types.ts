@@ -1,4 +1,12 @@
-import type { AgentStatus, AgentView, TaskStatus, TaskSubmitInput, TaskView } from '@optiinfra/contract';
+import type {
+  AgentListResponse,
+  AgentStatus,
+  TaskCancelResponse,
+  TaskListResponse,
+  TaskStatus,
+  TaskSubmitInput,
+  TaskView,
+} from '@optiinfra/contract';
 
 /** What `submit` and `run` send: the API's submit fields, defaults left to the server. */
 export type SubmitTaskInput = TaskSubmitInput;
@@ -6,23 +14,14 @@ export type SubmitTaskInput = TaskSubmitInput;
 /** A task of `GET /tasks`: the status answer plus what was submitted. */
 export type TaskListItem = TaskView;
 
-export interface TaskPage {
-  tasks: TaskListItem[];
-  count: number;
-  next_token?: string;
-}
+/** A page of `GET /tasks`. */
+export type TaskPage = TaskListResponse;
 
-export interface AgentPage {
-  agents: AgentView[];
-  count: number;
-  next_token?: string;
-}
+/** A page of `GET /agents`. */
+export type AgentPage = AgentListResponse;
 
-export interface CancelTaskResponse {
-  message: string;
-  task_id: string;
-  status: TaskStatus;
-}
+/** The answer of `DELETE /tasks/{id}`. */
+export type CancelTaskResponse = TaskCancelResponse;
 
 export interface ListTasksOptions {
   status?: TaskStatus;
