@@ -1,7 +1,7 @@
 /**
  * The root package.json keeps what the Lambda functions import at run time in `dependencies`, and the
  * local runtime, the CDK app and the tools in `devDependencies`; each package under packages/ lists
- * exactly what its sources import, as that is all its users get installed.
+ * what its sources import, and nothing else, as that is all its users get installed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,28 +13,37 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
   devDependencies: Record<string, string>;
 };
 
-/** Packages a folder's sources import at run time, statically or with import() (type-only imports and node: built-ins left out). */
-function packagesImportedBy(folder: string): Set<string> {
-  const found = new Set<string>();
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
+
+/**
+ * Packages a folder's sources import: at run time, statically or with `import('x')` when first
+ * needed; or only for their types (`import type`, `import('x').Type`). node: built-ins left out.
+ */
+function packagesImportedBy(folder: string): { runtime: Set<string>; typesOnly: Set<string> } {
+  const runtime = new Set<string>();
+  const types = new Set<string>();
   const files = readdirSync(path.join(ROOT, folder), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const source = readFileSync(path.join(ROOT, folder, file), 'utf8');
-    const statics = [...source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^'.][^']*)'/gm)].filter((m) => !m[1]).map((m) => m[2]!);
-    const dynamics = [...source.matchAll(/\bimport\(\s*'([^'.][^']*)'\s*\)/g)].map((m) => m[1]!);
-    for (const specifier of [...statics, ...dynamics]) {
-      if (specifier.startsWith('node:')) continue;
-      const parts = specifier.split('/');
-      found.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
-    }
+    for (const m of source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^'.][^']*)'/gm)) (m[1] ? types : runtime).add(packageOf(m[2]!));
+    for (const m of source.matchAll(/\bimport\('([^'.][^']*)'\)(\.)?/g)) (m[2] ? types : runtime).add(packageOf(m[1]!));
   }
-  return found;
+  const builtIn = (name: string) => name.startsWith('node:');
+  return {
+    runtime: new Set([...runtime].filter((name) => !builtIn(name))),
+    typesOnly: new Set([...types].filter((name) => !builtIn(name) && !runtime.has(name))),
+  };
 }
 
 /** Installed for a runtime package that needs it but does not import it itself: Powertools parameters reads secrets with it. */
 const PEERS = ['@aws-sdk/client-secrets-manager'];
 
 describe('package.json', () => {
-  const runtime = new Set(packagesImportedBy('functions'));
+  const { runtime } = packagesImportedBy('functions');
 
   it('lists every package the functions import at run time under dependencies', () => {
     expect([...runtime].filter((name) => !(name in pkg.dependencies)).sort()).toEqual([]);
@@ -58,8 +67,14 @@ describe.each(readdirSync(path.join(ROOT, 'packages')))('packages/%s/package.jso
   const manifest = JSON.parse(readFileSync(path.join(ROOT, 'packages', name, 'package.json'), 'utf8')) as {
     dependencies?: Record<string, string>;
   };
+  const listed = Object.keys(manifest.dependencies ?? {});
+  const { runtime, typesOnly } = packagesImportedBy(path.join('packages', name, 'src'));
 
-  it('lists exactly the packages its sources import under dependencies', () => {
-    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual([...packagesImportedBy(path.join('packages', name, 'src'))].sort());
+  it('lists every package its sources import under dependencies', () => {
+    expect([...runtime].filter((dep) => !listed.includes(dep)).sort()).toEqual([]);
+  });
+
+  it('lists nothing its sources do not import (its declarations may import types: users need those too)', () => {
+    expect(listed.filter((dep) => !runtime.has(dep) && !typesOnly.has(dep))).toEqual([]);
   });
 });
