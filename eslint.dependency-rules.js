@@ -150,6 +150,40 @@ export const dependencyRules = [
     },
   },
   {
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict(
+              'The client is a package of its own: it imports its own modules (./x.js) and the wire contract (@optiinfra/contract).',
+              ['../*', '../**', '@optiinfra/client', '@optiinfra/cli', '@optiinfra/sdk'],
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/cli/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('The CLI is a package of its own: it talks to the API only through @optiinfra/client.', [
+              '../*',
+              '../**',
+              '@optiinfra/cli',
+              '@optiinfra/sdk',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['packages/sdk/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [

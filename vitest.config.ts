@@ -44,6 +44,8 @@ const UNIT = [
   'test/composition/observability.test.ts',
   'test/bench/**/*.test.ts',
   'test/api/**/*.test.ts',
+  'test/client/client.test.ts',
+  'test/cli/**/*.test.ts',
 ];
 
 /**
@@ -94,6 +96,8 @@ export default defineConfig({
       '@optiinfra/contract/responses': path.join(import.meta.dirname, 'packages/contract/src/api-responses.ts'),
       '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
       '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
+      '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),
+      '@optiinfra/cli': path.join(import.meta.dirname, 'packages/cli/src/index.ts'),
     },
   },
   test: {

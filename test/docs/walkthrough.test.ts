@@ -54,7 +54,7 @@ function blocksOf(file: string): Block[] {
 }
 
 const ALL = DOCS.flatMap(blocksOf);
-const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'text'];
+const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'ts client', 'text'];
 const where = (b: Block) => `${b.file}:${b.line}`;
 const LOCAL_URL = 'http://127.0.0.1:8080';
 
@@ -391,6 +391,12 @@ describe.each(DOCS)('%s', (file) => {
           expect(block.body).toContain('def verify(');
           expect(read('test/sdk/readme-signature-snippet.test.ts')).toContain(file);
           report.push(`  checked  ${where(block)} (python): run by test/sdk/readme-signature-snippet.test.ts`);
+        });
+        break;
+      case 'ts client':
+        it(`${name}: the client example, run by test/integration/cli.test.ts`, () => {
+          expect(read('test/integration/cli.test.ts')).toContain(file);
+          report.push(`  checked  ${where(block)} (ts client): run by test/integration/cli.test.ts`);
         });
         break;
       case 'ts':

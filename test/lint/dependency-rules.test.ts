@@ -40,6 +40,9 @@ describe('imports that run the wrong way fail lint', () => {
     ['functions/app/tasks.ts', '@optiinfra/sdk', 'Use cases depend on the core and its ports only'],
     ['packages/contract/src/index.ts', '../../../functions/core/task-model', 'The wire contract is a package of its own'],
     ['packages/contract/src/index.ts', '@aws-sdk/client-dynamodb', 'The wire contract has no AWS'],
+    ['packages/client/src/create-client.ts', '../../../functions/core/task-model', 'The client is a package of its own'],
+    ['packages/client/src/create-client.ts', '@optiinfra/cli', 'The client is a package of its own'],
+    ['packages/cli/src/commands.ts', '../../client/src/create-client', 'The CLI is a package of its own'],
     ['scripts/chaos.ts', '../test/support/start-dynamo-process', 'what scripts need from them belongs in harness/'],
     ['bench/routing-selection.ts', '../test/support/fake-clock', 'what scripts need from them belongs in harness/'],
   ])('%s importing %s', async (file, from, reason) => {
@@ -63,6 +66,10 @@ describe('imports that run the right way pass', () => {
     ['lib/stateless-stack.ts', '../functions/api/routes'],
     ['packages/sdk/src/agent.ts', '@optiinfra/contract'],
     ['packages/sdk/src/agent.ts', './task-server.js'],
+    ['packages/client/src/create-client.ts', '@optiinfra/contract'],
+    ['packages/client/src/sigv4-signer.ts', '@smithy/signature-v4'],
+    ['packages/cli/src/commands.ts', '@optiinfra/client'],
+    ['packages/cli/src/stack-api-url.ts', '@aws-sdk/client-cloudformation'],
     ['scripts/chaos.ts', '../harness/local-orchestrator'],
     ['local/runtime.ts', '../functions/api/routes'],
   ])('%s importing %s', async (file, from) => {

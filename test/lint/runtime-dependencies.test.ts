@@ -13,16 +13,18 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
   devDependencies: Record<string, string>;
 };
 
-/** Packages a folder's sources import at run time (type-only imports and node: built-ins left out). */
+/** Packages a folder's sources import at run time, statically or with import() (type-only imports and node: built-ins left out). */
 function packagesImportedBy(folder: string): Set<string> {
   const found = new Set<string>();
   const files = readdirSync(path.join(ROOT, folder), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
   for (const file of files) {
     const source = readFileSync(path.join(ROOT, folder, file), 'utf8');
-    for (const m of source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^'.][^']*)'/gm)) {
-      if (m[1] || m[2]!.startsWith('node:')) continue;
-      const parts = m[2]!.split('/');
-      found.add(m[2]!.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+    const statics = [...source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^'.][^']*)'/gm)].filter((m) => !m[1]).map((m) => m[2]!);
+    const dynamics = [...source.matchAll(/\bimport\(\s*'([^'.][^']*)'\s*\)/g)].map((m) => m[1]!);
+    for (const specifier of [...statics, ...dynamics]) {
+      if (specifier.startsWith('node:')) continue;
+      const parts = specifier.split('/');
+      found.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
     }
   }
   return found;

@@ -139,6 +139,8 @@ export const taskSubmitRequestSchema = z.strictObject({
   ),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
+/** What a submitter sends: the same fields, those with a default optional. */
+export type TaskSubmitInput = z.input<typeof taskSubmitRequestSchema>;
 
 export const IDEMPOTENCY_KEY_RULE = '1-255 visible ASCII characters, such as a UUID';
 
