@@ -1,12 +1,14 @@
 /**
  * `npm run cost`: what a task costs on AWS, measured. Runs tasks through the local runtime in this
  * process and counts every billed unit (see bench/cost/meter.ts), then prices them with
- * bench/prices.ts, for seven scenarios.
+ * bench/prices.ts, for seven scenarios of tasks and the waiting reads.
  *
- *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s, agents that accept and report after 60 s
+ *   npm run cost                          # 200 tasks per scenario, 5 tasks that wait 60 s, agents that accept and report after 60 s,
+ *                                         # 20 waiting reads (GET /tasks/{id}?wait=N) held 1, 10 and 20 s
  *   npm run cost -- --tasks 20 --wait-seconds 10 --json
  */
 import { parseArgs } from 'node:util';
+import { MAX_WAIT_SECONDS } from '@optiinfra/contract';
 import { formatReport, priced } from './cost/report';
 import { measureCost } from './cost/run';
 
@@ -16,13 +18,16 @@ const { values } = parseArgs({
     'wait-seconds': { type: 'string', default: '60' },
     'waiting-tasks': { type: 'string', default: '5' },
     'accepted-seconds': { type: 'string', default: '60' },
+    'read-waits': { type: 'string', default: '1,10,20' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`usage: npm run cost -- [--tasks 200] [--wait-seconds 60] [--waiting-tasks 5] [--accepted-seconds 60] [--json]`);
+  console.log(
+    `usage: npm run cost -- [--tasks 200] [--wait-seconds 60] [--waiting-tasks 5] [--accepted-seconds 60] [--read-waits 1,10,20] [--json]`,
+  );
   process.exit(0);
 }
 
@@ -38,6 +43,7 @@ const tasks = positive('tasks', values.tasks, 5000);
 const waitSeconds = positive('wait-seconds', values['wait-seconds'], 240);
 const waitingTasks = positive('waiting-tasks', values['waiting-tasks'], 50);
 const acceptedSeconds = positive('accepted-seconds', values['accepted-seconds'], 600);
+const readWaits = values['read-waits'].split(',').map((n) => positive('read-waits', n.trim(), MAX_WAIT_SECONDS));
 
 const started = Date.now();
 const measured = await measureCost({
@@ -45,6 +51,7 @@ const measured = await measureCost({
   waitSeconds,
   waitingTasks,
   acceptedSeconds,
+  readWaits,
   log: (line) => console.error(`[cost] ${((Date.now() - started) / 1000).toFixed(1)} s ${line}`),
 });
 const reports = measured.map(priced);
@@ -53,7 +60,7 @@ else
   console.log(
     formatReport(
       reports,
-      `npm run cost -- --tasks ${tasks} --wait-seconds ${waitSeconds} --waiting-tasks ${waitingTasks} --accepted-seconds ${acceptedSeconds}`,
+      `npm run cost -- --tasks ${tasks} --wait-seconds ${waitSeconds} --waiting-tasks ${waitingTasks} --accepted-seconds ${acceptedSeconds} --read-waits ${readWaits.join(',')}`,
     ),
   );
 process.exit(0);

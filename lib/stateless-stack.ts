@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { MAX_WAIT_SECONDS } from '@optiinfra/contract';
 import type { Construct } from 'constructs';
 import type { ApiFunction } from '../functions/api/routes';
 import { TASK_DEFAULTS } from '../functions/core/task-model';
@@ -12,6 +13,13 @@ import { type AlarmThresholds, Operations } from './constructs/operations';
 import { type ApiAuth, OrchestratorApi } from './constructs/orchestrator-api';
 import { TaskWorkflow, type WorkflowLogLevel } from './constructs/task-workflow';
 import type { StatefulStack } from './stateful-stack';
+
+/**
+ * A waiting read (GET /tasks/{id}?wait=N) holds the tasks function up to MAX_WAIT_SECONDS, then reads
+ * the task again; its cache and table calls give up within 1.5 s each, so it answers within this,
+ * before the API's integration (API_INTEGRATION_TIMEOUT_SECONDS) gives up on it.
+ */
+export const TASKS_API_TIMEOUT_SECONDS = MAX_WAIT_SECONDS + 5;
 
 /** REQUIRE_AGENT_TOKENS, MAX_AGENTS_PER_TYPE, MAX_AGENT_CAPABILITIES and MAX_AGENT_METADATA_BYTES of the agents API. */
 export interface AgentRegistryOptions {
@@ -172,7 +180,7 @@ export class StatelessStack extends Stack {
     const tasksApi = new HandlerFunction(this, 'TasksApi', {
       entry: 'functions/handlers/api-tasks.ts',
       description: '/tasks routes',
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(TASKS_API_TIMEOUT_SECONDS),
       environment: {
         ...withCache,
         ...workflowEnv,

@@ -55,6 +55,8 @@ export interface ApiServerOptions {
    * holds no data, and tools that generate clients read it before they have a token.
    */
   openApiDocument?: object;
+  /** Each function's timeout, as the template sets it (default 10 s): middy ends an invocation that reaches it, as Lambda would. */
+  functionTimeoutsMs?: Partial<Record<ApiFunction, number>>;
 }
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -170,7 +172,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
           ...(caller ? { authorizer: { jwt: { claims: { sub: caller }, scopes: [] } } } : {}),
         },
       };
-      const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, 10_000));
+      const out = await options.handlers[fn](event, fakeLambdaContext(`${fn}-api`, options.functionTimeoutsMs?.[fn] ?? 10_000));
       res.writeHead(out.statusCode ?? 200, out.headers as http.OutgoingHttpHeaders);
       res.end(out.body ?? '');
     } catch {

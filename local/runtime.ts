@@ -225,14 +225,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stops.push(async () => clearInterval(timer));
 
     const apiHandlers = {} as Record<ApiFunction, ApiLambda>;
+    const functionTimeoutsMs: Partial<Record<ApiFunction, number>> = {};
     for (const fn of ['health', 'agents', 'tasks'] as const) {
-      apiHandlers[fn] = (await loadHandler(functionBySource(template, `handlers/api-${fn}.ts`))) as unknown as ApiLambda;
+      const id = functionBySource(template, `handlers/api-${fn}.ts`);
+      apiHandlers[fn] = (await loadHandler(id)) as unknown as ApiLambda;
+      // A waiting read (GET /tasks/{id}?wait=N) runs as long as the template lets the function run.
+      const seconds = (template.Resources[id]?.Properties as { Timeout?: number } | undefined)?.Timeout;
+      if (seconds !== undefined) functionTimeoutsMs[fn] = seconds * 1000;
     }
     const apiUrl = `http://${publicHost(options.host)}:${apiPort}`;
     const api = await startApiServer({
       host: options.host,
       port: apiPort,
       handlers: apiHandlers,
+      functionTimeoutsMs,
       bearerTokens: options.apiTokens ?? [],
       maxBodyBytes: loadConfig(process.env).MAX_BODY_BYTES,
       openApiDocument: buildOpenApiDocument({ version: PROJECT_VERSION, servers: [{ url: apiUrl, description: 'This local runtime' }] }),

@@ -90,12 +90,12 @@ export function formatReport(reports: ScenarioReport[], command: string): string
     return target === undefined ? fmt(value) : `${fmt(value)} (target ≤ ${target})`;
   };
   const rows = [
-    `**Billed units per task** (waiting: per task-minute)`,
+    `**Billed units per task** (waiting: per task-minute; wait-read: per waiting request)`,
     '',
     head,
     ...UNITS.map((u) => `| ${u.label} | ${reports.map((r) => cell(r, u.key, r.units[u.key]!)).join(' | ')} |`),
     '',
-    `**$ per million tasks** (waiting: per million task-minutes)`,
+    `**$ per million tasks** (waiting: per million task-minutes; wait-read: per million waiting requests)`,
     '',
     head,
     ...SERVICES.map((s) => `| ${s} | ${reports.map((r) => fmt(r.usdPerMillion[s])).join(' | ')} |`),

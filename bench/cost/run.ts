@@ -14,6 +14,7 @@ import { CacheStatsReader } from './cache-stats';
 import { tableSpecs } from './dynamo-units';
 import { type Counts, Meter } from './meter';
 import { lambdaSpecs, workflowLogLevels } from './template-specs';
+import { waitReadScenarios } from './wait-reads';
 
 export interface CostOptions {
   /** Tasks per scenario (the retried scenario runs at most 50, the waiting one `waitingTasks`). */
@@ -23,6 +24,8 @@ export interface CostOptions {
   waitingTasks: number;
   /** How long the agent of the accepted scenario works before it reports (0: no accepted scenarios). */
   acceptedSeconds?: number;
+  /** The N of the waiting reads measured (GET /tasks/{id}?wait=N, each held N s); none: no such scenario. */
+  readWaits?: readonly number[];
   log?: (line: string) => void;
 }
 
@@ -141,6 +144,14 @@ export async function measureCost(options: CostOptions): Promise<ScenarioMeasure
         if (task.status !== 'completed') throw new Error(`task ${id} ended ${task.status}, expected completed`);
       }
     };
+    /** Waits (bounded) until the executions of these tasks ended: tasks an agent accepted (202) and still works on. */
+    const quiet = async (ids: string[], timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (ids.some((id) => !ended.has(id) || (running.get(id) ?? 0) > 0)) {
+        if (Date.now() > deadline) throw new Error(`the executions of ${ids.length} task(s) did not end within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     const submitAll = async (n: number, body: Record<string, unknown>) => {
       const ids: string[] = [];
       for (let i = 0; i < n; i += 20) ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => submit(body)))));
@@ -214,6 +225,8 @@ export async function measureCost(options: CostOptions): Promise<ScenarioMeasure
     results.push(await waiting(options, busy, { agent, submitAll, settle, measure, log }));
     if (options.acceptedSeconds)
       results.push(...(await acceptedScenarios(n, options.acceptedSeconds, { url: runtime.url, submitAll, settle, measure, log, stops })));
+    const reads = Math.min(n, 20);
+    results.push(...(await waitReadScenarios(options.readWaits ?? [], reads, { url: runtime.url, submitAll, quiet, measure, log, stops })));
     return results;
   } finally {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);

@@ -15,6 +15,8 @@ import {
   type WaiterSweep,
   type WakeRequest,
 } from '../core/cache-port';
+import type { FinishListener } from '../core/finish-notices';
+import { FinishListeners } from './finish-listeners';
 import { MemoryWaitingQueues } from './memory-waiting-queue';
 import type { TaskStatusResponse } from '../core/task-model';
 
@@ -35,6 +37,8 @@ export class MemoryTaskCache implements TaskCache {
   /** type → "task id:attempt" → due (ms). */
   private readonly running = new Map<string, Map<string, number>>();
   private readonly queues = new MemoryWaitingQueues((agent) => this.open.get(`${agent.type}\u0000${agent.agentId}`));
+  /** Notices of finished tasks reach the listeners of this process only, as one Redis reaches its subscribers. */
+  private readonly listeners = new FinishListeners();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -149,6 +153,12 @@ export class MemoryTaskCache implements TaskCache {
     if (this.read(`persisted:${agentId}`)) return false;
     this.put(`persisted:${agentId}`, true, periodSeconds);
     return true;
+  }
+  async announceFinished(taskId: string): Promise<void> {
+    this.listeners.deliver(taskId);
+  }
+  async listenForFinish(taskId: string): Promise<FinishListener> {
+    return this.listeners.add(taskId, async () => undefined).listener;
   }
   async close(): Promise<void> {
     this.values.clear();

@@ -2,11 +2,12 @@
  * No cache at all (CACHE_URL unset): every read answers "unknown" and every write does nothing, as
  * RedisTaskCache does while its server is down. Routing then uses the heartbeats stored in
  * DynamoDB, and a task that finds no free agent looks again after a poll interval, since nothing
- * could wake it.
+ * could wake it. A waiting read hears no notice of a task's end and re-reads the task instead.
  */
 import type { AgentLiveness } from '../core/agent-model';
 import type { CircuitStats } from '../core/circuit-breaker';
 import type { SlotAnswer, TaskCache, TrackedAttempt, Waiter, WaiterState, WaiterSweep } from '../core/cache-port';
+import type { FinishListener } from '../core/finish-notices';
 import type { TaskStatusResponse } from '../core/task-model';
 
 export class NoTaskCache implements TaskCache {
@@ -57,6 +58,10 @@ export class NoTaskCache implements TaskCache {
   }
   async shouldPersistHeartbeat(): Promise<boolean> {
     return true;
+  }
+  async announceFinished(): Promise<void> {}
+  async listenForFinish(): Promise<FinishListener | undefined> {
+    return undefined;
   }
   async close(): Promise<void> {}
 }

@@ -8,6 +8,8 @@ export const cacheKeys = {
   pending: (type: string, agentId: string) => `task:pending:{${type}}:${agentId}`,
   active: (taskId: string) => `task:active:${taskId}`,
   result: (taskId: string) => `task:result:${taskId}`,
+  /** Sharded pub/sub channel on which the task's end is announced (finish-notices.ts). */
+  finished: (taskId: string) => `task:finished:${taskId}`,
   heartbeat: (agentId: string) => `agent:heartbeat:${agentId}`,
   persisted: (agentId: string) => `agent:persisted:${agentId}`,
   /** Parked tasks of a pool: sorted set, score = waitingScore (priority, then age). */

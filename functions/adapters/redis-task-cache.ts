@@ -14,11 +14,13 @@ import {
   type WaiterSweep,
   type WakeRequest,
 } from '../core/cache-port';
-import type { TaskStatusResponse } from '../core/task-model';
+import type { FinishListener } from '../core/finish-notices';
+import type { TaskStatus, TaskStatusResponse } from '../core/task-model';
 import { CacheFallbacks, type CacheObserver } from './cache-fallbacks';
 import { cacheKeys } from './redis-cache-keys';
 import { RECORD_OUTCOME, SET_CIRCUIT } from './redis-circuit-script';
 import { type CacheClient, type CacheConnectionOptions, connectCache } from './redis-connection';
+import { RedisFinishNotices } from './redis-finish-notices';
 import * as waiting from './redis-waiting-queue';
 
 /**
@@ -33,12 +35,14 @@ export const CACHE_CALL_DEADLINE_MS = 1500;
  */
 export class RedisTaskCache implements TaskCache {
   private readonly fallbacks: CacheFallbacks;
+  private readonly notices: RedisFinishNotices;
 
   constructor(
     private readonly redis: CacheClient,
     observer: CacheObserver,
   ) {
     this.fallbacks = new CacheFallbacks(observer);
+    this.notices = new RedisFinishNotices(redis, (what, op, fallback) => this.safe(what, op, fallback));
   }
 
   static fromUrl(url: string, observer: CacheObserver, options: CacheConnectionOptions = { cluster: false }): RedisTaskCache {
@@ -257,7 +261,16 @@ export class RedisTaskCache implements TaskCache {
     );
   }
 
+  announceFinished(taskId: string, status: TaskStatus): Promise<void> {
+    return this.notices.announceFinished(taskId, status);
+  }
+
+  listenForFinish(taskId: string): Promise<FinishListener | undefined> {
+    return this.notices.listenForFinish(taskId);
+  }
+
   async close(): Promise<void> {
+    await this.notices.close();
     this.redis.disconnect();
   }
 }

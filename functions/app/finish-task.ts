@@ -17,7 +17,7 @@ export function retentionExpiry(nowMs: number, retentionDays: number): number {
 /**
  * Moves the task to `status` with a conditional write (so it happens once, whoever races it), stamped
  * `completed_at` and due for deletion after the retention period; then keeps the answer hot in the
- * cache and counts it. Undefined when the write's condition did not hold: the task had already moved on.
+ * cache, wakes the requests waiting for it, and counts it. Undefined when the write's condition did not hold: the task had already moved on.
  */
 export async function finishTask(
   deps: Pick<Deps, 'tasks' | 'cache' | 'clock' | 'settings' | 'metrics'>,
@@ -33,6 +33,8 @@ export async function finishTask(
   });
   if (!finished) return undefined;
   await deps.cache.putResult(toStatusResponse(finished), deps.settings.resultTtlSeconds);
+  // After the result is cached, so a reader it wakes (GET /tasks/{id}?wait=N) finds it there.
+  await deps.cache.announceFinished(task.task_id, status);
   deps.metrics.count(METRIC[status], task.agent_type);
   return finished;
 }

@@ -1,10 +1,11 @@
 /**
  * The cache port: what the use cases need from the hot, losable side (ElastiCache / Redis), apart
  * from the durable stores of ports.ts. Slots and loads per agent, the queues of parked tasks and
- * their wake-ups, circuit breakers, liveness, and the results of finished tasks.
+ * their wake-ups, circuit breakers, liveness, the results of finished tasks and the notices of their end.
  */
 import type { AgentLiveness } from './agent-model';
 import type { CircuitStats, OpenCircuit } from './circuit-breaker';
+import type { FinishNotices } from './finish-notices';
 import type { TaskStatusResponse } from './task-model';
 
 export interface ActiveDispatch {
@@ -108,9 +109,10 @@ export function trackedFromMember(agentType: string, member: string): TrackedAtt
 
 /**
  * The hot, losable side (ElastiCache / Redis). Every method degrades instead of throwing when the
- * cache is unavailable: reads answer undefined, writes do nothing.
+ * cache is unavailable: reads answer undefined, writes do nothing. It also carries the notices of
+ * finished tasks that wake waiting reads (finish-notices.ts).
  */
-export interface TaskCache {
+export interface TaskCache extends FinishNotices {
   getResult(taskId: string): Promise<TaskStatusResponse | undefined>;
   putResult(result: TaskStatusResponse, ttlSeconds: number): Promise<void>;
   putActive(taskId: string, active: ActiveDispatch, ttlSeconds: number): Promise<void>;

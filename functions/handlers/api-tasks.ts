@@ -1,10 +1,12 @@
 import { reportProgress, reportResult } from '../app/agent-reports';
-import { cancelTask, getTask, listTasks, submitTask } from '../app/tasks';
+import { cancelTask, listTasks, submitTask } from '../app/tasks';
+import { waitForTask } from '../app/wait-for-task';
 import { ValidationError } from '@optiinfra/contract';
 import {
   AGENT_AUTH_HEADERS,
   agentProgressSchema,
   agentReportSchema,
+  getTaskQuerySchema,
   idempotencyKeyOf,
   listTasksQuerySchema,
   taskSubmitRequestSchema,
@@ -45,7 +47,11 @@ export const handler = httpApi(
       status: 200,
       body: await listTasks(deps, parseOrThrow(listTasksQuerySchema, req.query, 'task list query')),
     }),
-    'GET /tasks/{id}': async (req) => ({ status: 200, body: await getTask(deps, idParam(req, 'task')) }),
+    'GET /tasks/{id}': async (req) => {
+      const id = idParam(req, 'task');
+      const { wait } = parseOrThrow(getTaskQuerySchema, req.query, 'task read query');
+      return { status: 200, body: await waitForTask(deps, id, wait ?? 0) };
+    },
     'DELETE /tasks/{id}': async (req) => ({ status: 200, body: await cancelTask(deps, idParam(req, 'task')) }),
     'POST /tasks/{id}/result': async (req) => {
       const id = idParam(req, 'task');

@@ -9,6 +9,9 @@ import { API_ROUTES, type ApiFunction } from '../../functions/api/routes';
 
 export type ApiAuth = { kind: 'iam' } | { kind: 'jwt'; issuer: string; audience: string[] };
 
+/** How long API Gateway waits for a function (an HTTP API allows at most 30 s): what bounds GET /tasks/{id}?wait=N. */
+export const API_INTEGRATION_TIMEOUT_SECONDS = 29;
+
 export interface OrchestratorApiProps {
   readonly functions: Record<ApiFunction, IFunction>;
   readonly auth: ApiAuth;
@@ -65,7 +68,9 @@ export class OrchestratorApi extends Construct {
     for (const route of API_ROUTES) {
       let integration = integrations.get(route.fn);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${route.fn}Integration`, props.functions[route.fn], { timeout: Duration.seconds(29) });
+        integration = new HttpLambdaIntegration(`${route.fn}Integration`, props.functions[route.fn], {
+          timeout: Duration.seconds(API_INTEGRATION_TIMEOUT_SECONDS),
+        });
         integrations.set(route.fn, integration);
       }
       this.api.addRoutes({

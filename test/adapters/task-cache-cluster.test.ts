@@ -11,6 +11,7 @@ import { RedisTaskCache } from '../../functions/adapters/redis-task-cache';
 import type { TaskCache } from '../../functions/core/cache-port';
 import { waitingScore } from '../../functions/core/waiting-queue';
 import { moveSlot, ownerOf, type RedisCluster, startRedisCluster } from '../../harness/redis-cluster';
+import { describeFinishNoticesContract } from './finish-notices-contract';
 import { describeTaskCacheContract } from './task-cache-contract';
 import { describeTrackedAttemptsContract } from './tracked-attempts-contract';
 
@@ -40,6 +41,7 @@ const clusterSubject = {
 };
 describeTaskCacheContract(clusterSubject);
 describeTrackedAttemptsContract(clusterSubject);
+describeFinishNoticesContract(clusterSubject);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

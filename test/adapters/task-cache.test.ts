@@ -1,5 +1,5 @@
 /**
- * The TaskCache contract (task-cache-contract.ts) on MemoryTaskCache (the in-process stand-in) and
+ * The TaskCache contract (task-cache-contract.ts, finish-notices-contract.ts) on MemoryTaskCache (the in-process stand-in) and
  * RedisTaskCache on a real redis-server; and what RedisTaskCache does when the server fails it.
  */
 import { Redis } from 'ioredis';
@@ -9,6 +9,7 @@ import { RedisTaskCache } from '../../functions/adapters/redis-task-cache';
 import type { TaskCache } from '../../functions/core/cache-port';
 import { freePort } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
+import { describeFinishNoticesContract } from './finish-notices-contract';
 import { describeTaskCacheContract } from './task-cache-contract';
 import { describeTrackedAttemptsContract } from './tracked-attempts-contract';
 
@@ -48,6 +49,8 @@ describeTaskCacheContract(memorySubject);
 describeTaskCacheContract(redisSubject);
 describeTrackedAttemptsContract(memorySubject);
 describeTrackedAttemptsContract(redisSubject);
+describeFinishNoticesContract(memorySubject);
+describeFinishNoticesContract(redisSubject);
 
 const NOW = 1_700_000_000_000;
 
@@ -121,7 +124,10 @@ describe('RedisTaskCache without a server', () => {
     await expect(cache.leaveQueue('t', 'p', 'x')).resolves.toBeUndefined();
     expect(await cache.waiterStates([{ agentType: 't', taskId: 'x' }])).toBeUndefined();
     expect(await cache.sweepWaiters(NOW, 10)).toBeUndefined();
-    expect(seen.fallbacks).toBe(10);
+    // A waiting read cannot listen (it re-reads the task instead), and an end is announced to nobody.
+    expect(await cache.listenForFinish('x')).toBeUndefined();
+    await expect(cache.announceFinished('x', 'completed')).resolves.toBeUndefined();
+    expect(seen.fallbacks).toBe(12);
     const causes = seen.warnings.map((w) => w.extra?.cause);
     expect(new Set(causes).size).toBe(causes.length);
   });

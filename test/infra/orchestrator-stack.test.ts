@@ -10,8 +10,10 @@ import { API_ROUTES } from '../../functions/api/routes';
 import { CACHE_FALLBACK_METRIC } from '../../functions/composition/observability';
 import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
 import { HISTORY_EVENTS_PER_LOOP, historyEventsPerLoop } from '../../functions/core/workflow-history';
+import { MAX_WAIT_SECONDS } from '@optiinfra/contract';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/constructs/task-workflow';
+import { TASKS_API_TIMEOUT_SECONDS } from '../../lib/stateless-stack';
 import type { CfnTemplate } from '../../local/template/cfn-template';
 import { vpcFunctionRoutes } from '../../local/template/vpc-routes';
 
@@ -539,6 +541,25 @@ describe('the stateless stack', () => {
       expect(actions).toContain(action);
     expect(actions).not.toContain('dynamodb:PutItem');
     expect(actions).not.toContain('dynamodb:DeleteItem');
+  });
+
+  it('lets a waiting read answer: the tasks function outlives ?wait=20 and its API integration outlives the function', () => {
+    const fns = stateless.findResources('AWS::Lambda::Function') as Record<
+      string,
+      { Metadata: Record<string, string>; Properties: { Timeout: number } }
+    >;
+    const [tasksId, tasksFn] = Object.entries(fns).find(([, f]) => f.Metadata['optiinfra:entry'] === 'functions/handlers/api-tasks.ts')!;
+    expect(tasksFn.Properties.Timeout).toBe(TASKS_API_TIMEOUT_SECONDS);
+    expect(tasksFn.Properties.Timeout).toBeGreaterThanOrEqual(MAX_WAIT_SECONDS + 4);
+    const integrations = Object.values(
+      stateless.findResources('AWS::ApiGatewayV2::Integration') as Record<
+        string,
+        { Properties: { IntegrationUri: unknown; TimeoutInMillis: number } }
+      >,
+    );
+    const tasksIntegration = integrations.find((i) => JSON.stringify(i.Properties.IntegrationUri).includes(tasksId));
+    expect(tasksIntegration?.Properties.TimeoutInMillis).toBe(29_000);
+    expect(tasksIntegration!.Properties.TimeoutInMillis).toBeGreaterThanOrEqual((tasksFn.Properties.Timeout + 2) * 1000);
   });
 
   it('lets only the cache users run in the VPC (the reconciler reads which tasks are parked there)', () => {

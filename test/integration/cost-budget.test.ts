@@ -98,6 +98,20 @@ const BUDGETS: Record<string, Record<string, number>> = {
   // the 2 s one sends no keep-alive (every 30 s), so it costs what the 1 s one does.
   'accepted-1s': { apiRequests: 3, expressExecutions: 1, standardTransitions: 0, writeUnits: 10.4, readUnits: 7, logKb: 2.6, total: 40 },
   'accepted-2s': { apiRequests: 3, expressExecutions: 1, standardTransitions: 0, writeUnits: 10.4, readUnits: 7, logKb: 2.6, total: 40 },
+  // GET /tasks/{id}?wait=1 on a task that does not end: one request, one invocation held 1 s at the
+  // tasks function's 256 MB (0.25 GB-s), the read before the wait and the one after; it writes nothing
+  // and starts nothing. Its cache commands (4 of its own) are counted on the server with the fleet's
+  // heartbeats of that second, so they are not budgeted.
+  'wait-read-1s': {
+    apiRequests: 1,
+    lambdaInvocations: 1,
+    lambdaGbSeconds: 0.35,
+    expressExecutions: 0,
+    standardTransitions: 0,
+    writeUnits: 0,
+    readUnits: 2,
+    total: 8,
+  },
 };
 
 let scenarios: Scenario[];
@@ -118,6 +132,8 @@ beforeAll(async () => {
       '1',
       '--accepted-seconds',
       '2',
+      '--read-waits',
+      '1',
       '--json',
     ],
     { cwd: ROOT, timeout: 90_000, maxBuffer: 16 * 1024 * 1024 },
@@ -126,7 +142,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('npm run cost', () => {
-  it('measures the seven scenarios, each with every billed unit and a price per service', () => {
+  it('measures the seven scenarios and a waiting read, each with every billed unit and a price per service', () => {
     expect(scenarios.map((s) => s.name).sort()).toEqual([
       'accepted-1s',
       'accepted-2s',
@@ -134,6 +150,7 @@ describe('npm run cost', () => {
       'large',
       'retried',
       'standard',
+      'wait-read-1s',
       'waiting',
     ]);
     for (const s of scenarios) {

@@ -183,6 +183,20 @@ export const listTasksQuerySchema = z.strictObject({
 });
 export type ListTasksQuery = z.infer<typeof listTasksQuerySchema>;
 
+/** The longest `GET /tasks/{id}?wait=N`, in seconds: the answer must leave before API Gateway's 30 s integration limit. */
+export const MAX_WAIT_SECONDS = 20;
+const WAIT_RULE = `a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}, given once, such as ?wait=${MAX_WAIT_SECONDS}`;
+/** `GET /tasks/{id}`: `wait` holds the answer until the task is terminal, at most that many seconds. */
+export const getTaskQuerySchema = z.strictObject({
+  wait: z.optional(
+    z.pipe(
+      z.pipe(z.string({ error: rule(WAIT_RULE) }).check(z.regex(/^\d{1,2}$/, { error: rule(WAIT_RULE) })), z.transform(Number)),
+      z.number().check(z.maximum(MAX_WAIT_SECONDS, { error: rule(WAIT_RULE) })),
+    ),
+  ),
+});
+export type GetTaskQuery = z.infer<typeof getTaskQuerySchema>;
+
 function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
