@@ -9,6 +9,7 @@ import {
   agentProgressSchema,
   agentReportSchema,
   drainRequestSchema,
+  getTaskQuerySchema,
   heartbeatRequestSchema,
   IDEMPOTENCY_KEY_RULE,
   listAgentsQuerySchema,
@@ -185,6 +186,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     operationId: 'getTask',
     tag: 'tasks',
     summary: 'One task: its status, result and routing decision',
+    description:
+      'With `?wait=N` (0-20 s) the answer waits until the task is terminal, or N seconds pass, and then shows the task as it is: tell the two apart by `status`.',
+    query: getTaskQuerySchema,
     success: { status: 200, schema: 'TaskStatusResponse', description: 'The task.' },
     errors: { 404: 'No such task (`task_not_found`), or it passed its retention period.' },
   },

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 import { type Runtime, startRuntime } from '../../local/runtime';
+import { call } from '../support/checked-call';
 
 let runtime: Runtime;
 let redis: RedisInstance;

@@ -20,7 +20,12 @@ export async function call<T = Record<string, unknown>>(
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const res = await fetch(`${base}${path}`, init);
   const text = await res.text();
-  // Every answer of the API is JSON: an empty or unparsable body is itself outside the spec.
+  // Every answer of the API is JSON (the spec describes only application/json): anything else,
+  // an empty body or one that does not parse, is itself outside the spec.
+  const type = res.headers.get('content-type') ?? '';
+  if (!/^application\/json\b/.test(type)) {
+    throw new Error(`${method} ${path.slice(0, 200)} answered ${res.status} as "${type}", not application/json: ${text.slice(0, 200)}`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -218,7 +218,10 @@ export const getTaskQuerySchema = z.strictObject({
   wait: z.optional(
     z.pipe(
       z.pipe(z.string({ error: rule(WAIT_RULE) }).check(z.regex(/^\d{1,2}$/, { error: rule(WAIT_RULE) })), z.transform(Number)),
-      z.number().check(z.maximum(MAX_WAIT_SECONDS, { error: rule(WAIT_RULE) })),
+      // The pattern lets only whole numbers from 0 through; the integer and its bounds say so to the OpenAPI document.
+      z
+        .int({ error: rule(WAIT_RULE) })
+        .check(z.minimum(0, { error: rule(WAIT_RULE) }), z.maximum(MAX_WAIT_SECONDS, { error: rule(WAIT_RULE) })),
     ),
   ),
 });
