@@ -44,6 +44,7 @@ export const dependencyRules = [
               '**/local/**',
               '**/lib/**',
               '**/sdk/**',
+              '@optiinfra/sdk',
             ]),
             restrict('Use cases have no AWS, Lambda or cache imports: use a port (core/ports.ts).', AWS_RUNTIME),
           ],
@@ -97,6 +98,7 @@ export const dependencyRules = [
               '**/local/**',
               '**/lib/**',
               '**/sdk/**',
+              '@optiinfra/sdk',
               '**/test/**',
               '**/harness/**',
             ]),
@@ -148,13 +150,50 @@ export const dependencyRules = [
     },
   },
   {
-    files: ['sdk/**/*.ts'],
+    files: ['packages/client/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            restrict('The agent SDK imports only the wire contract (@optiinfra/contract) from the orchestrator.', ['../*', '../**']),
+            restrict(
+              'The client is a package of its own: it imports its own modules (./x.js) and the wire contract (@optiinfra/contract).',
+              ['../*', '../**', '@optiinfra/client', '@optiinfra/cli', '@optiinfra/sdk'],
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/cli/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict('The CLI is a package of its own: it talks to the API only through @optiinfra/client.', [
+              '../*',
+              '../**',
+              '@optiinfra/cli',
+              '@optiinfra/sdk',
+            ]),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/sdk/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            restrict(
+              'The agent SDK is a package of its own: of the orchestrator it imports only the wire contract (@optiinfra/contract).',
+              ['../*', '../**', '@optiinfra/*', '!@optiinfra/contract'],
+            ),
           ],
         },
       ],

@@ -43,6 +43,9 @@ const UNIT = [
   'test/infra/function-bundles.test.ts',
   'test/composition/observability.test.ts',
   'test/bench/**/*.test.ts',
+  'test/api/**/*.test.ts',
+  'test/client/client.test.ts',
+  'test/cli/**/*.test.ts',
 ];
 
 /**
@@ -87,7 +90,16 @@ class LongestFirstSequencer extends BaseSequencer {
 
 export default defineConfig({
   // The workspace packages run from their sources, as tsconfig.json's paths say (no build needed).
-  resolve: { alias: { '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts') } },
+  // The subpath first: an alias also takes what starts with its name and a slash.
+  resolve: {
+    alias: {
+      '@optiinfra/contract/responses': path.join(import.meta.dirname, 'packages/contract/src/api-responses.ts'),
+      '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
+      '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
+      '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),
+      '@optiinfra/cli': path.join(import.meta.dirname, 'packages/cli/src/index.ts'),
+    },
+  },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,

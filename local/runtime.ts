@@ -3,9 +3,10 @@
  * machine as the CDK app synthesizes, on embedded stand-ins (dynalite, fauxqs, aws-local-stepfunctions,
  * redis-server). Unfinished tasks found at start are driven again, so a restart loses nothing.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { buildOpenApiDocument } from '../functions/api/openapi';
 import type { ApiFunction } from '../functions/api/routes';
 import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
@@ -59,6 +60,9 @@ export interface Runtime {
 }
 
 const portOf = (url: string): number => Number(new URL(url).port);
+/** The version the OpenAPI document gives the API: the project's. */
+const PROJECT_VERSION = (JSON.parse(readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 async function importHandler(entry: string): Promise<Handler> {
   const mod = (await import(path.join('..', entry))) as { handler: Handler };
@@ -229,6 +233,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const seconds = (template.Resources[id]?.Properties as { Timeout?: number } | undefined)?.Timeout;
       if (seconds !== undefined) functionTimeoutsMs[fn] = seconds * 1000;
     }
+    const apiUrl = `http://${publicHost(options.host)}:${apiPort}`;
     const api = await startApiServer({
       host: options.host,
       port: apiPort,
@@ -236,6 +241,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       functionTimeoutsMs,
       bearerTokens: options.apiTokens ?? [],
       maxBodyBytes: loadConfig(process.env).MAX_BODY_BYTES,
+      openApiDocument: buildOpenApiDocument({ version: PROJECT_VERSION, servers: [{ url: apiUrl, description: 'This local runtime' }] }),
     });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);

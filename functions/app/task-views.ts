@@ -1,16 +1,8 @@
-import { type Task, type TaskStatusResponse, toStatusResponse } from '../core/task-model';
+import type { TaskView } from '@optiinfra/contract';
+import { type Task, toStatusResponse } from '../core/task-model';
 
-/** A task as listed by GET /tasks: the status response plus what was submitted. */
-export interface TaskView extends TaskStatusResponse {
-  parameters: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  timeout_seconds: number;
-  max_retries: number;
-  retry_delay_seconds?: number;
-  queue_timeout_seconds?: number;
-  requested_agent_id?: string;
-  updated_at: string;
-}
+/** A task as listed by GET /tasks (its type is the contract's): the status response plus what was submitted. */
+export type { TaskView } from '@optiinfra/contract';
 
 export function toTaskView(task: Task): TaskView {
   const view: TaskView = {

@@ -1,5 +1,8 @@
 /** The task model: its statuses, priorities and defaults are the contract's (@optiinfra/contract). No AWS imports here. */
-import { TASK_DEFAULTS, TASK_STATUSES, type TaskStatus } from '@optiinfra/contract';
+import { type RoutingDecision, TASK_DEFAULTS, TASK_STATUSES, type TaskStatus, type TaskStatusResponse } from '@optiinfra/contract';
+
+// The answer's types are inferred from its schema in the contract (api-responses.ts).
+export type { LoadSeen, RoutingDecision, TaskStatusResponse } from '@optiinfra/contract';
 
 export {
   TASK_STATUSES,
@@ -98,56 +101,8 @@ export type TaskPayload = Pick<Task, 'parameters' | 'metadata'>;
 /** A task without its payload: what status reads and changes handle. */
 export type TaskState = Omit<Task, keyof TaskPayload>;
 
-/** One agent as the dispatcher saw it when it chose. */
-export interface LoadSeen {
-  agent_id: string;
-  name: string;
-  in_flight: number;
-  max_concurrency: number;
-  status: string;
-  circuit: string;
-}
-
-/** The record of a routing choice, shown in the task's status response. */
-export interface RoutingDecision {
-  attempt: number;
-  agent_id: string;
-  agent_name: string;
-  decided_at: string;
-  /** In words: the rule that picked the agent and what was left out. */
-  reason: string;
-  /** Registered, unexpired agents that offer the task's type and capability. */
-  candidates: number;
-  /** Of those, the ones that could take it at that moment. */
-  eligible: number;
-  /** The chosen agent and the least-loaded others (at most 10), as seen at the choice. */
-  load_seen: LoadSeen[];
-}
-
 export function retryCount(task: Pick<Task, 'attempts'>): number {
   return Math.max(0, task.attempts - 1);
-}
-
-/** The seed's TaskStatusResponse, plus `attempts`, `task_type`, `agent_type` and `priority`. */
-export interface TaskStatusResponse {
-  task_id: string;
-  status: TaskStatus;
-  agent_id: string;
-  task_type: string;
-  agent_type: string;
-  priority: number;
-  result?: unknown;
-  error?: string;
-  created_at: string;
-  started_at?: string;
-  completed_at?: string;
-  retry_count: number;
-  attempts: number;
-  routing?: RoutingDecision;
-  /** What the agent last reported with POST /tasks/{id}/progress; null when it never did. */
-  progress: number | null;
-  progress_message: string | null;
-  last_progress_at: string | null;
 }
 
 /** The longest the dispatcher waits for the agent's HTTP answer to one attempt. */

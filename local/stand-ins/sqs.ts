@@ -1,4 +1,4 @@
-import { buildApp } from 'fauxqs';
+import { buildApp } from './node22/fauxqs';
 
 export interface SqsOptions {
   /** 0 (the default) picks a free port. */

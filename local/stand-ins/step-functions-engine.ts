@@ -3,8 +3,11 @@
  * by ARN with AWS's naming rules (unique names on Standard, a new execution per start on Express).
  */
 import { randomUUID } from 'node:crypto';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StateMachine, type StateMachineDefinition } from './node22/step-functions';
 import { ApiError, failureOf, stringField, toEpochSeconds } from './step-functions-wire';
+
+/** The engine itself, for tests that run a definition directly: only local/stand-ins/node22/ has the package installed. */
+export { StateMachine };
 
 export type TaskStateHandler = (input: unknown) => unknown;
 

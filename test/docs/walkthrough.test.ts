@@ -54,7 +54,7 @@ function blocksOf(file: string): Block[] {
 }
 
 const ALL = DOCS.flatMap(blocksOf);
-const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'text'];
+const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'ts client', 'text'];
 const where = (b: Block) => `${b.file}:${b.line}`;
 const LOCAL_URL = 'http://127.0.0.1:8080';
 
@@ -393,6 +393,12 @@ describe.each(DOCS)('%s', (file) => {
           report.push(`  checked  ${where(block)} (python): run by test/sdk/readme-signature-snippet.test.ts`);
         });
         break;
+      case 'ts client':
+        it(`${name}: the client example, run by test/integration/cli.test.ts`, () => {
+          expect(read('test/integration/cli.test.ts')).toContain(file);
+          report.push(`  checked  ${where(block)} (ts client): run by test/integration/cli.test.ts`);
+        });
+        break;
       case 'ts':
         it(`${name}: runs as an agent that completes a task and unregisters on SIGTERM`, () => runSdkExample(block), 130_000);
         break;
@@ -402,10 +408,10 @@ describe.each(DOCS)('%s', (file) => {
   }
 });
 
-/** Runs the SDK example as written (its import pointed at sdk/), sends it a task, and stops it. */
+/** Runs the SDK example as written (its import pointed at the SDK's sources), sends it a task, and stops it. */
 async function runSdkExample(block: Block): Promise<void> {
   const source = (await withFreePorts(block.body, /(port: )(\d+)/g))
-    .replace("from './sdk'", `from '${path.join(ROOT, 'sdk', 'index.ts')}'`)
+    .replace("from '@optiinfra/sdk'", `from '${path.join(ROOT, 'packages', 'sdk', 'src', 'index.ts')}'`)
     .replaceAll(LOCAL_URL, main.url);
   const name = /name: '([^']+)'/.exec(source)?.[1];
   expect(name, `${where(block)}: the example names no agent`).toBeDefined();

@@ -4,8 +4,8 @@
  * definition is the synthesized template's, which test/integration/task-routing.test.ts holds equal
  * to what `cdk synth` (bin/app.ts) deploys.
  */
-import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { StateMachine } from '../../local/stand-ins/step-functions-engine';
 import { type AslDefinition, stateMachinesFromTemplate } from '../../local/template/state-machines';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 

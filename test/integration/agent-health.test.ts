@@ -6,10 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTasks } from '../../harness/local-orchestrator';
+import { isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTasks } from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
 import { type SeedAgent, startSeedAgent } from '../../harness/seed-agent';
 import { waitUntil } from '../../harness/wait';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 const agents: AgentProcess[] = [];

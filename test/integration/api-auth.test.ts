@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { NODE, startProcess } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
+import { call } from '../support/checked-call';
 
 const OLD = 'old-token-0123456789abcdef';
 const NEW = 'new-token-fedcba9876543210';
@@ -46,7 +47,8 @@ describe('bearer tokens on the local API', () => {
       const none = await call(orch.url, method, path, body);
       expect(none.status).toBe(401);
       expect(none.body).toEqual({
-        error: 'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health is open)',
+        error:
+          'no bearer token was sent: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health and GET /openapi.json are open)',
         code: 'unauthorized',
       });
       for (const header of [

@@ -7,8 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AcceptingAgent, startAcceptingAgent } from '../../harness/accepting-agent';
-import { call, isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { waitUntil } from '../../harness/wait';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 let a: AcceptingAgent;

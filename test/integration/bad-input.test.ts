@@ -4,8 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { allExecutions } from '../../harness/workflow';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 let agent: AgentProcess;

@@ -4,8 +4,9 @@
  * before it opened only half a second to arrive, so no other test's load shares its orchestrator.
  */
 import { describe, expect, it } from 'vitest';
-import { call, isTerminal, waitForTasks } from '../../harness/local-orchestrator';
+import { isTerminal, waitForTasks } from '../../harness/local-orchestrator';
 import { type AgentJson, COOLDOWN_SECONDS, routingOrchestrator } from './routing-fixture';
+import { call } from '../support/checked-call';
 
 const fixture = routingOrchestrator();
 const { agent, submit, agentView, until } = fixture;

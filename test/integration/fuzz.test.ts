@@ -10,8 +10,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/api/routes';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { allExecutions } from '../../harness/workflow';
+import { call } from '../support/checked-call';
 
 /** FUZZ_SEED / FUZZ_RUNS explore further; CI uses the fixed seed so a failure reproduces. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);

@@ -8,9 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator, waitForTask } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
-import { Agent } from '../../sdk';
+import { Agent } from '@optiinfra/sdk';
+import { call } from '../support/checked-call';
 
 const dir = tempDir('optiinfra-tls-');
 let orch: LocalOrchestrator;

@@ -11,12 +11,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, expect, it, vi } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, FAST_SETTINGS, waitForTask } from '../../harness/local-orchestrator';
+import { FAST_SETTINGS, waitForTask } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
 import { RECORD_AWS_CALLS_ENV, type RecordedCall } from '../../local/aws-call-guard';
 import type { Runtime } from '../../local/runtime';
 import type { CfnTemplate } from '../../local/template/cfn-template';
 import { synthesizedTemplate } from '../../local/template/synthesize';
+import { call } from '../support/checked-call';
 
 const FLEET = 'fleet-private-0123456789abcdef';
 const stops: Array<() => Promise<void> | void> = [];

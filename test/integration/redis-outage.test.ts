@@ -6,18 +6,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import {
-  call,
-  isTerminal,
-  type LocalOrchestrator,
-  startLocalOrchestrator,
-  waitForTask,
-  waitForTasks,
-} from '../../harness/local-orchestrator';
+import { isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
 import { freePort } from '../../harness/processes';
 import { killNow, redisUrlOn, startRedisOn } from '../../harness/redis';
 import { waitUntil } from '../../harness/wait';
 import { executionsOf, waitForWorkflowEnd } from '../../harness/workflow';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 let redis: ChildProcess | undefined;

@@ -4,14 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import {
-  call,
-  isTerminal,
-  type LocalOrchestrator,
-  startLocalOrchestrator,
-  waitForTask,
-  waitForTasks,
-} from '../../harness/local-orchestrator';
+import { isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
+import { call } from '../support/checked-call';
 
 /** An orchestrator with its own slow agent: each test kills or stops its own, so the two run at once. */
 async function withAgent(): Promise<{ orch: LocalOrchestrator; slow: AgentProcess }> {

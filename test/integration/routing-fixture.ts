@@ -7,8 +7,9 @@
  */
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type AgentProcess, type FaultAgentOptions, startFaultAgent } from '../../harness/agents';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { waitUntil } from '../../harness/wait';
+import { call } from '../support/checked-call';
 
 export const COOLDOWN_SECONDS = 4;
 

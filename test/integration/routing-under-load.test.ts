@@ -4,9 +4,10 @@
  * number of tasks they were running when it arrived. Each test uses its own agent type.
  */
 import { describe, expect, it } from 'vitest';
-import { call, isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
+import { isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
 import { waitForWorkflowEnd } from '../../harness/workflow';
 import { routingOrchestrator } from './routing-fixture';
+import { call } from '../support/checked-call';
 
 const fixture = routingOrchestrator();
 const { agent, submit, agentView, until } = fixture;

@@ -3,8 +3,9 @@
  * attacker, who saw ALLOWED_AGENT_NETWORKS and ALLOW_PUBLIC_AGENTS overwritten by the runtime's own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { NODE, startProcess, tempDir } from '../../harness/processes';
+import { call } from '../support/checked-call';
 
 const agent = (host: string) => ({ name: `probe-${host}`, type: 'probe', host, port: 45_678, capabilities: ['probe'] });
 

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpAgentClient } from '../../functions/adapters/http-agent-client';
 import { parseNetworkPolicy } from '../../functions/core/network-policy';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { call } from '../support/checked-call';
 
 const SECRET = 'secret-of-a-service-that-is-not-an-agent';
 

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { call } from '../support/checked-call';
 
 const TOKEN = 'slow-upload-token-0123456789';
 const CONNECTIONS = 300;

@@ -4,19 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent, startPlainPythonAgent } from '../../harness/agents';
-import {
-  call,
-  isTerminal,
-  type LocalOrchestrator,
-  startLocalOrchestrator,
-  waitForTask,
-  waitForTasks,
-} from '../../harness/local-orchestrator';
+import { isTerminal, type LocalOrchestrator, startLocalOrchestrator, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
 import { definitionDigest, stateMachinesFromTemplate } from '../../local/template/state-machines';
 import { synthesizedTemplate } from '../../local/template/synthesize';
 import { NODE, type Proc, startProcess } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
 import { waitForWorkflowEnd } from '../../harness/workflow';
+import { call } from '../support/checked-call';
 
 let orch: LocalOrchestrator;
 let costAgent: Proc;

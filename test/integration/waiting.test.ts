@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
+import { isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
 import { functionBySource } from '../../local/provision';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 import { type Runtime, startRuntime } from '../../local/runtime';
 import { synthesizedTemplate } from '../../local/template/synthesize';
+import { call } from '../support/checked-call';
 
 let runtime: Runtime;
 let redis: RedisInstance;

@@ -10,13 +10,14 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { historyEventsBound } from '../../functions/core/workflow-history';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
-import { call, isTerminal, waitForTask } from '../../harness/local-orchestrator';
+import { isTerminal, waitForTask } from '../../harness/local-orchestrator';
 import { tempDir } from '../../harness/processes';
 import { functionBySource } from '../../local/provision';
 import { type Handler, type Runtime, startRuntime } from '../../local/runtime';
 import type { ExecutionInfo } from '../../local/stand-ins/step-functions-engine';
 import { type RedisInstance, startRedis } from '../../local/stand-ins/redis-launcher';
 import { synthesizedTemplate } from '../../local/template/synthesize';
+import { call } from '../support/checked-call';
 
 const BUDGET = 200;
 

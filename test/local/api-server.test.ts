@@ -6,9 +6,10 @@
 import http from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../../functions/api/openapi';
 import { ROUTE_BODY_BYTES } from '../../functions/api/routes';
 import { statusLine as rawStatusLine } from '../../harness/raw-http';
-import { type ApiLambda, startApiServer } from '../../local/api-server';
+import { type ApiLambda, OPENAPI_PATH, startApiServer } from '../../local/api-server';
 
 const TOKEN_A = 'token-a-0123456789abcdef';
 const TOKEN_B = 'token-b-fedcba9876543210';
@@ -18,6 +19,7 @@ const record: ApiLambda = async (event) => {
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
 };
 let server: Awaited<ReturnType<typeof startApiServer>>;
+const SPEC = buildOpenApiDocument({ version: '0.0.0-test' });
 
 beforeAll(async () => {
   server = await startApiServer({
@@ -26,6 +28,7 @@ beforeAll(async () => {
     handlers: { health: record, agents: record, tasks: record },
     bearerTokens: [TOKEN_A, TOKEN_B],
     timeouts: { headersMs: 1_000, requestMs: 1_500 },
+    openApiDocument: SPEC,
   });
 });
 afterAll(() => server?.stop());
@@ -107,5 +110,16 @@ describe('the local API server', () => {
     expect(a).not.toBe(b);
     expect(await callerFor(TOKEN_A)).toBe(a);
     expect(a).not.toContain(TOKEN_A.slice(0, 8));
+  });
+
+  it('serves the OpenAPI document without a credential, as /health, and nothing else that way', async () => {
+    const before = events.length;
+    const res = await fetch(`${server.url}${OPENAPI_PATH}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual(SPEC);
+    // Served by the server itself: no handler ran.
+    expect(events.length).toBe(before);
+    expect((await fetch(`${server.url}/tasks`)).status).toBe(401);
   });
 });

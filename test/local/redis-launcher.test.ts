@@ -127,7 +127,7 @@ describe('startRedis', () => {
       const redis = await startRedis({ env: { PATH: process.env.PATH } });
       console.log(redis.pid);
       process.exit(0);`;
-    const out = execFileSync(path.join(root, 'node_modules/.bin/node'), ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: root,
       encoding: 'utf8',
     });

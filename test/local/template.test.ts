@@ -1,5 +1,5 @@
-import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
+import { StateMachine } from '../../local/stand-ins/step-functions-engine';
 import { type CfnTemplate, resolveIntrinsics } from '../../local/template/cfn-template';
 import { queuesFromTemplate } from '../../local/template/queues';
 import { stateMachinesFromTemplate } from '../../local/template/state-machines';

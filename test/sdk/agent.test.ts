@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, AgentAbortedError, AgentConfigError, type AgentOptions, RegistrationError, type TaskContext } from '../../sdk';
+import { Agent, AgentAbortedError, AgentConfigError, type AgentOptions, RegistrationError, type TaskContext } from '@optiinfra/sdk';
 import { freePort } from '../../harness/processes';
 import { waitUntil } from '../../harness/wait';
 import { FakeOrchestrator } from './fake-orchestrator';

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HttpAgentClient } from '../../functions/adapters/http-agent-client';
 import type { AgentTaskRequest } from '@optiinfra/contract';
 import { parseNetworkPolicy } from '../../functions/core/network-policy';
-import { Agent, type TaskContext } from '../../sdk';
+import { Agent, type TaskContext } from '@optiinfra/sdk';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../harness/wait';
-import { Agent, NonRetryableTaskError, type ReportEvent, type TaskContext, type TaskHandler } from '../../sdk';
+import { Agent, NonRetryableTaskError, type ReportEvent, type TaskContext, type TaskHandler } from '@optiinfra/sdk';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 const cleanups: Array<() => Promise<void>> = [];

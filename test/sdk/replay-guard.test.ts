@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReplayGuard } from '../../sdk/replay-guard';
+import { ReplayGuard } from '../../packages/sdk/src/replay-guard';
 
 describe('ReplayGuard', () => {
   it('knows an id until its time is up, then forgets it', () => {

@@ -8,7 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_TASK_REQUEST_MAX_BYTES } from '@optiinfra/contract';
 import { statusLine } from '../../harness/raw-http';
-import { Agent } from '../../sdk';
+import { Agent } from '@optiinfra/sdk';
 import { FakeOrchestrator } from './fake-orchestrator';
 
 let fake: FakeOrchestrator;

@@ -6,7 +6,7 @@
  */
 import { isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
-import type { CircuitView } from './circuit-view.js';
+import { AGENT_SCHEMES, AGENT_STATUSES } from './agent-values.js';
 import { ValidationError } from './errors.js';
 import { JSON_LIMITS, jsonLimitProblem, unstorablePlace } from './json-limits.js';
 import { MAX_PRIORITY, MIN_PRIORITY, TASK_DEFAULTS, TASK_STATUSES } from './task-statuses.js';
@@ -14,7 +14,27 @@ import { UUID_RE } from './uuid.js';
 
 export * from './agent-protocol.js';
 export * from './agent-reports.js';
-export * from './circuit-view.js';
+export * from './agent-values.js';
+// The answers' types only: their schemas are @optiinfra/contract/responses, which nothing on a hot path loads.
+export type {
+  AgentChangeResponse,
+  AgentListResponse,
+  AgentView,
+  CircuitView,
+  ErrorResponse,
+  HealthResponse,
+  HeartbeatResponse,
+  LoadSeen,
+  RegisterAgentResponse,
+  RoutingDecision,
+  TaskCancelResponse,
+  TaskListResponse,
+  TaskProgressResponse,
+  TaskReportResponse,
+  TaskStatusResponse,
+  TaskSubmitResponse,
+  TaskView,
+} from './api-responses.js';
 export * from './errors.js';
 export * from './json-limits.js';
 export * from './task-statuses.js';
@@ -25,11 +45,6 @@ const NAME_RULE = '1-64 letters, digits, "_", ".", ":" or "-", starting with a l
 // A trailing dot (a fully qualified name) is allowed; the registry drops it (canonicalHost).
 const HOSTNAME_RE =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-
-export const AGENT_STATUSES = ['healthy', 'unhealthy', 'draining'] as const;
-export const AGENT_SCHEMES = ['http', 'https'] as const;
-export type AgentScheme = (typeof AGENT_SCHEMES)[number];
-export type AgentStatus = (typeof AGENT_STATUSES)[number];
 
 function describe(input: unknown): string {
   if (input === null) return 'null';
@@ -124,6 +139,8 @@ export const taskSubmitRequestSchema = z.strictObject({
   ),
 });
 export type TaskSubmitRequest = z.infer<typeof taskSubmitRequestSchema>;
+/** What a submitter sends: the same fields, those with a default optional. */
+export type TaskSubmitInput = z.input<typeof taskSubmitRequestSchema>;
 
 export const IDEMPOTENCY_KEY_RULE = '1-255 visible ASCII characters, such as a UUID';
 
@@ -138,14 +155,6 @@ export function idempotencyKeyOf(headers: Record<string, string>): string | unde
     ]);
   }
   return key;
-}
-
-export interface TaskSubmitResponse {
-  task_id: string;
-  status: string;
-  agent_id: string;
-  created_at: string;
-  status_url: string;
 }
 
 const statusList = TASK_STATUSES.join(', ');
@@ -182,7 +191,9 @@ export const getTaskQuerySchema = z.strictObject({
   wait: z.optional(
     z.pipe(
       z.pipe(z.string({ error: rule(WAIT_RULE) }).check(z.regex(/^\d{1,2}$/, { error: rule(WAIT_RULE) })), z.transform(Number)),
-      z.number().check(z.maximum(MAX_WAIT_SECONDS, { error: rule(WAIT_RULE) })),
+      z
+        .int({ error: rule(WAIT_RULE) })
+        .check(z.minimum(0, { error: rule(WAIT_RULE) }), z.maximum(MAX_WAIT_SECONDS, { error: rule(WAIT_RULE) })),
     ),
   ),
 });
@@ -243,35 +254,6 @@ export const listAgentsQuerySchema = z.strictObject({
   next_token: pageToken(),
 });
 export type ListAgentsQuery = z.infer<typeof listAgentsQuerySchema>;
-
-/** The agent JSON of DESIGN.md §3. */
-export interface AgentView {
-  id: string;
-  name: string;
-  type: string;
-  host: string;
-  port: number;
-  /** "https" when deliveries go over TLS. */
-  scheme: AgentScheme;
-  capabilities: string[];
-  status: AgentStatus;
-  version: string;
-  registered_at: string;
-  last_heartbeat: string;
-  in_flight: number;
-  max_concurrency: number;
-  metadata: Record<string, unknown>;
-  /** Passive health from recent dispatches: `open` means out of rotation until `open_until`. */
-  circuit: CircuitView;
-}
-
-/** Registration answer: the agent, how often to heartbeat, its credential (shown this once) and the secret that signs deliveries to it. */
-export interface RegisterAgentResponse extends AgentView {
-  heartbeat_interval_seconds: number;
-  /** Send as X-Agent-Token on heartbeat, drain and unregister. Registering again issues a new one. */
-  agent_token: string;
-  signing_secret: string;
-}
 
 /** Headers of the agents API: the fleet token on registration, the agent's own token afterwards. */
 export const AGENT_AUTH_HEADERS = { fleetToken: 'x-fleet-token', agentToken: 'x-agent-token' } as const;

@@ -1,7 +1,7 @@
 import { AGENT_TASK_REQUEST_MAX_BYTES, type RegisterAgentRequest, registerAgentRequestSchema } from '@optiinfra/contract';
-import type { AgentLogger } from './agent-logger';
-import type { ReportEvent, ReportRetryOptions } from './attempt-channel';
-import { AgentConfigError } from './errors';
+import type { AgentLogger } from './agent-logger.js';
+import type { ReportEvent, ReportRetryOptions } from './attempt-channel.js';
+import { AgentConfigError } from './errors.js';
 
 /** Time limits of the agent's server: a sender that is too slow is cut off, not waited for. */
 export interface ServerTimeouts {

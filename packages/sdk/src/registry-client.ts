@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { AGENT_AUTH_HEADERS, type HeartbeatRequest, type RegisterAgentRequest, type RegisterAgentResponse } from '@optiinfra/contract';
-import { OrchestratorUnreachableError, RegistrationError } from './errors';
+import { OrchestratorUnreachableError, RegistrationError } from './errors.js';
 
 /** The fields of RegisterAgentResponse the agent relies on; lenient so a seed-style orchestrator (no secret, no interval) still works. */
 const registrationAnswerSchema = z.object({

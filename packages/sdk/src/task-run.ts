@@ -1,9 +1,9 @@
 import type http from 'node:http';
 import type { AgentTaskRequest } from '@optiinfra/contract';
-import type { AgentLogger } from './agent-logger';
-import type { AttemptChannel, ChannelDeps, ReportOutcome, TaskReport } from './attempt-channel';
-import { errorMessage, sendJson } from './http-answers';
-import type { TaskContext, TaskHandler } from './task-context';
+import type { AgentLogger } from './agent-logger.js';
+import type { AttemptChannel, ChannelDeps, ReportOutcome, TaskReport } from './attempt-channel.js';
+import { errorMessage, sendJson } from './http-answers.js';
+import type { TaskContext, TaskHandler } from './task-context.js';
 
 /** A handler running (or, when long-running, reporting) on this agent. */
 export interface Running {

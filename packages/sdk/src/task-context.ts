@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AgentTaskRequest, DELIVERY_HEADERS } from '@optiinfra/contract';
-import type { VerifyOutcome } from './delivery-verifier';
+import type { VerifyOutcome } from './delivery-verifier.js';
 
 /** What a task handler gets besides the task's parameters. */
 export interface TaskContext {

@@ -3,15 +3,15 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { agentTaskRequestSchema, DELIVERY_HEADERS } from '@optiinfra/contract';
-import type { AgentLogger } from './agent-logger';
-import type { ServerTimeouts, TlsOptions } from './agent-options';
-import { AttemptChannel, attemptUrls, type ReportEvent, type ReportRetryOptions } from './attempt-channel';
-import { attemptKey, CANCEL_NOTICE_MAX_BYTES, CANCEL_PATH, parseCancelNotice } from './cancel-notice';
-import type { DeliveryVerifier, Refusal } from './delivery-verifier';
-import { errorMessage, sendJson } from './http-answers';
-import type { RegistryClient } from './registry-client';
-import { deliveryAttempt, firstHeader, type RegisteredHandler, taskContextOf } from './task-context';
-import { type Running, runLongRunning, runSync } from './task-run';
+import type { AgentLogger } from './agent-logger.js';
+import type { ServerTimeouts, TlsOptions } from './agent-options.js';
+import { AttemptChannel, attemptUrls, type ReportEvent, type ReportRetryOptions } from './attempt-channel.js';
+import { attemptKey, CANCEL_NOTICE_MAX_BYTES, CANCEL_PATH, parseCancelNotice } from './cancel-notice.js';
+import type { DeliveryVerifier, Refusal } from './delivery-verifier.js';
+import { errorMessage, sendJson } from './http-answers.js';
+import type { RegistryClient } from './registry-client.js';
+import { deliveryAttempt, firstHeader, type RegisteredHandler, taskContextOf } from './task-context.js';
+import { type Running, runLongRunning, runSync } from './task-run.js';
 
 /** setTimeout overflows above this; a deadline that far away is as good as none. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,13 +1,13 @@
 import type { RegisterAgentRequest } from '@optiinfra/contract';
-import { type AgentLogger, silentLogger } from './agent-logger';
-import { AGENT_DEFAULTS, type AgentOptions, registrationRequest } from './agent-options';
-import { backoffDelay, sleep } from './backoff';
-import { DeliveryVerifier } from './delivery-verifier';
-import { AgentAbortedError, AgentConfigError, AgentError, OrchestratorUnreachableError, RegistrationError } from './errors';
-import { RegistryClient } from './registry-client';
-import { ASYNC_DEFAULTS } from './attempt-channel';
-import type { HandlerOptions, RegisteredHandler, TaskHandler } from './task-context';
-import { TaskServer } from './task-server';
+import { type AgentLogger, silentLogger } from './agent-logger.js';
+import { AGENT_DEFAULTS, type AgentOptions, registrationRequest } from './agent-options.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { DeliveryVerifier } from './delivery-verifier.js';
+import { AgentAbortedError, AgentConfigError, AgentError, OrchestratorUnreachableError, RegistrationError } from './errors.js';
+import { RegistryClient } from './registry-client.js';
+import { ASYNC_DEFAULTS } from './attempt-channel.js';
+import type { HandlerOptions, RegisteredHandler, TaskHandler } from './task-context.js';
+import { TaskServer } from './task-server.js';
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 

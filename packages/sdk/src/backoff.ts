@@ -1,4 +1,4 @@
-import { AgentAbortedError } from './errors';
+import { AgentAbortedError } from './errors.js';
 
 /** Exponential backoff with "equal jitter" (half fixed, half random), so agents restarted together do not retry in step. */
 export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs: number, random: () => number = Math.random): number {

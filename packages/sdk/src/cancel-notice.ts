@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { VerifyOutcome } from './delivery-verifier';
+import type { VerifyOutcome } from './delivery-verifier.js';
 
 /** Largest cancel notice read: `{"task_id", "attempt", "reason"}` is far below it. */
 export const CANCEL_NOTICE_MAX_BYTES = 4_096;

@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import type { AgentLogger } from './agent-logger';
-import { backoffDelay, sleep } from './backoff';
-import { OrchestratorUnreachableError } from './errors';
-import { type Answer, describeError, type RegistryClient } from './registry-client';
+import type { AgentLogger } from './agent-logger.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { OrchestratorUnreachableError } from './errors.js';
+import { type Answer, describeError, type RegistryClient } from './registry-client.js';
 
 /** How a long-running handler's report is retried while the orchestrator cannot be reached or answers 5xx, 408 or 429. */
 export interface ReportRetryOptions {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { DELIVERY_HEADERS } from '@optiinfra/contract';
-import { ReplayGuard } from './replay-guard';
+import { ReplayGuard } from './replay-guard.js';
 
 /** Standard Webhooks' tolerance: a delivery signed further than this from the agent's clock is refused. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;

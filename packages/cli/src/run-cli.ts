@@ -1,0 +1,51 @@
+import { CLIENT_VERSION, createClient } from '@optiinfra/client';
+import { type CliIo, runCommand } from './commands.js';
+import { errorLine, EXIT, exitCodeOf } from './exit-codes.js';
+import { type GlobalOptions, parseCommand } from './parse-command.js';
+import { apiUrlOfStack } from './stack-api-url.js';
+import { helpText } from './usage.js';
+
+/** npm start's address: with no --api, --stack or OPTIINFRA_API_URL, the CLI talks to the local runtime. */
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+export type CliEnv = Record<string, string | undefined>;
+
+async function connect(global: GlobalOptions, env: CliEnv) {
+  if (global.stack) {
+    // A deployed stack's API takes only SigV4-signed calls (or JWTs): sign with the default credential chain.
+    const apiUrl = await apiUrlOfStack(global.stack, global.region);
+    return createClient({ apiUrl, sigv4: true, ...(global.region ? { region: global.region } : {}) });
+  }
+  const apiUrl = global.api ?? env.OPTIINFRA_API_URL ?? DEFAULT_API_URL;
+  const token = global.token ?? env.OPTIINFRA_API_TOKEN;
+  return createClient({ apiUrl, ...(token ? { token } : {}), ...(global.region ? { region: global.region } : {}) });
+}
+
+/** The whole CLI, minus the process: parses argv, runs the command, and answers its exit code. */
+export async function runCli(argv: string[], env: CliEnv, io: CliIo, signal?: AbortSignal): Promise<number> {
+  try {
+    const { command, global } = parseCommand(argv);
+    if (command.name === 'version') {
+      io.out(CLIENT_VERSION);
+      return EXIT.ok;
+    }
+    if (command.name === 'help') {
+      const text = helpText(command.topic);
+      if (text === undefined) {
+        io.err(`optiinfra: no help for "${command.topic}": use one of run, tasks, task, cancel, agents`);
+        return EXIT.usage;
+      }
+      io.out(text);
+      return EXIT.ok;
+    }
+    const client = await connect(global, env);
+    return await runCommand(command, { client, io, json: global.json, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if (signal?.aborted && err === signal.reason) {
+      io.err('optiinfra: stopped (interrupted)');
+      return EXIT.failed;
+    }
+    io.err(`optiinfra: ${errorLine(err)}`);
+    return exitCodeOf(err);
+  }
+}
