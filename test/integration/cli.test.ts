@@ -90,9 +90,10 @@ describe('optiinfra CLI against the local runtime', () => {
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME +TYPE +STATUS +IN FLIGHT +CIRCUIT +LAST HEARTBEAT +ID$/);
+    // In flight is the agents' live load: a lease of the tasks just run may still be held for a moment.
     expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 5))).toEqual([
-      ['cost-agent-1', 'cost', 'healthy', '0/10', 'closed'],
-      ['cost-agent-2', 'cost', 'healthy', '0/10', 'closed'],
+      ['cost-agent-1', 'cost', 'healthy', expect.stringMatching(/^[01]\/10$/), 'closed'],
+      ['cost-agent-2', 'cost', 'healthy', expect.stringMatching(/^[01]\/10$/), 'closed'],
     ]);
     const json = await optiinfra(['agents', '--json'], api);
     expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((a) => a.name).sort()).toEqual(
