@@ -88,6 +88,23 @@ export interface HttpResult<T = Record<string, unknown>> {
   body: T;
 }
 
+/** One request to the API as tests send it (a JSON body unless a string is given); the raw answer. */
+export async function send(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; contentType: string; text: string }> {
+  const init: RequestInit = {
+    method,
+    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+  };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = await fetch(`${base}${path}`, init);
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+}
+
 export async function call<T = Record<string, unknown>>(
   base: string,
   method: string,
@@ -95,14 +112,8 @@ export async function call<T = Record<string, unknown>>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<HttpResult<T>> {
-  const init: RequestInit = {
-    method,
-    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
-  };
-  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  const res = await fetch(`${base}${path}`, init);
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+  const { status, text } = await send(base, method, path, body, headers);
+  return { status, body: (text ? JSON.parse(text) : {}) as T };
 }
 
 /** Polls GET /tasks/{id} until `done` holds, or fails with the last status seen. */

@@ -3,7 +3,7 @@
  * answer, success or error, checked against the OpenAPI spec (spec-answers.ts): an answer the spec
  * does not describe fails the test that got it.
  */
-import type { HttpResult } from '../../harness/local-orchestrator';
+import { type HttpResult, send } from '../../harness/local-orchestrator';
 import { expectAnswerInSpec } from './spec-answers';
 
 export async function call<T = Record<string, unknown>>(
@@ -13,25 +13,18 @@ export async function call<T = Record<string, unknown>>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<HttpResult<T>> {
-  const init: RequestInit = {
-    method,
-    headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
-  };
-  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  const res = await fetch(`${base}${path}`, init);
-  const text = await res.text();
+  const { status, contentType: type, text } = await send(base, method, path, body, headers);
   // Every answer of the API is JSON (the spec describes only application/json): anything else,
   // an empty body or one that does not parse, is itself outside the spec.
-  const type = res.headers.get('content-type') ?? '';
   if (!/^application\/json\b/.test(type)) {
-    throw new Error(`${method} ${path.slice(0, 200)} answered ${res.status} as "${type}", not application/json: ${text.slice(0, 200)}`);
+    throw new Error(`${method} ${path.slice(0, 200)} answered ${status} as "${type}", not application/json: ${text.slice(0, 200)}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new Error(`${method} ${path.slice(0, 200)} answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    throw new Error(`${method} ${path.slice(0, 200)} answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
   }
-  expectAnswerInSpec(method, path, res.status, parsed);
-  return { status: res.status, body: parsed as T };
+  expectAnswerInSpec(method, path, status, parsed);
+  return { status, body: parsed as T };
 }
