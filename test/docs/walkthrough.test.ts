@@ -206,7 +206,13 @@ async function runBash(block: Block, url: string, env: Record<string, string>, t
   const fd = openSync(log, 'w');
   let child: ChildProcess;
   try {
-    child = spawn('bash', [file], { cwd: ROOT, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', fd, fd] });
+    // The CLI's default API is http://127.0.0.1:8080, as the docs' own URL: here it is the orchestrator's free port.
+    child = spawn('bash', [file], {
+      cwd: ROOT,
+      env: { ...process.env, OPTIINFRA_API_URL: url, ...env },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    });
   } finally {
     closeSync(fd);
   }
