@@ -73,6 +73,10 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/private-network.test.ts': 6,
   'test/integration/async-delivery.test.ts': 10,
   'test/integration/async-agents.test.ts': 19,
+  'test/integration/task-wait.test.ts': 27,
+  'test/integration/task-callbacks.test.ts': 26,
+  'test/integration/packed-packages.test.ts': 13,
+  'test/integration/cli.test.ts': 11,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
