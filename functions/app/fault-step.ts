@@ -51,7 +51,7 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
       deps,
       task,
       task.attempts,
-      timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral' },
+      timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral', outcome: 'interrupted' },
       task.agent_id,
     );
   }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { reportResult } from '../../functions/app/agent-reports';
 import { dispatchStep } from '../../functions/app/dispatch';
+import { faultStep } from '../../functions/app/fault-step';
 import { reconcile } from '../../functions/app/reconcile';
 import { cancelTask, getTask, listTasks } from '../../functions/app/tasks';
 import type { StepResult } from '../../functions/app/workflow-step';
@@ -123,6 +124,29 @@ describe('attempts_log', () => {
     w.clock.advance(31_000);
     await reconcile(w.deps, 120);
     expect((await w.tasks.get(t.task_id))?.attempts_log).toEqual([expect.objectContaining({ outcome: 'lost', latency_ms: 31_000 })]);
+  });
+
+  it('marks an attempt the orchestrator lost track of interrupted: a failed step, or a lease that ran out', async () => {
+    const { w, step } = await setUp();
+    const crash = async () => {
+      throw new Error('the dispatcher died mid-delivery');
+    };
+    const first = await w.task();
+    w.agentClient.answer(crash);
+    await expect(step(first)).rejects.toThrow('died');
+    await faultStep(w.stepDeps, { task_id: first.task_id, state_timeout_seconds: 60, fault: { Error: 'Error' } });
+    expect((await w.tasks.get(first.task_id))?.attempts_log).toEqual([expect.objectContaining({ attempt: 1, outcome: 'interrupted' })]);
+
+    const second = await w.task();
+    w.agentClient.answer(crash);
+    await expect(step(second)).rejects.toThrow('died');
+    w.clock.advance(3_600_000);
+    await step(second);
+    expect((await w.tasks.get(second.task_id))?.attempts_log?.[0]).toMatchObject({
+      attempt: 1,
+      outcome: 'interrupted',
+      latency_ms: 3_600_000,
+    });
   });
 
   it('marks the running attempt cancelled when the task is cancelled, on the cancel’s own write', async () => {
