@@ -71,6 +71,18 @@ export class DynamoTaskStore implements TaskStore {
       values[':empty_list'] = [];
       sets.push('#failed_agents = list_append(if_not_exists(#failed_agents, :empty_list), :failed_agent)');
     }
+    if (change.appendAttempt !== undefined) {
+      names['#attempts_log'] = 'attempts_log';
+      values[':attempt_entry'] = [change.appendAttempt];
+      values[':empty_list'] = [];
+      sets.push('#attempts_log = list_append(if_not_exists(#attempts_log, :empty_list), :attempt_entry)');
+    }
+    if (change.setAttempt !== undefined) {
+      // The caller read the entry at this index under the same attempt, and the write's condition holds it there.
+      names['#attempts_log'] = 'attempts_log';
+      values[':attempt_end'] = change.setAttempt.entry;
+      sets.push(`#attempts_log[${Math.trunc(change.setAttempt.index)}] = :attempt_end`);
+    }
     const removes: string[] = (change.remove ?? []).map((key, j) => {
       names[`#r${j}`] = key;
       return `#r${j}`;

@@ -103,7 +103,14 @@ export class HttpAgentClient implements AgentClient {
     const denied = await this.deniedAddresses();
     if (ipaddr.isValid(host)) {
       const verdict = checkTarget(host, target.port, this.policy, denied);
-      if (!verdict.ok) return { kind: 'failed', error: `agent address blocked: ${verdict.reason}`, retryable: true, health: 'failure' };
+      if (!verdict.ok)
+        return {
+          kind: 'failed',
+          error: `agent address blocked: ${verdict.reason}`,
+          retryable: true,
+          health: 'failure',
+          outcome: 'unreachable',
+        };
     }
     const body = JSON.stringify(request);
     const now = new Date();
@@ -140,6 +147,8 @@ export class HttpAgentClient implements AgentClient {
           error: `the agent had already received delivery ${deliveryId(request.task_id, attempt)} (a replayed copy reached it first); the next attempt is sent under a new id`,
           retryable: true,
           health: 'neutral',
+          outcome: 'http_error',
+          httpStatus: status,
         };
       // Accepted: the agent works on and reports to POST /tasks/{id}/result (any body, or none).
       if (status === 202) return { kind: 'accepted' };
@@ -152,7 +161,8 @@ export class HttpAgentClient implements AgentClient {
             ? ` (asked to wait ${retryAfterSeconds} s)`
             : ''
           : ' (a 4xx refusal is not retried)';
-        const failed: AttemptResult = { kind: 'failed', error: `agent answered HTTP ${status}${why}${detail}`, retryable, health };
+        const error = `agent answered HTTP ${status}${why}${detail}`;
+        const failed: AttemptResult = { kind: 'failed', error, retryable, health, outcome: 'http_error', httpStatus: status };
         if (retryAfterSeconds !== undefined) failed.retryAfterSeconds = retryAfterSeconds;
         return failed;
       }
@@ -169,7 +179,13 @@ export class HttpAgentClient implements AgentClient {
         };
       }
       if (err instanceof BlockedAddressError)
-        return { kind: 'failed', error: `agent address blocked: ${err.message}`, retryable: true, health: 'failure' };
+        return {
+          kind: 'failed',
+          error: `agent address blocked: ${err.message}`,
+          retryable: true,
+          health: 'failure',
+          outcome: 'unreachable',
+        };
       const code = (err as NodeJS.ErrnoException).code;
       if (target.scheme === 'https' && isCertificateError(code))
         return {
@@ -177,12 +193,14 @@ export class HttpAgentClient implements AgentClient {
           error: `the TLS certificate of agent ${target.host}:${target.port} was not accepted (${code}: ${err instanceof Error ? err.message : String(err)}); it must be valid for "${target.host}" and issued by a CA the orchestrator trusts`,
           retryable: true,
           health: 'failure',
+          outcome: 'unreachable',
         };
       return {
         kind: 'failed',
         error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`,
         retryable: true,
         health: 'failure',
+        outcome: 'unreachable',
       };
     }
   }

@@ -1,4 +1,5 @@
 import { unstorablePlace } from '@optiinfra/contract';
+import type { AttemptLogEntry } from '../core/attempt-log';
 import type { CallbackSettlement, CallbackStore, DueCallback } from '../core/callback-port';
 import { type Clock, systemClock, type TaskChange, type TaskListFilter, type TaskPage, type TaskStore } from '../core/ports';
 import { callbackDueKey, callbackDueOf, TASKS_TABLE_KEYS, taskShard } from '../core/table-keys';
@@ -64,6 +65,8 @@ export class MemoryTaskStore implements TaskStore, CallbackStore {
       ...sets.map(([key]) => key),
       ...(change.expiresAt !== undefined ? [TASKS_TABLE_KEYS.ttlAttribute] : []),
       ...(change.appendFailedAgent !== undefined ? ['failed_agents'] : []),
+      ...(change.appendAttempt !== undefined ? ['attempts_log'] : []),
+      ...(change.setAttempt !== undefined ? [`attempts_log[${change.setAttempt.index}]`] : []),
       ...(change.remove ?? []),
     ];
     refuseUnstorable(Object.fromEntries(sets));
@@ -84,6 +87,16 @@ export class MemoryTaskStore implements TaskStore, CallbackStore {
     if (change.expiresAt !== undefined) next[TASKS_TABLE_KEYS.ttlAttribute] = change.expiresAt;
     if (change.appendFailedAgent !== undefined)
       next.failed_agents = [...((item.failed_agents as string[] | undefined) ?? []), change.appendFailedAgent];
+    const log = (item.attempts_log as AttemptLogEntry[] | undefined) ?? [];
+    if (change.appendAttempt !== undefined) next.attempts_log = [...log, storedCopy(change.appendAttempt)];
+    if (change.setAttempt !== undefined) {
+      // DynamoDB refuses a path into a list the item does not have.
+      if (item.attempts_log === undefined)
+        throw storeError('ValidationException', 'The document path provided in the update expression is invalid for update');
+      const replaced = [...log];
+      replaced[Math.min(change.setAttempt.index, replaced.length)] = storedCopy(change.setAttempt.entry);
+      next.attempts_log = replaced;
+    }
     for (const key of change.remove ?? []) delete next[key];
     if (isTerminal(to)) {
       delete next[TASKS_TABLE_KEYS.open.partitionKey];

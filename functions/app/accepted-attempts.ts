@@ -6,6 +6,7 @@
  * message), as no execution waits for an accepted attempt.
  */
 import type { AgentRecord } from '../core/agent-model';
+import { type AttemptLogEntry, acceptedEntry, endedOf, endingChange } from '../core/attempt-log';
 import type { AgentKey, TrackedAttempt } from '../core/cache-port';
 import { deliveryTargetOf } from '../core/ports';
 import { type AttemptResult, afterFailedAttempt } from '../core/retry-policy';
@@ -68,6 +69,7 @@ export async function acceptAttempt(
   const running = await deps.tasks.transition(task.task_id, 'running', {
     set: { slot, heartbeat_until: now + heartbeatTimeoutOf(task) * 1000, lease_until: deadlineMs + LEASE_GRACE_MS },
     when: { attempts: attempt, status: IN_FLIGHT },
+    ...acceptedChange(task, attempt, now),
   });
   if (!running) {
     await releaseAttempt(deps, { ...task, slot }, attempt, agent);
@@ -81,6 +83,12 @@ export async function acceptAttempt(
   return running;
 }
 
+/** The 202 stamps the attempt's log entry `accepted_at`, on the same write that records it. */
+function acceptedChange(task: TaskState, attempt: number, nowMs: number): { setAttempt?: { index: number; entry: AttemptLogEntry } } {
+  const setAttempt = acceptedEntry(task, attempt, nowMs);
+  return setAttempt ? { setAttempt } : {};
+}
+
 /** Why an accepted attempt is over by `nowMs`, if it is: its overall deadline, or its agent's silence. */
 export function overdueFailure(task: TaskState, nowMs: number): Exclude<AttemptResult, { kind: 'completed' }> | undefined {
   if (task.status !== 'running' || task.heartbeat_until === undefined) return undefined;
@@ -89,7 +97,7 @@ export function overdueFailure(task: TaskState, nowMs: number): Exclude<AttemptR
     return { kind: 'timed_out', error: `${onAgent}: accepted, but no report within timeout_seconds (${task.timeout_seconds} s)` };
   if (nowMs >= task.heartbeat_until) {
     const error = `${onAgent}: accepted, then no progress for heartbeat_timeout_seconds (${heartbeatTimeoutOf(task)} s): the agent is taken as lost`;
-    return { kind: 'failed', error, retryable: true, health: 'failure' };
+    return { kind: 'failed', error, retryable: true, health: 'failure', outcome: 'lost' };
   }
   return undefined;
 }
@@ -110,17 +118,19 @@ export async function endAcceptedAttempt(
   const when = { attempts: attempt, status: IN_FLIGHT };
   const mark = reported ? { reported: attempt } : {};
   const remove: Array<keyof TaskState> = ['lease_until', 'heartbeat_until'];
+  const logged = endingChange(task, attempt, endedOf(outcome), deps.clock.now());
   let ended: TaskState | undefined;
   if (outcome.kind === 'completed') {
     ended = await finishTask(deps, task, 'completed', {
       set: { result: outcome.result ?? null, ...mark },
       remove: [...remove, 'error'],
       when,
+      ...logged,
     });
   } else {
     const baseDelay = task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds;
     const next = afterFailedAttempt(attempt, task.max_retries, baseDelay, outcome);
-    const change = { set: { error: outcome.error, ...mark }, remove, when, appendFailedAgent: task.agent_id };
+    const change = { set: { error: outcome.error, ...mark }, remove, when, appendFailedAgent: task.agent_id, ...logged };
     if (!next.retry) ended = await finishTask(deps, task, next.status, change);
     else {
       ended = await deps.tasks.transition(task.task_id, 'retrying', change);

@@ -8,6 +8,7 @@ import type { AgentRecord } from '../core/agent-model';
 import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '@optiinfra/contract';
 import { unstorablePlace } from '@optiinfra/contract';
+import { canAppend, endedOf, endingChange, startedEntry } from '../core/attempt-log';
 import type { AgentKey } from '../core/cache-port';
 import { type DeliveryResult, deliveryTargetOf } from '../core/ports';
 import { healthOf } from '../core/retry-policy';
@@ -64,7 +65,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
       return { outcome: 'wait', delay_seconds: delay, status: task.status, attempts: task.attempts, fault_count: 0 };
     }
     const error = `attempt ${task.attempts} got no outcome before its deadline (the orchestrator was interrupted)`;
-    return recordFailure(deps, task, task.attempts, { kind: 'failed', error, retryable: true, health: 'neutral' }, task.agent_id);
+    const failure = { kind: 'failed', error, retryable: true, health: 'neutral', outcome: 'interrupted' } as const;
+    return recordFailure(deps, task, task.attempts, failure, task.agent_id);
   }
 
   const attempt = task.attempts + 1;
@@ -85,6 +87,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
       routing,
     },
     when: { attempts: task.attempts },
+    // The attempt's history entry rides on its lease write: no write of its own.
+    ...(canAppend(task, attempt) ? { appendAttempt: startedEntry(attempt, agent, routing.reason, now) } : {}),
   });
   if (!leased) {
     // Someone else moved the task (cancel, or another execution took this attempt): give the slot back
@@ -104,7 +108,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     return done(await acceptAttempt(deps, leased, agent, { attempt, slot, deadlineMs: attemptDeadline }), prev);
   if (result.kind !== 'completed') {
     const failure = { ...result, error: `attempt ${attempt} on agent ${agent.name} (${agent.agent_id}): ${result.error}` };
-    return recordFailure(deps, leased, attempt, failure, agent.agent_id);
+    // The log's entry already names the attempt and agent: it keeps the agent's own words.
+    return recordFailure(deps, leased, attempt, failure, agent.agent_id, endedOf(result));
   }
   const onAgent = `attempt ${attempt} on agent ${agent.name} (${agent.agent_id})`;
   const unstorable = unstorablePlace(result.result);
@@ -114,7 +119,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
     const error = `${onAgent}: the agent's result cannot be stored: ${where} ${unstorable.problem} (not retried)`;
     return recordFailure(deps, leased, attempt, { kind: 'failed', error, retryable: false, health: 'neutral' }, agent.agent_id);
   }
-  const completed = await storeAnswer(deps, task, attempt, result.result ?? null, onAgent);
+  const completed = await storeAnswer(deps, leased, attempt, result.result ?? null, onAgent);
   // A cancel that won the race keeps the task cancelled: the late answer is dropped.
   return done(completed ?? (await deps.tasks.get(task.task_id)));
 }
@@ -133,12 +138,19 @@ async function storeAnswer(
   onAgent: string,
 ): Promise<TaskState | undefined> {
   try {
-    return await finishTask(deps, task, 'completed', { set: { result }, remove: ['lease_until', 'error'], when: { attempts: attempt } });
+    const logged = endingChange(task, attempt, { outcome: 'completed' }, deps.clock.now());
+    return await finishTask(deps, task, 'completed', {
+      set: { result },
+      remove: ['lease_until', 'error'],
+      when: { attempts: attempt },
+      ...logged,
+    });
   } catch (err) {
     const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     const error = `${onAgent}: the agent answered, but the orchestrator could not store its result (${why.slice(0, 500)}); not retried, as the agent did the work`;
     try {
-      return await finishTask(deps, task, 'failed', { set: { error }, remove: ['lease_until'], when: { attempts: attempt } });
+      const logged = endingChange(task, attempt, { outcome: 'failed', error }, deps.clock.now());
+      return await finishTask(deps, task, 'failed', { set: { error }, remove: ['lease_until'], when: { attempts: attempt }, ...logged });
     } catch (again) {
       throw new AnswerNotStoredError(error, { cause: again });
     }

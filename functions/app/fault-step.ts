@@ -5,6 +5,7 @@
  * step that failed after its agent answered (AnswerNotStoredError) fails the task: the attempt is
  * never delivered again.
  */
+import { endingChange } from '../core/attempt-log';
 import { isTerminal } from '../core/task-model';
 import { finishTask } from './finish-task';
 import {
@@ -33,12 +34,12 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
   const errorName = state.fault?.Error ?? 'UnknownError';
   if (errorName === AnswerNotStoredError.NAME && (task.status === 'sent' || task.status === 'running')) {
     // The agent answered this attempt: delivering it again would run the work twice.
+    const error = causeMessage(state.fault?.Cause) ?? `attempt ${task.attempts}: the agent answered, but its outcome could not be stored`;
     const failed = await finishTask(deps, task, 'failed', {
-      set: {
-        error: causeMessage(state.fault?.Cause) ?? `attempt ${task.attempts}: the agent answered, but its outcome could not be stored`,
-      },
+      set: { error },
       remove: ['lease_until'],
       when: { attempts: task.attempts },
+      ...endingChange(task, task.attempts, { outcome: 'interrupted', error }, deps.clock.now()),
     });
     return done(failed ?? (await deps.tasks.get(task.task_id)));
   }
@@ -50,7 +51,7 @@ async function recordFault(deps: StepDeps, state: WorkflowState): Promise<StepRe
       deps,
       task,
       task.attempts,
-      timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral' },
+      timedOut ? { kind: 'timed_out', error } : { kind: 'failed', error, retryable: true, health: 'neutral', outcome: 'interrupted' },
       task.agent_id,
     );
   }

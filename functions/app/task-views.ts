@@ -5,8 +5,10 @@ import { type Task, toStatusResponse } from '../core/task-model';
 export type { TaskView } from '@optiinfra/contract';
 
 export function toTaskView(task: Task): TaskView {
+  // attempts_log is GET /tasks/{id}'s alone: a page of 50 tasks with up to 11 attempts each would be large.
+  const { attempts_log: _log, ...status } = toStatusResponse(task);
   const view: TaskView = {
-    ...toStatusResponse(task),
+    ...status,
     parameters: task.parameters,
     metadata: task.metadata,
     timeout_seconds: task.timeout_seconds,

@@ -2,6 +2,7 @@
 import { isExpired } from '../core/agent-model';
 import type { TaskSubmitRequest, TaskSubmitResponse } from '@optiinfra/contract';
 import { ConflictError, NoCapableAgentError, NotFoundError, ValidationError } from '@optiinfra/contract';
+import { endingChange } from '../core/attempt-log';
 import { newTaskId } from '../core/ids';
 import type { ListTasksQuery } from '@optiinfra/contract';
 import { describeTarget, offers } from '../core/routing';
@@ -180,7 +181,16 @@ export async function cancelTask(
   const finished = (status: string) =>
     new ConflictError(`task ${taskId} already finished as "${status}"; only unfinished tasks can be cancelled`, 'task_already_finished');
   if (isTerminal(task.status)) throw finished(task.status);
-  const cancelled = await finishTask(deps, task, 'cancelled', { set: { error: 'cancelled by request' }, remove: ['lease_until'] });
+  // An attempt in flight ends as cancelled in the log, on the cancel's own write.
+  const inFlight = task.status === 'sent' || task.status === 'running';
+  const logged = inFlight
+    ? endingChange(task, task.attempts, { outcome: 'cancelled', error: 'cancelled by request' }, deps.clock.now())
+    : {};
+  const change = { set: { error: 'cancelled by request' }, remove: ['lease_until' as const] };
+  // Conditional on the attempt read, so a newer attempt's entry is never overwritten; if one began meanwhile, the plain cancel.
+  const cancelled =
+    (logged.setAttempt && (await finishTask(deps, task, 'cancelled', { ...change, ...logged, when: { attempts: task.attempts } }))) ||
+    (await finishTask(deps, task, 'cancelled', change));
   if (!cancelled) throw finished((await deps.tasks.get(taskId))?.status ?? 'unknown');
   await leaveQueue(deps, task);
   // An accepted attempt has no execution to notice: its slot is freed and its agent told now.

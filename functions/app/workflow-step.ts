@@ -2,6 +2,7 @@
  * What the state machine's steps exchange, and what both of them (dispatch and fault) do: end the
  * execution, record a failed attempt, and hand a task from Express over to Standard.
  */
+import { type EndedAttempt, endedOf, endingChange } from '../core/attempt-log';
 import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
 import { PRIORITY, type TaskState, type TaskStatus } from '../core/task-model';
@@ -75,13 +76,14 @@ export function done(task: TaskState | undefined, prev?: StepResult): StepResult
 
 export type FailedAttempt = Exclude<AttemptResult, { kind: 'completed' }>;
 
-/** Records the failed attempt `attempts` of a task that is `sent`, deciding retry or the end. */
+/** Records the failed attempt `attempts` of a task that is `sent` (ending its attempts_log entry as `logged`), deciding retry or the end. */
 export async function recordFailure(
   deps: StepDeps,
   task: TaskState,
   attempts: number,
   failure: FailedAttempt,
   agentId: string | undefined,
+  logged: EndedAttempt = endedOf(failure),
 ): Promise<StepResult> {
   const next = afterFailedAttempt(attempts, task.max_retries, task.retry_delay_seconds ?? deps.settings.retryBaseDelaySeconds, failure);
   const change = {
@@ -89,6 +91,7 @@ export async function recordFailure(
     remove: ['lease_until'] as Array<keyof TaskState>,
     when: { attempts },
     appendFailedAgent: agentId,
+    ...endingChange(task, attempts, logged, deps.clock.now()),
   };
   if (!next.retry) {
     const finished = await finishTask(deps, task, next.status, change);

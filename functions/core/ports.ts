@@ -4,6 +4,7 @@
  */
 import type { AgentRecord } from './agent-model';
 import type { AgentTaskRequest } from '@optiinfra/contract';
+import type { AttemptLogEntry } from './attempt-log';
 import type { AttemptResult } from './retry-policy';
 import type { Task, TaskPayload, TaskState, TaskStatus } from './task-model';
 import type { WorkflowKind } from './workflow-choice';
@@ -59,6 +60,10 @@ export interface TaskChange {
   when?: Partial<Pick<Task, 'attempts'>> & { status?: readonly TaskStatus[] };
   /** Adds `agentId` to failed_agents. */
   appendFailedAgent?: string;
+  /** Appends the attempt's entry to attempts_log (the lease write). */
+  appendAttempt?: AttemptLogEntry;
+  /** Replaces the attempts_log entry at `index` (the write that ends or accepts the attempt). */
+  setAttempt?: { index: number; entry: AttemptLogEntry };
   /** Seconds since epoch when the item may be deleted by TTL (set on terminal tasks). */
   expiresAt?: number;
   /** On a terminal write of a task with a callback: lists it as pending in the callbacks index, due then (ms since epoch). */

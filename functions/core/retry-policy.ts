@@ -1,3 +1,4 @@
+import type { AttemptOutcome } from '@optiinfra/contract';
 import type { HealthSignal } from './circuit-breaker';
 
 /** Longest wait between two attempts that the backoff itself produces. */
@@ -18,6 +19,10 @@ export type AttemptResult =
       health: HealthSignal;
       /** From the agent's Retry-After header: wait at least this long before the next attempt. */
       retryAfterSeconds?: number;
+      /** How the attempts_log names it, when not `failed` (the agent reported failure or answered off-protocol). */
+      outcome?: Exclude<AttemptOutcome, 'completed' | 'timeout' | 'cancelled'>;
+      /** The agent's non-200 status (outcome `http_error`). */
+      httpStatus?: number;
     }
   /** No answer within the attempt's timeout_seconds. */
   | { kind: 'timed_out'; error: string };

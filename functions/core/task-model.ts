@@ -1,5 +1,12 @@
 /** The task model: its statuses, priorities and defaults are the contract's (@optiinfra/contract). No AWS imports here. */
-import { type RoutingDecision, TASK_DEFAULTS, TASK_STATUSES, type TaskStatus, type TaskStatusResponse } from '@optiinfra/contract';
+import {
+  type AttemptLogEntry,
+  type RoutingDecision,
+  TASK_DEFAULTS,
+  TASK_STATUSES,
+  type TaskStatus,
+  type TaskStatusResponse,
+} from '@optiinfra/contract';
 import type { CallbackStatus } from './task-callback';
 
 // The answer's types are inferred from its schema in the contract (api-responses.ts).
@@ -82,6 +89,8 @@ export interface Task {
   retry_delay_seconds?: number;
   /** Why the last attempt went to its agent. */
   routing?: RoutingDecision;
+  /** Every attempt so far, oldest first (attempt-log.ts): at most max_retries + 1 entries. */
+  attempts_log?: AttemptLogEntry[];
   /** The cache slot the current attempt holds on its agent (released by whoever ends an accepted attempt). */
   slot?: string;
   /** How long an agent that accepted the task may stay silent before it loses the attempt; set at submit. */
@@ -142,5 +151,6 @@ export function toStatusResponse(task: TaskState): TaskStatusResponse {
   if (task.started_at !== undefined) out.started_at = task.started_at;
   if (task.completed_at !== undefined) out.completed_at = task.completed_at;
   if (task.routing !== undefined) out.routing = task.routing;
+  if (task.attempts_log !== undefined) out.attempts_log = task.attempts_log;
   return out;
 }

@@ -23,6 +23,7 @@ import { tablesFromTemplate } from '../../local/template/tables';
 import { task as fixtureTask } from '../../harness/fixtures';
 import { startDynamoProcess } from '../support/start-dynamo-process';
 import { describeAgentStoreContract } from './agent-store-contract';
+import { describeAttemptLogContract } from './attempt-log-contract';
 import { describeCallbackStoreContract } from './callback-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';
 
@@ -59,6 +60,11 @@ async function createTable(client: DynamoDBClient, input: CreateTableCommandInpu
 }
 
 describeTaskStoreContract({
+  name: 'DynamoTaskStore (dynalite)',
+  make: async (clock) => new DynamoTaskStore(docOf(ddb), await createTable(ddb, tasksTable, `tasks-${++run}`), clock),
+});
+
+describeAttemptLogContract({
   name: 'DynamoTaskStore (dynalite)',
   make: async (clock) => new DynamoTaskStore(docOf(ddb), await createTable(ddb, tasksTable, `tasks-${++run}`), clock),
 });

@@ -80,6 +80,9 @@ describe('HttpAgentClient classifies failed attempts', () => {
     if (result.kind !== 'failed') return;
     expect(result).toMatchObject({ retryable, health });
     expect(result.retryAfterSeconds).toBe(retryAfter);
+    // The attempts_log names a non-200 answer http_error with its status; a 200 the agent failed stays `failed`.
+    if (reply.status === 200) expect(result.outcome).toBeUndefined();
+    else expect(result).toMatchObject({ outcome: 'http_error', httpStatus: reply.status });
   });
 
   it('says in the error when a refusal is not retried, and what the agent said', async () => {
@@ -115,6 +118,7 @@ describe('HttpAgentClient classifies failed attempts', () => {
       retryable: true,
       health: 'failure',
       error: expect.stringContaining('ECONNREFUSED') as unknown,
+      outcome: 'unreachable',
     });
   });
 

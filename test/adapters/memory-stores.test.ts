@@ -9,10 +9,12 @@ import { MemoryTaskStore } from '../../functions/adapters/memory-task-store';
 import { type IndexQuery, listTasks, type TaskIndexReader } from '../../functions/adapters/task-listing';
 import { TASK_INDEX_SHARDS } from '../../functions/core/table-keys';
 import { describeAgentStoreContract } from './agent-store-contract';
+import { describeAttemptLogContract } from './attempt-log-contract';
 import { describeCallbackStoreContract } from './callback-store-contract';
 import { describeTaskStoreContract } from './task-store-contract';
 
 describeTaskStoreContract({ name: 'MemoryTaskStore', make: async (clock) => new MemoryTaskStore(clock) });
+describeAttemptLogContract({ name: 'MemoryTaskStore', make: async (clock) => new MemoryTaskStore(clock) });
 describeAgentStoreContract({ name: 'MemoryAgentStore', make: async () => new MemoryAgentStore() });
 describeCallbackStoreContract({
   name: 'MemoryTaskStore',

@@ -147,6 +147,31 @@ describe('optiinfra against a recording API', () => {
     expect(out).toContain('result\n{\n  "ok": true\n}');
   });
 
+  it('task shows its attempts as a table: agent, outcome, latency and a shortened error', async () => {
+    const entry = { agent_id: AGENT_ID, agent_name: 'cost-agent-1', reason: 'least loaded', started_at: '2026-12-01T00:00:00.100Z' };
+    const attempts_log = [
+      {
+        ...entry,
+        attempt: 1,
+        outcome: 'http_error',
+        http_status: 500,
+        latency_ms: 12,
+        error: `agent answered HTTP 500: ${'x'.repeat(100)}`,
+      },
+      { ...entry, attempt: 2, outcome: 'timeout', latency_ms: 30000, error: 'no answer within 30 s' },
+      { ...entry, attempt: 3 },
+    ];
+    server.reply({ status: 200, body: task('running', { attempts: 3, retry_count: 2, attempts_log }) });
+    const { code, out } = await cli(['task', TASK_ID]);
+    expect(code).toBe(0);
+    expect(out.split('\n').slice(-4)).toEqual([
+      '  ATTEMPT  AGENT         OUTCOME         LATENCY   ERROR',
+      `  1        cost-agent-1  http_error 500  12 ms     agent answered HTTP 500: ${'x'.repeat(34)}…`,
+      '  2        cost-agent-1  timeout         30000 ms  no answer within 30 s',
+      '  3        cost-agent-1  in flight       -',
+    ]);
+  });
+
   it('maps the API refusing input to exit 2, a missing task to 1, and no API to 3, each in one line', async () => {
     server.reply({
       status: 400,

@@ -108,6 +108,7 @@ describe('optiinfra CLI against the local runtime', () => {
     const detail = await optiinfra(['task', completedId], api);
     expect(detail.code).toBe(0);
     expect(detail.stdout).toMatch(/^why {7}least loaded of 2 eligible agents/m);
+    expect(detail.stdout).toMatch(/^ {2}1 +cost-agent-[12] +completed +\d+ ms$/m);
     expect(detail.stdout).toContain('result\n{');
   });
 

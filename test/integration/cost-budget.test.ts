@@ -17,8 +17,22 @@ import { NODE, ROOT } from '../../harness/processes';
 interface Scenario {
   name: string;
   units: Record<string, number>;
+  /** Every counter of the run, per task: `dynamodb.calls.UpdateItem` and the like. */
+  perTask: Record<string, number>;
   total: number;
 }
+
+/** DynamoDB write requests per task, as measured before and after attempts_log: it rides on the attempts' writes. */
+const WRITE_REQUESTS: Record<string, number> = {
+  express: 4,
+  standard: 4,
+  retried: 6,
+  large: 4,
+  callback: 2,
+  'accepted-1s': 5,
+  'accepted-2s': 5,
+};
+const WRITE_CALLS = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'].map((c) => `dynamodb.calls.${c}`);
 
 /**
  * Today's counts per task (waiting: per task-minute), measured with this file's small run, plus a
@@ -29,6 +43,16 @@ interface Scenario {
  * per task on a quiet machine and were 29.7 in a loaded full run (a dispatch step that reads the
  * agents' liveness again when its earlier read has aged): 30.4 leaves that room.
  */
+/**
+ * attempts_log (issue 17) adds no DynamoDB request: measured before/after with this file's run, write
+ * requests per task stayed 4 (express, standard, large), 6 (retried), 5 (accepted), 2 (callback). Its
+ * entries (about 300 bytes each) make the task's item larger: write units rose by 1 per task on express,
+ * standard, retried and large (the terminal write's item passes a 1 KB step), by 3 on accepted-1s/2s (the
+ * lease, running and terminal writes of a 202 task each pass one), and not on callback; budgets by that much.
+ */
+const ATTEMPTS_LOG_WRITE_UNITS = 1;
+const ATTEMPTS_LOG_ACCEPTED_WRITE_UNITS = 3;
+
 const BUDGETS: Record<string, Record<string, number>> = {
   express: {
     apiRequests: 2,
@@ -38,7 +62,7 @@ const BUDGETS: Record<string, Record<string, number>> = {
     // 18 before the payload was written once and the indexes stopped moving with the status: now 6 table
     // units (payload 2, as the bench's 1 KB parameters are just over 1 KB; task 1; sent 1; completed with
     // its 1 KB result 2) and 3 index units (into `open`, out of it, into `finished`).
-    writeUnits: 9.4,
+    writeUnits: 9.4 + ATTEMPTS_LOG_WRITE_UNITS,
     // 4 before the starter stopped reading the task: now the capability summary 1, the dispatcher's first
     // read 0.5 (eventually consistent), the payload 0.5, the chosen agent 1.
     readUnits: 3.4,
@@ -56,7 +80,7 @@ const BUDGETS: Record<string, Record<string, number>> = {
     lambdaInvocations: 4,
     standardTransitions: 3,
     expressExecutions: 0,
-    writeUnits: 9.4,
+    writeUnits: 9.4 + ATTEMPTS_LOG_WRITE_UNITS,
     readUnits: 3.4,
     sqsRequests: 3,
     cacheCommands: 30.4,
@@ -65,12 +89,12 @@ const BUDGETS: Record<string, Record<string, number>> = {
   },
   // A retry's reads depend on when its backoff ends against the other tasks' writes (7.67 was seen in
   // CI against 6.5 here), and its dollars on a slow machine's durations: more room than the others.
-  retried: { lambdaInvocations: 4, writeUnits: 13.4, readUnits: 8, cacheCommands: 68, logKb: 2.6, total: 120 },
+  retried: { lambdaInvocations: 4, writeUnits: 13.4 + ATTEMPTS_LOG_WRITE_UNITS, readUnits: 8, cacheCommands: 68, logKb: 2.6, total: 120 },
   // 63 write units before: every status change rewrote the 10 KB parameters (and the result).
   large: {
     apiRequests: 2,
     lambdaInvocations: 4,
-    writeUnits: 27.4,
+    writeUnits: 27.4 + ATTEMPTS_LOG_WRITE_UNITS,
     readUnits: 4.4,
     sqsRequests: 3,
     cacheCommands: 30.4,
@@ -96,8 +120,24 @@ const BUDGETS: Record<string, Record<string, number>> = {
   },
   // The agent answers 202 and reports (a third API request, the running write, the report's reads);
   // the 2 s one sends no keep-alive (every 30 s), so it costs what the 1 s one does.
-  'accepted-1s': { apiRequests: 3, expressExecutions: 1, standardTransitions: 0, writeUnits: 10.4, readUnits: 7, logKb: 2.6, total: 40 },
-  'accepted-2s': { apiRequests: 3, expressExecutions: 1, standardTransitions: 0, writeUnits: 10.4, readUnits: 7, logKb: 2.6, total: 40 },
+  'accepted-1s': {
+    apiRequests: 3,
+    expressExecutions: 1,
+    standardTransitions: 0,
+    writeUnits: 10.4 + ATTEMPTS_LOG_ACCEPTED_WRITE_UNITS,
+    readUnits: 7,
+    logKb: 2.6,
+    total: 40,
+  },
+  'accepted-2s': {
+    apiRequests: 3,
+    expressExecutions: 1,
+    standardTransitions: 0,
+    writeUnits: 10.4 + ATTEMPTS_LOG_ACCEPTED_WRITE_UNITS,
+    readUnits: 7,
+    logKb: 2.6,
+    total: 40,
+  },
   // GET /tasks/{id}?wait=1 on a task that does not end: one request, one invocation held 1 s at the
   // tasks function's 256 MB (0.25 GB-s), the read before the wait and the one after; it writes nothing
   // and starts nothing. Its cache commands (4 of its own) are counted on the server with the fleet's
@@ -167,6 +207,17 @@ describe('npm run cost', () => {
     // Index writes are counted (dynalite does not report them): a task enters `open`, leaves it and enters `finished`.
     expect(express.units.indexWriteUnits).toBe(3);
     expect(express.units.expressExecutions).toBe(1);
+  });
+
+  it('makes no more DynamoDB write requests per task than before attempts_log', () => {
+    const measured = Object.fromEntries(
+      Object.keys(WRITE_REQUESTS).map((name) => {
+        const perTask = scenarios.find((x) => x.name === name)!.perTask;
+        return [name, WRITE_CALLS.reduce((sum, key) => sum + (perTask[key] ?? 0), 0)];
+      }),
+    );
+    const over = Object.entries(measured).filter(([name, got]) => got > WRITE_REQUESTS[name]! + 1e-9);
+    expect(over, JSON.stringify(measured)).toEqual([]);
   });
 
   for (const [name, budget] of Object.entries(BUDGETS)) {

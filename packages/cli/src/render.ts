@@ -1,4 +1,4 @@
-import type { AgentView, TaskStatusResponse } from '@optiinfra/contract';
+import type { AgentView, AttemptLogEntry, TaskStatusResponse } from '@optiinfra/contract';
 
 /** Columns padded to their widest cell; the last column is not padded, so lines carry no trailing blanks. */
 export function table(header: string[], rows: string[][]): string {
@@ -78,8 +78,28 @@ export function taskDetails(task: TaskStatusResponse): string {
       ),
     );
   }
+  if (task.attempts_log?.length) lines.push('', 'attempts', attemptsTable(task.attempts_log));
   if (task.result !== undefined) lines.push('', 'result', JSON.stringify(task.result, null, 2));
   return lines.join('\n');
+}
+
+/** Longest error a row of the attempts table shows: one line of a terminal, not the stored 300 characters. */
+const ERROR_COLUMN_CHARS = 60;
+
+/** The task's attempts_log as rows: one attempt each, its outcome (with the HTTP status), latency and error. */
+export function attemptsTable(log: readonly AttemptLogEntry[]): string {
+  const rows = log.map((e) => {
+    const outcome = e.outcome === undefined ? 'in flight' : e.http_status !== undefined ? `${e.outcome} ${e.http_status}` : e.outcome;
+    const error = e.error ?? '';
+    return [
+      `  ${e.attempt}`,
+      e.agent_name,
+      outcome,
+      e.latency_ms === undefined ? '-' : `${e.latency_ms} ms`,
+      error.length > ERROR_COLUMN_CHARS ? `${error.slice(0, ERROR_COLUMN_CHARS - 1)}…` : error,
+    ];
+  });
+  return table(['  ATTEMPT', 'AGENT', 'OUTCOME', 'LATENCY', 'ERROR'], rows);
 }
 
 /** The line `run --wait` keeps on stderr while it waits. */

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { AGENT_SCHEMES, AGENT_STATUSES, CIRCUIT_STATES } from './agent-values.js';
-import { TASK_STATUSES } from './task-statuses.js';
+import { ATTEMPT_OUTCOMES, TASK_STATUSES } from './task-statuses.js';
 
 const count = () => z.int().check(z.minimum(0));
 const time = () => z.iso.datetime();
@@ -111,33 +111,59 @@ export const routingDecisionSchema = about(
 );
 export type RoutingDecision = z.output<typeof routingDecisionSchema>;
 
-export const taskStatusResponseSchema = about(
-  'A task: its status, result and routing decision.',
+export const attemptLogEntrySchema = about(
+  'One attempt of a task: where it went and why, when, and how it ended (no `outcome` while it is in flight).',
   z.object({
-    task_id: z.string(),
-    status: about('`completed`, `failed`, `timeout` and `cancelled` are terminal: a task reaches exactly one.', taskStatus()),
-    agent_id: about('The agent of the last attempt, or the requested one before the first; "" when none is known yet.', z.string()),
-    task_type: z.string(),
-    agent_type: z.string(),
-    priority: z.int(),
-    result: z.optional(about("The agent's result, once completed.", z.unknown())),
-    error: z.optional(about('Why the task failed, timed out or was cancelled.', z.string())),
-    created_at: time(),
-    started_at: z.optional(time()),
-    completed_at: z.optional(about('When the task ended, whatever its status.', time())),
-    retry_count: about('`attempts - 1`, never below 0.', count()),
-    attempts: about('Attempts started so far.', count()),
-    routing: z.optional(routingDecisionSchema),
-    progress: about('What the agent last reported with POST /tasks/{id}/progress (0-100); null when it never did.', z.nullable(z.number())),
-    progress_message: z.nullable(z.string()),
-    last_progress_at: z.nullable(time()),
+    attempt: z.int(),
+    agent_id: z.string(),
+    agent_name: z.string(),
+    reason: about('The routing reason, shortened (at most 160 characters).', z.string()),
+    started_at: time(),
+    accepted_at: z.optional(about('When the agent answered 202 (it then reports later).', time())),
+    ended_at: z.optional(time()),
+    outcome: z.optional(z.enum(ATTEMPT_OUTCOMES)),
+    http_status: z.optional(about("The status of the agent's non-200 answer (outcome `http_error`).", z.int())),
+    latency_ms: z.optional(about("From the delivery to the attempt's end.", count())),
+    error: z.optional(about('Why the attempt did not complete (at most 300 characters).', z.string())),
+  }),
+);
+export type AttemptLogEntry = z.output<typeof attemptLogEntrySchema>;
+
+const taskStatusFields = {
+  task_id: z.string(),
+  status: about('`completed`, `failed`, `timeout` and `cancelled` are terminal: a task reaches exactly one.', taskStatus()),
+  agent_id: about('The agent of the last attempt, or the requested one before the first; "" when none is known yet.', z.string()),
+  task_type: z.string(),
+  agent_type: z.string(),
+  priority: z.int(),
+  result: z.optional(about("The agent's result, once completed.", z.unknown())),
+  error: z.optional(about('Why the task failed, timed out or was cancelled.', z.string())),
+  created_at: time(),
+  started_at: z.optional(time()),
+  completed_at: z.optional(about('When the task ended, whatever its status.', time())),
+  retry_count: about('`attempts - 1`, never below 0.', count()),
+  attempts: about('Attempts started so far.', count()),
+  routing: z.optional(routingDecisionSchema),
+  progress: about('What the agent last reported with POST /tasks/{id}/progress (0-100); null when it never did.', z.nullable(z.number())),
+  progress_message: z.nullable(z.string()),
+  last_progress_at: z.nullable(time()),
+};
+
+export const taskStatusResponseSchema = about(
+  'A task: its status, result, routing decision and attempts.',
+  z.object({
+    ...taskStatusFields,
+    attempts_log: z.optional(
+      about('Every attempt so far, oldest first (at most max_retries + 1). Shown by GET /tasks/{id} only.', z.array(attemptLogEntrySchema)),
+    ),
   }),
 );
 export type TaskStatusResponse = z.output<typeof taskStatusResponseSchema>;
 
 export const taskViewSchema = about(
-  'A task as listed: the status response plus what was submitted.',
-  z.extend(taskStatusResponseSchema, {
+  'A task as listed: the status response (without its attempts_log, to keep pages small) plus what was submitted.',
+  z.object({
+    ...taskStatusFields,
     parameters: jsonObject(),
     metadata: jsonObject(),
     timeout_seconds: z.int(),

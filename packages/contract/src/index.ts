@@ -20,6 +20,7 @@ export type {
   AgentChangeResponse,
   AgentListResponse,
   AgentView,
+  AttemptLogEntry,
   CircuitView,
   ErrorResponse,
   HealthResponse,

@@ -34,3 +34,24 @@ export const TASK_DEFAULTS = {
   resultTtlSeconds: 3600,
   priority: PRIORITY.normal,
 } as const;
+
+/**
+ * How one attempt ended, in a task's `attempts_log`: `failed` is the agent reporting failure (or an
+ * answer the protocol does not accept), `http_error` a non-200 answer (its `http_status` alongside),
+ * `unreachable` a refused or broken connection, `lost` an accepted attempt whose agent stopped
+ * reporting, `interrupted` an attempt the orchestrator itself lost track of.
+ */
+export const ATTEMPT_OUTCOMES = [
+  'completed',
+  'failed',
+  'http_error',
+  'timeout',
+  'unreachable',
+  'lost',
+  'cancelled',
+  'interrupted',
+] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Longest `error` and routing `reason` an attempts_log entry keeps: the log's size is bounded per task. */
+export const ATTEMPT_LOG_LIMITS = { errorChars: 300, reasonChars: 160 } as const;
