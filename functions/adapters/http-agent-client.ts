@@ -28,6 +28,11 @@ export function isBlockedAddress(err: unknown): err is Error {
 }
 class AnswerTooLargeError extends Error {}
 
+/** An attempt that never reached the agent (refused by the policy, no connection, a bad certificate): tried again, counted against its circuit. */
+function unreachable(error: string): AttemptResult {
+  return { kind: 'failed', error, retryable: true, health: 'failure', outcome: 'unreachable' };
+}
+
 /** `webhook-id` of a delivery: the task and the attempt, so a redelivered attempt is recognisable and a retry is not. */
 export function deliveryId(taskId: string, attempt: number): string {
   return `${taskId}:${attempt}`;
@@ -103,14 +108,7 @@ export class HttpAgentClient implements AgentClient {
     const denied = await this.deniedAddresses();
     if (ipaddr.isValid(host)) {
       const verdict = checkTarget(host, target.port, this.policy, denied);
-      if (!verdict.ok)
-        return {
-          kind: 'failed',
-          error: `agent address blocked: ${verdict.reason}`,
-          retryable: true,
-          health: 'failure',
-          outcome: 'unreachable',
-        };
+      if (!verdict.ok) return unreachable(`agent address blocked: ${verdict.reason}`);
     }
     const body = JSON.stringify(request);
     const now = new Date();
@@ -178,30 +176,15 @@ export class HttpAgentClient implements AgentClient {
           health: 'neutral',
         };
       }
-      if (err instanceof BlockedAddressError)
-        return {
-          kind: 'failed',
-          error: `agent address blocked: ${err.message}`,
-          retryable: true,
-          health: 'failure',
-          outcome: 'unreachable',
-        };
+      if (err instanceof BlockedAddressError) return unreachable(`agent address blocked: ${err.message}`);
       const code = (err as NodeJS.ErrnoException).code;
       if (target.scheme === 'https' && isCertificateError(code))
-        return {
-          kind: 'failed',
-          error: `the TLS certificate of agent ${target.host}:${target.port} was not accepted (${code}: ${err instanceof Error ? err.message : String(err)}); it must be valid for "${target.host}" and issued by a CA the orchestrator trusts`,
-          retryable: true,
-          health: 'failure',
-          outcome: 'unreachable',
-        };
-      return {
-        kind: 'failed',
-        error: `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`,
-        retryable: true,
-        health: 'failure',
-        outcome: 'unreachable',
-      };
+        return unreachable(
+          `the TLS certificate of agent ${target.host}:${target.port} was not accepted (${code}: ${err instanceof Error ? err.message : String(err)}); it must be valid for "${target.host}" and issued by a CA the orchestrator trusts`,
+        );
+      return unreachable(
+        `could not reach agent at ${target.host}:${target.port} (${code ?? (err instanceof Error ? err.message : String(err))})`,
+      );
     }
   }
 
