@@ -72,6 +72,8 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
       error: expect.stringContaining(`had already received delivery ${req.task_id}:1`) as unknown,
       retryable: true,
       health: 'neutral',
+      outcome: 'http_error',
+      httpStatus: 409,
     });
     // The next attempt has its own id and runs.
     expect((await client.deliver(target, req, 2, Date.now() + 5_000)).kind).toBe('completed');
@@ -97,6 +99,8 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
       error: expect.stringContaining('agent answered HTTP 500') as unknown,
       retryable: true,
       health: 'failure',
+      outcome: 'http_error',
+      httpStatus: 500,
     });
     expect((failed as { error: string }).error).toContain('disk full');
     // The agent cannot verify us: another agent may, so it is retried (and counted against this one).
@@ -105,6 +109,8 @@ describe('SDK agent and the dispatcher HttpAgentClient', () => {
       error: expect.stringContaining('agent answered HTTP 401') as unknown,
       retryable: true,
       health: 'failure',
+      outcome: 'http_error',
+      httpStatus: 401,
     });
     expect(hung.kind).toBe('timed_out');
   });
