@@ -3,11 +3,11 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { lookup as dnsLookupAll } from 'node:dns/promises';
 import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
-import { Webhook } from 'standardwebhooks';
 import { type AgentTaskRequest, DELIVERY_HEADERS } from '@optiinfra/contract';
 import { checkTarget, deniedNames, type NetworkPolicy } from '../core/network-policy';
 import type { AgentClient, DeliveryResult, DeliveryTarget } from '../core/ports';
 import { answerDetail, readAnswer } from './agent-answer';
+import { signedHeaders } from './signed-headers';
 
 export { answerDetail, MAX_AGENT_ERROR_CHARS, MAX_REFUSAL_CHARS } from './agent-answer';
 import { type AttemptResult, classifyHttpStatus, parseRetryAfter } from '../core/retry-policy';
@@ -106,24 +106,14 @@ export class HttpAgentClient implements AgentClient {
   async deliver(target: DeliveryTarget, request: AgentTaskRequest, attempt: number, deadlineMs: number): Promise<DeliveryResult> {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     const denied = await this.deniedAddresses();
-    if (ipaddr.isValid(host)) {
-      const verdict = checkTarget(host, target.port, this.policy, denied);
-      if (!verdict.ok) return unreachable(`agent address blocked: ${verdict.reason}`);
-    }
+    const refused = this.refusedLiteral(host, target.port, denied);
+    if (refused) return unreachable(`agent address blocked: ${refused}`);
     const body = JSON.stringify(request);
-    const now = new Date();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      'user-agent': 'optiinfra-orchestrator',
-      [DELIVERY_HEADERS.id]: deliveryId(request.task_id, attempt),
-      [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
+    const headers = signedHeaders(deliveryId(request.task_id, attempt), body, target.signingSecret, {
       [DELIVERY_HEADERS.attempt]: String(attempt),
       [DELIVERY_HEADERS.deadline]: new Date(deadlineMs).toISOString(),
       [DELIVERY_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
-    };
-    if (target.signingSecret)
-      headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(deliveryId(request.task_id, attempt), now, body);
+    });
 
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) return { kind: 'timed_out', error: `no answer within ${request.timeout_seconds} s` };
@@ -196,22 +186,12 @@ export class HttpAgentClient implements AgentClient {
     const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
     try {
       const denied = await this.deniedAddresses();
-      if (ipaddr.isValid(host)) {
-        const verdict = checkTarget(host, target.port, this.policy, denied);
-        if (!verdict.ok) return { ok: false, detail: `agent address blocked: ${verdict.reason}` };
-      }
+      const refused = this.refusedLiteral(host, target.port, denied);
+      if (refused) return { ok: false, detail: `agent address blocked: ${refused}` };
       const body = JSON.stringify({ task_id: taskId, attempt, reason: 'cancelled' });
-      const id = `${deliveryId(taskId, attempt)}:cancel`;
-      const now = new Date();
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)),
-        'user-agent': 'optiinfra-orchestrator',
-        [DELIVERY_HEADERS.id]: id,
-        [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
+      const headers = signedHeaders(`${deliveryId(taskId, attempt)}:cancel`, body, target.signingSecret, {
         [DELIVERY_HEADERS.attempt]: String(attempt),
-      };
-      if (target.signingSecret) headers[DELIVERY_HEADERS.signature] = new Webhook(target.signingSecret).sign(id, now, body);
+      });
       const path = `/task/${encodeURIComponent(taskId)}/cancel`;
       const answer = await this.post(
         host,
@@ -235,11 +215,16 @@ export class HttpAgentClient implements AgentClient {
     signal: AbortSignal,
   ): Promise<{ status: number }> {
     const denied = await this.deniedAddresses();
-    if (ipaddr.isValid(target.host)) {
-      const verdict = checkTarget(target.host, target.port, this.policy, denied);
-      if (!verdict.ok) throw new BlockedAddressError(verdict.reason);
-    }
+    const refused = this.refusedLiteral(target.host, target.port, denied);
+    if (refused) throw new BlockedAddressError(refused);
     return this.post(target.host, target.port, target.scheme, { path: target.path, headers, body }, signal, denied);
+  }
+
+  /** Why the policy refuses an address written as an IP literal (names are checked as they resolve, in guardedLookup). */
+  private refusedLiteral(host: string, port: number, denied: ReadonlyMap<string, readonly string[]>): string | undefined {
+    if (!ipaddr.isValid(host)) return undefined;
+    const verdict = checkTarget(host, port, this.policy, denied);
+    return verdict.ok ? undefined : verdict.reason;
   }
 
   private post(

@@ -1,8 +1,7 @@
-import { Webhook } from 'standardwebhooks';
-import { DELIVERY_HEADERS } from '@optiinfra/contract';
 import type { CallbackClient, CallbackTarget } from '../core/callback-port';
 import { type CallbackAnswer, callbackTargetOf, readCallbackStatus } from '../core/task-callback';
 import { type HttpAgentClient, isBlockedAddress } from './http-agent-client';
+import { signedHeaders } from './signed-headers';
 
 /**
  * POSTs a finished task to its submitter's callback URL, signed as deliveries to agents are
@@ -14,15 +13,7 @@ export class HttpCallbackClient implements CallbackClient {
 
   async send(target: CallbackTarget, webhookId: string, body: string, timeoutMs: number): Promise<CallbackAnswer> {
     const to = callbackTargetOf(target.url);
-    const now = new Date();
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      'user-agent': 'optiinfra-orchestrator',
-      [DELIVERY_HEADERS.id]: webhookId,
-      [DELIVERY_HEADERS.timestamp]: String(Math.floor(now.getTime() / 1000)),
-      [DELIVERY_HEADERS.signature]: new Webhook(target.secret).sign(webhookId, now, body),
-    };
+    const headers = signedHeaders(webhookId, body, target.secret);
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const { status } = await this.http.postChecked(to, headers, body, signal);
