@@ -16,7 +16,7 @@ import { finishTask } from './finish-task';
 import { startWoken, wakeRequest } from './wake-waiters';
 import { LEASE_GRACE_MS } from './workflow-step';
 
-export type AcceptedDeps = Pick<Deps, 'tasks' | 'cache' | 'queue' | 'clock' | 'settings' | 'metrics'> & {
+export type AcceptedDeps = Pick<Deps, 'tasks' | 'cache' | 'queue' | 'clock' | 'settings' | 'metrics' | 'activity'> & {
   agents: Pick<Deps['agents'], 'get'>;
 };
 

@@ -37,7 +37,7 @@ export async function viewAgents(deps: Pick<Deps, 'cache' | 'clock' | 'settings'
 export { assertAgentToken, assertFleetToken } from './agent-auth';
 
 export async function registerAgent(
-  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost' | 'queue' | 'metrics'>,
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'resolveHost' | 'queue' | 'metrics' | 'activity'>,
   req: RegisterAgentRequest,
   token?: string,
 ): Promise<RegisterAgentResponse> {
@@ -78,6 +78,8 @@ export async function registerAgent(
   const live: AgentLiveness = { lastHeartbeatMs: now, reportedInFlight: 0 };
   await deps.cache.putLiveness(agent.agent_id, live, livenessTtl(deps.settings));
   // A new agent (or one back with more capacity) takes the first waiting tasks at once.
+  const { name, type, capabilities } = agent;
+  deps.activity.emit({ kind: 'agent', event: 'registered', agent_id: agentId, name, type, capabilities, url: agentUrlOf(agent) });
   await wakeFor(deps, agent);
   const [view] = await viewAgents(deps, [agent]);
   return {
@@ -86,6 +88,11 @@ export async function registerAgent(
     agent_token: newToken,
     signing_secret: agent.signing_secret,
   };
+}
+
+/** Where the agent is called, as a person would type it. */
+function agentUrlOf(agent: Pick<AgentRecord, 'scheme' | 'host' | 'port'>): string {
+  return `${agent.scheme ?? 'http'}://${agent.host.includes(':') ? `[${agent.host}]` : agent.host}:${agent.port}`;
 }
 
 function livenessTtl(settings: Deps['settings']): number {
@@ -135,7 +142,7 @@ export async function heartbeat(
 }
 
 export async function unregisterAgent(
-  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'activity'>,
   agentId: string,
   token: string | undefined,
 ): Promise<{ message: string; agent: AgentView }> {
@@ -143,6 +150,7 @@ export async function unregisterAgent(
   await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = await deps.agents.markDraining(agentId, Math.floor(now / 1000) + deps.settings.drainSeconds);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  deps.activity.emit({ kind: 'agent', event: 'draining', agent_id: agentId, name: agent.name, type: agent.type });
   await deps.agents.refreshOffers(agent.type, now, agent);
   const [view] = await viewAgents(deps, [agent]);
   return { message: `agent ${agentId} unregistered: it receives no new tasks, and tasks already sent to it still finish`, agent: view! };
@@ -150,13 +158,15 @@ export async function unregisterAgent(
 
 /** Takes the agent out of rotation but keeps it registered: tasks already sent to it finish; registering again brings it back. */
 export async function drainAgent(
-  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings'>,
+  deps: Pick<Deps, 'agents' | 'cache' | 'clock' | 'settings' | 'activity'>,
   agentId: string,
   token: string | undefined,
 ): Promise<{ message: string; agent: AgentView }> {
   const { agent: existing } = await actingAgent(deps, agentId, token, `agent ${agentId} is not registered`);
   const agent = existing.status === 'draining' ? existing : await deps.agents.markDraining(agentId, undefined);
   if (!agent) throw new NotFoundError(`agent ${agentId} is not registered`, 'agent_not_found');
+  if (existing.status !== 'draining')
+    deps.activity.emit({ kind: 'agent', event: 'draining', agent_id: agentId, name: agent.name, type: agent.type });
   await deps.agents.refreshOffers(agent.type, deps.clock.now(), agent);
   const [view] = await viewAgents(deps, [agent]);
   return {

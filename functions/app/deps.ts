@@ -1,3 +1,4 @@
+import type { Activity } from '../core/activity';
 import type { BreakerSettings } from '../core/circuit-breaker';
 import type { NetworkPolicy } from '../core/network-policy';
 import type { WorkflowMode } from '../core/workflow-choice';
@@ -66,6 +67,8 @@ export interface Deps {
   clock: Clock;
   settings: Settings;
   metrics: TaskMetrics;
+  /** What a person watching wants to see (the local runtime's feed); nobody listens on AWS. */
+  activity: Activity;
   /** DNS resolution of an agent host, all addresses. */
   resolveHost(host: string): Promise<string[]>;
 }

@@ -99,6 +99,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
       ? { outcome: 'wait', delay_seconds: 1, status: latest.status, attempts: latest.attempts, fault_count: 0 }
       : done(latest);
   }
+  const dispatched = { task_id: task.task_id, attempt, agent_id: agent.agent_id, agent_name: agent.name, reason: routing.reason };
+  deps.activity.emit({ kind: 'task', event: 'dispatched', ...dispatched });
   if (prev?.waiting_since !== undefined) deps.metrics.timing('QueueWait', now - prev.waiting_since, task.agent_type);
   const active = { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() };
   await deps.cache.putActive(task.task_id, active, syncWaitSeconds(task) + 60);
@@ -222,9 +224,11 @@ async function noteHealth(deps: StepDeps, agent: AgentRecord, dispatchId: string
   if (change.kind === 'open') {
     await deps.cache.setCircuit(key, change.open);
     deps.metrics.count('CircuitsOpened', agent.type);
+    deps.activity.emit({ kind: 'agent', event: 'circuit_open', agent_id: agent.agent_id, name: agent.name, type: agent.type });
   } else if (change.kind === 'close') {
     await deps.cache.setCircuit(key, undefined);
     deps.metrics.count('CircuitsClosed', agent.type);
+    deps.activity.emit({ kind: 'agent', event: 'circuit_closed', agent_id: agent.agent_id, name: agent.name, type: agent.type });
     await wakeFor(deps, agent);
   }
 }

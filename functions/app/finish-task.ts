@@ -1,4 +1,5 @@
 /** The one way a task reaches a terminal status: completed, failed, timeout or cancelled. */
+import { shortError } from '../core/activity';
 import type { TaskChange } from '../core/ports';
 import { type Task, type TaskState, type TerminalStatus, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
@@ -21,7 +22,7 @@ export function retentionExpiry(nowMs: number, retentionDays: number): number {
  * cache, wakes the requests waiting for it, counts it, and queues the submitter's callback if it asked for one. Undefined when the write's condition did not hold: the task had already moved on.
  */
 export async function finishTask(
-  deps: Pick<Deps, 'tasks' | 'cache' | 'clock' | 'settings' | 'metrics' | 'queue'>,
+  deps: Pick<Deps, 'tasks' | 'cache' | 'clock' | 'settings' | 'metrics' | 'queue' | 'activity'>,
   task: Pick<Task, 'task_id' | 'agent_type' | 'callback_url'>,
   status: TerminalStatus,
   change: Omit<TaskChange, 'expiresAt' | 'callbackDueAt'>,
@@ -39,6 +40,9 @@ export async function finishTask(
   // After the result is cached, so a reader it wakes (GET /tasks/{id}?wait=N) finds it there.
   await deps.cache.announceFinished(task.task_id, status);
   deps.metrics.count(METRIC[status], task.agent_type);
+  const error = status === 'completed' || finished.error === undefined ? {} : { error: shortError(finished.error) };
+  const duration_ms = now - Date.parse(finished.created_at);
+  deps.activity.emit({ kind: 'task', event: status, task_id: task.task_id, attempts: finished.attempts, duration_ms, ...error });
   await scheduleCallback(deps, finished);
   return finished;
 }

@@ -99,7 +99,7 @@ async function assertCallbackAllowed(deps: Pick<Deps, 'settings' | 'resolveHost'
 }
 
 export async function submitTask(
-  deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings' | 'resolveHost'>,
+  deps: Pick<Deps, 'agents' | 'tasks' | 'queue' | 'clock' | 'metrics' | 'settings' | 'resolveHost' | 'activity'>,
   req: TaskSubmitRequest,
   onEnqueueError: (err: unknown) => void,
 ): Promise<TaskSubmitResponse> {
@@ -133,6 +133,8 @@ export async function submitTask(
   }
   await deps.tasks.create(task, payloadExpiry(deps.clock.now(), deps.settings.taskRetentionDays));
   deps.metrics.count('TasksSubmitted', task.agent_type);
+  const { task_id, task_type, agent_type, priority } = task;
+  deps.activity.emit({ kind: 'task', event: 'accepted', task_id, task_type, agent_type, priority });
   // The task is stored, so it is accepted even if the queue is briefly unreachable: the
   // reconciler drives pending tasks that never started.
   try {
@@ -173,7 +175,7 @@ export async function listTasks(
 }
 
 export async function cancelTask(
-  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics' | 'agents' | 'queue' | 'agentClient'>,
+  deps: Pick<Deps, 'tasks' | 'cache' | 'workflow' | 'clock' | 'settings' | 'metrics' | 'agents' | 'queue' | 'agentClient' | 'activity'>,
   taskId: string,
 ): Promise<{ message: string; task_id: string; status: 'cancelled' }> {
   const task = await deps.tasks.get(taskId);

@@ -2,6 +2,7 @@
  * What the state machine's steps exchange, and what both of them (dispatch and fault) do: end the
  * execution, record a failed attempt, and hand a task from Express over to Standard.
  */
+import { shortError } from '../core/activity';
 import { type EndedAttempt, endedOf, endingChange } from '../core/attempt-log';
 import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
@@ -59,7 +60,7 @@ export interface WorkflowState {
 }
 
 /** What a step uses; the agent registry may answer from a recent read (CachingAgentStore). */
-export type StepDeps = Pick<Deps, 'tasks' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue'> & {
+export type StepDeps = Pick<Deps, 'tasks' | 'cache' | 'agentClient' | 'clock' | 'settings' | 'metrics' | 'queue' | 'activity'> & {
   agents: CachedAgentStore;
 };
 
@@ -100,6 +101,8 @@ export async function recordFailure(
   const updated = await deps.tasks.transition(task.task_id, 'retrying', change);
   if (!updated) return done(await deps.tasks.get(task.task_id));
   deps.metrics.count('TasksRetried', task.agent_type);
+  const retrying = { task_id: task.task_id, attempt: attempts, error: shortError(failure.error), delay_seconds: next.delaySeconds };
+  deps.activity.emit({ kind: 'task', event: 'retrying', ...retrying });
   return { outcome: 'retry', delay_seconds: next.delaySeconds, status: 'retrying', attempts, fault_count: 0 };
 }
 

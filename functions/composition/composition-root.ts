@@ -8,9 +8,11 @@
 import { lookup } from 'node:dns/promises';
 import type { Deps } from '../app/deps';
 import { systemClock } from '../core/ports';
+import { hookedActivity } from './activity-hook';
 import { config } from './environment';
 import { taskMetrics } from './observability';
 
+export { type ActivityListener, onActivity } from './activity-hook';
 export { type AwsClient, onAwsClient } from './aws-client-hook';
 export { config } from './environment';
 
@@ -25,6 +27,7 @@ const base = {
   clock: systemClock,
   settings: config.settings,
   metrics: taskMetrics,
+  activity: hookedActivity,
   resolveHost: async (host: string) => (await lookup(host, { all: true })).map((a) => a.address),
 };
 

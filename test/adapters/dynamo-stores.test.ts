@@ -13,6 +13,7 @@ import { DynamoTaskStore } from '../../functions/adapters/dynamo-task-store';
 import { MemoryAgentStore } from '../../functions/adapters/memory-agent-store';
 import { MemoryTaskCache } from '../../functions/adapters/memory-task-cache';
 import { noMetrics } from '../../functions/app/deps';
+import { noActivity } from '../../functions/core/activity';
 import { loadConfig } from '../../functions/composition/config';
 import type { TaskQueue } from '../../functions/core/ports';
 import { TASKS_TABLE_KEYS, taskShard } from '../../functions/core/table-keys';
@@ -144,7 +145,7 @@ describe('DynamoTaskStore when the indexes list a task as both unfinished and fi
       expect((await tasks.list({ limit: 10 })).tasks.map((t) => `${t.task_id} ${t.status}`)).toEqual(['twice sent']);
       expect((await tasks.list({ status: 'completed', limit: 10 })).tasks).toEqual([]);
 
-      const rest = { settings: loadConfig({}).settings, metrics: noMetrics, agents: new MemoryAgentStore() };
+      const rest = { settings: loadConfig({}).settings, metrics: noMetrics, activity: noActivity, agents: new MemoryAgentStore() };
       expect(await reconcile({ tasks, queue, clock, cache: new MemoryTaskCache(), ...rest }, 0)).toEqual({
         requeued: 1,
         task_ids: ['twice'],

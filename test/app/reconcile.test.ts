@@ -50,7 +50,10 @@ describe('reconcile', () => {
     await stored('old-completed', 'completed', { updatedSecondsAgo: 600 });
     await stored('old-failed', 'failed', { updatedSecondsAgo: 600 });
 
-    const out = await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120);
+    const out = await reconcile(
+      { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+      120,
+    );
 
     expect(out.requeued).toBe(3);
     expect([...out.task_ids].sort()).toEqual(['stale-pending', 'stale-retrying', 'stale-sent']);
@@ -61,15 +64,28 @@ describe('reconcile', () => {
     await stored('moved', 'pending', { updatedSecondsAgo: 600 });
     await tasks.transition('moved', 'queued', { set: { queued_at: clock.iso() } });
     expect(
-      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120)).requeued,
+      (
+        await reconcile(
+          { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+          120,
+        )
+      ).requeued,
     ).toBe(0);
     clock.advance(119_999);
     expect(
-      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120)).requeued,
+      (
+        await reconcile(
+          { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+          120,
+        )
+      ).requeued,
     ).toBe(0);
     clock.advance(1);
     expect(
-      await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120),
+      await reconcile(
+        { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+        120,
+      ),
     ).toEqual({
       requeued: 1,
       task_ids: ['moved'],
@@ -86,7 +102,12 @@ describe('reconcile', () => {
     await stored('done', 'completed', { updatedSecondsAgo: 1 });
 
     expect(
-      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 0)).requeued,
+      (
+        await reconcile(
+          { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+          0,
+        )
+      ).requeued,
     ).toBe(2);
     expect(await drainQueue()).toEqual(['fresh-queued', 'leased-running']);
   });
@@ -97,8 +118,13 @@ describe('reconcile', () => {
 
     // A budget of 10 that the 30 queued tasks would fill if they were read.
     expect(
-      (await reconcile({ tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents }, 120, 10))
-        .task_ids,
+      (
+        await reconcile(
+          { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
+          120,
+          10,
+        )
+      ).task_ids,
     ).toEqual(['stale-sent']);
     expect(await drainQueue()).toEqual(['stale-sent']);
   });
@@ -108,7 +134,7 @@ describe('reconcile', () => {
     for (let i = 0; i < 4; i++) await stored(`stale-retrying-${i}`, 'retrying', { updatedSecondsAgo: 600 });
 
     const out = await reconcile(
-      { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, agents: w.agents },
+      { tasks, queue, clock, cache: w.cache, settings: w.settings, metrics: w.metrics, activity: w.activity, agents: w.agents },
       120,
       2,
     );

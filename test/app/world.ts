@@ -11,6 +11,7 @@ import { NoTaskCache } from '../../functions/adapters/no-task-cache';
 import type { Deps, Settings, TaskMetrics } from '../../functions/app/deps';
 import type { StepDeps } from '../../functions/app/workflow-step';
 import { loadConfig } from '../../functions/composition/config';
+import type { Activity, ActivityEvent } from '../../functions/core/activity';
 import type { AgentRecord } from '../../functions/core/agent-model';
 import type { AgentTaskRequest } from '@optiinfra/contract';
 import type {
@@ -95,6 +96,20 @@ export class RecordingMetrics implements TaskMetrics {
   /** Every name counted, with its sum. */
   totals(): Record<string, number> {
     return Object.fromEntries([...new Set(this.counts.map((c) => c.name))].map((name) => [name, this.total(name)]));
+  }
+}
+
+/** The activity the use cases emitted, in order. */
+export class RecordingActivity implements Activity {
+  readonly events: ActivityEvent[] = [];
+
+  emit(event: ActivityEvent): void {
+    this.events.push(event);
+  }
+
+  /** The events of `subject` (a task or agent id) as `event` names, and forgets none. */
+  of(subject: string): string[] {
+    return this.events.filter((e) => ('task_id' in e ? e.task_id : e.agent_id) === subject).map((e) => e.event);
   }
 }
 
@@ -190,6 +205,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
   const workflow = new RecordingWorkflow();
   const agentClient = new ScriptedAgentClient();
   const metrics = new RecordingMetrics();
+  const activity = new RecordingActivity();
   const callbackClient = new ScriptedCallbackClient();
   const hosts = new Map<string, string[]>();
   const deps: Deps = {
@@ -204,6 +220,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
     clock,
     settings,
     metrics,
+    activity,
     resolveHost: async (host) => hosts.get(host) ?? [],
   };
   /** What the dispatcher's steps get: the registry through a CachingAgentStore, as the composition root builds it. */
@@ -216,6 +233,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
     settings,
     metrics,
     queue,
+    activity,
   };
   let taskCount = 0;
 
@@ -230,6 +248,7 @@ export function world(overrides: Partial<Settings> = {}, options: { cacheDown?: 
     agentClient,
     callbackClient,
     metrics,
+    activity,
     hosts,
     deps,
     stepDeps,
