@@ -4,12 +4,14 @@
  *
  *   node --import tsx examples/cost-agent.ts --name cost-agent-1 --port 8001 --orchestrator http://127.0.0.1:8080
  *
- * Options also come from AGENT_NAME, AGENT_HOST, AGENT_ADVERTISE_HOST, AGENT_PORT, ORCHESTRATOR_URL and
- * WORK_DELAY_MS. `createCostAgent()` builds the same agent in-process (the local runtime does).
+ * Options also come from AGENT_NAME, AGENT_HOST, AGENT_ADVERTISE_HOST, AGENT_PORT, ORCHESTRATOR_URL,
+ * WORK_DELAY_MS and LOG_FORMAT. Its lines have the local runtime's format (text, or json with --log-format json). `createCostAgent()` builds the same agent in-process (the local runtime does).
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { Agent, type AgentOptions, type TaskContext } from '@optiinfra/sdk';
+import { createLogOutput } from '../local/feed/log-output';
+import { parseLogFormat } from '../local/feed/log-record';
 import { runIfMain } from './run-main';
 
 export const COST_TASK_TYPES = ['analyze_cost', 'migrate_to_spot', 'right_size'] as const;
@@ -118,13 +120,15 @@ async function main(): Promise<void> {
       'delay-ms': { type: 'string', default: env.WORK_DELAY_MS },
       'api-token': { type: 'string', default: env.API_TOKEN },
       'fleet-token': { type: 'string', default: env.FLEET_TOKEN },
+      'log-format': { type: 'string', default: env.LOG_FORMAT },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(`usage: node --import tsx examples/cost-agent.ts [--name cost-agent-1] [--port 8001] [--host 127.0.0.1]
        [--advertise-host HOST] [--orchestrator http://127.0.0.1:8080] [--delay-ms N] [--api-token T] [--fleet-token T]
-Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS, API_TOKEN, FLEET_TOKEN.`);
+       [--log-format text|json]
+Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRATOR_URL, WORK_DELAY_MS, API_TOKEN, FLEET_TOKEN, LOG_FORMAT.`);
     return;
   }
   const port = Number(values.port);
@@ -134,7 +138,8 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
   if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0))
     throw new Error(`--delay-ms must be a number of milliseconds, got "${values['delay-ms']}"`);
 
-  const log = (level: string) => (message: string) => console.log(`[${values.name}] ${level} ${message}`);
+  const output = createLogOutput({ format: parseLogFormat(values['log-format']) });
+  const logger = output.logger(values.name);
   const agent = createCostAgent({
     name: values.name,
     host: values.host,
@@ -144,16 +149,16 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
     workDelayMs: delay,
     apiToken: values['api-token'],
     fleetToken: values['fleet-token'],
-    logger: { info: log('INFO'), warn: log('WARN'), error: log('ERROR') },
+    logger,
   });
 
   const stopping = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping.signal.aborted) {
-      console.log(`[${values.name}] ${signal} again: exiting now`);
+      logger.info(`${signal} again: exiting now`);
       process.exit(130);
     }
-    console.log(`[${values.name}] ${signal}: stopping`);
+    logger.info(`${signal}: stopping`);
     stopping.abort();
   };
   process.on('SIGINT', onSignal);
@@ -165,10 +170,10 @@ Environment: AGENT_NAME, AGENT_PORT, AGENT_HOST, AGENT_ADVERTISE_HOST, ORCHESTRA
     if (stopping.signal.aborted) return;
     throw err;
   }
-  console.log(`[${values.name}] ready: ${agent.url}, agent id ${agent.id}`);
+  logger.info(`ready: ${agent.url}, agent id ${agent.id}`);
   await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
   await agent.stop();
-  console.log(`[${values.name}] stopped`);
+  logger.info('stopped');
 }
 
 runIfMain(import.meta.url, 'cost-agent', main);

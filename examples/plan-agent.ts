@@ -7,12 +7,14 @@
  *   node --import tsx examples/plan-agent.ts --name plan-agent-1 --port 8011 --orchestrator http://127.0.0.1:8080
  *
  * Parameters: `goal` (text, required), `steps` (1-8, default 5). Options also come from AGENT_NAME,
- * AGENT_PORT, ORCHESTRATOR_URL, STEP_MS, API_TOKEN and FLEET_TOKEN. `createPlanAgent()` builds the
- * same agent in-process. Nothing starts it by default.
+ * AGENT_PORT, ORCHESTRATOR_URL, STEP_MS, API_TOKEN, FLEET_TOKEN and LOG_FORMAT (text or json, the local
+ * runtime's line format). `createPlanAgent()` builds the same agent in-process. Nothing starts it by default.
  */
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { Agent, type AgentOptions, NonRetryableTaskError, type TaskContext } from '@optiinfra/sdk';
+import { createLogOutput } from '../local/feed/log-output';
+import { parseLogFormat } from '../local/feed/log-record';
 import { runIfMain } from './run-main';
 
 const STEPS = [
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       'step-ms': { type: 'string', default: env.STEP_MS ?? '2000' },
       'api-token': { type: 'string', default: env.API_TOKEN },
       'fleet-token': { type: 'string', default: env.FLEET_TOKEN },
+      'log-format': { type: 'string', default: env.LOG_FORMAT },
     },
   });
   const port = Number(values.port);
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   const stepMs = Number(values['step-ms']);
   if (!(Number.isFinite(stepMs) && stepMs >= 0)) throw new Error(`--step-ms must be a number of milliseconds, got "${values['step-ms']}"`);
 
-  const log = (level: string) => (message: string) => console.log(`[${values.name}] ${level} ${message}`);
+  const logger = createLogOutput({ format: parseLogFormat(values['log-format']) }).logger(values.name);
   const agent = createPlanAgent({
     name: values.name,
     port,
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
     stepMs,
     apiToken: values['api-token'],
     fleetToken: values['fleet-token'],
-    logger: { info: log('INFO'), warn: log('WARN'), error: log('ERROR') },
+    logger,
   });
   const stopping = new AbortController();
   process.once('SIGINT', () => stopping.abort());
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
     if (stopping.signal.aborted) return;
     throw err;
   }
-  console.log(`[${values.name}] ready: ${agent.url}, agent id ${agent.id}`);
+  logger.info(`ready: ${agent.url}, agent id ${agent.id}`);
   await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
   await agent.stop();
 }

@@ -12,6 +12,7 @@ import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
 import { AwsCallGuard } from './aws-call-guard';
+import { type FeedOptions, hookFeed, watchAgentHealth } from './feed/runtime-feed';
 import { fleetTokensSecretOf, functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
 import { freePort } from './stand-ins/listen';
@@ -27,7 +28,7 @@ import { definitionDigest } from './template/state-machines';
 import { synthesizedTemplate } from './template/synthesize';
 import { vpcFunctionRoutes } from './template/vpc-routes';
 
-export interface RuntimeOptions {
+export interface RuntimeOptions extends FeedOptions {
   host: string;
   port: number;
   dataDir: string;
@@ -144,6 +145,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       guard.hook(client);
       instrument?.awsClient?.(client);
     });
+    stops.push(hookFeed(options));
     const loadHandler = async (logicalId: string): Promise<Handler> => {
       const handler = guard.wrap(logicalId, await importHandler(entryOf(logicalId)));
       return instrument?.handler ? instrument.handler(logicalId, handler) : handler;
@@ -245,6 +247,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
+    stops.push(watchAgentHealth(options, api.url, options.apiTokens?.[0]));
     const tokens = options.apiTokens?.length ?? 0;
     const fleet = fleetTokens.length;
     log(

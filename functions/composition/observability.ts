@@ -1,10 +1,22 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogItem } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { TaskMetrics } from '../app/deps';
+import { logSink } from './log-hook';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'optiinfra-orchestrator';
 
-export const logger = new Logger({ serviceName });
+/** Powertools' Logger, whose lines go to the local runtime's sink when it set one (log-hook.ts); on Lambda, unchanged. */
+class HookedLogger extends Logger {
+  protected override printLog(logLevel: number, log: LogItem): void {
+    const sink = logSink();
+    if (!sink) return super.printLog(logLevel, log);
+    log.prepareForPrint();
+    sink(log.getAttributes());
+  }
+}
+
+export const logger: Logger = new HookedLogger({ serviceName });
 export const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'OptiInfra/Orchestrator', serviceName });
 
 /** Off in the local runtime, where there is no CloudWatch to read the EMF lines. */
