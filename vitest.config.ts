@@ -78,6 +78,8 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/task-callbacks.test.ts': 26,
   'test/integration/packed-packages.test.ts': 13,
   'test/integration/cli.test.ts': 11,
+  'test/integration/live-feed.test.ts': 12,
+  'test/integration/live-feed-formats.test.ts': 9,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
