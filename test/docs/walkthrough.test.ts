@@ -235,11 +235,11 @@ async function runBash(block: Block, url: string, env: Record<string, string>, t
   return output;
 }
 
-/** `[orchestrator] Label  …` lines up to `ready`, as their labels. */
+/** `hh:mm:ss.mmm  orchestrator  Label  …` lines up to `ready`, as their labels (the feed's lines have other sources). */
 function startLabels(text: string): string[] {
   const labels: string[] = [];
   for (const line of text.split('\n')) {
-    const m = /^\[orchestrator\] (\S+)/.exec(line.trim());
+    const m = /^\d\d:\d\d:\d\d\.\d{3} {2}orchestrator {2}(\S+)/.exec(line.trim());
     if (!m) continue;
     labels.push(m[1]!.replace(/\.$/, ''));
     if (m[1]!.startsWith('ready')) break;

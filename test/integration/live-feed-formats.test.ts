@@ -1,6 +1,6 @@
 /**
  * `npm start -- --log-format json` writes JSON lines only (every line of its output parses, the
- * feed's and the handlers' included), and `--quiet` prints no task lines while start-up still does.
+ * feed's and the handlers' Powertools lines included), and `--quiet` prints no task lines while start-up still does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
@@ -13,7 +13,8 @@ const agents: AgentProcess[] = [];
 
 beforeAll(async () => {
   [json, quiet] = await Promise.all([
-    startLocalOrchestrator({}, ['--no-agents', '--log-format', 'json']),
+    // At DEBUG the handlers log every start and step: their Powertools lines must be JSON lines of the same shape too.
+    startLocalOrchestrator({ LOG_LEVEL: 'DEBUG' }, ['--no-agents', '--log-format', 'json']),
     startLocalOrchestrator({}, ['--no-agents', '--quiet']),
   ]);
   agents.push(
@@ -56,7 +57,8 @@ describe.concurrent('log formats', () => {
       expect.objectContaining({ source: 'orchestrator', message: expect.stringMatching(/^API {7}http:\/\/127\.0\.0\.1:\d+/) }),
     );
     expect(records).toContainEqual(expect.objectContaining({ source: 'agent', event: 'registered', name: 'feed-json-agent' }));
-    const feed = records.filter((r) => r.task_id === id);
+    expect(records).toContainEqual(expect.objectContaining({ level: 'debug', source: 'DispatcherFunction', event: 'log' }));
+    const feed = records.filter((r) => r.task_id === id && r.source === 'task');
     expect(feed.map((r) => r.event)).toEqual(['accepted', 'dispatched', 'completed']);
     expect(feed[2]).toMatchObject({ level: 'info', source: 'task', attempts: 1, duration_ms: expect.any(Number) });
   });
