@@ -35,7 +35,7 @@ describe('ALLOWED_AGENT_NETWORKS is applied as given', () => {
 /**
  * Every wrong value and its message is checked in-process by test/local/settings.test.ts (loadConfig
  * and localSettings); here a real `npm start` shows that it stops on them before anything starts:
- * the two settings the attacker saw ignored, one the runtime owns, and its own host and port.
+ * the two settings the attacker saw ignored, one the runtime owns, its own host and port, and its line format.
  */
 describe('a wrong setting stops start-up with its name and what it accepts', () => {
   it.each([
@@ -48,6 +48,7 @@ describe('a wrong setting stops start-up with its name and what it accepts', () 
     ['TASKS_TABLE', 'prod-tasks', 'TASKS_TABLE is set by npm start itself'],
     ['HOST', 'not a host', '--host (or HOST) must be an IP address to listen on'],
     ['PORT', '', '--port (or PORT) must be a port number from 0 to 65535'],
+    ['LOG_FORMAT', 'xml', '--log-format (or LOG_FORMAT) must be text or json, got "xml"'],
   ])('%s=%s', async (name, value, message) => {
     const data = tempDir('optiinfra-settings-');
     const proc = startProcess(
