@@ -6,6 +6,7 @@
  * message), as no execution waits for an accepted attempt.
  */
 import type { AgentRecord } from '../core/agent-model';
+import { shortError } from '../core/activity';
 import { type AttemptLogEntry, acceptedEntry, endedOf, endingChange } from '../core/attempt-log';
 import type { AgentKey, TrackedAttempt } from '../core/cache-port';
 import { deliveryTargetOf } from '../core/ports';
@@ -136,6 +137,8 @@ export async function endAcceptedAttempt(
       ended = await deps.tasks.transition(task.task_id, 'retrying', change);
       if (ended) {
         deps.metrics.count('TasksRetried', task.agent_type);
+        const retrying = { task_id: task.task_id, attempt, error: shortError(outcome.error), delay_seconds: next.delaySeconds };
+        deps.activity.emit({ kind: 'task', event: 'retrying', ...retrying });
         // A lost message leaves the task `retrying`: the reconciler drives it once it is stale.
         await deps.queue.enqueue(task.task_id, task.priority, undefined, next.delaySeconds).catch(() => {
           deps.metrics.count('RetriesNotEnqueued', task.agent_type);

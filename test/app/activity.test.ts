@@ -3,6 +3,7 @@
  * shows: on the in-memory world, each use case's events in order, with what a line needs.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { reportResult } from '../../functions/app/agent-reports';
 import { drainAgent, registerAgent, unregisterAgent } from '../../functions/app/agents';
 import { dispatchStep } from '../../functions/app/dispatch';
 import { cancelTask, submitTask } from '../../functions/app/tasks';
@@ -10,7 +11,8 @@ import type { StepResult } from '../../functions/app/workflow-step';
 import { registerAgentRequestSchema, taskSubmitRequestSchema } from '@optiinfra/contract';
 import { STEP_OVERHEAD_SECONDS } from '../../functions/core/workflow-choice';
 import type { Task } from '../../functions/core/task-model';
-import { completed, failed, timedOut, type World, world } from './world';
+import { agentTokenHash } from '../../functions/core/ids';
+import { accepted, completed, failed, timedOut, type World, world } from './world';
 
 const A = '00000000-0000-5000-8000-00000000000a';
 
@@ -72,6 +74,20 @@ describe('task activity', () => {
       delay_seconds: first.delay_seconds,
     });
     expect(w.activity.events.at(-1)).toMatchObject({ event: 'failed', attempts: 2, error: expect.stringContaining('disk full again') });
+  });
+
+  it('an accepted (202) attempt the agent reports failed: retrying, then completed on the next report', async () => {
+    const token = 'token-of-agent-a-0123456789';
+    await w.agent({ agent_id: A, name: 'cost-a', token_hash: agentTokenHash(token) });
+    const t = await w.task({ max_retries: 1, retry_delay_seconds: 3 });
+    w.agentClient.answer(accepted(), accepted());
+    await step(t);
+    await reportResult(w.deps, t.task_id, token, { status: 'failed', error: 'quota exceeded', attempt: 1 });
+    await step(t);
+    await reportResult(w.deps, t.task_id, token, { status: 'completed', result: 1, attempt: 2 });
+
+    expect(w.activity.of(t.task_id)).toEqual(['dispatched', 'retrying', 'dispatched', 'completed']);
+    expect(w.activity.events[1]).toMatchObject({ event: 'retrying', attempt: 1, error: expect.stringContaining('quota exceeded') });
   });
 
   it('a task past its time limit ends as timeout, with the error; a cancelled one as cancelled', async () => {
