@@ -66,6 +66,6 @@ export function renderText(record: LogRecord, options: TextOptions): string {
   }
   const fields =
     record.event === 'log' && record.fields && Object.keys(record.fields).length > 0 ? ` ${JSON.stringify(record.fields)}` : '';
-  parts.push(`${record.message}${c.dim(fields)}`);
+  parts.push(fields ? `${record.message}${c.dim(fields)}` : record.message);
   return parts.join('  ').trimEnd();
 }
