@@ -71,7 +71,7 @@ export function SubmitForm() {
         />
       </Field>
       <div class="row">
-        <Field label="Priority (1-15)">{number('submit-priority', 'priority', '5')}</Field>
+        <Field label="Priority 1-15">{number('submit-priority', 'priority', '5')}</Field>
         <Field label="Max retries">{number('submit-max-retries', 'maxRetries', '3')}</Field>
         <Field label="Timeout (s)">{number('submit-timeout', 'timeout', '30')}</Field>
       </div>
