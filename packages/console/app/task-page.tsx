@@ -1,6 +1,6 @@
 import type { TaskCancelResponse, TaskStatusResponse } from '@optiinfra/contract';
 import { useEffect, useState } from 'preact/hooks';
-import { call, problemOf } from './api';
+import { ApiError, call, problemOf } from './api';
 import { durationBetween, formatClock, formatDuration, prettyJson } from './format';
 import { pageProblem, REFRESH_MS, useNow } from './hooks';
 import { ErrorText, Status } from './parts';
@@ -36,6 +36,8 @@ function useLiveTask(id: string, again: number): { task?: TaskStatusResponse; er
         } catch (err) {
           if (stop.signal.aborted) return;
           setLive((before) => ({ task: before.task, error: pageProblem(err) }));
+          // No such task, or an id the API refuses: asking again would answer the same.
+          if (err instanceof ApiError && (err.status === 400 || err.status === 404)) return;
           await pause(REFRESH_MS, stop.signal);
         }
       }
