@@ -48,6 +48,9 @@ const UNIT = [
   'test/api/**/*.test.ts',
   'test/client/client.test.ts',
   'test/cli/**/*.test.ts',
+  'test/console/page-format.test.ts',
+  'test/console/page-model.test.ts',
+  'test/local/console-routes.test.ts',
 ];
 
 /**
@@ -80,6 +83,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/cli.test.ts': 11,
   'test/integration/live-feed.test.ts': 12,
   'test/integration/live-feed-formats.test.ts': 9,
+  'test/integration/console.test.ts': 5,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
@@ -106,6 +110,7 @@ export default defineConfig({
       '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
       '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),
       '@optiinfra/cli': path.join(import.meta.dirname, 'packages/cli/src/index.ts'),
+      '@optiinfra/console': path.join(import.meta.dirname, 'packages/console/src/index.ts'),
     },
   },
   test: {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import getRawBody from 'raw-body';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, type ApiRouteSpec, matchRoute, routeBodyLimit, routeKey } from '../functions/api/routes';
+import { type ConsoleOptions, consoleServer, isConsolePath } from './console-routes';
 import { listen } from './stand-ins/listen';
 import { fakeLambdaContext } from './stand-ins/sqs-event-source';
 
@@ -57,6 +58,8 @@ export interface ApiServerOptions {
   openApiDocument?: object;
   /** Each function's timeout, as the template sets it (default 10 s): middy ends an invocation that reaches it, as Lambda would. */
   functionTimeoutsMs?: Partial<Record<ApiFunction, number>>;
+  /** The console page, served at /ui/ (docs/console.md); not part of the API, so not in its OpenAPI document. */
+  console?: ConsoleOptions;
 }
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -80,6 +83,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
   // Timeouts are enforced on this beat (Node's default is 30 s), so a slow sender goes soon after its time.
   const checkEveryMs = Math.max(100, Math.min(1_000, timeouts.headersMs / 4));
   const openApiJson = options.openApiDocument && JSON.stringify(options.openApiDocument);
+  const serveConsole = options.console && consoleServer(options.console);
   const server = http.createServer({ connectionsCheckingInterval: checkEveryMs }, (req, res) => {
     // Split by hand: `new URL()` throws on request targets such as "////", which API Gateway just routes (404).
     const raw = req.url ?? '/';
@@ -95,21 +99,28 @@ export async function startApiServer(options: ApiServerOptions): Promise<{ url: 
       send(res, status, body, headers);
       req.resume();
     };
-    if (openApiJson && method === 'GET' && url.pathname === OPENAPI_PATH) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(openApiJson);
-      return req.resume();
-    }
-    if (route && !route.public && tokens.length > 0 && !hasBearerToken(req.headers.authorization, tokens)) {
+    const refuseUnauthorized = (headers: Record<string, string> = {}) => {
       const problem = req.headers.authorization ? 'the bearer token is not one this orchestrator accepts' : 'no bearer token was sent';
-      return refuse(
+      refuse(
         401,
         {
           error: `${problem}: send "Authorization: Bearer <token>" with a token from API_TOKENS (only GET /health and GET /openapi.json are open)`,
           code: 'unauthorized',
         },
-        { 'www-authenticate': 'Bearer' },
+        { ...headers, 'www-authenticate': 'Bearer' },
       );
+    };
+    const authorized = () => tokens.length === 0 || hasBearerToken(req.headers.authorization, tokens);
+    if (openApiJson && method === 'GET' && url.pathname === OPENAPI_PATH) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(openApiJson);
+      return req.resume();
     }
+    if (serveConsole && isConsolePath(url.pathname)) {
+      const request = { method, ...url, ifNoneMatch: req.headers['if-none-match'], authorized: authorized(), refuseUnauthorized };
+      serveConsole(request, res).catch(() => send(res, 500, { error: 'internal error', code: 'internal_error' }));
+      return req.resume();
+    }
+    if (route && !route.public && !authorized()) return refuseUnauthorized();
     // An agent's report is capped by the function (MAX_AGENT_ANSWER_BYTES), as API Gateway leaves it.
     const limit = route?.answer ? routeBodyLimit(route) : Math.min(routeBodyLimit(route), options.maxBodyBytes ?? Number.POSITIVE_INFINITY);
     const tooLarge = (got: string) =>

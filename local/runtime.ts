@@ -5,12 +5,14 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { consoleAssets } from '@optiinfra/console';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildOpenApiDocument } from '../functions/api/openapi';
 import type { ApiFunction } from '../functions/api/routes';
 import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
+import type { ConsoleOptions } from './console-routes';
 import { AwsCallGuard } from './aws-call-guard';
 import { type FeedOptions, hookFeed, watchAgentHealth } from './feed/runtime-feed';
 import { fleetTokensSecretOf, functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
@@ -236,6 +238,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (seconds !== undefined) functionTimeoutsMs[fn] = seconds * 1000;
     }
     const apiUrl = `http://${publicHost(options.host)}:${apiPort}`;
+    // The page's files, bundled now from the sources when run from the repository. `metrics` (GET
+    // /ui/metrics) is left out until the runtime records the dashboard's figures: that path answers 404 meanwhile.
+    const consoleOptions: ConsoleOptions = { assets: await consoleAssets() };
     const api = await startApiServer({
       host: options.host,
       port: apiPort,
@@ -244,10 +249,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       bearerTokens: options.apiTokens ?? [],
       maxBodyBytes: loadConfig(process.env).MAX_BODY_BYTES,
       openApiDocument: buildOpenApiDocument({ version: PROJECT_VERSION, servers: [{ url: apiUrl, description: 'This local runtime' }] }),
+      console: consoleOptions,
     });
     stops.push(() => api.stop());
     log(`API       ${api.url}  (try: curl ${api.url}/health)`);
     stops.push(watchAgentHealth(options, api.url, options.apiTokens?.[0]));
+    log(`Console   ${api.url}/ui/`);
     const tokens = options.apiTokens?.length ?? 0;
     const fleet = fleetTokens.length;
     log(

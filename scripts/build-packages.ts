@@ -3,6 +3,8 @@
  * listed there (each package's dependencies before it). One process parses the standard library and
  * @types/node once for all packages, about half the work of a tsc per package, and `-b` skips a
  * package whose dist/ is newer than its sources, so a build right after `npm install` costs little.
+ * A package with more than tsc builds (the console's page, bundled by esbuild) then runs its own
+ * `bundle` script.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,4 +16,6 @@ const { workspaces } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const configs = workspaces.map((folder) => path.join(folder, 'tsconfig.build.json'));
 const build = spawnSync(process.execPath, [tsc, '--build', ...configs], { cwd: ROOT, stdio: 'inherit' });
-process.exit(build.status ?? 1);
+if (build.status !== 0) process.exit(build.status ?? 1);
+const bundle = spawnSync('npm', ['run', 'bundle', '--workspaces', '--if-present', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+process.exit(bundle.status ?? 1);

@@ -1,8 +1,9 @@
 /**
- * What users install is what is tested here: the four packages built and packed as npm publishes
+ * What users install is what is tested here: the packages built and packed as npm publishes
  * them, installed from the tarballs into an empty project (from the npm cache when it has them), a
  * TypeScript agent written against @optiinfra/sdk and compiled there by tsc (nodenext, strict),
- * run against the local runtime, and the installed `optiinfra` CLI's `run --wait` against it.
+ * run against the local runtime, the installed `optiinfra` CLI's `run --wait` against it, and the
+ * installed console's page files.
  * A file missing from a package's `files`, an import without `.js`, a declaration that does not
  * compile or a dependency left out of a package.json fails here, and nowhere else.
  */
@@ -136,5 +137,17 @@ describe('the packed packages, installed into an empty project', () => {
       },
     );
     expect(JSON.parse(stdout)).toMatchObject({ status: 'completed', result: { echoed: { word: 'cli' } } });
+  });
+
+  it("serves the installed console's built page, with no bundler installed", async () => {
+    const script = `import { consoleAssets } from '@optiinfra/console';
+for (const [name, file] of await consoleAssets()) console.log(name, file.type, file.body.includes('data-testid') || name !== 'app.js');`;
+    const { stdout } = await run(NODE, ['--input-type=module', '-e', script], { cwd: project.dir });
+    expect(stdout.trim().split('\n')).toEqual([
+      'index.html text/html; charset=utf-8 true',
+      'app.js text/javascript; charset=utf-8 true',
+      'app.css text/css; charset=utf-8 true',
+    ]);
+    expect(() => readFileSync(path.join(project.dir, 'node_modules', 'esbuild', 'package.json'))).toThrow();
   });
 });
