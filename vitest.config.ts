@@ -99,6 +99,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@optiinfra/contract/responses': path.join(import.meta.dirname, 'packages/contract/src/api-responses.ts'),
+      '@optiinfra/contract/dashboard-metrics': path.join(import.meta.dirname, 'packages/contract/src/dashboard-metrics.ts'),
       '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
       '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
       '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),

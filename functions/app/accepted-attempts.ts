@@ -5,6 +5,7 @@
  * others change nothing. A retry is re-driven through the intake queue after its backoff (a delayed
  * message), as no execution waits for an accepted attempt.
  */
+import { TASK_METRIC } from '@optiinfra/contract';
 import type { AgentRecord } from '../core/agent-model';
 import { type AttemptLogEntry, acceptedEntry, endedOf, endingChange } from '../core/attempt-log';
 import type { AgentKey, TrackedAttempt } from '../core/cache-port';
@@ -135,7 +136,7 @@ export async function endAcceptedAttempt(
     else {
       ended = await deps.tasks.transition(task.task_id, 'retrying', change);
       if (ended) {
-        deps.metrics.count('TasksRetried', task.agent_type);
+        deps.metrics.count(TASK_METRIC.retried, task.agent_type);
         // A lost message leaves the task `retrying`: the reconciler drives it once it is stale.
         await deps.queue.enqueue(task.task_id, task.priority, undefined, next.delaySeconds).catch(() => {
           deps.metrics.count('RetriesNotEnqueued', task.agent_type);

@@ -2,6 +2,7 @@
  * What the state machine's steps exchange, and what both of them (dispatch and fault) do: end the
  * execution, record a failed attempt, and hand a task from Express over to Standard.
  */
+import { TASK_METRIC } from '@optiinfra/contract';
 import { type EndedAttempt, endedOf, endingChange } from '../core/attempt-log';
 import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
@@ -99,7 +100,7 @@ export async function recordFailure(
   }
   const updated = await deps.tasks.transition(task.task_id, 'retrying', change);
   if (!updated) return done(await deps.tasks.get(task.task_id));
-  deps.metrics.count('TasksRetried', task.agent_type);
+  deps.metrics.count(TASK_METRIC.retried, task.agent_type);
   return { outcome: 'retry', delay_seconds: next.delaySeconds, status: 'retrying', attempts, fault_count: 0 };
 }
 
