@@ -37,6 +37,7 @@ const UNIT = [
   'test/sdk/dispatcher-compat.test.ts',
   'test/local/template.test.ts',
   'test/local/api-server.test.ts',
+  'test/local/metrics-recorder.test.ts',
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
   'test/sdk/long-running.test.ts',

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ConsoleMetrics } from '@optiinfra/contract/dashboard-metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildOpenApiDocument } from '../functions/api/openapi';
 import type { ApiFunction } from '../functions/api/routes';
@@ -12,6 +13,7 @@ import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
 import { AwsCallGuard } from './aws-call-guard';
+import { consoleMetricsSource } from './metrics-recorder';
 import { fleetTokensSecretOf, functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
 import { freePort } from './stand-ins/listen';
@@ -57,6 +59,8 @@ export interface RuntimeInstrument {
 export interface Runtime {
   url: string;
   stop(): Promise<void>;
+  /** The dashboard's figures as this runtime recorded them: the console's GET /ui/metrics. */
+  consoleMetrics(minutes: number): Promise<ConsoleMetrics>;
 }
 
 const portOf = (url: string): number => Number(new URL(url).port);
@@ -140,10 +144,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
     // Imported only now: the composition root reads its configuration (process.env) at import.
-    (await import('../functions/composition/composition-root')).onAwsClient((client) => {
+    const root = await import('../functions/composition/composition-root');
+    root.onAwsClient((client) => {
       guard.hook(client);
       instrument?.awsClient?.(client);
     });
+    // Before any handler runs, so the console's figures hold every task of this run.
+    const recorded = consoleMetricsSource(root.onTaskMetric);
+    stops.push(recorded.stop);
     const loadHandler = async (logicalId: string): Promise<Handler> => {
       const handler = guard.wrap(logicalId, await importHandler(entryOf(logicalId)));
       return instrument?.handler ? instrument.handler(logicalId, handler) : handler;
@@ -258,7 +266,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)',
     );
 
-    return { url: api.url, stop: stopAll };
+    return { url: api.url, stop: stopAll, consoleMetrics: recorded.metrics };
   } catch (err) {
     await stopAll();
     throw err;

@@ -26,10 +26,17 @@ export type ConsoleSeriesId = (typeof CONSOLE_SERIES_IDS)[number];
 export type SeriesStatistic = 'Sum' | 'p50' | 'p99' | 'Maximum';
 export type SeriesUnit = 'Count' | 'Milliseconds';
 
+/**
+ * How one series is made of the agent types' own (each type is a series of its own in CloudWatch):
+ * counts and waiting tasks add up; a percentile cannot be combined, so the worst type's is shown.
+ */
+export type AcrossAgentTypes = 'SUM' | 'MAX';
+
 export interface ConsoleSeriesDefinition {
   readonly id: ConsoleSeriesId;
   readonly metricName: TaskMetricName;
   readonly statistic: SeriesStatistic;
+  readonly acrossTypes: AcrossAgentTypes;
   /** The series' label, on the dashboard and in the console. */
   readonly label: string;
   readonly unit: SeriesUnit;
@@ -37,14 +44,15 @@ export interface ConsoleSeriesDefinition {
 
 /** The console's series, in the order it shows them. */
 export const CONSOLE_SERIES: readonly ConsoleSeriesDefinition[] = [
-  { id: 'submitted', metricName: TASK_METRIC.submitted, statistic: 'Sum', label: 'submitted', unit: 'Count' },
-  { id: 'completed', metricName: TASK_METRIC.completed, statistic: 'Sum', label: 'completed', unit: 'Count' },
-  { id: 'failed', metricName: TASK_METRIC.failed, statistic: 'Sum', label: 'failed', unit: 'Count' },
-  { id: 'timed_out', metricName: TASK_METRIC.timedOut, statistic: 'Sum', label: 'timed out', unit: 'Count' },
+  { id: 'submitted', metricName: TASK_METRIC.submitted, statistic: 'Sum', acrossTypes: 'SUM', label: 'submitted', unit: 'Count' },
+  { id: 'completed', metricName: TASK_METRIC.completed, statistic: 'Sum', acrossTypes: 'SUM', label: 'completed', unit: 'Count' },
+  { id: 'failed', metricName: TASK_METRIC.failed, statistic: 'Sum', acrossTypes: 'SUM', label: 'failed', unit: 'Count' },
+  { id: 'timed_out', metricName: TASK_METRIC.timedOut, statistic: 'Sum', acrossTypes: 'SUM', label: 'timed out', unit: 'Count' },
   {
     id: 'dispatch_latency_p50',
     metricName: TASK_METRIC.dispatchLatency,
     statistic: 'p50',
+    acrossTypes: 'MAX',
     label: 'dispatch latency p50',
     unit: 'Milliseconds',
   },
@@ -52,12 +60,34 @@ export const CONSOLE_SERIES: readonly ConsoleSeriesDefinition[] = [
     id: 'dispatch_latency_p99',
     metricName: TASK_METRIC.dispatchLatency,
     statistic: 'p99',
+    acrossTypes: 'MAX',
     label: 'dispatch latency p99',
     unit: 'Milliseconds',
   },
-  { id: 'queue_wait_p50', metricName: TASK_METRIC.queueWait, statistic: 'p50', label: 'queue wait p50', unit: 'Milliseconds' },
-  { id: 'queue_wait_p99', metricName: TASK_METRIC.queueWait, statistic: 'p99', label: 'queue wait p99', unit: 'Milliseconds' },
-  { id: 'waiting_tasks', metricName: TASK_METRIC.waitingTasks, statistic: 'Maximum', label: 'waiting tasks', unit: 'Count' },
+  {
+    id: 'queue_wait_p50',
+    metricName: TASK_METRIC.queueWait,
+    statistic: 'p50',
+    acrossTypes: 'MAX',
+    label: 'queue wait p50',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'queue_wait_p99',
+    metricName: TASK_METRIC.queueWait,
+    statistic: 'p99',
+    acrossTypes: 'MAX',
+    label: 'queue wait p99',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'waiting_tasks',
+    metricName: TASK_METRIC.waitingTasks,
+    statistic: 'Maximum',
+    acrossTypes: 'SUM',
+    label: 'waiting tasks',
+    unit: 'Count',
+  },
 ];
 
 /** The series with this id. */
