@@ -113,5 +113,4 @@ it('parks tasks while the agent is full, with no dispatcher invocation; a freed 
   expect(series.completed?.total).toBe(0);
   // Five waiters parked behind the blocker: the last to park saw all five.
   expect(Math.max(...(series.waiting_tasks?.points.map((p) => p.v) ?? []))).toBe(5);
-  expect(series.queue_wait_p99?.points.length).toBeGreaterThan(0);
 }, 90_000);
