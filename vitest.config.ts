@@ -38,6 +38,7 @@ const UNIT = [
   'test/local/template.test.ts',
   'test/local/api-server.test.ts',
   'test/local/feed.test.ts',
+  'test/local/metrics-recorder.test.ts',
   'test/sdk/task-server.test.ts',
   'test/sdk/replay-guard.test.ts',
   'test/sdk/long-running.test.ts',
@@ -106,6 +107,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@optiinfra/contract/responses': path.join(import.meta.dirname, 'packages/contract/src/api-responses.ts'),
+      '@optiinfra/contract/dashboard-metrics': path.join(import.meta.dirname, 'packages/contract/src/dashboard-metrics.ts'),
       '@optiinfra/contract': path.join(import.meta.dirname, 'packages/contract/src/index.ts'),
       '@optiinfra/sdk': path.join(import.meta.dirname, 'packages/sdk/src/index.ts'),
       '@optiinfra/client': path.join(import.meta.dirname, 'packages/client/src/index.ts'),

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { consoleAssets } from '@optiinfra/console';
+import type { ConsoleMetrics } from '@optiinfra/contract/dashboard-metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildOpenApiDocument } from '../functions/api/openapi';
 import type { ApiFunction } from '../functions/api/routes';
@@ -15,6 +16,7 @@ import { type ApiLambda, startApiServer } from './api-server';
 import type { ConsoleOptions } from './console-routes';
 import { AwsCallGuard } from './aws-call-guard';
 import { type FeedOptions, hookFeed, watchAgentHealth } from './feed/runtime-feed';
+import { consoleMetricsSource } from './metrics-recorder';
 import { fleetTokensSecretOf, functionBySource, functionEntryOf, LOCAL_AWS, provisionFromTemplate } from './provision';
 import { startDynamo } from './stand-ins/dynamodb';
 import { freePort } from './stand-ins/listen';
@@ -60,6 +62,8 @@ export interface RuntimeInstrument {
 export interface Runtime {
   url: string;
   stop(): Promise<void>;
+  /** The dashboard's figures as this runtime recorded them: the console's GET /ui/metrics. */
+  consoleMetrics(minutes: number): Promise<ConsoleMetrics>;
 }
 
 const portOf = (url: string): number => Number(new URL(url).port);
@@ -143,11 +147,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     const entryOf = (logicalId: string) => functionEntryOf(template, logicalId);
     // Imported only now: the composition root reads its configuration (process.env) at import.
-    (await import('../functions/composition/composition-root')).onAwsClient((client) => {
+    const root = await import('../functions/composition/composition-root');
+    root.onAwsClient((client) => {
       guard.hook(client);
       instrument?.awsClient?.(client);
     });
     stops.push(hookFeed(options));
+    // Before any handler runs, so the console's figures hold every task of this run.
+    const recorded = consoleMetricsSource(root.onTaskMetric);
+    stops.push(recorded.stop);
     const loadHandler = async (logicalId: string): Promise<Handler> => {
       const handler = guard.wrap(logicalId, await importHandler(entryOf(logicalId)));
       return instrument?.handler ? instrument.handler(logicalId, handler) : handler;
@@ -240,7 +248,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const apiUrl = `http://${publicHost(options.host)}:${apiPort}`;
     // The page's files, bundled now from the sources when run from the repository. `metrics` (GET
     // /ui/metrics) is left out until the runtime records the dashboard's figures: that path answers 404 meanwhile.
-    const consoleOptions: ConsoleOptions = { assets: await consoleAssets() };
+    const consoleOptions: ConsoleOptions = { assets: await consoleAssets(), metrics: recorded.metrics };
     const api = await startApiServer({
       host: options.host,
       port: apiPort,
@@ -268,7 +276,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         : 'Auth      none: the API is open to anyone who can reach it (set API_TOKENS to require a bearer token)',
     );
 
-    return { url: api.url, stop: stopAll };
+    return { url: api.url, stop: stopAll, consoleMetrics: recorded.metrics };
   } catch (err) {
     await stopAll();
     throw err;

@@ -55,24 +55,27 @@ export class MemoryWaitingQueues {
     this.of(this.woken, type).set(taskId, nowMs + WAKE_RESERVATION_MS);
   }
 
-  private took(req: SlotRequest, agentId: string, slot: string, loads: Map<string, number>): SlotAnswer {
+  /** `came`: the task had parked before this call. */
+  private took(req: SlotRequest, agentId: string, slot: string, loads: Map<string, number>, came: boolean): SlotAnswer {
     this.of(this.queues, key(req.agentType, req.pool)).delete(req.taskId);
-    this.of(this.parked, req.agentType).delete(req.taskId);
+    const parked = this.of(this.parked, req.agentType);
+    parked.delete(req.taskId);
     this.of(this.woken, req.agentType).delete(req.taskId);
-    return { kind: 'acquired', agentId, slot, loads };
+    return came ? { kind: 'acquired', agentId, slot, loads, waiting: parked.size } : { kind: 'acquired', agentId, slot, loads };
   }
 
   acquire(req: SlotRequest): SlotAnswer {
     const type = req.agentType;
     const loads = new Map(req.eligible.map((e) => [e.agentId, this.slotsOf({ type, agentId: e.agentId }, req.nowMs).size]));
     this.of(this.woken, type).delete(req.taskId);
+    const came = this.of(this.parked, type).has(req.taskId);
     const handed = this.of(this.handed, type).get(req.taskId);
     if (handed) {
       this.of(this.handed, type).delete(req.taskId);
       const slots = this.slotsOf({ type, agentId: handed.agentId }, req.nowMs);
       if (req.eligible.some((e) => e.agentId === handed.agentId) && slots.has(handed.slot)) {
         slots.set(handed.slot, req.leaseUntilMs);
-        return this.took(req, handed.agentId, handed.slot, loads);
+        return this.took(req, handed.agentId, handed.slot, loads, came);
       }
       slots.delete(handed.slot);
     }
@@ -86,7 +89,7 @@ export class MemoryWaitingQueues {
     const slot = `${req.taskId}:${req.token}`;
     if (pick && position < freeSlots) {
       this.slotsOf({ type, agentId: pick.agentId }, req.nowMs).set(slot, req.leaseUntilMs);
-      return this.took(req, pick.agentId, slot, loads);
+      return this.took(req, pick.agentId, slot, loads, came);
     }
     const woken: Waiter[] = [];
     for (let left = freeSlots; left > 0; left--) {
@@ -99,8 +102,8 @@ export class MemoryWaitingQueues {
       woken.push({ taskId: head[0], priority: priorityOfScore(head[1]) });
     }
     const deadlineMs = parked.get(req.taskId)!;
-    if (!pick) return { kind: 'busy', loads, deadlineMs, woken };
-    return { kind: 'behind', loads, freeSlots, position, deadlineMs, woken };
+    if (!pick) return { kind: 'busy', loads, deadlineMs, woken, waiting: parked.size };
+    return { kind: 'behind', loads, freeSlots, position, deadlineMs, woken, waiting: parked.size };
   }
 
   release(agent: AgentKey, slot: string, wake: WakeRequest | undefined): Waiter[] {

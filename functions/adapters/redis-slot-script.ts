@@ -34,8 +34,9 @@ export const WAITING_KEY_TTL_MS = 2 * 86_400_000;
  * reservation end), handed slots (hash, task → "agent\\nslot"), then one pending zset per eligible agent;
  * ARGV = task id, score, now, lease end, queue deadline, slot name, '1' when the task comes back
  * after giving back a handed slot (else '0'), reservation end, then id, capacity and tier per agent
- * (base 6). Answers {code, chosen index, free slots, position, deadline, slot, newly parked, load per
- * agent..., then woken task and score pairs}; code 2 acquired, 1 behind, 0 busy (parked either way).
+ * (base 6). Answers {code, chosen index, free slots, position, deadline, slot, newly parked, tasks
+ * of the type parked now (ZCARD, O(1); -1 when the task never parked), load per agent..., then
+ * woken task and score pairs}; code 2 acquired, 1 behind, 0 busy (parked either way).
  * Code 3 {3, agent, handed}: a slot was handed to the task on an agent that is not eligible now;
  * nothing changed. The caller gives it back (GIVE_BACK, with that agent's key) and asks again.
  */
@@ -50,13 +51,15 @@ for i = 1, n do
   loads[i] = redis.call('ZCARD', KEYS[i + 4])
 end
 ${BETTER}
+local came = ARGV[7] == '1'
 local function answer(code, best, free, position, deadline, slot, fresh, woken)
-  local out = {code, best, free, position, deadline, slot, fresh}
+  local waiting = -1
+  if code ~= 2 or came then waiting = redis.call('ZCARD', KEYS[2]) end
+  local out = {code, best, free, position, deadline, slot, fresh, waiting}
   for i = 1, n do out[#out + 1] = loads[i] end
   for i = 1, #woken do out[#out + 1] = woken[i] end
   return out
 end
-local came = ARGV[7] == '1'
 local function took(best, slot)
   if came then
     redis.call('ZREM', KEYS[1], task)

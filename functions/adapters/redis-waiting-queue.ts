@@ -48,14 +48,18 @@ export async function acquireSlot(redis: CacheClient, req: SlotRequest): Promise
     await giveBack(redis, t, req.taskId, String(raw[2]));
     raw = (await redis.eval(ACQUIRE_SLOT, keys.length, ...keys, ...args(true))) as unknown[];
   }
-  const [code, best, free, position, deadline, taken, fresh] = raw;
+  const [code, best, free, position, deadline, taken, fresh, parkedNow] = raw;
   const n = req.eligible.length;
   const loads = new Map<string, number>();
-  req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[7 + i] ?? 0)));
-  if (code === 2) return { kind: 'acquired', agentId: req.eligible[Number(best) - 1]!.agentId, slot: String(taken), loads };
+  req.eligible.forEach((e, i) => loads.set(e.agentId, Number(raw[8 + i] ?? 0)));
+  const waiting = Number(parkedNow);
+  if (code === 2) {
+    const acquired = { kind: 'acquired' as const, agentId: req.eligible[Number(best) - 1]!.agentId, slot: String(taken), loads };
+    return waiting >= 0 ? { ...acquired, waiting } : acquired;
+  }
   // Each type with parked tasks is listed once, for the reconciler (a key of its own: another cluster slot).
   if (fresh === 1) await redis.sadd(cacheKeys.waitingTypes(), t);
-  const parked = { loads, deadlineMs: Number(deadline), woken: waiters(raw.slice(7 + n)) };
+  const parked = { loads, deadlineMs: Number(deadline), woken: waiters(raw.slice(8 + n)), waiting };
   if (code === 1) return { kind: 'behind', freeSlots: Number(free), position: Number(position), ...parked };
   return { kind: 'busy', ...parked };
 }

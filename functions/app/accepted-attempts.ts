@@ -5,6 +5,7 @@
  * others change nothing. A retry is re-driven through the intake queue after its backoff (a delayed
  * message), as no execution waits for an accepted attempt.
  */
+import { TASK_METRIC } from '@optiinfra/contract';
 import type { AgentRecord } from '../core/agent-model';
 import { shortError } from '../core/activity';
 import { type AttemptLogEntry, acceptedEntry, endedOf, endingChange } from '../core/attempt-log';
@@ -136,7 +137,7 @@ export async function endAcceptedAttempt(
     else {
       ended = await deps.tasks.transition(task.task_id, 'retrying', change);
       if (ended) {
-        deps.metrics.count('TasksRetried', task.agent_type);
+        deps.metrics.count(TASK_METRIC.retried, task.agent_type);
         const retrying = { task_id: task.task_id, attempt, error: shortError(outcome.error), delay_seconds: next.delaySeconds };
         deps.activity.emit({ kind: 'task', event: 'retrying', ...retrying });
         // A lost message leaves the task `retrying`: the reconciler drives it once it is stale.

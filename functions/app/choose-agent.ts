@@ -18,12 +18,17 @@ export type Choice =
    * `slot` names the slot taken (empty when the cache is down), for releaseSlot. `failedBefore`: only
    * agents that failed this task were usable, and this is one of them.
    */
-  | { kind: 'chosen'; agent: AgentRecord; routing: RoutingDecision; slot: string; failedBefore?: boolean; woken?: Waiter[] }
-  /**
-   * `noneUsable`: no agent could take the task at all (as opposed to all of them being busy).
-   * `parked`: the task waits in the cache's queue until a wake-up (absent when the cache is down).
-   */
-  | { kind: 'wait'; reason: string; noneUsable?: boolean; parked?: { deadlineMs: number }; woken?: Waiter[] };
+  (
+    | { kind: 'chosen'; agent: AgentRecord; routing: RoutingDecision; slot: string; failedBefore?: boolean; woken?: Waiter[] }
+    /**
+     * `noneUsable`: no agent could take the task at all (as opposed to all of them being busy).
+     * `parked`: the task waits in the cache's queue until a wake-up (absent when the cache is down).
+     */
+    | { kind: 'wait'; reason: string; noneUsable?: boolean; parked?: { deadlineMs: number }; woken?: Waiter[] }
+  ) & {
+    /** The tasks of its type parked in the cache, as the call that parked it or took its slot after parking saw them. */
+    waiting?: number;
+  };
 
 /** Above this many agents offering a task, the choice is made among a random sample of this size (power of d choices). */
 export const ROUTING_SAMPLE_SIZE = 64;
@@ -48,16 +53,17 @@ function sample<T>(items: readonly T[], size: number, random: () => number = Mat
  */
 export async function chooseAgent(deps: ChooseDeps, task: TaskState, now: number, leaseUntilMs: number): Promise<Choice> {
   // Waiters handed a free slot by any of the cache calls below: the caller starts them.
-  const woken: Waiter[] = [];
-  const choice = await choose(deps, task, now, leaseUntilMs, woken);
-  return woken.length > 0 ? { ...choice, woken } : choice;
+  const ctx: Choosing = { task, now, leaseUntilMs, woken: [] };
+  const choice = await choose(deps, ctx);
+  const withWoken = ctx.woken.length > 0 ? { ...choice, woken: ctx.woken } : choice;
+  return ctx.waiting === undefined ? withWoken : { ...withWoken, waiting: ctx.waiting };
 }
 
-async function choose(deps: ChooseDeps, task: TaskState, now: number, leaseUntilMs: number, woken: Waiter[]): Promise<Choice> {
+async function choose(deps: ChooseDeps, ctx: Choosing): Promise<Choice> {
+  const { task, now } = ctx;
   const target = { agentType: task.agent_type, capability: task.task_type, agentId: task.requested_agent_id };
   const release = (choice: { agent: AgentRecord; slot: string }) =>
     deps.cache.releaseSlot({ agentId: choice.agent.agent_id, type: task.agent_type }, choice.slot);
-  const ctx = { task, now, leaseUntilMs, woken };
   let registry = await deps.agents.listOfType(task.agent_type, false);
   for (;;) {
     const offering = registry.agents.filter((a) => !isExpired(a, now) && offers(a, target));
@@ -96,7 +102,10 @@ interface Choosing {
   task: TaskState;
   now: number;
   leaseUntilMs: number;
+  /** Waiters handed a free slot by any of the cache calls: the caller starts them. */
   woken: Waiter[];
+  /** What the last cache call that parked the task (or took a slot for it after it had parked) counted waiting. */
+  waiting?: number;
 }
 
 async function chooseAmong(deps: ChooseDeps, ctx: Choosing, agents: AgentRecord[], sampling: string | undefined): Promise<Choice> {
@@ -121,6 +130,7 @@ async function chooseAmong(deps: ChooseDeps, ctx: Choosing, agents: AgentRecord[
     // Park anyway, so this task keeps its place and is woken when an agent comes back.
     const parked = sampling ? undefined : await deps.cache.acquireSlot({ ...slot, eligible: [] });
     if (parked && parked.kind !== 'acquired') ctx.woken.push(...parked.woken);
+    if (parked?.waiting !== undefined) ctx.waiting = parked.waiting;
     const wait: Choice = { kind: 'wait', reason: plan.reason, noneUsable: true };
     return parked && parked.kind !== 'acquired' ? { ...wait, parked: { deadlineMs: parked.deadlineMs } } : wait;
   }
@@ -129,6 +139,7 @@ async function chooseAmong(deps: ChooseDeps, ctx: Choosing, agents: AgentRecord[
     eligible: plan.eligible.map(({ agentId, capacity, tier }) => ({ agentId, capacity, tier })),
   });
   if (answer && answer.kind !== 'acquired') ctx.woken.push(...answer.woken);
+  if (answer?.waiting !== undefined) ctx.waiting = answer.waiting;
   const full = `every eligible ${describeTarget(target)} is at its max_concurrency`;
   let chosenId: string;
   let loads: Map<string, number>;

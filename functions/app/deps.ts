@@ -52,6 +52,8 @@ export interface AgentLimits {
 export interface TaskMetrics {
   count(name: string, agentType: string, value?: number): void;
   timing(name: string, ms: number, agentType: string): void;
+  /** A level seen now (CloudWatch keeps its maximum per minute, as the dashboard reads it). */
+  gauge(name: string, value: number, agentType: string): void;
 }
 
 export interface Deps {
@@ -73,4 +75,4 @@ export interface Deps {
   resolveHost(host: string): Promise<string[]>;
 }
 
-export const noMetrics: TaskMetrics = { count: () => undefined, timing: () => undefined };
+export const noMetrics: TaskMetrics = { count: () => undefined, timing: () => undefined, gauge: () => undefined };

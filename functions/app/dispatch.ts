@@ -7,7 +7,7 @@
 import type { AgentRecord } from '../core/agent-model';
 import { afterOutcome, type HealthSignal } from '../core/circuit-breaker';
 import type { AgentTaskRequest } from '@optiinfra/contract';
-import { unstorablePlace } from '@optiinfra/contract';
+import { TASK_METRIC, unstorablePlace } from '@optiinfra/contract';
 import { canAppend, endedOf, endingChange, startedEntry } from '../core/attempt-log';
 import type { AgentKey } from '../core/cache-port';
 import { type DeliveryResult, deliveryTargetOf } from '../core/ports';
@@ -75,6 +75,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const attemptDeadline = now + task.timeout_seconds * 1000;
   const choice = await chooseAgent(deps, task, now, deadline + LEASE_GRACE_MS);
   await startWoken(deps, choice.woken);
+  // Only a task that parks or leaves the queue reports it: a dispatch that never waited emits nothing.
+  if (choice.waiting !== undefined) deps.metrics.gauge(TASK_METRIC.waitingTasks, choice.waiting, task.agent_type);
   if (choice.kind === 'wait') return wait(deps, task, prev, choice);
   const { agent, routing, slot } = choice;
   const agentKey: AgentKey = { agentId: agent.agent_id, type: agent.type };
@@ -101,7 +103,7 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   }
   const dispatched = { task_id: task.task_id, attempt, agent_id: agent.agent_id, agent_name: agent.name, reason: routing.reason };
   deps.activity.emit({ kind: 'task', event: 'dispatched', ...dispatched });
-  if (prev?.waiting_since !== undefined) deps.metrics.timing('QueueWait', now - prev.waiting_since, task.agent_type);
+  if (prev?.waiting_since !== undefined) deps.metrics.timing(TASK_METRIC.queueWait, now - prev.waiting_since, task.agent_type);
   const active = { agent_id: agent.agent_id, attempt, deadline: new Date(deadline).toISOString() };
   await deps.cache.putActive(task.task_id, active, syncWaitSeconds(task) + 60);
 
@@ -198,7 +200,7 @@ async function deliver(
   } finally {
     if (result?.kind !== 'accepted') await freeSlot(deps, task.task_id, agent, slot);
   }
-  deps.metrics.timing('DispatchLatency', deps.clock.now() - sentAt, task.agent_type);
+  deps.metrics.timing(TASK_METRIC.dispatchLatency, deps.clock.now() - sentAt, task.agent_type);
   await noteHealth(deps, agent, `${task.task_id}:${attempt}`, result.kind === 'accepted' ? 'success' : healthOf(result));
   return result;
 }
@@ -223,11 +225,11 @@ async function noteHealth(deps: StepDeps, agent: AgentRecord, dispatchId: string
   const change = afterOutcome(stats, signal, now, breaker);
   if (change.kind === 'open') {
     await deps.cache.setCircuit(key, change.open);
-    deps.metrics.count('CircuitsOpened', agent.type);
+    deps.metrics.count(TASK_METRIC.circuitsOpened, agent.type);
     deps.activity.emit({ kind: 'agent', event: 'circuit_open', agent_id: agent.agent_id, name: agent.name, type: agent.type });
   } else if (change.kind === 'close') {
     await deps.cache.setCircuit(key, undefined);
-    deps.metrics.count('CircuitsClosed', agent.type);
+    deps.metrics.count(TASK_METRIC.circuitsClosed, agent.type);
     deps.activity.emit({ kind: 'agent', event: 'circuit_closed', agent_id: agent.agent_id, name: agent.name, type: agent.type });
     await wakeFor(deps, agent);
   }

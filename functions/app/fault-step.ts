@@ -5,6 +5,7 @@
  * step that failed after its agent answered (AnswerNotStoredError) fails the task: the attempt is
  * never delivered again.
  */
+import { TASK_METRIC } from '@optiinfra/contract';
 import { endingChange } from '../core/attempt-log';
 import { isTerminal } from '../core/task-model';
 import { finishTask } from './finish-task';
@@ -23,7 +24,7 @@ import {
 export const MAX_CONSECUTIVE_FAULTS = 3;
 
 export async function faultStep(deps: StepDeps, state: WorkflowState): Promise<StepResult> {
-  deps.metrics.count('DispatchFaults', 'all');
+  deps.metrics.count(TASK_METRIC.dispatchFaults, 'all');
   // The dispatch step that failed left no result: this step is in the same pass through the loop.
   return { ...(await handOverIfNeeded(deps, state, await recordFault(deps, state))), loop: loopOf(state) };
 }

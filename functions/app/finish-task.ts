@@ -1,15 +1,16 @@
 /** The one way a task reaches a terminal status: completed, failed, timeout or cancelled. */
 import { shortError } from '../core/activity';
+import { TASK_METRIC } from '@optiinfra/contract';
 import type { TaskChange } from '../core/ports';
 import { type Task, type TaskState, type TerminalStatus, toStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 import { pendingCallbackChange, scheduleCallback } from './task-callbacks';
 
 const METRIC: Record<TerminalStatus, string> = {
-  completed: 'TasksCompleted',
-  failed: 'TasksFailed',
-  timeout: 'TasksTimedOut',
-  cancelled: 'TasksCancelled',
+  completed: TASK_METRIC.completed,
+  failed: TASK_METRIC.failed,
+  timeout: TASK_METRIC.timedOut,
+  cancelled: TASK_METRIC.cancelled,
 };
 
 export function retentionExpiry(nowMs: number, retentionDays: number): number {

@@ -1,7 +1,7 @@
 /** Use cases behind /tasks: submit, read, list, cancel. */
 import { isExpired } from '../core/agent-model';
 import type { TaskSubmitRequest, TaskSubmitResponse } from '@optiinfra/contract';
-import { ConflictError, NoCapableAgentError, NotFoundError, ValidationError } from '@optiinfra/contract';
+import { ConflictError, NoCapableAgentError, NotFoundError, TASK_METRIC, ValidationError } from '@optiinfra/contract';
 import { endingChange } from '../core/attempt-log';
 import { newTaskId } from '../core/ids';
 import type { ListTasksQuery } from '@optiinfra/contract';
@@ -132,7 +132,7 @@ export async function submitTask(
     task.callback_secret = newCallbackSecret();
   }
   await deps.tasks.create(task, payloadExpiry(deps.clock.now(), deps.settings.taskRetentionDays));
-  deps.metrics.count('TasksSubmitted', task.agent_type);
+  deps.metrics.count(TASK_METRIC.submitted, task.agent_type);
   const { task_id, task_type, agent_type, priority } = task;
   deps.activity.emit({ kind: 'task', event: 'accepted', task_id, task_type, agent_type, priority });
   // The task is stored, so it is accepted even if the queue is briefly unreachable: the

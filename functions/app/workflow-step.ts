@@ -3,6 +3,7 @@
  * execution, record a failed attempt, and hand a task from Express over to Standard.
  */
 import { shortError } from '../core/activity';
+import { TASK_METRIC } from '@optiinfra/contract';
 import { type EndedAttempt, endedOf, endingChange } from '../core/attempt-log';
 import type { CachedAgentStore } from '../core/ports';
 import { afterFailedAttempt, type AttemptResult } from '../core/retry-policy';
@@ -100,7 +101,7 @@ export async function recordFailure(
   }
   const updated = await deps.tasks.transition(task.task_id, 'retrying', change);
   if (!updated) return done(await deps.tasks.get(task.task_id));
-  deps.metrics.count('TasksRetried', task.agent_type);
+  deps.metrics.count(TASK_METRIC.retried, task.agent_type);
   const retrying = { task_id: task.task_id, attempt: attempts, error: shortError(failure.error), delay_seconds: next.delaySeconds };
   deps.activity.emit({ kind: 'task', event: 'retrying', ...retrying });
   return { outcome: 'retry', delay_seconds: next.delaySeconds, status: 'retrying', attempts, fault_count: 0 };

@@ -15,6 +15,7 @@ import { taskMetrics } from './observability';
 export { type ActivityListener, onActivity } from './activity-hook';
 export { type AwsClient, onAwsClient } from './aws-client-hook';
 export { config } from './environment';
+export { onTaskMetric, type TaskMetricEvent } from './observability';
 
 /** `make` called on first use, its value kept for the life of the function. */
 export const once = <T>(make: () => T): (() => T) => {

@@ -58,11 +58,20 @@ interface Parked {
   deadlineMs: number;
   /** Waiters ahead of it that were handed the free slots this call found: start them. */
   woken: Waiter[];
+  /** The tasks of its type parked now, this one included: read by the same write (the waiting-tasks gauge). */
+  waiting: number;
 }
 
 export type SlotAnswer =
   /** The slot is taken for the task, atomically with the load check; `slot` names it for releaseSlot. */
-  | { kind: 'acquired'; agentId: string; slot: string; loads: Map<string, number> }
+  | {
+      kind: 'acquired';
+      agentId: string;
+      slot: string;
+      loads: Map<string, number>;
+      /** Set when the task had been parked: the tasks of its type still parked once it left. */
+      waiting?: number;
+    }
   /** Every eligible agent is at its capacity: the task is parked. */
   | ({ kind: 'busy' } & Parked)
   /** There are free slots, but tasks ahead in the queue (higher priority, or older) get them: the task is parked. */

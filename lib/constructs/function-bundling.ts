@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '@optiinfra/contract';
 import type { BuildOptions } from 'esbuild';
 
 /** `@aws-sdk/*` stays out of the bundles: the Node 22 Lambda runtime provides it. */
@@ -22,8 +23,8 @@ export const FUNCTION_BUNDLING = {
 
 /** Environment every function gets besides its own settings. */
 export const FUNCTION_ENVIRONMENT = {
-  POWERTOOLS_SERVICE_NAME: 'optiinfra-orchestrator',
-  POWERTOOLS_METRICS_NAMESPACE: 'OptiInfra/Orchestrator',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
 } as const;
 
 /** The file name CDK gives an ESM bundle in the asset. */

@@ -6,10 +6,21 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  AGENT_TYPE_DIMENSION,
+  CACHE_FALLBACK_METRIC,
+  CONSOLE_SERIES,
+  type ConsoleSeriesId,
+  METRICS_NAMESPACE,
+  SERVICE_DIMENSION,
+  SERVICE_NAME,
+  type SeriesStatistic,
+  TASK_METRIC,
+  type TaskMetricName,
+} from '@optiinfra/contract/dashboard-metrics';
 import { Construct } from 'constructs';
 
-export const METRICS_NAMESPACE = 'OptiInfra/Orchestrator';
-export const SERVICE_NAME = 'optiinfra-orchestrator';
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 export interface AlarmThresholds {
   /** Failed or timed-out executions in 5 minutes. */
@@ -35,16 +46,19 @@ export interface OperationsProps {
   readonly alarmTopic: sns.ITopic;
 }
 
-/** What functions/composition/observability.ts counts (CACHE_FALLBACK_METRIC), with the service dimension only. */
-export const CACHE_FALLBACK_METRIC = 'CacheFallbacks';
-
 /** Task metrics the handlers emit (EMF), one series per agent type. */
-function byAgentType(metricName: string, statistic: string, label: string): cloudwatch.MathExpression {
+function byAgentType(metricName: TaskMetricName, statistic: SeriesStatistic | 'p95', label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${METRICS_NAMESPACE},AgentType,service} MetricName="${metricName}"', '${statistic}', 60)`,
+    expression: `SEARCH('{${METRICS_NAMESPACE},${AGENT_TYPE_DIMENSION},${SERVICE_DIMENSION}} MetricName="${metricName}"', '${statistic}', 60)`,
     label,
     period: Duration.minutes(1),
   });
+}
+
+/** A console series as the dashboard graphs it: the same metric, statistic and label (packages/contract/src/dashboard-metrics.ts). */
+function series(id: ConsoleSeriesId): cloudwatch.MathExpression {
+  const s = CONSOLE_SERIES.find((c) => c.id === id)!;
+  return byAgentType(s.metricName, s.statistic, s.label);
 }
 
 /** One dashboard for running the orchestrator, and the alarms that page someone. */
@@ -72,8 +86,8 @@ export class Operations extends Construct {
     });
     const dispatchFaults = new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
-      metricName: 'DispatchFaults',
-      dimensionsMap: { service: SERVICE_NAME, AgentType: 'all' },
+      metricName: TASK_METRIC.dispatchFaults,
+      dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME, [AGENT_TYPE_DIMENSION]: 'all' },
       statistic: 'Sum',
       period: fiveMinutes,
     });
@@ -86,7 +100,7 @@ export class Operations extends Construct {
     const cacheFallbacks = new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: CACHE_FALLBACK_METRIC,
-      dimensionsMap: { service: SERVICE_NAME },
+      dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME },
       statistic: 'Sum',
       period: fiveMinutes,
     });
@@ -150,16 +164,16 @@ export class Operations extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Tasks submitted / completed',
-        left: [byAgentType('TasksSubmitted', 'Sum', 'submitted'), byAgentType('TasksCompleted', 'Sum', 'completed')],
+        left: [series('submitted'), series('completed')],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Tasks failed / timed out / retried / cancelled',
         left: [
-          byAgentType('TasksFailed', 'Sum', 'failed'),
-          byAgentType('TasksTimedOut', 'Sum', 'timed out'),
-          byAgentType('TasksRetried', 'Sum', 'retried'),
-          byAgentType('TasksCancelled', 'Sum', 'cancelled'),
+          series('failed'),
+          series('timed_out'),
+          byAgentType(TASK_METRIC.retried, 'Sum', 'retried'),
+          byAgentType(TASK_METRIC.cancelled, 'Sum', 'cancelled'),
         ],
         width: 12,
       }),
@@ -167,8 +181,13 @@ export class Operations extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Agent circuits opened / closed (passive health)',
-        left: [byAgentType('CircuitsOpened', 'Sum', 'opened'), byAgentType('CircuitsClosed', 'Sum', 'closed')],
-        width: 16,
+        left: [byAgentType(TASK_METRIC.circuitsOpened, 'Sum', 'opened'), byAgentType(TASK_METRIC.circuitsClosed, 'Sum', 'closed')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Tasks waiting for a free agent (most in the minute)',
+        left: [series('waiting_tasks')],
+        width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Cache fallbacks to DynamoDB',
@@ -180,12 +199,16 @@ export class Operations extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Dispatch latency (agent answer, ms)',
-        left: [byAgentType('DispatchLatency', 'p50', 'p50'), byAgentType('DispatchLatency', 'p95', 'p95')],
+        left: [
+          series('dispatch_latency_p50'),
+          byAgentType(TASK_METRIC.dispatchLatency, 'p95', 'dispatch latency p95'),
+          series('dispatch_latency_p99'),
+        ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Queue wait for a free agent (ms)',
-        left: [byAgentType('QueueWait', 'p50', 'p50'), byAgentType('QueueWait', 'p95', 'p95')],
+        left: [series('queue_wait_p50'), byAgentType(TASK_METRIC.queueWait, 'p95', 'queue wait p95'), series('queue_wait_p99')],
         width: 8,
       }),
       new cloudwatch.GraphWidget({

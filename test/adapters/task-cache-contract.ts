@@ -80,6 +80,25 @@ export function describeTaskCacheContract(impl: TaskCacheSubject): void {
       expect(Object.fromEntries(load!)).toEqual({ 'agent-0': 2, 'agent-1': 2, 'agent-2': 2 });
     });
 
+    it('counts the tasks of the type parked, in the answer that parks one or takes a slot for one that had parked', async () => {
+      const [cache] = impl.instances(1);
+      const type = fresh();
+      const one = [{ agentId: 'solo', capacity: 1, tier: 0 }];
+      const running = await cache!.acquireSlot(request(type, 'running', one));
+      // A task that never parked says nothing: the gauge costs nothing where nobody waits.
+      expect(running).not.toHaveProperty('waiting');
+      expect(await cache!.acquireSlot(request(type, 'w1', one, { score: 1 }))).toMatchObject({ kind: 'busy', waiting: 1 });
+      expect(await cache!.acquireSlot(request(type, 'w2', one, { score: 2 }))).toMatchObject({ kind: 'busy', waiting: 2 });
+      const woken = await cache!.releaseSlot({ agentId: 'solo', type }, running?.kind === 'acquired' ? running.slot : '', {
+        agent: { agentId: 'solo', type },
+        capacity: 1,
+        pools: [`${type}:work`],
+        nowMs: NOW,
+      });
+      expect(woken.map((w) => w.taskId)).toEqual(['w1']);
+      expect(await cache!.acquireSlot(request(type, 'w1', one, { score: 1 }))).toMatchObject({ kind: 'acquired', waiting: 1 });
+    });
+
     it('spreads 9 tasks over 3 equal agents 3/3/3', async () => {
       const [cache] = impl.instances(1);
       const type = fresh();

@@ -50,6 +50,23 @@ describe('waiting for a free agent', () => {
     expect(w.queue.drain()).toEqual([waiters[0]!.task_id]);
   });
 
+  it('reports the tasks waiting per agent type when one parks and when a parked one starts, and nothing otherwise', async () => {
+    await w.agent({ max_concurrency: 1 });
+    const occupant = await w.task();
+    const waiters = [await w.task(), await w.task()];
+    await runWhile(occupant, async () => {
+      for (const t of waiters) await step(t);
+    });
+    expect(w.metrics.gauges).toEqual([
+      { name: 'WaitingTasks', value: 1, agentType: 'cost' },
+      { name: 'WaitingTasks', value: 2, agentType: 'cost' },
+    ]);
+    expect(w.queue.drain()).toEqual([waiters[0]!.task_id]);
+    w.agentClient.answer(completed());
+    await step(waiters[0]!);
+    expect(w.metrics.gauges.at(-1)).toEqual({ name: 'WaitingTasks', value: 1, agentType: 'cost' });
+  });
+
   it('wakes the highest priority first, then the oldest, one per freed slot, and each takes the slot handed to it', async () => {
     await w.agent({ max_concurrency: 1 });
     const occupant = await w.task();

@@ -88,6 +88,12 @@ export class RecordingMetrics implements TaskMetrics {
     this.timings.push({ name, ms, agentType });
   }
 
+  readonly gauges: Array<{ name: string; value: number; agentType: string }> = [];
+
+  gauge(name: string, value: number, agentType: string): void {
+    this.gauges.push({ name, value, agentType });
+  }
+
   /** The sum counted under `name`. */
   total(name: string): number {
     return this.counts.filter((c) => c.name === name).reduce((sum, c) => sum + c.value, 0);

@@ -70,3 +70,29 @@ describe('the handler middleware with metrics on', () => {
     expect(emf._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service']]);
   });
 });
+
+describe('the task metrics a process listens to (the local runtime)', () => {
+  it('hands every count, timing and gauge to the listeners as well as writing its EMF line, and stops at unsubscribe', async () => {
+    const { taskMetrics } = await chain();
+    const { onTaskMetric } = await import('../../functions/composition/observability');
+    const seen: unknown[] = [];
+    const stop = onTaskMetric((event) => seen.push(event));
+    taskMetrics.count('TasksSubmitted', 'cost');
+    taskMetrics.timing('QueueWait', 120, 'cost');
+    taskMetrics.gauge('WaitingTasks', 4, 'cost');
+    stop();
+    taskMetrics.count('TasksSubmitted', 'cost');
+    expect(seen).toEqual([
+      { kind: 'count', name: 'TasksSubmitted', agentType: 'cost', value: 1 },
+      { kind: 'timing', name: 'QueueWait', agentType: 'cost', value: 120 },
+      { kind: 'gauge', name: 'WaitingTasks', agentType: 'cost', value: 4 },
+    ]);
+    const lines = written
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toMatchObject({ WaitingTasks: 4, AgentType: 'cost' });
+  });
+});

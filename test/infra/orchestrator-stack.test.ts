@@ -11,6 +11,7 @@ import { CACHE_FALLBACK_METRIC } from '../../functions/composition/observability
 import { EXPRESS_SAFETY_SECONDS } from '../../functions/core/workflow-choice';
 import { HISTORY_EVENTS_PER_LOOP, historyEventsPerLoop } from '../../functions/core/workflow-history';
 import { MAX_WAIT_SECONDS } from '@optiinfra/contract';
+import { CONSOLE_SERIES } from '@optiinfra/contract/dashboard-metrics';
 import { buildOrchestrator, DEFAULT_DEPLOYMENT, type DeploymentOptions } from '../../lib/app-builder';
 import { LAMBDA_TRANSIENT_ERRORS } from '../../lib/constructs/task-workflow';
 import { TASKS_API_TIMEOUT_SECONDS } from '../../lib/stateless-stack';
@@ -481,6 +482,30 @@ describe('the stateless stack', () => {
     });
     const dashboards = Object.values(stateless.findResources('AWS::CloudWatch::Dashboard'));
     expect(JSON.stringify(dashboards)).toContain(`\\"${CACHE_FALLBACK_METRIC}\\"`);
+  });
+
+  it("graphs each of the console's series with the metric, statistic and label of the shared definitions", () => {
+    const [dashboard] = Object.values(stateless.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+      Properties: { DashboardBody: { 'Fn::Join': [string, unknown[]] } };
+    }>;
+    // The body is a JSON text joined around tokens (the region, resource names): its literal parts hold the metrics.
+    const text = dashboard!.Properties.DashboardBody['Fn::Join'][1].filter((part) => typeof part === 'string').join('');
+    const widgets = (
+      JSON.parse(text.replace(/"region":"[^"]*"/g, '"region":"r"')) as {
+        widgets: Array<{ properties: { title?: string; metrics?: Array<Array<string | { expression?: string; label?: string }>> } }>;
+      }
+    ).widgets;
+    const expressions = widgets.flatMap((w) => (w.properties.metrics ?? []).flat().filter((m) => typeof m === 'object'));
+    for (const s of CONSOLE_SERIES) {
+      expect(expressions, s.id).toContainEqual(
+        expect.objectContaining({
+          expression: `SEARCH('{OptiInfra/Orchestrator,AgentType,service} MetricName="${s.metricName}"', '${s.statistic}', 60)`,
+          label: s.label,
+        }),
+      );
+    }
+    const waiting = widgets.find((w) => w.properties.title?.startsWith('Tasks waiting for a free agent'));
+    expect(JSON.stringify(waiting?.properties.metrics)).toContain('MetricName=\\"WaitingTasks\\"');
   });
 
   it('grants no IAM statement a service-wide wildcard on every resource, and no table index wildcard', () => {

@@ -2,8 +2,9 @@
  * Waiting without polling on the local runtime (in this process, so every dispatcher invocation is
  * counted), with a real redis-server and a real agent process: tasks that find the agent full park
  * and cost no invocation while nothing frees; a freed slot starts the highest priority first, then
- * the oldest; a cancelled waiter is never delivered.
+ * the oldest; a cancelled waiter is never delivered; the console's figures count them.
  */
+import { consoleMetricsSchema } from '@optiinfra/contract/dashboard-metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { isTerminal, waitForTask, waitForTasks } from '../../harness/local-orchestrator';
@@ -102,4 +103,14 @@ it('parks tasks while the agent is full, with no dispatcher invocation; a freed 
   expect((await call<{ status: string }>(runtime.url, 'GET', `/tasks/${cancelled}`)).body.status).toBe('cancelled');
   // One more step per waiter: the one its wake-up started (and none for the cancelled one).
   expect(dispatches).toBe(parked + 4);
+
+  // The console's figures, as the runtime recorded what the functions emitted (GET /ui/metrics answers them).
+  const figures = consoleMetricsSchema.parse(await runtime.consoleMetrics(60));
+  const series = Object.fromEntries(figures.series.map((s) => [s.id, s]));
+  expect(figures).toMatchObject({ source: 'local', minutes: 60, period_seconds: 60 });
+  expect(series.submitted?.total).toBe(6);
+  expect(series.timed_out?.total).toBe(5);
+  expect(series.completed?.total).toBe(0);
+  // Five waiters parked behind the blocker: the last to park saw all five.
+  expect(Math.max(...(series.waiting_tasks?.points.map((p) => p.v) ?? []))).toBe(5);
 }, 90_000);

@@ -38,6 +38,7 @@ export type {
 } from './api-responses.js';
 export * from './errors.js';
 export * from './json-limits.js';
+export * from './metric-names.js';
 export * from './task-statuses.js';
 export * from './uuid.js';
 

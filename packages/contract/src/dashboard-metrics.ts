@@ -1,0 +1,143 @@
+/**
+ * The task metrics the orchestrator emits, and the series the console and the CloudWatch dashboard
+ * draw from them. One list: the functions emit these names, lib/constructs/operations.ts graphs
+ * them, the local runtime's recorder and `optiinfra console` answer `GET /ui/metrics` with them.
+ */
+import * as z from 'zod/mini';
+
+import { TASK_METRIC, type TaskMetricName } from './metric-names.js';
+
+export * from './metric-names.js';
+
+export const CONSOLE_SERIES_IDS = [
+  'submitted',
+  'completed',
+  'failed',
+  'timed_out',
+  'dispatch_latency_p50',
+  'dispatch_latency_p99',
+  'queue_wait_p50',
+  'queue_wait_p99',
+  'waiting_tasks',
+] as const;
+export type ConsoleSeriesId = (typeof CONSOLE_SERIES_IDS)[number];
+
+/** CloudWatch statistics the series use: a count's sum, a timing's percentiles, a gauge's maximum. */
+export type SeriesStatistic = 'Sum' | 'p50' | 'p99' | 'Maximum';
+export type SeriesUnit = 'Count' | 'Milliseconds';
+
+/**
+ * How one series is made of the agent types' own (each type is a series of its own in CloudWatch):
+ * counts and waiting tasks add up; a percentile cannot be combined, so the worst type's is shown.
+ */
+export type AcrossAgentTypes = 'SUM' | 'MAX';
+
+export interface ConsoleSeriesDefinition {
+  readonly id: ConsoleSeriesId;
+  readonly metricName: TaskMetricName;
+  readonly statistic: SeriesStatistic;
+  readonly acrossTypes: AcrossAgentTypes;
+  /** The series' label, on the dashboard and in the console. */
+  readonly label: string;
+  readonly unit: SeriesUnit;
+}
+
+/** The console's series, in the order it shows them. */
+export const CONSOLE_SERIES: readonly ConsoleSeriesDefinition[] = [
+  { id: 'submitted', metricName: TASK_METRIC.submitted, statistic: 'Sum', acrossTypes: 'SUM', label: 'submitted', unit: 'Count' },
+  { id: 'completed', metricName: TASK_METRIC.completed, statistic: 'Sum', acrossTypes: 'SUM', label: 'completed', unit: 'Count' },
+  { id: 'failed', metricName: TASK_METRIC.failed, statistic: 'Sum', acrossTypes: 'SUM', label: 'failed', unit: 'Count' },
+  { id: 'timed_out', metricName: TASK_METRIC.timedOut, statistic: 'Sum', acrossTypes: 'SUM', label: 'timed out', unit: 'Count' },
+  {
+    id: 'dispatch_latency_p50',
+    metricName: TASK_METRIC.dispatchLatency,
+    statistic: 'p50',
+    acrossTypes: 'MAX',
+    label: 'dispatch latency p50',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'dispatch_latency_p99',
+    metricName: TASK_METRIC.dispatchLatency,
+    statistic: 'p99',
+    acrossTypes: 'MAX',
+    label: 'dispatch latency p99',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'queue_wait_p50',
+    metricName: TASK_METRIC.queueWait,
+    statistic: 'p50',
+    acrossTypes: 'MAX',
+    label: 'queue wait p50',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'queue_wait_p99',
+    metricName: TASK_METRIC.queueWait,
+    statistic: 'p99',
+    acrossTypes: 'MAX',
+    label: 'queue wait p99',
+    unit: 'Milliseconds',
+  },
+  {
+    id: 'waiting_tasks',
+    metricName: TASK_METRIC.waitingTasks,
+    statistic: 'Maximum',
+    acrossTypes: 'SUM',
+    label: 'waiting tasks',
+    unit: 'Count',
+  },
+];
+
+/** The series with this id. */
+export function consoleSeries(id: ConsoleSeriesId): ConsoleSeriesDefinition {
+  const found = CONSOLE_SERIES.find((s) => s.id === id);
+  if (!found) throw new Error(`no console series ${id}`);
+  return found;
+}
+
+/** One point per minute: the console's and the dashboard's period. */
+export const METRICS_PERIOD_SECONDS = 60;
+/** The longest window `GET /ui/metrics?minutes=` answers: what the local recorder keeps. */
+export const MAX_METRICS_MINUTES = 180;
+export const DEFAULT_METRICS_MINUTES = 60;
+
+/**
+ * The `minutes` of `GET /ui/metrics?minutes=N`: the default when absent, else an integer from 1 to
+ * 180. Answers the text of the 400 for anything else.
+ */
+export function parseMetricsMinutes(raw: string | null | undefined): { minutes: number } | { error: string } {
+  if (raw === null || raw === undefined) return { minutes: DEFAULT_METRICS_MINUTES };
+  const minutes = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(minutes >= 1 && minutes <= MAX_METRICS_MINUTES)) {
+    return {
+      error: `minutes must be a whole number of minutes from 1 to ${MAX_METRICS_MINUTES}, such as ?minutes=60; got ${JSON.stringify(raw)}`,
+    };
+  }
+  return { minutes };
+}
+
+const point = z.object({ t: z.iso.datetime(), v: z.number() });
+
+export const consoleMetricsSeriesSchema = z.object({
+  id: z.enum(CONSOLE_SERIES_IDS),
+  label: z.string(),
+  unit: z.enum(['Count', 'Milliseconds']),
+  /** Oldest first; minutes with no data are left out. */
+  points: z.array(point),
+  /** Count series: the window's sum. */
+  total: z.optional(z.number()),
+});
+
+/** The answer of `GET /ui/metrics`. */
+export const consoleMetricsSchema = z.object({
+  source: z.enum(['local', 'cloudwatch']),
+  minutes: z.int().check(z.minimum(1), z.maximum(MAX_METRICS_MINUTES)),
+  period_seconds: z.literal(METRICS_PERIOD_SECONDS),
+  end: z.iso.datetime(),
+  series: z.array(consoleMetricsSeriesSchema),
+});
+
+export type ConsoleMetricsSeries = z.infer<typeof consoleMetricsSeriesSchema>;
+export type ConsoleMetrics = z.infer<typeof consoleMetricsSchema>;
