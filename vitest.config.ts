@@ -77,6 +77,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/task-callbacks.test.ts': 26,
   'test/integration/packed-packages.test.ts': 13,
   'test/integration/cli.test.ts': 11,
+  'test/browser/console.test.ts': 20,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
