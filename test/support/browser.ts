@@ -23,7 +23,7 @@ export interface ConsolePage {
   /** Uncaught exceptions thrown in the page (its console's red lines), in order. */
   errors: string[];
   /** Saves the whole page as test-results/console/<name>.png and returns the file's path. */
-  screenshot(name: string): Promise<string>;
+  screenshot: (name: string) => Promise<string>;
 }
 
 export async function startConsoleBrowser(): Promise<ConsoleBrowser> {
@@ -40,7 +40,7 @@ export async function startConsoleBrowser(): Promise<ConsoleBrowser> {
       return {
         page,
         errors,
-        async screenshot(name) {
+        screenshot: async (name) => {
           const file = path.join(SCREENSHOTS, `${name}.png`);
           await page.screenshot({ path: file, fullPage: true });
           return file;
