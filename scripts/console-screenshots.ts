@@ -33,7 +33,10 @@ async function main(): Promise<void> {
       startFaultAgent(orch.url, { mode: 'fail500', type: 'flaky', name: 'flaky-agent-1', capabilities: ['work'] }),
       startPlanAgent(orch.url, { name: 'plan-agent-1', stepMs: 4000 }),
     ]);
-    stops.push(() => flaky.stop(), () => plan.stop());
+    stops.push(
+      () => flaky.stop(),
+      () => plan.stop(),
+    );
     const done = [
       await submit(orch.url, { task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: '123' } }),
       await submit(orch.url, { task_type: 'migrate_to_spot', agent_type: 'cost', parameters: { instance_ids: ['i-0a1', 'i-0b2'] } }),
