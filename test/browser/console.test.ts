@@ -111,8 +111,9 @@ async function setField(page: Page, testId: string, value: string): Promise<void
   else await field.fill(value);
 }
 
+// Concurrent tests take their own `expect` (expect.poll needs to know its test).
 describe.concurrent('the console in a real browser', () => {
-  it('asks for the token, keeps it in sessionStorage only, sends it on every call, and asks again in a new session', async () => {
+  it('asks for the token, keeps it in sessionStorage only, sends it on every call, and asks again in a new session', async ({ expect }) => {
     const id = await submit({ task_type: 'right_size', agent_type: 'cost', parameters: { instance_ids: ['i-1'] } });
     const { page, errors, screenshot } = await browser.newPage(orch.url);
     await page.goto('/ui/');
@@ -152,7 +153,7 @@ describe.concurrent('the console in a real browser', () => {
     expect([...errors, ...other.errors]).toEqual([]);
   });
 
-  it('submits a task with its form, and shows it turn completed with one attempt, without a reload', async () => {
+  it('submits a task with its form, and shows it turn completed with one attempt, without a reload', async ({ expect }) => {
     const { page, errors } = await openConsole('/tasks');
     await page.getByTestId('tasks-page').waitFor();
     if ((await page.getByTestId('submit-form').count()) === 0) await page.evaluate("location.hash = '#/submit'");
@@ -176,7 +177,7 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows a task submitted elsewhere appear in the list and turn completed, without a reload', async () => {
+  it('shows a task submitted elsewhere appear in the list and turn completed, without a reload', async ({ expect }) => {
     const { page, errors } = await openConsole('/tasks');
     await page.getByTestId('tasks-page').waitFor();
     const id = await submit({ task_type: 'migrate_to_spot', agent_type: 'cost', parameters: { instance_ids: ['i-2', 'i-3'] } });
@@ -185,7 +186,7 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it("shows a failing task's three attempts on its timeline, each an HTTP 500", async () => {
+  it("shows a failing task's three attempts on its timeline, each an HTTP 500", async ({ expect }) => {
     const id = await submit({ task_type: 'work', agent_type: 'console-flaky', max_retries: 2, retry_delay_seconds: 0 });
     const { page, errors, screenshot } = await openConsole(`/tasks/${id}`);
     await page.locator(`[data-testid="task-page"][data-task-id="${id}"]`).waitFor();
@@ -217,7 +218,7 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('cancels a running task with its cancel button, and the agent hears of it', async () => {
+  it('cancels a running task with its cancel button, and the agent hears of it', async ({ expect }) => {
     const id = await submit({ task_type: 'work', agent_type: 'console-slow', timeout_seconds: 600 });
     const { page, errors } = await openConsole(`/tasks/${id}`);
     await showing(page, 'task-status', 'running').waitFor();
@@ -231,7 +232,7 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows an agent that stops heartbeating turn unhealthy on the agents page, without a reload', async () => {
+  it('shows an agent that stops heartbeating turn unhealthy on the agents page, without a reload', async ({ expect }) => {
     const { page, errors, screenshot } = await openConsole('/agents');
     await page.getByTestId('agents-page').waitFor();
     const row = page.locator(`[data-testid="agent-row"][data-agent-id="${doomed.id}"]`);
