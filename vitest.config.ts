@@ -85,6 +85,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/live-feed.test.ts': 12,
   'test/integration/live-feed-formats.test.ts': 9,
   'test/integration/console.test.ts': 5,
+  'test/browser/console.test.ts': 20,
 };
 
 class LongestFirstSequencer extends BaseSequencer {
