@@ -3,7 +3,7 @@ import http from 'node:http';
 import getRawBody from 'raw-body';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, type ApiRouteSpec, matchRoute, routeBodyLimit, routeKey } from '../functions/api/routes';
-import { type ConsoleOptions, consoleServer, isConsolePath } from './console-routes';
+import { type ConsoleOptions, consoleServer, isConsolePath } from '@optiinfra/console';
 import { listen } from './stand-ins/listen';
 import { fakeLambdaContext } from './stand-ins/sqs-event-source';
 

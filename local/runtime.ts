@@ -13,7 +13,7 @@ import type { ApiFunction } from '../functions/api/routes';
 import type { AwsClient } from '../functions/composition/composition-root';
 import { loadConfig } from '../functions/composition/config';
 import { type ApiLambda, startApiServer } from './api-server';
-import type { ConsoleOptions } from './console-routes';
+import type { ConsoleOptions } from '@optiinfra/console';
 import { AwsCallGuard } from './aws-call-guard';
 import { type FeedOptions, hookFeed, watchAgentHealth } from './feed/runtime-feed';
 import { consoleMetricsSource } from './metrics-recorder';

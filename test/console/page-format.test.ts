@@ -1,6 +1,6 @@
 /** How the console page writes durations, times and metric values, and lays out its small charts. */
 import { describe, expect, it } from 'vitest';
-import type { MetricSeries } from '../../packages/console/src/console-metrics';
+import type { ConsoleMetricsSeries as MetricSeries } from '@optiinfra/contract/dashboard-metrics';
 import { chartShape, headlineOf } from '../../packages/console/app/chart';
 import {
   durationBetween,

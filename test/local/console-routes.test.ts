@@ -7,7 +7,7 @@ import type { ConsoleMetrics } from '@optiinfra/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiLambda } from '../../local/api-server';
 import { startApiServer } from '../../local/api-server';
-import { CONSOLE_SECURITY_HEADERS } from '../../local/console-routes';
+import { CONSOLE_SECURITY_HEADERS } from '@optiinfra/console';
 
 const TOKEN = 'console-token-0123456789';
 const notApi: ApiLambda = async () => ({ statusCode: 404, headers: { 'content-type': 'application/json' }, body: '{"code":"not_found"}' });

@@ -1,4 +1,4 @@
-import type { MetricSeries } from '../src/console-metrics';
+import type { ConsoleMetricsSeries as MetricSeries } from '@optiinfra/contract/dashboard-metrics';
 
 /** What a small chart draws: bars for counts per minute, a line through the minutes that have a value for latencies. */
 export interface ChartShape {

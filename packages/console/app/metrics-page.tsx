@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { call } from './api';
 import { chartShape, headlineOf } from './chart';
-import type { ConsoleMetrics, MetricSeries } from '../src/console-metrics';
+import type { ConsoleMetrics, ConsoleMetricsSeries as MetricSeries } from '@optiinfra/contract/dashboard-metrics';
 import { formatClock, formatMetricValue } from './format';
 import { usePoll } from './hooks';
 import { ErrorText } from './parts';

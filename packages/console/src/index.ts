@@ -1,3 +1,11 @@
-/** The console page as static files, for a server to answer `/ui/*` with (the local runtime, `optiinfra console`). */
+/** The console page as static files, and the server of its `/ui/*` paths (the local runtime, `optiinfra console`). */
 export { CONSOLE_FILES, type ConsoleAsset, type ConsoleAssets, consoleAssets, contentTypeOf } from './console-assets.js';
-export type { ConsoleMetrics, MetricPoint, MetricSeries, MetricSeriesId } from './console-metrics.js';
+export {
+  CONSOLE_PATH,
+  CONSOLE_SECURITY_HEADERS,
+  type ConsoleOptions,
+  type ConsoleRequest,
+  consoleServer,
+  isConsolePath,
+} from './console-server.js';
+export type { ConsoleMetrics, ConsoleMetricsSeries } from '@optiinfra/contract/dashboard-metrics';

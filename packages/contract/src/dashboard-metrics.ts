@@ -104,18 +104,17 @@ export const MAX_METRICS_MINUTES = 180;
 export const DEFAULT_METRICS_MINUTES = 60;
 
 /**
- * The `minutes` of `GET /ui/metrics?minutes=N`: the default when absent, else an integer from 1 to
- * 180. Answers the text of the 400 for anything else.
+ * The `minutes` of `GET /ui/metrics?minutes=N`, from every value the query gave (URLSearchParams'
+ * getAll): the default when absent, else one integer from 1 to 180. Answers the text of the 400 for
+ * anything else.
  */
-export function parseMetricsMinutes(raw: string | null | undefined): { minutes: number } | { error: string } {
-  if (raw === null || raw === undefined) return { minutes: DEFAULT_METRICS_MINUTES };
-  const minutes = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(minutes >= 1 && minutes <= MAX_METRICS_MINUTES)) {
-    return {
-      error: `minutes must be a whole number of minutes from 1 to ${MAX_METRICS_MINUTES}, such as ?minutes=60; got ${JSON.stringify(raw)}`,
-    };
-  }
-  return { minutes };
+export function parseMetricsMinutes(given: readonly string[]): { minutes: number } | { error: string } {
+  if (given.length === 0) return { minutes: DEFAULT_METRICS_MINUTES };
+  const raw = given[0] ?? '';
+  const minutes = given.length === 1 && /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (minutes >= 1 && minutes <= MAX_METRICS_MINUTES) return { minutes };
+  const got = given.length > 1 ? `${given.length} values` : JSON.stringify(raw.slice(0, 20));
+  return { error: `minutes must be a whole number from 1 to ${MAX_METRICS_MINUTES}, given once, such as ?minutes=60 (got ${got})` };
 }
 
 const point = z.object({ t: z.iso.datetime(), v: z.number() });

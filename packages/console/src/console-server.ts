@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type http from 'node:http';
-import type { ConsoleAssets, ConsoleMetrics } from '@optiinfra/console';
+import { type ConsoleMetrics, parseMetricsMinutes } from '@optiinfra/contract/dashboard-metrics';
+import type { ConsoleAssets } from './console-assets.js';
 
-/** What the API server needs to serve the console at /ui/. */
+/** What a server needs to serve the console at /ui/ (the local runtime's API server, `optiinfra console`). */
 export interface ConsoleOptions {
   /** The page's files (consoleAssets() of @optiinfra/console). */
   assets: ConsoleAssets;
@@ -11,7 +12,6 @@ export interface ConsoleOptions {
 }
 
 export const CONSOLE_PATH = '/ui';
-export const METRICS_MINUTES = { min: 1, max: 180, default: 60 } as const;
 
 /**
  * For every /ui answer: the page runs only its own script and style and talks only to its own
@@ -26,19 +26,6 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export const isConsolePath = (pathname: string) => pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`);
-
-/** The `minutes` of GET /ui/metrics, or what to send instead. */
-export function metricsMinutesOf(search: string): { minutes: number } | { problem: string } {
-  const given = new URLSearchParams(search).getAll('minutes');
-  if (given.length === 0) return { minutes: METRICS_MINUTES.default };
-  const text = given[0] ?? '';
-  const minutes = Number(text);
-  if (given.length === 1 && /^\d{1,3}$/.test(text) && minutes >= METRICS_MINUTES.min && minutes <= METRICS_MINUTES.max) return { minutes };
-  const got = given.length > 1 ? `${given.length} values` : `"${text.slice(0, 20)}"`;
-  return {
-    problem: `minutes must be a whole number from ${METRICS_MINUTES.min} to ${METRICS_MINUTES.max}, given once, such as ?minutes=60 (got ${got})`,
-  };
-}
 
 interface Served {
   type: string;
@@ -87,8 +74,8 @@ export function consoleServer(options: ConsoleOptions): (req: ConsoleRequest, re
     }
     if (pathname === `${CONSOLE_PATH}/metrics`) {
       if (!req.authorized) return req.refuseUnauthorized(CONSOLE_SECURITY_HEADERS);
-      const asked = metricsMinutesOf(req.search);
-      if ('problem' in asked) return json(res, 400, { error: asked.problem, code: 'bad_request' });
+      const asked = parseMetricsMinutes(new URLSearchParams(req.search).getAll('minutes'));
+      if ('error' in asked) return json(res, 400, { error: asked.error, code: 'bad_request' });
       if (!options.metrics)
         return json(res, 404, {
           error: 'this server keeps no metrics for the console: GET /ui/metrics has nothing to answer',
