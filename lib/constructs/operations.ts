@@ -17,6 +17,7 @@ import {
   type SeriesStatistic,
   TASK_METRIC,
   type TaskMetricName,
+  searchByAgentType,
 } from '@optiinfra/contract/dashboard-metrics';
 import { Construct } from 'constructs';
 
@@ -49,7 +50,7 @@ export interface OperationsProps {
 /** Task metrics the handlers emit (EMF), one series per agent type. */
 function byAgentType(metricName: TaskMetricName, statistic: SeriesStatistic | 'p95', label: string): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
-    expression: `SEARCH('{${METRICS_NAMESPACE},${AGENT_TYPE_DIMENSION},${SERVICE_DIMENSION}} MetricName="${metricName}"', '${statistic}', 60)`,
+    expression: searchByAgentType(metricName, statistic),
     label,
     period: Duration.minutes(1),
   });

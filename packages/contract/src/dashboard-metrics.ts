@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 
-import { TASK_METRIC, type TaskMetricName } from './metric-names.js';
+import { AGENT_TYPE_DIMENSION, METRICS_NAMESPACE, SERVICE_DIMENSION, TASK_METRIC, type TaskMetricName } from './metric-names.js';
 
 export * from './metric-names.js';
 
@@ -102,6 +102,19 @@ export const METRICS_PERIOD_SECONDS = 60;
 /** The longest window `GET /ui/metrics?minutes=` answers: what the local recorder keeps. */
 export const MAX_METRICS_MINUTES = 180;
 export const DEFAULT_METRICS_MINUTES = 60;
+
+/**
+ * The CloudWatch SEARCH that finds a task metric of every agent type (one time series each) at one
+ * point a minute: the dashboard graphs it as is.
+ */
+export function searchByAgentType(metricName: TaskMetricName, statistic: SeriesStatistic | 'p95'): string {
+  return `SEARCH('{${METRICS_NAMESPACE},${AGENT_TYPE_DIMENSION},${SERVICE_DIMENSION}} MetricName="${metricName}"', '${statistic}', ${METRICS_PERIOD_SECONDS})`;
+}
+
+/** The metric math of one console series: its SEARCH, combined across agent types as the definition says (`SUM(...)`, `MAX(...)`). */
+export function consoleSeriesExpression(definition: ConsoleSeriesDefinition): string {
+  return `${definition.acrossTypes}(${searchByAgentType(definition.metricName, definition.statistic)})`;
+}
 
 /**
  * The `minutes` of `GET /ui/metrics?minutes=N`, from every value the query gave (URLSearchParams'
