@@ -39,6 +39,14 @@ describe('parseCommand', () => {
     expect(parseCommand(argv).command).toEqual(command);
   });
 
+  it('parses console: its port (8090 by default) and the connection options', () => {
+    expect(parseCommand(['console'])).toEqual({ command: { name: 'console', port: 8090 }, global: { json: false } });
+    expect(parseCommand(['console', '--stack', 'S', '--port', '0'])).toEqual({
+      command: { name: 'console', port: 0 },
+      global: { json: false, stack: 'S' },
+    });
+  });
+
   it('takes the connection options before or after the command', () => {
     expect(parseCommand(['--api', 'http://h:1', 'tasks', '--json', '--token', 't']).global).toEqual({
       json: true,
@@ -53,8 +61,8 @@ describe('parseCommand', () => {
   });
 
   it.each([
-    [['deploy'], 'unknown command "deploy": use one of run, tasks, task, cancel, agents (optiinfra --help)'],
-    [['--json'], 'missing command: one of run, tasks, task, cancel, agents (optiinfra --help lists them)'],
+    [['deploy'], 'unknown command "deploy": use one of run, tasks, task, cancel, agents, console (optiinfra --help)'],
+    [['--json'], 'missing command: one of run, tasks, task, cancel, agents, console (optiinfra --help lists them)'],
     [
       ['run', 'analyze_cost'],
       'run takes one capability and --type, such as: optiinfra run analyze_cost --type cost -p account_id=123 --wait',
@@ -72,6 +80,10 @@ describe('parseCommand', () => {
     [['run', 'a', '--type', 'cost', '-p', 'n:={'], '-p n:= needs a JSON value such as 3, true, "text" or ["a","b"] (got {)'],
     [['run', 'a', '--type'], '--type needs a value; see optiinfra run --help'],
     [['tasks', '--colour', 'red'], 'tasks does not take --colour; see optiinfra tasks --help'],
+    [['console', '--port', '70000'], '--port must be from 0 to 65535 (got 70000); 0 picks a free one'],
+    [['console', '--port', 'http'], '--port must be a whole number such as 8090 (got "http")'],
+    [['console', 'now'], 'console takes no arguments (got "now"); see optiinfra console --help'],
+    [['console', '--status', 'failed'], 'console does not take --status; see optiinfra console --help'],
     [
       ['tasks', '--status', 'done'],
       '--status must be one of pending, queued, sent, running, retrying, completed, failed, timeout, cancelled (got "done")',

@@ -1,29 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { createClient } from '@optiinfra/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { botocoreSignature } from './botocore-signature';
 import { type RecordedRequest, type RecordingServer, startRecordingServer } from './recording-server';
-
-/**
- * Recomputes a recorded request's SigV4 signature with botocore, AWS's Python implementation: the
- * request as the server received it, the headers the signature says it covers, the same time and keys.
- */
-const BOTOCORE_SIGNATURE = `
-import json, sys
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-r = json.load(sys.stdin)
-auth = r['headers']['authorization']
-fields = dict(part.strip().split('=', 1) for part in auth[len('AWS4-HMAC-SHA256 '):].split(','))
-_, date, region, service, _ = fields['Credential'].split('/')
-signed = fields['SignedHeaders'].split(';')
-request = AWSRequest(method=r['method'], url=r['base'] + r['url'], data=r['body'].encode() if r['body'] else None,
-                     headers={h: r['headers'][h] for h in signed})
-request.context['timestamp'] = r['headers']['x-amz-date']
-signer = SigV4Auth(Credentials(r['key'], r['secret'], r['headers'].get('x-amz-security-token')), service, region)
-canonical = signer.canonical_request(request)
-print(json.dumps({'signature': signer.signature(signer.string_to_sign(request, canonical), request), 'region': region, 'service': service, 'signed': signed, 'given': fields['Signature']}))
-`;
 
 const CREDENTIALS = {
   accessKeyId: 'AKIDEXAMPLE',
@@ -32,9 +10,7 @@ const CREDENTIALS = {
 };
 
 function botocore(server: RecordingServer, request: RecordedRequest, secret = CREDENTIALS.secretAccessKey) {
-  const input = JSON.stringify({ ...request, base: server.url, key: CREDENTIALS.accessKeyId, secret });
-  const out = execFileSync('python3', ['-c', BOTOCORE_SIGNATURE], { input, encoding: 'utf8' });
-  return JSON.parse(out) as { signature: string; given: string; region: string; service: string; signed: string[] };
+  return botocoreSignature(server.url, request, { accessKeyId: CREDENTIALS.accessKeyId, secretAccessKey: secret });
 }
 
 let server: RecordingServer;

@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
 import { freePort, NODE, ROOT, startProcess, tempDir } from '../../harness/processes';
-import { listen } from '../../local/stand-ins/listen';
 import { startRecordingServer } from '../client/recording-server';
+import { startCloudFormation } from '../support/aws-stand-ins';
 
 /**
  * The optiinfra CLI as a user runs it: a process of its own against `npm start`'s runtime (with its
@@ -20,36 +19,6 @@ async function optiinfra(args: string[], env: Record<string, string> = {}) {
   proc.child.stderr?.on('data', (c: Buffer) => void (stderr += c.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => proc.child.once('exit', resolve));
   return { code, stdout, stderr };
-}
-
-/** A CloudFormation stand-in answering DescribeStacks (the Query protocol) with one stack whose ApiUrl is `apiUrl`. */
-async function startCloudFormation(stackName: string, apiUrl: string) {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => void (body += c.toString('utf8')));
-    req.on('end', () => {
-      requests.push(body);
-      const asked = new URLSearchParams(body).get('StackName');
-      res.setHeader('content-type', 'text/xml');
-      if (asked !== stackName) {
-        res.statusCode = 400;
-        return res.end(
-          `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${asked} does not exist</Message></Error><RequestId>r1</RequestId></ErrorResponse>`,
-        );
-      }
-      res.end(
-        `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
-          `<StackName>${stackName}</StackName><StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/${stackName}/1</StackId>` +
-          `<CreationTime>2026-12-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>` +
-          `<member><OutputKey>ExpressStateMachineArn</OutputKey><OutputValue>arn:x</OutputValue></member>` +
-          `<member><OutputKey>ApiUrl</OutputKey><OutputValue>${apiUrl}</OutputValue></member>` +
-          `</Outputs></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></DescribeStacksResponse>`,
-      );
-    });
-  });
-  const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 let orchestrator: LocalOrchestrator;

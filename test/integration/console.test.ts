@@ -6,6 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
+import { runCli } from '../../packages/cli/src/index';
 
 const TOKEN = 'console-it-token-0123456789';
 let orch: LocalOrchestrator;
@@ -70,5 +71,70 @@ describe('the console on the local runtime', () => {
       error: 'minutes must be a whole number from 1 to 180, given once, such as ?minutes=60 (got "500")',
       code: 'bad_request',
     });
+  });
+});
+
+/** `optiinfra console --api` in-process: the page served by the CLI, its calls forwarded to this runtime. */
+async function cliConsole(args: string[]) {
+  const stop = new AbortController();
+  const lines: string[] = [];
+  const io = {
+    out: (t: string) => lines.push(t),
+    err: (t: string) => lines.push(t),
+    progress() {},
+    endProgress() {},
+    stderrIsTty: false,
+    now: Date.now,
+  };
+  const exit = runCli(['console', '--api', orch.url, '--port', '0', ...args], {}, io, stop.signal);
+  for (let i = 0; i < 200 && !lines.some((l) => l.startsWith('Console ')); i++) await new Promise((r) => setTimeout(r, 50));
+  const url = /^Console (http:\/\/127\.0\.0\.1:\d+)\/ui\/ -> /.exec(lines.find((l) => l.startsWith('Console ')) ?? '')?.[1];
+  if (!url) throw new Error(`optiinfra console did not start: ${lines.join('\n')}`);
+  return { url, lines, stop: async () => (stop.abort(), exit) };
+}
+
+describe('optiinfra console --api against the local runtime', () => {
+  it("forwards the page's token when given none, so the page asks for it as on the runtime itself", async () => {
+    const proxy = await cliConsole([]);
+    try {
+      expect(proxy.lines[0]).toBe(`Console ${proxy.url}/ui/ -> ${orch.url}/ (with the page's own token, if any)`);
+      const refused = await fetch(`${proxy.url}/agents`);
+      expect([refused.status, refused.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+      const agents = await fetch(`${proxy.url}/agents`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(agents.status).toBe(200);
+      // The runtime's own recorder answers GET /ui/metrics, through the proxy.
+      const metrics = await fetch(`${proxy.url}/ui/metrics?minutes=15`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect([metrics.status, ((await metrics.json()) as { source: string }).source]).toEqual([200, 'local']);
+      expect((await fetch(`${proxy.url}/ui/`)).status).toBe(200);
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
+  });
+
+  it("sends --token with every call, and gives back the runtime's answers as they are", async () => {
+    const proxy = await cliConsole(['--token', TOKEN]);
+    try {
+      const origin = proxy.url;
+      const listed = await fetch(`${proxy.url}/tasks?limit=5`);
+      expect(listed.status).toBe(200);
+      // No agent runs here: the runtime refuses a submit with its reason, and the page shows it.
+      const task = JSON.stringify({ task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: '1' } });
+      const submitted = await fetch(`${proxy.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'console-cli-1', origin },
+        body: task,
+      });
+      const direct = await fetch(`${orch.url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'console-cli-2', authorization: `Bearer ${TOKEN}` },
+        body: task,
+      });
+      expect(submitted.status).toBe(503);
+      expect(await submitted.json()).toEqual(await direct.json());
+      const cancel = await fetch(`${proxy.url}/tasks/00000000-0000-4000-8000-000000000000`, { method: 'DELETE', headers: { origin } });
+      expect([cancel.status, ((await cancel.json()) as { code: string }).code]).toEqual([404, 'task_not_found']);
+    } finally {
+      expect(await proxy.stop()).toBe(0);
+    }
   });
 });

@@ -160,6 +160,7 @@ export async function runCommand(command: Command, context: CommandContext): Pro
     }
     case 'help':
     case 'version':
-      throw new Error(`${command.name} needs no client`);
+    case 'console':
+      throw new Error(`${command.name} runs without a client (run-cli.ts)`);
   }
 }

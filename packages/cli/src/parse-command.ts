@@ -28,6 +28,7 @@ export type Command =
   | { name: 'task'; id: string }
   | { name: 'cancel'; id: string }
   | { name: 'agents'; type?: string; status?: AgentStatus }
+  | { name: 'console'; port: number }
   | { name: 'help'; topic?: string }
   | { name: 'version' };
 
@@ -57,7 +58,11 @@ const COMMAND_OPTIONS = {
   task: {},
   cancel: {},
   agents: { status: { type: 'string' }, type: { type: 'string', short: 't' } },
+  console: { port: { type: 'string' } },
 } as const;
+
+/** `optiinfra console`'s default port: the local runtime has 8080. */
+export const CONSOLE_DEFAULT_PORT = 8090;
 
 type CommandName = keyof typeof COMMAND_OPTIONS;
 const isCommandName = (name: string): name is CommandName => Object.hasOwn(COMMAND_OPTIONS, name);
@@ -172,6 +177,11 @@ function toCommand(name: CommandName, values: Record<string, unknown>, positiona
     case 'task':
     case 'cancel':
       return { name, id: oneId(name, positionals) };
+    case 'console': {
+      const port = integer('port', str('port'), '8090') ?? CONSOLE_DEFAULT_PORT;
+      if (port < 0 || port > 65_535) throw new UsageError(`--port must be from 0 to 65535 (got ${port}); 0 picks a free one`, name);
+      return { name, port };
+    }
   }
 }
 
@@ -187,10 +197,10 @@ export function parseCommand(argv: string[]): ParsedCommand {
   if (name === undefined) {
     if (rest.includes('--version')) return { command: { name: 'version' }, global: { json: false } };
     if (rest.length === 0 || rest.includes('--help') || rest.includes('-h')) return { command: { name: 'help' }, global: { json: false } };
-    throw new UsageError('missing command: one of run, tasks, task, cancel, agents (optiinfra --help lists them)');
+    throw new UsageError('missing command: one of run, tasks, task, cancel, agents, console (optiinfra --help lists them)');
   }
   if (!isCommandName(name))
-    throw new UsageError(`unknown command "${name}": use one of run, tasks, task, cancel, agents (optiinfra --help)`);
+    throw new UsageError(`unknown command "${name}": use one of run, tasks, task, cancel, agents, console (optiinfra --help)`);
   const { values, positionals } = parseArgsOrUsage(name, rest);
   if (values.help) return { command: { name: 'help', topic: name }, global: { json: false } };
   const global: GlobalOptions = {

@@ -2,6 +2,7 @@ import { CLIENT_VERSION, createClient } from '@optiinfra/client';
 import { type CliIo, runCommand } from './commands.js';
 import { errorLine, EXIT, exitCodeOf } from './exit-codes.js';
 import { type GlobalOptions, parseCommand } from './parse-command.js';
+import { consoleTarget, runConsole } from './console-command.js';
 import { apiUrlOfStack } from './stack-api-url.js';
 import { helpText } from './usage.js';
 
@@ -32,12 +33,13 @@ export async function runCli(argv: string[], env: CliEnv, io: CliIo, signal?: Ab
     if (command.name === 'help') {
       const text = helpText(command.topic);
       if (text === undefined) {
-        io.err(`optiinfra: no help for "${command.topic}": use one of run, tasks, task, cancel, agents`);
+        io.err(`optiinfra: no help for "${command.topic}": use one of run, tasks, task, cancel, agents, console`);
         return EXIT.usage;
       }
       io.out(text);
       return EXIT.ok;
     }
+    if (command.name === 'console') return await runConsole(command.port, await consoleTarget(global, env, DEFAULT_API_URL), io, signal);
     const client = await connect(global, env);
     return await runCommand(command, { client, io, json: global.json, ...(signal ? { signal } : {}) });
   } catch (err) {

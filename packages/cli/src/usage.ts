@@ -28,6 +28,7 @@ Commands:
   task <id>                              show a task and why its agent was chosen
   cancel <id>                            cancel an unfinished task
   agents                                 list agents with their load and health
+  console                                the web console on this machine, against the API
 
 ${CONNECTION}
 
@@ -65,6 +66,17 @@ Cancels a task that has not ended (an agent working on an accepted task is told 
 
 ${CONNECTION}`,
   agents: `Usage: optiinfra agents [--type <t>] [--status healthy|unhealthy|draining]
+
+${CONNECTION}`,
+  console: `Usage: optiinfra console [--stack <name> | --api <url>] [--port <n>]
+
+Serves the console page at http://127.0.0.1:<port>/ui/ and forwards its calls to the API: signed
+with SigV4 for a deployed stack (--stack), with --token or the page's own token otherwise. The page
+holds no AWS credentials. With --stack its metrics come from CloudWatch (GetMetricData); the
+credentials need execute-api:Invoke, cloudwatch:GetMetricData and cloudformation:DescribeStacks.
+Ctrl-C stops it.
+
+  --port <n>     the port on 127.0.0.1 (default 8090; 0 picks a free one)
 
 ${CONNECTION}`,
 };
