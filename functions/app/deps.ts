@@ -52,7 +52,10 @@ export interface AgentLimits {
 export interface TaskMetrics {
   count(name: string, agentType: string, value?: number): void;
   timing(name: string, ms: number, agentType: string): void;
-  /** A level seen now (CloudWatch keeps its maximum per minute, as the dashboard reads it). */
+  /**
+   * A level seen now, read as its maximum per minute (the dashboard's statistic): so the deployed
+   * metrics publish only what can change that maximum (functions/core/minute-maximum.ts).
+   */
   gauge(name: string, value: number, agentType: string): void;
 }
 

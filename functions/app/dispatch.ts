@@ -75,7 +75,8 @@ async function dispatchOnce(deps: StepDeps, state: WorkflowState): Promise<StepR
   const attemptDeadline = now + task.timeout_seconds * 1000;
   const choice = await chooseAgent(deps, task, now, deadline + LEASE_GRACE_MS);
   await startWoken(deps, choice.woken);
-  // Only a task that parks or leaves the queue reports it: a dispatch that never waited emits nothing.
+  // Only a task that parks or leaves the queue reports it: a dispatch that never waited emits nothing,
+  // and the metrics publish a container's first value of each minute and its new maxima, not every one.
   if (choice.waiting !== undefined) deps.metrics.gauge(TASK_METRIC.waitingTasks, choice.waiting, task.agent_type);
   if (choice.kind === 'wait') return wait(deps, task, prev, choice);
   const { agent, routing, slot } = choice;

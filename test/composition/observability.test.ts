@@ -96,3 +96,57 @@ describe('the task metrics a process listens to (the local runtime)', () => {
     expect(lines[2]).toMatchObject({ WaitingTasks: 4, AgentType: 'cost' });
   });
 });
+
+describe('the WaitingTasks gauge in the EMF lines', () => {
+  const emfLines = () =>
+    written
+      .join('')
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { Timestamp: number } });
+
+  it("writes a line for a minute's first value and its new maxima only, stamped with the minute it was decided in; listeners see every value", async () => {
+    const minute = Date.UTC(2030, 0, 1, 12, 0);
+    vi.useFakeTimers({ toFake: ['Date'], now: minute + 1_000 });
+    try {
+      const { taskMetrics } = await chain();
+      const { onTaskMetric } = await import('../../functions/composition/observability');
+      const seen: number[] = [];
+      const stop = onTaskMetric((event) => seen.push(event.value));
+      for (const [value, at] of [
+        [3, 1_000],
+        [2, 2_000],
+        [3, 3_000],
+        [5, 4_000],
+        [1, 59_999],
+        [1, 60_000],
+        [1, 61_000],
+      ] as const) {
+        vi.setSystemTime(minute + at);
+        taskMetrics.gauge('WaitingTasks', value, 'cost');
+      }
+      taskMetrics.gauge('WaitingTasks', 1, 'planner');
+      stop();
+      expect(seen).toEqual([3, 2, 3, 5, 1, 1, 1, 1]);
+      const lines = emfLines();
+      expect(lines.map((l) => [l.WaitingTasks, l.AgentType, l._aws.Timestamp])).toEqual([
+        [3, 'cost', minute + 1_000],
+        [5, 'cost', minute + 4_000],
+        [1, 'cost', minute + 60_000],
+        [1, 'planner', minute + 61_000],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('still writes every count and timing, equal or not', async () => {
+    const { taskMetrics } = await chain();
+    for (let i = 0; i < 3; i++) {
+      taskMetrics.count('TasksSubmitted', 'cost');
+      taskMetrics.timing('QueueWait', 120, 'cost');
+    }
+    expect(emfLines()).toHaveLength(6);
+  });
+});
