@@ -54,7 +54,7 @@ function blocksOf(file: string): Block[] {
 }
 
 const ALL = DOCS.flatMap(blocksOf);
-const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'ts client', 'text'];
+const KNOWN_INFO = ['bash', 'bash secured', 'bash start', 'bash dev', 'bash aws', 'console', 'python', 'ts', 'ts client', 'text', 'json'];
 const where = (b: Block) => `${b.file}:${b.line}`;
 const LOCAL_URL = 'http://127.0.0.1:8080';
 
@@ -403,6 +403,12 @@ describe.each(DOCS)('%s', (file) => {
         it(`${name}: the client example, run by test/integration/cli.test.ts`, () => {
           expect(read('test/integration/cli.test.ts')).toContain(file);
           report.push(`  checked  ${where(block)} (ts client): run by test/integration/cli.test.ts`);
+        });
+        break;
+      case 'json':
+        it(`${name}: parses as JSON`, () => {
+          expect(() => JSON.parse(block.body), `${where(block)}: not JSON`).not.toThrow();
+          report.push(`  checked  ${where(block)} (json): parses`);
         });
         break;
       case 'ts':
