@@ -465,3 +465,28 @@ async function runSdkExample(block: Block): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
+
+/** Runs after every block (a file's tests run in order): what the walkthrough's tasks left in the feed and the console's list. */
+describe("the walkthrough's tasks", () => {
+  it('each appear in the feed that npm start prints and in the list the console reads', async () => {
+    const listed = await call<{ tasks: Array<{ task_id: string; status: string }> }>(main.url, 'GET', '/tasks?limit=100');
+    expect(listed.status).toBe(200);
+    const tasks = listed.body.tasks;
+    expect(tasks.length).toBeGreaterThan(0);
+    const lines = main.proc.output().split('\n');
+    for (const { task_id: id, status } of tasks) {
+      const own = lines.filter((l) => l.includes(id));
+      expect(
+        own.some((l) => /\baccepted\b/.test(l)),
+        `the feed has no "accepted" line for ${id}`,
+      ).toBe(true);
+      const terminal = ['completed', 'failed', 'timeout', 'cancelled'].includes(status);
+      if (terminal)
+        expect(
+          own.some((l) => new RegExp(`\\b${status}\\b`).test(l)),
+          `the feed has no "${status}" line for ${id}`,
+        ).toBe(true);
+    }
+    report.push(`  checked  the feed and GET /tasks (the console's list) hold the walkthrough's ${tasks.length} tasks`);
+  });
+});
