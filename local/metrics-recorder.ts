@@ -10,6 +10,7 @@ import {
   type ConsoleMetrics,
   type ConsoleMetricsSeries,
   type ConsoleSeriesDefinition,
+  consoleMetricsSeries,
   MAX_METRICS_MINUTES,
   METRICS_PERIOD_SECONDS,
 } from '@optiinfra/contract/dashboard-metrics';
@@ -127,8 +128,7 @@ function seriesOf(definition: ConsoleSeriesDefinition, window: ReadonlyArray<[nu
     const v = valueOf(definition, bucket);
     if (v !== undefined) points.push({ t: new Date(minute * MINUTE_MS).toISOString(), v });
   }
-  const series: ConsoleMetricsSeries = { id: definition.id, label: definition.label, unit: definition.unit, points };
-  return definition.statistic === 'Sum' ? { ...series, total: points.reduce((sum, p) => sum + p.v, 0) } : series;
+  return consoleMetricsSeries(definition, points);
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   type ConsoleMetrics,
   type ConsoleMetricsSeries,
   type ConsoleSeriesDefinition,
+  consoleMetricsSeries,
   consoleSeriesExpression,
   METRICS_PERIOD_SECONDS,
 } from '@optiinfra/contract/dashboard-metrics';
@@ -71,8 +72,7 @@ function seriesOf(definition: ConsoleSeriesDefinition, results: readonly MetricR
     });
   }
   const points = [...byMinute].sort(([a], [b]) => a - b).map(([minute, v]) => ({ t: new Date(minute).toISOString(), v }));
-  const series: ConsoleMetricsSeries = { id: definition.id, label: definition.label, unit: definition.unit, points };
-  return definition.statistic === 'Sum' ? { ...series, total: points.reduce((sum, p) => sum + p.v, 0) } : series;
+  return consoleMetricsSeries(definition, points);
 }
 
 /** The answer of GET /ui/metrics made of GetMetricData's results (all pages): the same shape the local runtime answers. */

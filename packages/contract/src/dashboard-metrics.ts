@@ -153,3 +153,9 @@ export const consoleMetricsSchema = z.object({
 
 export type ConsoleMetricsSeries = z.infer<typeof consoleMetricsSeriesSchema>;
 export type ConsoleMetrics = z.infer<typeof consoleMetricsSchema>;
+
+/** A series of the answer: the definition's id, label and unit, its points oldest first, and a count's window total. */
+export function consoleMetricsSeries(definition: ConsoleSeriesDefinition, points: ConsoleMetricsSeries['points']): ConsoleMetricsSeries {
+  const series: ConsoleMetricsSeries = { id: definition.id, label: definition.label, unit: definition.unit, points };
+  return definition.statistic === 'Sum' ? { ...series, total: points.reduce((sum, p) => sum + p.v, 0) } : series;
+}
