@@ -2,8 +2,8 @@
  * What users install is what is tested here: the packages built and packed as npm publishes
  * them, installed from the tarballs into an empty project (from the npm cache when it has them), a
  * TypeScript agent written against @optiinfra/sdk and compiled there by tsc (nodenext, strict),
- * run against the local runtime, the installed `optiinfra` CLI's `run --wait` against it, and the
- * installed console's page files.
+ * run against the local runtime, the installed `optiinfra` CLI's `run --wait` and `console` against
+ * it, and the installed console's page files.
  * A file missing from a package's `files`, an import without `.js`, a declaration that does not
  * compile or a dependency left out of a package.json fails here, and nowhere else.
  */
@@ -149,5 +149,22 @@ for (const [name, file] of await consoleAssets()) console.log(name, file.type, f
       'app.css text/css; charset=utf-8 true',
     ]);
     expect(() => readFileSync(path.join(project.dir, 'node_modules', 'esbuild', 'package.json'))).toThrow();
+  });
+
+  it('runs the installed CLI: console serves the built page and forwards its calls, until Ctrl-C', async () => {
+    const cli = path.join(project.dir, 'node_modules', '.bin', 'optiinfra');
+    const proc = startProcess(cli, ['console', '--api', orchestrator!.url, '--port', '0'], {
+      PATH: `${path.dirname(NODE)}${path.delimiter}${process.env.PATH ?? ''}`,
+    });
+    try {
+      await proc.waitFor(/Ctrl-C stops it\./, 30_000);
+      const url = /Console (http:\/\/127\.0\.0\.1:\d+)\/ui\//.exec(proc.output())![1]!;
+      const page = await fetch(`${url}/ui/app.js`);
+      expect([page.status, (await page.text()).includes('data-testid')]).toEqual([200, true]);
+      const agents = (await (await fetch(`${url}/agents?type=packed`)).json()) as { count: number };
+      expect(agents.count).toBeGreaterThan(0);
+    } finally {
+      expect(await proc.stop('SIGINT')).toBe(0);
+    }
   });
 });
