@@ -7,6 +7,7 @@
  * for something the page shows, and a marker set in the page proves it was never reloaded.
  * Screenshots of each page go to test-results/console/.
  */
+import { CONSOLE_SERIES_IDS } from '@optiinfra/contract/dashboard-metrics';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, startFaultAgent } from '../../harness/agents';
@@ -14,22 +15,13 @@ import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/lo
 import { waitUntil } from '../../harness/wait';
 import { type ConsoleBrowser, type ConsolePage, startConsoleBrowser } from '../support/browser';
 import { call } from '../support/checked-call';
+import { startCliConsole } from '../support/cli-console';
 
 const TOKEN = 'console-token-0123456789abcdef';
 const BEARER = { authorization: `Bearer ${TOKEN}` };
 /** How long a check of the page waits for what it expects (vitest's expect.poll waits 1 s by default). */
 const POLL = { timeout: 20_000 };
-const METRIC_IDS = [
-  'submitted',
-  'completed',
-  'failed',
-  'timed_out',
-  'dispatch_latency_p50',
-  'dispatch_latency_p99',
-  'queue_wait_p50',
-  'queue_wait_p99',
-  'waiting_tasks',
-];
+const METRIC_IDS = CONSOLE_SERIES_IDS;
 
 let orch: LocalOrchestrator;
 let browser: ConsoleBrowser;
@@ -272,5 +264,34 @@ describe('the other pages, for a reviewer', () => {
     expect(await notReloaded(page)).toBe(true);
     await screenshot('metrics');
     expect(errors).toEqual([]);
+  });
+
+  it('works the same served by optiinfra console, which holds the token: the page never asks for one', async () => {
+    const cli = await startCliConsole(orch.url, ['--token', TOKEN]);
+    try {
+      const { page, errors, screenshot } = await browser.newPage(cli.url);
+      const sent: Array<string | undefined> = [];
+      page.on('request', (r) => {
+        if (!new URL(r.url()).pathname.startsWith('/ui/')) sent.push(r.headers().authorization);
+      });
+      await page.goto('/ui/#/tasks');
+      await page.getByTestId('tasks-page').waitFor();
+      await showing(page, 'task-status', 'completed').first().waitFor();
+      if ((await page.getByTestId('submit-form').count()) === 0) await page.evaluate("location.hash = '#/submit'");
+      await setField(page, 'submit-agent-type', 'cost');
+      if ((await page.getByTestId('submit-action').count()) > 0) await setField(page, 'submit-action', 'analyze_cost');
+      await setField(page, 'submit-parameters', JSON.stringify({ account_id: 'through-cli' }));
+      await page.getByTestId('submit-button').click();
+      await page.getByTestId('task-page').waitFor();
+      await showing(page, 'task-status', 'completed').waitFor();
+      await expect.poll(() => page.getByTestId('task-result').textContent(), POLL).toContain('through-cli');
+      await screenshot('through-optiinfra-console');
+      expect(await page.getByTestId('token-form').count()).toBe(0);
+      expect(sent.length).toBeGreaterThan(0);
+      expect(new Set(sent)).toEqual(new Set([undefined]));
+      expect(errors).toEqual([]);
+    } finally {
+      expect(await cli.stop()).toBe(0);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalOrchestrator, startLocalOrchestrator } from '../../harness/local-orchestrator';
-import { runCli } from '../../packages/cli/src/index';
+import { startCliConsole } from '../support/cli-console';
 
 const TOKEN = 'console-it-token-0123456789';
 let orch: LocalOrchestrator;
@@ -74,28 +74,9 @@ describe('the console on the local runtime', () => {
   });
 });
 
-/** `optiinfra console --api` in-process: the page served by the CLI, its calls forwarded to this runtime. */
-async function cliConsole(args: string[]) {
-  const stop = new AbortController();
-  const lines: string[] = [];
-  const io = {
-    out: (t: string) => lines.push(t),
-    err: (t: string) => lines.push(t),
-    progress() {},
-    endProgress() {},
-    stderrIsTty: false,
-    now: Date.now,
-  };
-  const exit = runCli(['console', '--api', orch.url, '--port', '0', ...args], {}, io, stop.signal);
-  for (let i = 0; i < 200 && !lines.some((l) => l.startsWith('Console ')); i++) await new Promise((r) => setTimeout(r, 50));
-  const url = /^Console (http:\/\/127\.0\.0\.1:\d+)\/ui\/ -> /.exec(lines.find((l) => l.startsWith('Console ')) ?? '')?.[1];
-  if (!url) throw new Error(`optiinfra console did not start: ${lines.join('\n')}`);
-  return { url, lines, stop: async () => (stop.abort(), exit) };
-}
-
 describe('optiinfra console --api against the local runtime', () => {
   it("forwards the page's token when given none, so the page asks for it as on the runtime itself", async () => {
-    const proxy = await cliConsole([]);
+    const proxy = await startCliConsole(orch.url, []);
     try {
       expect(proxy.lines[0]).toBe(`Console ${proxy.url}/ui/ -> ${orch.url}/ (with the page's own token, if any)`);
       const refused = await fetch(`${proxy.url}/agents`);
@@ -112,7 +93,7 @@ describe('optiinfra console --api against the local runtime', () => {
   });
 
   it("sends --token with every call, and gives back the runtime's answers as they are", async () => {
-    const proxy = await cliConsole(['--token', TOKEN]);
+    const proxy = await startCliConsole(orch.url, ['--token', TOKEN]);
     try {
       const origin = proxy.url;
       const listed = await fetch(`${proxy.url}/tasks?limit=5`);
