@@ -55,37 +55,48 @@ const UNIT = [
 ];
 
 /**
- * Seconds each slow file took in a full run on this 2-core machine. Vitest orders a run by the
- * durations it cached from the last one; on a fresh clone (as in CI) it has none and starts the
- * largest files first, so short files that take long (a restart waits out leases, a synth bundles
- * functions) would run last, alone, and stretch the run. These start first instead.
+ * Seconds each slow file took, its hooks included, in a full run on this 2-core machine. Vitest
+ * orders a run by the durations it cached from the last one; on a fresh clone (as in CI) it has
+ * none and starts the largest files first, so short files that take long (a restart waits out
+ * leases, a synth bundles functions) would run last, alone, and stretch the run. These start first
+ * instead.
  */
 const MEASURED_SECONDS: Record<string, number> = {
-  'test/integration/routing-under-load.test.ts': 22,
-  'test/integration/circuit-breaker.test.ts': 14,
-  'test/integration/restart.test.ts': 26,
-  'test/integration/runtime-settings.test.ts': 14,
-  'test/integration/fuzz.test.ts': 19,
-  'test/integration/task-routing.test.ts': 14,
-  'test/integration/redis-outage.test.ts': 12,
-  'test/integration/agent-health.test.ts': 8,
-  'test/integration/api-auth.test.ts': 7,
-  'test/integration/unstorable-results.test.ts': 9,
-  'test/integration/bad-input.test.ts': 6,
+  'test/integration/routing-under-load.test.ts': 45,
+  'test/browser/console.test.ts': 42,
+  'test/integration/task-callbacks.test.ts': 35,
+  'test/integration/task-wait.test.ts': 30,
+  'test/integration/packed-packages.test.ts': 28,
+  'test/integration/cli.test.ts': 24,
+  'test/integration/waiting.test.ts': 20,
+  'test/integration/restart.test.ts': 19,
+  'test/integration/fuzz.test.ts': 18,
+  'test/integration/runtime-settings.test.ts': 17,
+  'test/integration/task-routing.test.ts': 15,
+  'test/integration/attempts-log.test.ts': 15,
+  'test/integration/async-agents.test.ts': 15,
+  'test/integration/api-auth.test.ts': 15,
+  'test/integration/async-delivery.test.ts': 14,
+  'test/integration/live-feed.test.ts': 13,
+  'test/integration/agent-health.test.ts': 13,
+  'test/adapters/dynamo-stores.test.ts': 13,
+  'test/integration/circuit-breaker.test.ts': 12,
+  'test/sdk/example-agents.test.ts': 11,
   'test/integration/slow-uploads.test.ts': 11,
-  'test/integration/https-agents.test.ts': 12,
-  'test/integration/waiting.test.ts': 24,
-  'test/integration/private-network.test.ts': 6,
-  'test/integration/async-delivery.test.ts': 10,
-  'test/integration/async-agents.test.ts': 19,
-  'test/integration/task-wait.test.ts': 27,
-  'test/integration/task-callbacks.test.ts': 26,
-  'test/integration/packed-packages.test.ts': 13,
-  'test/integration/cli.test.ts': 11,
-  'test/integration/live-feed.test.ts': 12,
-  'test/integration/live-feed-formats.test.ts': 9,
-  'test/integration/console.test.ts': 5,
-  'test/browser/console.test.ts': 20,
+  'test/integration/unstorable-results.test.ts': 9,
+  'test/integration/redis-outage.test.ts': 9,
+  'test/integration/private-network.test.ts': 8,
+  'test/integration/live-feed-formats.test.ts': 8,
+  'test/integration/bad-input.test.ts': 8,
+  'test/integration/workflow-limits.test.ts': 6,
+  'test/integration/without-redis.test.ts': 6,
+  'test/integration/self-targets.test.ts': 6,
+  'test/integration/https-agents.test.ts': 6,
+  'test/integration/console.test.ts': 6,
+  'test/handlers/lambda-handlers.test.ts': 6,
+  'test/client/sigv4.test.ts': 6,
+  'test/adapters/task-cache-cluster.test.ts': 6,
+  'test/infra/task-workflow-engine.test.ts': 5,
 };
 
 class LongestFirstSequencer extends BaseSequencer {

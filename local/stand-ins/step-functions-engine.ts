@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine, type StateMachineDefinition } from './node22/step-functions';
 import { ApiError, failureOf, stringField, toEpochSeconds } from './step-functions-wire';
+import { validatedEngine } from './validated-engine';
 
 /** The engine itself, for tests that run a definition directly: only local/stand-ins/node22/ has the package installed. */
 export { StateMachine };
@@ -111,7 +112,7 @@ export function localExecutions(options: StepFunctionsOptions) {
       arn: m.arn,
       name: match[1]!,
       express: m.type === 'EXPRESS',
-      engine: new StateMachine(definition),
+      engine: validatedEngine(definition),
       handlers,
       waitTimeOverrides: m.waitTimeOverrides ?? {},
       retryIntervalOverrides: m.retryIntervalOverrides ?? {},

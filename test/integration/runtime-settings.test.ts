@@ -37,7 +37,9 @@ describe('ALLOWED_AGENT_NETWORKS is applied as given', () => {
  * and localSettings); here a real `npm start` shows that it stops on them before anything starts:
  * the two settings the attacker saw ignored, one the runtime owns, its own host and port, and its line format.
  */
-describe('a wrong setting stops start-up with its name and what it accepts', () => {
+// Each case is its own process that stops within seconds, most of it spent loading modules: they
+// run at once.
+describe.concurrent('a wrong setting stops start-up with its name and what it accepts', () => {
   it.each([
     [
       'ALLOWED_AGENT_NETWORKS',
