@@ -25,17 +25,20 @@ export interface ConnectionState {
   needsToken: boolean;
   /** The last 401's text, shown with the token form (a wrong token reads differently from none). */
   tokenProblem?: string;
+  /** Counts the tokens given in this tab: the pages read again at once when it changes, not at their next refresh. */
+  tokenVersion: number;
 }
 
 /** sessionStorage only: the token goes when the tab closes, and never into the URL or localStorage. */
 const TOKEN_KEY = 'optiinfra.console.token';
 
-let state: ConnectionState = { needsToken: false };
+let state: ConnectionState = { needsToken: false, tokenVersion: 0 };
 const listeners = new Set<(s: ConnectionState) => void>();
 
 function update(change: Partial<ConnectionState>): void {
   const next = { ...state, ...change };
-  if (next.unreachable === state.unreachable && next.needsToken === state.needsToken && next.tokenProblem === state.tokenProblem) return;
+  const same = (key: keyof ConnectionState) => next[key] === state[key];
+  if (same('unreachable') && same('needsToken') && same('tokenProblem') && same('tokenVersion')) return;
   state = next;
   for (const listener of listeners) listener(state);
 }
@@ -50,7 +53,7 @@ export const connection = {
 
 export function saveToken(token: string): void {
   sessionStorage.setItem(TOKEN_KEY, token.trim());
-  update({ needsToken: false, tokenProblem: undefined });
+  update({ needsToken: false, tokenProblem: undefined, tokenVersion: state.tokenVersion + 1 });
 }
 
 export interface CallOptions {

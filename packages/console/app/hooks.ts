@@ -20,11 +20,13 @@ export function pageProblem(err: unknown): string | undefined {
 
 /**
  * Reads `load` now and again every `everyMs` after each answer (never two at once), while the
- * component is shown; a new `key` (other filters) starts over at once. Keeps the last data through
+ * component is shown; a new `key` (other filters) or a new token starts over at once. Keeps the last data through
  * a failed read, so a blip does not empty the page.
  */
 export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, everyMs: number, key: string): Polled<T> {
   const [polled, setPolled] = useState<Polled<T>>({});
+  // A token just given starts over at once: the page fills in as soon as the form closes.
+  const { tokenVersion } = useConnection();
   const latest = useRef(load);
   latest.current = load;
   useEffect(() => {
@@ -45,7 +47,7 @@ export function usePoll<T>(load: (signal: AbortSignal) => Promise<T>, everyMs: n
       stop.abort();
       clearTimeout(timer);
     };
-  }, [key, everyMs]);
+  }, [key, everyMs, tokenVersion]);
   return polled;
 }
 
