@@ -12,14 +12,17 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Three checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
  * walkthrough that runs every command of the README and docs/ against a real orchestrator, `build`
  * (npm run test:build), the deployment's own `cdk synth` with bundling, validation and cdk-nag, and
- * `cost` (npm run test:cost), `npm run cost` on a few tasks against its budgets. Each takes 20 s of
- * CPU or more on a 2-core machine. `long` (npm run test:long), run by CI after them, holds the checks
- * that take minutes by nature: a 90 s asynchronous task, 1 000 asynchronous tasks in flight at once.
+ * the packages built, packed and installed as users get them, and `cost` (npm run test:cost), `npm
+ * run cost` on a few tasks against its budgets. Each takes 20 s of CPU or more on a 2-core machine.
+ * `long` (npm run test:long), run by CI after them, holds the checks that take minutes or load the
+ * machine by nature: a 90 s asynchronous task, 1 000 asynchronous tasks in flight at once, routing
+ * under load (many agents and tasks at once, an agent killed mid-task), which needs the machine to
+ * itself to measure spread and order.
  */
-const BUILD = ['test/infra/offline-synth.test.ts'];
+const BUILD = ['test/infra/offline-synth.test.ts', 'test/integration/packed-packages.test.ts'];
 const DOCS = ['test/docs/**/*.test.ts'];
 const COST = ['test/integration/cost-budget.test.ts'];
-const LONG = ['test/long/**/*.test.ts'];
+const LONG = ['test/long/**/*.test.ts', 'test/integration/routing-under-load.test.ts'];
 const IAM = ['test/iam/**/*.test.ts'];
 /** Every local runtime of the integration project records its AWS calls here; the iam project, run after it, evaluates them. */
 const RECORD_AWS_CALLS = { OPTIINFRA_RECORD_AWS_CALLS: path.join(import.meta.dirname, 'node_modules', '.cache', 'optiinfra-aws-calls') };
@@ -62,11 +65,9 @@ const UNIT = [
  * instead.
  */
 const MEASURED_SECONDS: Record<string, number> = {
-  'test/integration/routing-under-load.test.ts': 45,
   'test/browser/console.test.ts': 42,
   'test/integration/task-callbacks.test.ts': 35,
   'test/integration/task-wait.test.ts': 30,
-  'test/integration/packed-packages.test.ts': 28,
   'test/integration/cli.test.ts': 24,
   'test/integration/waiting.test.ts': 20,
   'test/integration/restart.test.ts': 19,
