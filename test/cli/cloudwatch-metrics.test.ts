@@ -26,7 +26,9 @@ describe('the GetMetricData request', () => {
     expect(byId.dispatch_latency_p99?.Expression).toBe(
       `MAX(SEARCH('{OptiInfra/Orchestrator,AgentType,service} MetricName="DispatchLatency"', 'p99', 60))`,
     );
-    expect(byId.waiting_tasks?.Expression).toBe(`SUM(SEARCH('{OptiInfra/Orchestrator,AgentType,service} MetricName="WaitingTasks"', 'Maximum', 60))`);
+    expect(byId.waiting_tasks?.Expression).toBe(
+      `SUM(SEARCH('{OptiInfra/Orchestrator,AgentType,service} MetricName="WaitingTasks"', 'Maximum', 60))`,
+    );
   });
 
   it('covers the last `minutes` whole minutes, the current one included, oldest first', () => {

@@ -407,7 +407,7 @@ describe.each(DOCS)('%s', (file) => {
         break;
       case 'json':
         it(`${name}: parses as JSON`, () => {
-          expect(() => JSON.parse(block.body), `${where(block)}: not JSON`).not.toThrow();
+          expect((): unknown => JSON.parse(block.body), `${where(block)}: not JSON`).not.toThrow();
           report.push(`  checked  ${where(block)} (json): parses`);
         });
         break;
