@@ -23,6 +23,11 @@ const BUILD = ['test/infra/offline-synth.test.ts', 'test/integration/packed-pack
 const DOCS = ['test/docs/**/*.test.ts'];
 const COST = ['test/integration/cost-budget.test.ts'];
 const LONG = ['test/long/**/*.test.ts', 'test/integration/routing-under-load.test.ts'];
+/**
+ * The fuzzing file runs in both: `npm test` sends the first 500 requests of its fixed seed's
+ * sequence (a regression check, about 10 s), `long` the first 5 000 (and 2 000 targeted ones).
+ */
+const FUZZ = 'test/integration/fuzz.test.ts';
 const IAM = ['test/iam/**/*.test.ts'];
 /** Every local runtime of the integration project records its AWS calls here; the iam project, run after it, evaluates them. */
 const RECORD_AWS_CALLS = { OPTIINFRA_RECORD_AWS_CALLS: path.join(import.meta.dirname, 'node_modules', '.cache', 'optiinfra-aws-calls') };
@@ -71,7 +76,7 @@ const MEASURED_SECONDS: Record<string, number> = {
   'test/integration/cli.test.ts': 24,
   'test/integration/waiting.test.ts': 20,
   'test/integration/restart.test.ts': 19,
-  'test/integration/fuzz.test.ts': 18,
+  'test/integration/fuzz.test.ts': 8,
   'test/integration/runtime-settings.test.ts': 17,
   'test/integration/task-routing.test.ts': 15,
   'test/integration/attempts-log.test.ts': 15,
@@ -155,7 +160,7 @@ export default defineConfig({
       { extends: true, test: { name: 'iam', include: IAM, env: RECORD_AWS_CALLS, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'build', include: BUILD } },
       { extends: true, test: { name: 'cost', include: COST } },
-      { extends: true, test: { name: 'long', include: LONG } },
+      { extends: true, test: { name: 'long', include: [...LONG, FUZZ], env: { FUZZ_RUNS: '5000' } } },
       { extends: true, test: { name: 'docs', include: DOCS, globalSetup: ['test/support/global-setup.ts'] } },
     ],
   },
