@@ -6,10 +6,10 @@
  * (reservoir sampling), so memory stays flat however many tasks run.
  */
 import {
-  CONSOLE_SERIES,
   type ConsoleMetrics,
   type ConsoleMetricsSeries,
   type ConsoleSeriesDefinition,
+  consoleMetricsAnswer,
   consoleMetricsSeries,
   MAX_METRICS_MINUTES,
   METRICS_PERIOD_SECONDS,
@@ -75,13 +75,7 @@ export class MetricsRecorder {
     const last = Math.floor(now / MINUTE_MS);
     this.prune(last);
     const window = [...this.buckets].filter(([minute]) => minute > last - minutes);
-    return {
-      source: 'local',
-      minutes,
-      period_seconds: METRICS_PERIOD_SECONDS,
-      end: new Date(now).toISOString(),
-      series: CONSOLE_SERIES.map((definition) => seriesOf(definition, window)),
-    };
+    return consoleMetricsAnswer('local', minutes, now, (definition) => seriesOf(definition, window));
   }
 
   private bucket(minute: number): Bucket {

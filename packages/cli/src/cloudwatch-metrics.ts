@@ -3,6 +3,7 @@ import {
   type ConsoleMetrics,
   type ConsoleMetricsSeries,
   type ConsoleSeriesDefinition,
+  consoleMetricsAnswer,
   consoleMetricsSeries,
   consoleSeriesExpression,
   METRICS_PERIOD_SECONDS,
@@ -77,13 +78,7 @@ function seriesOf(definition: ConsoleSeriesDefinition, results: readonly MetricR
 
 /** The answer of GET /ui/metrics made of GetMetricData's results (all pages): the same shape the local runtime answers. */
 export function consoleMetricsOf(results: readonly MetricResult[], minutes: number, now: number): ConsoleMetrics {
-  return {
-    source: 'cloudwatch',
-    minutes,
-    period_seconds: METRICS_PERIOD_SECONDS,
-    end: new Date(now).toISOString(),
-    series: CONSOLE_SERIES.map((definition) => seriesOf(definition, results)),
-  };
+  return consoleMetricsAnswer('cloudwatch', minutes, now, (definition) => seriesOf(definition, results));
 }
 
 /** Why a result is not whole, for the console's stderr (a Forbidden query, an internal error): undefined when all are. */

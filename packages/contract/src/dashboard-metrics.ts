@@ -159,3 +159,19 @@ export function consoleMetricsSeries(definition: ConsoleSeriesDefinition, points
   const series: ConsoleMetricsSeries = { id: definition.id, label: definition.label, unit: definition.unit, points };
   return definition.statistic === 'Sum' ? { ...series, total: points.reduce((sum, p) => sum + p.v, 0) } : series;
 }
+
+/** The answer of `GET /ui/metrics` at `now`: every series of the console, in its order, made by `seriesOf`. */
+export function consoleMetricsAnswer(
+  source: ConsoleMetrics['source'],
+  minutes: number,
+  now: number,
+  seriesOf: (definition: ConsoleSeriesDefinition) => ConsoleMetricsSeries,
+): ConsoleMetrics {
+  return {
+    source,
+    minutes,
+    period_seconds: METRICS_PERIOD_SECONDS,
+    end: new Date(now).toISOString(),
+    series: CONSOLE_SERIES.map(seriesOf),
+  };
+}
