@@ -7,6 +7,9 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE, type Proc, startProcess } from '../../harness/processes';
+import { waitUntil } from '../../harness/wait';
+import { listen } from '../../local/stand-ins/listen';
+import { startConsoleProxy } from '../../packages/cli/src/console-proxy';
 import { botocoreSignature } from '../client/botocore-signature';
 import { type RecordingServer, startRecordingServer } from '../client/recording-server';
 import { startCloudFormation, startCloudWatch } from '../support/aws-stand-ins';
@@ -167,5 +170,53 @@ describe('optiinfra console --stack', () => {
   it('stops on Ctrl-C with exit code 0', async () => {
     const code = await cli.stop('SIGINT');
     expect(code).toBe(0);
+  });
+});
+
+describe('the console proxy (in-process), against an API that hangs or is gone', () => {
+  it('ends the call to the API when the page stops waiting, and says so when the API cannot be reached', async () => {
+    const arrived: string[] = [];
+    const closed: string[] = [];
+    const hanging = http.createServer((req) => {
+      arrived.push(req.url ?? '');
+      req.once('close', () => closed.push(req.url ?? ''));
+    });
+    const port = await listen(hanging);
+    const warnings: string[] = [];
+    const proxy = await startConsoleProxy({
+      apiUrl: new URL(`http://127.0.0.1:${port}`),
+      assets: new Map(),
+      port: 0,
+      warn: (l) => warnings.push(l),
+    });
+    try {
+      const leaving = new AbortController();
+      const waiting = fetch(`${proxy.url}/tasks/t-1?wait=20`, { signal: leaving.signal }).catch((err: unknown) => err);
+      await waitUntil(
+        'the API got the long poll',
+        () => arrived,
+        (a) => a.length === 1,
+        { timeoutMs: 5_000 },
+      );
+      expect(closed).toEqual([]);
+      leaving.abort();
+      expect(await waiting).toBeInstanceOf(Error);
+      await waitUntil(
+        'the API saw its call end',
+        () => closed,
+        (c) => c.includes('/tasks/t-1?wait=20'),
+        { timeoutMs: 5_000 },
+      );
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+      const gone = await fetch(`${proxy.url}/agents`);
+      expect(gone.status).toBe(502);
+      expect(((await gone.json()) as { error: string }).error).toBe(
+        `could not reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running, and is the URL right?`,
+      );
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -106,10 +106,15 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<{
     else if (req.headers.authorization) headers.authorization = req.headers.authorization;
     let answer: Response;
     let text: ArrayBuffer;
+    // A page that leaves (another task opened during a 20 s long poll) ends the call it was waiting on.
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
     try {
-      answer = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs) });
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), gone.signal]);
+      answer = await fetch(url, { method, headers, ...(body === undefined ? {} : { body }), signal });
       text = await answer.arrayBuffer();
     } catch (err) {
+      if (gone.signal.aborted) return;
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
       const code = (cause as { code?: unknown }).code;
       const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
