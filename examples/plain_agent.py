@@ -267,6 +267,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
                         help="registration token for an orchestrator started with FLEET_TOKENS")
     parser.add_argument("--capabilities", default=env.get("AGENT_CAPABILITIES"),
                         help="comma-separated task types to offer (default: every task type this agent handles)")
+    parser.add_argument("--log-format", choices=["text", "json"], default=(env.get("LOG_FORMAT") or "text").lower(),
+                        help="text (the local runtime's line format) or json (one JSON object per line)")
     parser.add_argument("--delay-ms", type=int, default=int(env.get("WORK_DELAY_MS", "200")),
                         help="simulated work for analyze_cost")
     parser.add_argument("--register-timeout", type=float, default=float(env.get("REGISTER_TIMEOUT_SECONDS", "60")),
@@ -274,10 +276,38 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class LineFormatter(logging.Formatter):
+    """The local runtime's line format: time of day, who speaks (the agent's name), a level for a
+    warning or an error, the message; or, for --log-format json, one JSON object per line with the
+    runtime's fields (time in UTC, level, source, event, message)."""
+
+    def __init__(self, source: str, json_lines: bool) -> None:
+        super().__init__()
+        self.source = source
+        self.json_lines = json_lines
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = "error" if record.levelno >= logging.ERROR else "warn" if record.levelno >= logging.WARNING \
+            else "debug" if record.levelno < logging.INFO else "info"
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        if self.json_lines:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + ".%03dZ" % int(record.msecs)
+            return json.dumps({"time": stamp, "level": level, "source": self.source, "event": "log", "message": message})
+        parts = [time.strftime("%H:%M:%S", time.localtime(record.created)) + ".%03d" % int(record.msecs),
+                 self.source.ljust(12)]
+        if level in ("warn", "error"):
+            parts.append(level.upper())
+        parts.append(message)
+        return "  ".join(parts)
+
+
 def main(argv: List[str]) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = parse_args(argv)
+    output = logging.StreamHandler(sys.stderr)
+    output.setFormatter(LineFormatter(args.name, args.log_format == "json"))
+    logging.basicConfig(level=logging.INFO, handlers=[output])
     handler = build_handler(args.port, args.delay_ms / 1000.0)
     capabilities = [c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities \
         else list(handler.task_handlers.keys())

@@ -109,5 +109,40 @@ describe('examples/plain_agent.py (standard-library Python, seed protocol only)'
 
     expect(await proc.stop('SIGTERM')).toBe(0);
     expect(fake.callsTo('DELETE', new RegExp(`^/agents/${agentId}$`))).toHaveLength(1);
+
+    // Its lines have the local runtime's format: time of day, its name, a level for an error, the message.
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('READY ') && !l.startsWith(' ') && !l.startsWith('Traceback'));
+    expect(
+      lines.some((l) => /^\d{2}:\d{2}:\d{2}\.\d{3} {2}plain-agent-test {2}Registered as /.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
+    expect(lines.find((l) => l.includes('Task execution failed: t-3'))).toMatch(
+      /^\d{2}:\d{2}:\d{2}\.\d{3} {2}plain-agent-test {2}ERROR {2}/,
+    );
+    for (const line of lines.filter((l) => /^\d{2}:/.test(l)))
+      expect(line).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{3} {2}plain-agent-test {2}((ERROR|WARN) {2})?\S/);
+  });
+
+  it('writes JSON lines with the runtime fields under --log-format json', async () => {
+    const fake = new FakeOrchestrator();
+    await fake.listen();
+    cleanups.push(() => fake.close());
+    const proc = startProcess('python3', [
+      'examples/plain_agent.py',
+      ...['--name', 'plain-json', '--port', String(await freePort()), '--orchestrator', fake.url, '--log-format', 'json'],
+    ]);
+    cleanups.push(() => proc.stop());
+    await proc.waitFor(/READY /, 20_000);
+    const registered = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => String(r.message).startsWith('Registered as '));
+    expect(registered).toMatchObject({ level: 'info', source: 'plain-json', event: 'log' });
+    expect(registered?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 });
