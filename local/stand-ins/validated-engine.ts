@@ -10,9 +10,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StateMachine, type StateMachineDefinition } from './node22/step-functions';
+import { LOCAL_CACHE_DIR as CACHE_DIR } from '../cache-dir';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'optiinfra');
 const ENGINE_PACKAGE = path.join(import.meta.dirname, 'node22', 'node_modules', 'aws-local-stepfunctions', 'package.json');
 
 /** The engine's version, or undefined when it cannot be read (then every definition is validated). */

@@ -13,11 +13,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CfnTemplate } from './cfn-template';
+import { LOCAL_CACHE_DIR as CACHE_DIR } from '../cache-dir';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** What the template is made from: lib/ builds it and imports functions/ (routes, table keys, limits). */
 const INPUTS = ['lib', 'functions', 'local/template/synthesize.ts', 'package-lock.json'];
-const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'optiinfra');
 
 function filesUnder(relative: string): string[] {
   const absolute = path.join(ROOT, relative);
