@@ -212,7 +212,7 @@ describe('the console proxy (in-process), against an API that hangs or is gone',
       const gone = await fetch(`${proxy.url}/agents`);
       expect(gone.status).toBe(502);
       expect(((await gone.json()) as { error: string }).error).toBe(
-        `could not reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running, and is the URL right?`,
+        `could not reach the API at http://127.0.0.1:${port} (ECONNREFUSED); is it running, and is the URL right?`,
       );
       expect(warnings).toHaveLength(1);
     } finally {

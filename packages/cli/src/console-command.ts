@@ -1,9 +1,7 @@
-import { regionOfApiUrl, type RequestSigner, sigv4Signer } from '@optiinfra/client';
+import { apiEndpoint, type ClientOptions, type RequestSigner } from '@optiinfra/client';
 import { consoleAssets } from '@optiinfra/console';
 import type { CliIo } from './commands.js';
 import { EXIT } from './exit-codes.js';
-import type { GlobalOptions } from './parse-command.js';
-import { apiUrlOfStack } from './stack-api-url.js';
 import { UsageError } from './usage.js';
 import { cloudWatchMetrics } from './cloudwatch-source.js';
 import { startConsoleProxy } from './console-proxy.js';
@@ -18,33 +16,15 @@ export interface ConsoleTarget {
   auth: string;
 }
 
-function urlOf(text: string, source: string): URL {
-  try {
-    return new URL(text);
-  } catch {
-    throw new UsageError(`${source} must be a URL such as http://127.0.0.1:8080 (got ${JSON.stringify(text.slice(0, 100))})`, 'console');
-  }
-}
-
 /**
- * Where the console's calls go and how they are signed: a stack's ApiUrl (or an execute-api URL)
- * with SigV4 and CloudWatch metrics; any other URL with the bearer token, and its own /ui/metrics.
+ * Where the console's calls go and how, decided as the client decides for its own calls: a signed
+ * API (a stack, an execute-api URL) with CloudWatch metrics; any other with the bearer token (or the
+ * page's own), and its own /ui/metrics.
  */
-export async function consoleTarget(
-  global: GlobalOptions,
-  env: Record<string, string | undefined>,
-  defaultApiUrl: string,
-): Promise<ConsoleTarget> {
-  const apiUrl = global.stack
-    ? urlOf(await apiUrlOfStack(global.stack, global.region), `stack ${global.stack}'s ApiUrl`)
-    : urlOf(global.api ?? env.OPTIINFRA_API_URL ?? defaultApiUrl, global.api ? '--api' : 'OPTIINFRA_API_URL');
-  if (global.stack || regionOfApiUrl(apiUrl)) {
-    const region = global.region ?? regionOfApiUrl(apiUrl) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-    if (!region) throw new UsageError(`no AWS region to sign calls to ${apiUrl.origin} for: pass --region or set AWS_REGION`, 'console');
-    return { apiUrl, signer: sigv4Signer({ region }), metricsRegion: region, auth: `signed with SigV4 (${region})` };
-  }
-  const token = global.token ?? env.OPTIINFRA_API_TOKEN;
-  if (token) return { apiUrl, token, auth: 'with the bearer token' };
+export function consoleTarget(options: ClientOptions): ConsoleTarget {
+  const { url: apiUrl, signer, region } = apiEndpoint(options);
+  if (signer) return { apiUrl, signer, metricsRegion: region!, auth: `signed with SigV4 (${region})` };
+  if (options.token) return { apiUrl, token: options.token, auth: 'with the bearer token' };
   return { apiUrl, auth: "with the page's own token, if any" };
 }
 

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestSigner } from '@optiinfra/client';
-import { type ConsoleAssets, CONSOLE_SECURITY_HEADERS, consoleServer, isConsolePath } from '@optiinfra/console';
+import getRawBody from 'raw-body';
+import { type RequestSigner, unreachableMessage } from '@optiinfra/client';
+import { type ConsoleAssets, CONSOLE_SECURITY_HEADERS, consoleServer, isConsolePath, sendConsoleJson } from '@optiinfra/console';
 import type { ConsoleMetrics } from '@optiinfra/contract/dashboard-metrics';
 
 /** How `optiinfra console` reaches the API and what it serves. */
@@ -41,21 +42,7 @@ const ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after', 'www-aut
 const MAX_BODY_BYTES = 1_048_576;
 const DEFAULT_TIMEOUT_MS = 35_000;
 
-function send(res: http.ServerResponse, status: number, error: string, code: string): void {
-  res.writeHead(status, { ...CONSOLE_SECURITY_HEADERS, 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ error, code }));
-}
-
-async function readBody(req: http.IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+const send = (res: http.ServerResponse, status: number, error: string, code: string) => sendConsoleJson(res, status, { error, code });
 
 /**
  * Only the page on this machine may use the proxy's credentials. A Host other than the proxy's own
@@ -87,14 +74,17 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<{
   let port = options.port;
 
   async function forward(req: http.IncomingMessage, res: http.ServerResponse, method: string, pathAndQuery: string): Promise<void> {
-    const body = method === 'POST' ? await readBody(req) : undefined;
-    if (method === 'POST' && body === undefined)
-      return send(
-        res,
-        413,
-        `the request body is over ${MAX_BODY_BYTES} bytes: keep large inputs elsewhere and pass a reference`,
-        'payload_too_large',
-      );
+    let body: string | undefined;
+    if (method === 'POST') {
+      try {
+        body = await getRawBody(req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'entity.too.large')
+          return send(res, 400, 'the request body could not be read to its end; send it again', 'bad_request');
+        const problem = `the request body is over ${MAX_BODY_BYTES} bytes: keep large inputs elsewhere and pass a reference`;
+        return send(res, 413, problem, 'payload_too_large');
+      }
+    }
     const url = new URL(base + pathAndQuery, options.apiUrl);
     let headers: Record<string, string> = {};
     for (const name of REQUEST_HEADERS) {
@@ -115,13 +105,10 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<{
       text = await answer.arrayBuffer();
     } catch (err) {
       if (gone.signal.aborted) return;
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-      const code = (cause as { code?: unknown }).code;
-      const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       const line = timedOut
         ? `the API at ${url.origin} did not answer ${method} ${url.pathname} within ${timeoutMs} ms`
-        : `could not reach the API at ${url.origin} (${why}): is it running, and is the URL right?`;
+        : unreachableMessage(url, err);
       options.warn?.(line);
       return send(res, timedOut ? 504 : 502, line, timedOut ? 'gateway_timeout' : 'bad_gateway');
     }

@@ -1,4 +1,4 @@
-import { CLIENT_VERSION, createClient } from '@optiinfra/client';
+import { CLIENT_VERSION, type ClientOptions, createClient } from '@optiinfra/client';
 import { type CliIo, runCommand } from './commands.js';
 import { errorLine, EXIT, exitCodeOf } from './exit-codes.js';
 import { type GlobalOptions, parseCommand } from './parse-command.js';
@@ -11,15 +11,16 @@ export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
 
 export type CliEnv = Record<string, string | undefined>;
 
-async function connect(global: GlobalOptions, env: CliEnv) {
-  if (global.stack) {
-    // A deployed stack's API takes only SigV4-signed calls (or JWTs): sign with the default credential chain.
-    const apiUrl = await apiUrlOfStack(global.stack, global.region);
-    return createClient({ apiUrl, sigv4: true, ...(global.region ? { region: global.region } : {}) });
-  }
-  const apiUrl = global.api ?? env.OPTIINFRA_API_URL ?? DEFAULT_API_URL;
+/**
+ * Where the API is and how to authenticate, from the command line and the environment: a stack's
+ * ApiUrl signed with SigV4 (or JWTs), else --api / OPTIINFRA_API_URL / npm start's with a bearer token.
+ */
+export async function apiOptions(global: GlobalOptions, env: CliEnv): Promise<ClientOptions> {
+  const region = global.region ? { region: global.region } : {};
+  // A deployed stack's API takes only SigV4-signed calls (or JWTs): sign with the default credential chain.
+  if (global.stack) return { apiUrl: await apiUrlOfStack(global.stack, global.region), sigv4: true, ...region };
   const token = global.token ?? env.OPTIINFRA_API_TOKEN;
-  return createClient({ apiUrl, ...(token ? { token } : {}), ...(global.region ? { region: global.region } : {}) });
+  return { apiUrl: global.api ?? env.OPTIINFRA_API_URL ?? DEFAULT_API_URL, ...(token ? { token } : {}), ...region };
 }
 
 /** The whole CLI, minus the process: parses argv, runs the command, and answers its exit code. */
@@ -39,8 +40,9 @@ export async function runCli(argv: string[], env: CliEnv, io: CliIo, signal?: Ab
       io.out(text);
       return EXIT.ok;
     }
-    if (command.name === 'console') return await runConsole(command.port, await consoleTarget(global, env, DEFAULT_API_URL), io, signal);
-    const client = await connect(global, env);
+    const options = await apiOptions(global, env);
+    if (command.name === 'console') return await runConsole(command.port, consoleTarget(options), io, signal);
+    const client = createClient(options);
     return await runCommand(command, { client, io, json: global.json, ...(signal ? { signal } : {}) });
   } catch (err) {
     if (signal?.aborted && err === signal.reason) {

@@ -49,12 +49,27 @@ function parseApiUrl(apiUrl: string): URL {
   return url;
 }
 
-function signerFor(url: URL, options: ClientOptions): RequestSigner | undefined {
+/** Where the calls go and how they are signed, as a client with these options would send them. */
+export interface ApiEndpoint {
+  url: URL;
+  /** Present when the calls are signed with SigV4 (an execute-api URL, or `sigv4: true`). */
+  signer?: RequestSigner;
+  /** The region signed for, with the signer. */
+  region?: string;
+}
+
+/**
+ * The endpoint of `options`: the URL checked, and the SigV4 signer when the calls are signed (an
+ * execute-api host, or `sigv4: true`). Throws ConfigurationError before any call. `optiinfra
+ * console` forwards the page's calls with it, signed exactly as the client signs its own.
+ */
+export function apiEndpoint(options: Pick<ClientOptions, 'apiUrl' | 'sigv4' | 'region' | 'credentials'>): ApiEndpoint {
+  const url = parseApiUrl(options.apiUrl);
   const onAws = regionOfApiUrl(url) !== undefined;
-  if (!(options.sigv4 ?? onAws)) return undefined;
+  if (!(options.sigv4 ?? onAws)) return { url };
   const region = options.region ?? regionOfApiUrl(url) ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new ConfigurationError(`no region to sign requests to ${url.origin} for: pass region, or set AWS_REGION`);
-  return sigv4Signer({ region, ...(options.credentials ? { credentials: options.credentials } : {}) });
+  return { url, region, signer: sigv4Signer({ region, ...(options.credentials ? { credentials: options.credentials } : {}) }) };
 }
 
 const withSignal = (options: CallOptions | undefined): Pick<HttpCall, 'signal'> => (options?.signal ? { signal: options.signal } : {});
@@ -66,9 +81,8 @@ function idempotencyHeaders(key: string | false | undefined): Record<string, str
 
 /** Creates a client. Nothing is sent until a method is called; SigV4's AWS modules load on the first signed request. */
 export function createClient(options: ClientOptions): OptiinfraClient {
-  const apiUrl = parseApiUrl(options.apiUrl);
+  const { url: apiUrl, signer } = apiEndpoint(options);
   const requestTimeoutMs = options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs;
-  const signer = signerFor(apiUrl, options);
   const transport = new HttpTransport({
     apiUrl,
     ...(options.token ? { token: options.token } : {}),

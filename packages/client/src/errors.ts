@@ -32,6 +32,14 @@ export class ApiError extends OptiinfraError {
 /** No answer from the API: the connection failed, was reset, or no answer came within the request timeout. */
 export class NetworkError extends OptiinfraError {}
 
+/** Why `fetch` got no answer from `url`, in the words of a NetworkError (the client's, `optiinfra console`'s 502). */
+export function unreachableMessage(url: URL, err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  const code = (cause as { code?: unknown }).code;
+  const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
+  return `could not reach the API at ${url.origin} (${why}); is it running, and is the URL right?`;
+}
+
 /** `wait` or `run` gave up before the task ended; `task` is the last state seen, if any. */
 export class TimeoutError extends OptiinfraError {
   constructor(

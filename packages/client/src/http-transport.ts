@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, apiErrorOf, NetworkError } from './errors.js';
+import { ApiError, apiErrorOf, NetworkError, unreachableMessage } from './errors.js';
 import type { RequestSigner } from './sigv4-signer.js';
 
 export interface RetrySettings {
@@ -123,10 +123,7 @@ export class HttpTransport {
       if (call.signal?.aborted) throw call.signal.reason;
       if (timeout.aborted)
         throw new NetworkError(`no answer from ${url.origin} within ${timeoutMs} ms (${call.method} ${call.path})`, { cause: err });
-      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-      const code = (cause as { code?: unknown }).code;
-      const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
-      throw new NetworkError(`could not reach the API at ${url.origin} (${why}); is it running, and is the URL right?`, { cause: err });
+      throw new NetworkError(unreachableMessage(url, err), { cause: err });
     }
     const parsed = parseBody(text);
     if (!response.ok) throw apiErrorOf(response.status, parsed, retryAfterMs(response.headers.get('retry-after')));

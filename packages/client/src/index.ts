@@ -1,15 +1,16 @@
 export type { CallOptions, ClientOptions, RunOptions, SubmitOptions, WaitOptions } from './client-options.js';
 export { CLIENT_DEFAULTS } from './client-options.js';
-export { CLIENT_VERSION, createClient, type OptiinfraClient } from './create-client.js';
-export { ApiError, type ApiErrorDetail, ConfigurationError, NetworkError, OptiinfraError, TimeoutError } from './errors.js';
+export { type ApiEndpoint, apiEndpoint, CLIENT_VERSION, createClient, type OptiinfraClient } from './create-client.js';
 export {
-  type AwsCredentials,
-  type AwsCredentialsProvider,
-  type RequestSigner,
-  regionOfApiUrl,
-  type SignableRequest,
-  sigv4Signer,
-} from './sigv4-signer.js';
+  ApiError,
+  type ApiErrorDetail,
+  ConfigurationError,
+  NetworkError,
+  OptiinfraError,
+  TimeoutError,
+  unreachableMessage,
+} from './errors.js';
+export type { AwsCredentials, AwsCredentialsProvider, RequestSigner, SignableRequest } from './sigv4-signer.js';
 export type {
   AgentPage,
   CancelTaskResponse,

@@ -25,6 +25,12 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
+/** A JSON answer of a console path (an error, the metrics): the page's security headers, never cached. */
+export function sendConsoleJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...CONSOLE_SECURITY_HEADERS, 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
 export const isConsolePath = (pathname: string) => pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`);
 
 interface Served {
@@ -54,10 +60,7 @@ export function consoleServer(options: ConsoleOptions): (req: ConsoleRequest, re
   for (const [name, asset] of options.assets)
     files.set(name, { ...asset, etag: `"${createHash('sha256').update(asset.body).digest('base64url').slice(0, 22)}"` });
 
-  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { ...CONSOLE_SECURITY_HEADERS, 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-    res.end(JSON.stringify(body));
-  };
+  const json = sendConsoleJson;
 
   return async (req, res) => {
     const { method, pathname } = req;

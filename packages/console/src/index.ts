@@ -7,5 +7,6 @@ export {
   type ConsoleRequest,
   consoleServer,
   isConsolePath,
+  sendConsoleJson,
 } from './console-server.js';
 export type { ConsoleMetrics, ConsoleMetricsSeries } from '@optiinfra/contract/dashboard-metrics';
