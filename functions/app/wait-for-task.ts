@@ -5,6 +5,9 @@ import { isTerminal, type TaskStatusResponse } from '../core/task-model';
 import type { Deps } from './deps';
 import { getTask } from './tasks';
 
+/** How early a timer may fire, on a busy event loop, and still be counted as on time. */
+const TIMER_SLACK_MS = 100;
+
 /**
  * Listens for the task's end before reading it, so an end between the read and the wait is still
  * heard; then waits for the notice or N, and reads the task again. The wait is the request's own
@@ -24,12 +27,16 @@ export async function waitForTask(deps: Pick<Deps, 'tasks' | 'cache'>, taskId: s
       await Promise.race([listener.heard, sleep(timeLeft(), undefined, { signal: stop.signal }).catch(() => undefined)]);
       return await getTask(deps, taskId);
     }
-    let latest = first;
-    while (!isTerminal(latest.status) && timeLeft() > 0) {
-      await sleep(Math.min(FALLBACK_REREAD_MS, timeLeft()));
-      latest = await getTask(deps, taskId);
+    // One read per FALLBACK_REREAD_MS, the last at N: the read whose sleep ran to N ends the wait,
+    // even if its timer fired a little early (Node's timers may, on a busy loop), so a wait of N
+    // seconds costs at most 1 + N * 1000 / FALLBACK_REREAD_MS reads.
+    for (;;) {
+      const left = timeLeft();
+      const last = left <= FALLBACK_REREAD_MS + TIMER_SLACK_MS;
+      await sleep(last ? left : FALLBACK_REREAD_MS);
+      const latest = await getTask(deps, taskId);
+      if (last || isTerminal(latest.status)) return latest;
     }
-    return latest;
   } finally {
     stop.abort();
     await listener?.close();
