@@ -78,6 +78,8 @@ describe('optiinfra console --stack', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<script type="module" src="app.js"></script>');
     expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'");
+    // An idle connection is kept longer than clients keep theirs: none sends on one being closed.
+    expect(page.headers.get('keep-alive')).toBe('timeout=65');
     expect((await call('/ui/app.js')).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
   });
 
