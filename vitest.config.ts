@@ -3,12 +3,11 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * `npm test` runs four projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases
+ * `npm test` runs three projects. `unit` (npm run test:unit) runs in seconds: the core, the use cases
  * on in-memory stores, the SDK in-process, the lint rules and the template assertions. `integration`
  * runs real processes and stand-ins: dynalite, fauxqs, redis-server, the local Step Functions
- * engine, agents, the whole runtime, and records every AWS call the functions make;
- * `integration-own-modules` holds its files that load the handlers in the test process (OWN_MODULES).
- * `iam`, once they are done, evaluates those calls against the synthesized role policies (test/iam).
+ * engine, agents, the whole runtime, and records every AWS call the functions make. `iam`, once both
+ * are done, evaluates those calls against the synthesized role policies (test/iam).
  *
  * Three checks run beside them in CI, as typecheck and lint do: `docs` (npm run test:docs), the
  * walkthrough that runs every command of the README and docs/ against a real orchestrator, `build`
@@ -30,26 +29,8 @@ const LONG = ['test/long/**/*.test.ts', 'test/integration/routing-under-load.tes
  */
 const FUZZ = 'test/integration/fuzz.test.ts';
 const IAM = ['test/iam/**/*.test.ts'];
-/**
- * The integration files that load the handlers in their own process (a runtime started in-process,
- * or the handlers called directly): the handlers read their configuration from process.env once, at
- * import, so each of these files needs modules of its own. The other integration files drive real
- * processes over HTTP and share their worker's modules, as the unit project's do.
- */
-const OWN_MODULES = [
-  'test/handlers/lambda-handlers.test.ts',
-  'test/integration/private-network.test.ts',
-  'test/integration/task-wait.test.ts',
-  'test/integration/waiting.test.ts',
-  'test/integration/workflow-limits.test.ts',
-];
 /** Every local runtime of the integration project records its AWS calls here; the iam project, run after it, evaluates them. */
 const RECORD_AWS_CALLS = { OPTIINFRA_RECORD_AWS_CALLS: path.join(import.meta.dirname, 'node_modules', '.cache', 'optiinfra-aws-calls') };
-/**
- * The processes the integration tests start (runtimes, agents, the CLI: about 150 in a run) keep
- * V8's compiled code of the modules they load here, so each loads faster than the first.
- */
-const COMPILE_CACHE = { NODE_COMPILE_CACHE: path.join(import.meta.dirname, 'node_modules', '.cache', 'node-compile') };
 
 const UNIT = [
   'test/core/**/*.test.ts',
@@ -170,14 +151,11 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST, ...IAM, ...LONG, ...OWN_MODULES],
-          isolate: false,
-          // Vitest runs every project's global setup before any file of the run: these files too.
+          exclude: [...UNIT, ...BUILD, ...DOCS, ...COST, ...IAM, ...LONG],
           globalSetup: ['test/support/global-setup.ts', 'test/support/aws-calls-setup.ts'],
-          env: { ...RECORD_AWS_CALLS, ...COMPILE_CACHE },
+          env: RECORD_AWS_CALLS,
         },
       },
-      { extends: true, test: { name: 'integration-own-modules', include: OWN_MODULES, env: { ...RECORD_AWS_CALLS, ...COMPILE_CACHE } } },
       // After the unit and integration projects (a higher group order): it reads what the integration runs recorded.
       { extends: true, test: { name: 'iam', include: IAM, env: RECORD_AWS_CALLS, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'build', include: BUILD } },
