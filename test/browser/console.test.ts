@@ -178,6 +178,27 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it('gives up a read of the list that gets no answer, and reads again', async ({ expect }) => {
+    const { page, errors } = await openConsole('/tasks');
+    await page.getByTestId('tasks-page').waitFor();
+    // The next read of the list gets no answer at all, as on a connection that stalled; the reads
+    // after it go through. Without a deadline of its own the page would wait on it for good, and
+    // never show the task below (it reads one list at a time).
+    let reads = 0;
+    await page.route(
+      (url) => url.pathname === '/tasks',
+      async (route) => {
+        reads += 1;
+        if (reads > 1) return route.continue();
+      },
+    );
+    const id = await submit({ task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: 'held-read' } });
+    await showing(taskRow(page, id), 'task-status', 'completed').waitFor();
+    expect(reads).toBeGreaterThan(1);
+    expect(await notReloaded(page)).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   it("shows a failing task's three attempts on its timeline, each an HTTP 500", async ({ expect }) => {
     const id = await submit({ task_type: 'work', agent_type: 'console-flaky', max_retries: 2, retry_delay_seconds: 0 });
     const { page, errors, screenshot } = await openConsole(`/tasks/${id}`);

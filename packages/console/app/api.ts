@@ -61,7 +61,15 @@ export interface CallOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** How long the call may take, its answer read to the end; a waiting read (`?wait=N`) needs longer. */
+  deadlineMs?: number;
 }
+
+/**
+ * A call the API does not answer in this long is given up and counted as unanswered: the page says
+ * so and its next read starts, rather than its refresh waiting on a request that may never end.
+ */
+export const CALL_DEADLINE_MS = 10_000;
 
 async function bodyOf(res: Response): Promise<unknown> {
   const text = await res.text();
@@ -78,22 +86,26 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const deadlineMs = options.deadlineMs ?? CALL_DEADLINE_MS;
+  const deadline = AbortSignal.timeout(deadlineMs);
   let res: Response;
+  let body: unknown;
   try {
     res = await fetch(path, {
       method: options.method ?? 'GET',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
+      signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline,
       cache: 'no-store',
     });
+    body = await bodyOf(res);
   } catch (err) {
+    // The page left (another route, other filters): not the API's doing.
     if (options.signal?.aborted) throw err;
-    const why = err instanceof Error ? err.message : String(err);
+    const why = deadline.aborted ? `no answer within ${deadlineMs / 1000} s` : err instanceof Error ? err.message : String(err);
     update({ unreachable: why });
     throw new NetworkError(why);
   }
-  const body = await bodyOf(res);
   update({ unreachable: undefined });
   const { error, code } = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; code?: unknown };
   const message = typeof error === 'string' ? error : `${res.status} ${res.statusText}`.trim();
