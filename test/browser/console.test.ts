@@ -178,6 +178,42 @@ describe.concurrent('the console in a real browser', () => {
     expect(errors).toEqual([]);
   });
 
+  it('does not ask again for the token it was just given when a read sent before it answers 401', async ({ expect }) => {
+    const id = await submit({ task_type: 'analyze_cost', agent_type: 'cost', parameters: { account_id: 'stale-401' } });
+    const { page, errors } = await browser.newPage(orch.url);
+    // The page reads the task without a token (401: it asks for one), then again 2 s later: that
+    // second read is held until the token has been given, and the API then answers it 401, for the
+    // token it did not carry.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let withoutToken = 0;
+    let held = false;
+    await page.route(
+      (url) => url.pathname === `/tasks/${id}`,
+      async (route) => {
+        if (route.request().headers().authorization === undefined && ++withoutToken === 2) {
+          held = true;
+          await released;
+        }
+        await route.continue();
+      },
+    );
+    await page.goto(`/ui/#/tasks/${id}`);
+    await page.getByTestId('token-form').waitFor();
+    await expect.poll(() => held, { timeout: 10_000 }).toBe(true);
+    await page.getByTestId('token-input').fill(TOKEN);
+    await page.getByTestId('token-submit').click();
+    await page.getByTestId('token-form').waitFor({ state: 'hidden' });
+    const stale = page.waitForResponse((res) => new URL(res.url()).pathname === `/tasks/${id}` && res.status() === 401);
+    release();
+    await stale;
+    await showing(page, 'task-status', 'completed').waitFor();
+    expect(await page.getByTestId('token-form').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('gives up a read of the list that gets no answer, and reads again', async ({ expect }) => {
     const { page, errors } = await openConsole('/tasks');
     await page.getByTestId('tasks-page').waitFor();

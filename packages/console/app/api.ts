@@ -110,7 +110,9 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
   const { error, code } = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown; code?: unknown };
   const message = typeof error === 'string' ? error : `${res.status} ${res.statusText}`.trim();
   if (res.status === 401) {
-    update({ needsToken: true, tokenProblem: message });
+    // A call sent before a token was given (or another one) answers for the token it carried: it
+    // must not ask again for the token the user has just given.
+    if (sessionStorage.getItem(TOKEN_KEY) === token) update({ needsToken: true, tokenProblem: message });
     throw new ApiError(401, message, 'unauthorized');
   }
   if (!res.ok) throw new ApiError(res.status, message, typeof code === 'string' ? code : undefined);
