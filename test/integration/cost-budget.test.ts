@@ -155,9 +155,10 @@ const BUDGETS: Record<string, Record<string, number>> = {
   },
   // What a callback adds to the Express happy path, on this test's 3 tasks: 11 write units (7 on the
   // table: the claim and the sent write rewrite the item, and the terminal write carries the callback's
-  // fields; 4 on the indexes: the callbacks entry put, moved and removed), 1 read unit, 2.33 SQS requests
-  // (its message sent, received and deleted, in batches of 3).
-  callback: { apiRequests: 0, expressExecutions: 0, standardTransitions: 0, writeUnits: 11.4, readUnits: 1.4, sqsRequests: 2.4, total: 30 },
+  // fields; 4 on the indexes: the callbacks entry put, moved and removed), 1 read unit, and 3 SQS requests
+  // at most: its message sent, then received and deleted in batches of 3 (2.33) or one by one (3.0, as
+  // in a CI run where the three tasks ended apart), as the starter's batches are above.
+  callback: { apiRequests: 0, expressExecutions: 0, standardTransitions: 0, writeUnits: 11.4, readUnits: 1.4, sqsRequests: 3, total: 30 },
 };
 
 let scenarios: Scenario[];
