@@ -27,7 +27,9 @@ export async function startLocalOrchestrator(
   env: Record<string, string> = {},
   args: string[] = ['--no-agents'],
 ): Promise<LocalOrchestrator> {
-  const port = await freePort();
+  // A free port is known free only until something binds it: with many processes starting at once,
+  // another may take it before the runtime listens (EADDRINUSE). Then the start is tried on another.
+  let port = await freePort();
   const data = tempDir('optiinfra-it-');
   const launch = async () => {
     const proc = startProcess(
@@ -56,7 +58,15 @@ export async function startLocalOrchestrator(
   };
   let first: Proc;
   try {
-    first = await launch();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        first = await launch();
+        break;
+      } catch (err) {
+        if (attempt === 3 || !/EADDRINUSE/.test(String(err))) throw err;
+        port = await freePort();
+      }
+    }
   } catch (err) {
     await stopLeftover(path.join(data.dir, 'redis'));
     data.remove();
