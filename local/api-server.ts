@@ -3,14 +3,14 @@ import http from 'node:http';
 import getRawBody from 'raw-body';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type ApiFunction, type ApiRouteSpec, matchRoute, routeBodyLimit, routeKey } from '../functions/api/routes';
-import { type ConsoleOptions, consoleServer, isConsolePath } from '@optiinfra/console';
+import { type ConsoleOptions, consoleServer, isConsolePath, SERVER_KEEP_ALIVE_MS } from '@optiinfra/console';
 import { listen } from './stand-ins/listen';
 import { fakeLambdaContext } from './stand-ins/sqs-event-source';
 
 export type ApiLambda = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** Time to receive a request's headers, and then its whole body: a slow sender is cut off, not waited for. */
-export const API_SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 65_000 };
+export const API_SERVER_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: SERVER_KEEP_ALIVE_MS };
 export type ServerTimeouts = typeof API_SERVER_TIMEOUTS;
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

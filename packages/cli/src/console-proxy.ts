@@ -2,7 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import getRawBody from 'raw-body';
 import { type RequestSigner, unreachableMessage } from '@optiinfra/client';
-import { type ConsoleAssets, CONSOLE_SECURITY_HEADERS, consoleServer, isConsolePath, sendConsoleJson } from '@optiinfra/console';
+import {
+  type ConsoleAssets,
+  CONSOLE_SECURITY_HEADERS,
+  consoleServer,
+  isConsolePath,
+  SERVER_KEEP_ALIVE_MS,
+  sendConsoleJson,
+} from '@optiinfra/console';
 import type { ConsoleMetrics } from '@optiinfra/contract/dashboard-metrics';
 
 /** How `optiinfra console` reaches the API and what it serves. */
@@ -41,12 +48,6 @@ const ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after', 'www-aut
 /** Above the API's own limits: its 413 tells the caller what to fix; this only keeps the proxy's memory bounded. */
 const MAX_BODY_BYTES = 1_048_576;
 const DEFAULT_TIMEOUT_MS = 35_000;
-/**
- * How long an idle keep-alive connection from the page is kept: longer than clients keep theirs
- * (undici 4 s; browsers longer than Node's default of 5 s), as the runtime's API server does, so a
- * client never sends its next call, a submit included, on a connection the proxy is closing.
- */
-const KEEP_ALIVE_MS = 65_000;
 
 const send = (res: http.ServerResponse, status: number, error: string, code: string) => sendConsoleJson(res, status, { error, code });
 
@@ -171,7 +172,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<{
       })
       .finally(() => req.resume());
   });
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());

@@ -61,15 +61,16 @@ export interface CallOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
-  /** How long the call may take, its answer read to the end; a waiting read (`?wait=N`) needs longer. */
-  deadlineMs?: number;
+  /** A waiting read (`?wait=N`): the API may hold it N seconds before it answers, on top of the deadline. */
+  waitSeconds?: number;
 }
 
 /**
- * A call the API does not answer in this long is given up and counted as unanswered: the page says
- * so and its next read starts, rather than its refresh waiting on a request that may never end.
+ * A call the API does not answer in this long (beyond its wait) is given up and counted as
+ * unanswered: the page says so and its next read starts, rather than its refresh waiting on a
+ * request that may never end.
  */
-export const CALL_DEADLINE_MS = 10_000;
+const CALL_DEADLINE_MS = 10_000;
 
 async function bodyOf(res: Response): Promise<unknown> {
   const text = await res.text();
@@ -86,7 +87,7 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const deadlineMs = options.deadlineMs ?? CALL_DEADLINE_MS;
+  const deadlineMs = (options.waitSeconds ?? 0) * 1000 + CALL_DEADLINE_MS;
   const deadline = AbortSignal.timeout(deadlineMs);
   let res: Response;
   let body: unknown;

@@ -1,6 +1,6 @@
 import type { TaskCancelResponse, TaskStatusResponse } from '@optiinfra/contract';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, CALL_DEADLINE_MS, call, problemOf } from './api';
+import { ApiError, call, problemOf } from './api';
 import { durationBetween, formatClock, formatDuration, prettyJson } from './format';
 import { pageProblem, REFRESH_MS, useNow } from './hooks';
 import { ErrorText, Status } from './parts';
@@ -29,11 +29,8 @@ function useLiveTask(id: string, again: number): { task?: TaskStatusResponse; er
       let first = true;
       while (!stop.signal.aborted) {
         try {
-          const task = await call<TaskStatusResponse>(first ? path : `${path}?wait=${WAIT_SECONDS}`, {
-            signal: stop.signal,
-            // A waiting read answers at the latest after WAIT_SECONDS: the deadline comes on top.
-            deadlineMs: first ? CALL_DEADLINE_MS : WAIT_SECONDS * 1000 + CALL_DEADLINE_MS,
-          });
+          const waitSeconds = first ? 0 : WAIT_SECONDS;
+          const task = await call<TaskStatusResponse>(first ? path : `${path}?wait=${waitSeconds}`, { signal: stop.signal, waitSeconds });
           first = false;
           setLive({ task });
           if (isTerminal(task.status)) return;

@@ -7,6 +7,7 @@ export {
   type ConsoleRequest,
   consoleServer,
   isConsolePath,
+  SERVER_KEEP_ALIVE_MS,
   sendConsoleJson,
 } from './console-server.js';
 export type { ConsoleMetrics, ConsoleMetricsSeries } from '@optiinfra/contract/dashboard-metrics';
