@@ -16,7 +16,9 @@
  * (so a test can send what the orchestrator cannot store, such as 2^64 or a "__proto__" key);
  * --result-file reads that JSON from a file, for results larger than a command line holds.
  * A task whose parameters carry `fail_first: N` fails its first N deliveries with HTTP 500 in any
- * mode, so one task among many can fail (bench/cost.ts) without the agent's circuit opening.
+ * mode, so one task among many can fail (bench/cost.ts) without the agent's circuit opening; in
+ * `slow` mode, one whose parameters carry `delay_ms: N` waits N ms instead of --delay-ms (a test
+ * holds one task for long while the others pass quickly).
  * --max-concurrency is what it registers; --refuse-above is where the agent itself starts answering
  * 503 (default: far above, so a test sees whatever the orchestrator sends).
  * Every delivery that reaches a handler is appended to --log as one JSON line
@@ -202,9 +204,10 @@ async function run(params: Record<string, unknown>, ctx: TaskContext): Promise<u
       throw new NonRetryableTaskError(`fault-agent rejects task ${ctx.taskId}: no attempt can succeed`);
     }
     dieLater();
-    if (asyncMode && (mode === 'slow' || mode === 'hang')) await work(mode === 'slow' ? delayMs : undefined, ctx);
+    const delayThis = typeof params.delay_ms === 'number' ? params.delay_ms : delayMs;
+    if (asyncMode && (mode === 'slow' || mode === 'hang')) await work(mode === 'slow' ? delayThis : undefined, ctx);
     // Synchronous ones ignore ctx.signal on purpose: a slow or hung agent does not notice that the orchestrator gave up.
-    else if (mode === 'slow') await sleep(delayMs);
+    else if (mode === 'slow') await sleep(delayThis);
     else if (mode === 'hang') await new Promise<never>(() => undefined);
     outcome = 'completed';
     return resultText !== undefined ? fixedResult : { ok: true, mode, attempt: ctx.attempt, delivery: seen, echo: params };

@@ -72,7 +72,10 @@ describe.concurrent('capacity and selection', () => {
 describe.concurrent('priority under saturation', () => {
   it('dispatches a critical task submitted after three low ones before them, and the low ones first come first served', async () => {
     const single = await agent({ mode: 'slow', delayMs: 800, type: 'single', maxConcurrency: 1 });
-    const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30 });
+    // The first task is held 5 s, not 800 ms: on a loaded machine the agent answered it before the
+    // pause below took effect, and the first low task, woken by that answer, got the slot before the
+    // critical one was even submitted.
+    const first = await submit({ task_type: 'work', agent_type: 'single', timeout_seconds: 30, parameters: { delay_ms: 5_000 } });
     await waitForTask(fixture.orch().url, first, (t) => t.status === 'sent');
     // The agent holds the first task until it is resumed: however slowly the machine accepts the
     // tasks below, its only slot stays taken until they all wait for it.
@@ -82,6 +85,7 @@ describe.concurrent('priority under saturation', () => {
       (d) => d.length === 1,
     );
     single.signal('SIGSTOP');
+    expect(single.answers(), 'the agent answered the first task before it was paused').toEqual([]);
     const low: string[] = [];
     let critical: string;
     try {
@@ -123,8 +127,9 @@ describe.concurrent('retries that help', () => {
     const failing = await agent({ mode: 'fail500', type: 'affinity', name: 'affinity-failing' });
     const healthy = await agent({ mode: 'slow', delayMs: 1500, type: 'affinity', name: 'affinity-healthy', maxConcurrency: 1 });
     // Keep the healthy agent's only slot busy, so the first attempt goes to the failing agent: it
-    // holds the blocker (paused) until that attempt has failed, however slowly it comes.
-    const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id });
+    // holds the blocker (paused) until that attempt has failed, however slowly it comes. Held 5 s,
+    // so that it is still held when the pause takes effect on a loaded machine.
+    const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id, parameters: { delay_ms: 5_000 } });
     await waitForTask(fixture.orch().url, blocker, (t) => t.status === 'sent');
     await until(
       'the healthy agent got the blocker',
@@ -132,6 +137,7 @@ describe.concurrent('retries that help', () => {
       (d) => d.length === 1,
     );
     healthy.signal('SIGSTOP');
+    expect(healthy.answers(), 'the healthy agent answered the blocker before it was paused').toEqual([]);
     let id = '';
     try {
       id = await submit({ task_type: 'work', agent_type: 'affinity', max_retries: 3, retry_delay_seconds: 1 });
@@ -236,6 +242,13 @@ describe.concurrent('passive health and draining', () => {
     );
     await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
     expect((await agentView(dying.id)).in_flight).toBe(3);
+    // `sent` is written as the request goes out: on a loaded machine the agent had read one of the
+    // three when it was frozen, and never logged the others. Frozen once it has read all three.
+    await until(
+      'the agent got the three tasks',
+      async () => dying.deliveries(),
+      (d) => d.length === 3,
+    );
     // Frozen: no heartbeats, no answers, connections left open.
     dying.signal('SIGSTOP');
     const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });
