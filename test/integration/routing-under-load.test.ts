@@ -218,6 +218,12 @@ describe.concurrent('passive health and draining', () => {
       ),
     );
     await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
+    // Killed once it has read both (`sent` is written as the request goes out), as the frozen agent below.
+    await until(
+      'the agent got the two tasks',
+      async () => doomed.deliveries(),
+      (d) => d.length === 2,
+    );
     const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
     const killedAt = Date.now();
     doomed.proc.child.kill('SIGKILL');
