@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { NODE, type Proc, ROOT, startProcess, tempDir } from './processes';
+import { waitUntil } from './wait';
 
 export interface AgentProcess {
   id: string;
@@ -13,6 +14,11 @@ export interface AgentProcess {
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** Deliveries the agent received so far, in order. */
   deliveries(): Delivery[];
+  /**
+   * Waits until the agent has logged exactly `count` deliveries. A task is `sent` as the request goes out:
+   * on a loaded machine the agent reads it later, so a test that pauses or kills the agent waits for this.
+   */
+  waitForDeliveries(count: number, timeoutMs?: number): Promise<Delivery[]>;
   /** Deliveries the agent has answered so far (its `ANSWERED` lines), in order. */
   answers(): Answer[];
   /** Waits until the agent has answered `taskId` (its attempt `attempt`, or any): the event a late answer is. */
@@ -169,6 +175,13 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
   const proc = startProcess(NODE, args);
   const [, id, port] = await proc.waitFor(/READY (\S+) (\d+)/, 30_000);
   const lines = <T>(tag: string) => [...proc.output().matchAll(new RegExp(`^${tag} (\\{.*\\})$`, 'gm'))].map((m) => JSON.parse(m[1]!) as T);
+  const deliveries = (): Delivery[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Delivery)
+      : [];
   const answers = () => lines<Answer>('ANSWERED');
   const reports = () => lines<Report>('REPORTED');
   const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -181,13 +194,9 @@ export async function startFaultAgent(orchestratorUrl: string, options: FaultAge
       proc.child.kill('SIGUSR2');
       await proc.waitFor(/^DRAINED$/m, 10_000);
     },
-    deliveries: () =>
-      existsSync(log)
-        ? readFileSync(log, 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => JSON.parse(l) as Delivery)
-        : [],
+    deliveries,
+    waitForDeliveries: (count, timeoutMs = 20_000) =>
+      waitUntil(`agent ${id!} logged ${count} deliveries`, deliveries, (d) => d.length === count, { timeoutMs, intervalMs: 150 }),
     answers,
     async waitForAnswer(taskId, attempt, timeoutMs = 30_000) {
       const head = escape(`ANSWERED {"task_id":"${taskId}","attempt":`);

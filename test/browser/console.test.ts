@@ -269,8 +269,10 @@ describe.concurrent('the console in a real browser', () => {
 
   it('cancels a running task with its cancel button, and the agent hears of it', async ({ expect }) => {
     const id = await submit({ task_type: 'work', agent_type: 'console-slow', timeout_seconds: 600 });
-    const { page, errors } = await openConsole(`/tasks/${id}`);
+    const { page, errors, requested } = await openConsole(`/tasks/${id}`);
     await showing(page, 'task-status', 'running').waitFor();
+    // A running task is followed with waiting reads, not polled.
+    await expect.poll(() => requested.includes(`/tasks/${id}?wait=20`), POLL).toBe(true);
     await page.getByTestId('cancel-task').click();
     await showing(page, 'task-status', 'cancelled').waitFor();
     await page.getByTestId('cancel-task').waitFor({ state: 'hidden' });

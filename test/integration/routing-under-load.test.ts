@@ -79,11 +79,7 @@ describe.concurrent('priority under saturation', () => {
     await waitForTask(fixture.orch().url, first, (t) => t.status === 'sent');
     // The agent holds the first task until it is resumed: however slowly the machine accepts the
     // tasks below, its only slot stays taken until they all wait for it.
-    await until(
-      'the agent got the first task',
-      async () => single.deliveries(),
-      (d) => d.length === 1,
-    );
+    await single.waitForDeliveries(1);
     single.signal('SIGSTOP');
     expect(single.answers(), 'the agent answered the first task before it was paused').toEqual([]);
     const low: string[] = [];
@@ -131,11 +127,7 @@ describe.concurrent('retries that help', () => {
     // so that it is still held when the pause takes effect on a loaded machine.
     const blocker = await submit({ task_type: 'work', agent_type: 'affinity', agent_id: healthy.id, parameters: { delay_ms: 5_000 } });
     await waitForTask(fixture.orch().url, blocker, (t) => t.status === 'sent');
-    await until(
-      'the healthy agent got the blocker',
-      async () => healthy.deliveries(),
-      (d) => d.length === 1,
-    );
+    await healthy.waitForDeliveries(1);
     healthy.signal('SIGSTOP');
     expect(healthy.answers(), 'the healthy agent answered the blocker before it was paused').toEqual([]);
     let id = '';
@@ -218,12 +210,8 @@ describe.concurrent('passive health and draining', () => {
       ),
     );
     await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
-    // Killed once it has read both (`sent` is written as the request goes out), as the frozen agent below.
-    await until(
-      'the agent got the two tasks',
-      async () => doomed.deliveries(),
-      (d) => d.length === 2,
-    );
+    // Killed once it has read both: `sent` is written as the request goes out.
+    await doomed.waitForDeliveries(2);
     const survivor = await agent({ mode: 'ok', type: 'killed', name: 'killed-survivor' });
     const killedAt = Date.now();
     doomed.proc.child.kill('SIGKILL');
@@ -248,13 +236,8 @@ describe.concurrent('passive health and draining', () => {
     );
     await waitForTasks(fixture.orch().url, ids, (t) => t.status === 'sent');
     expect((await agentView(dying.id)).in_flight).toBe(3);
-    // `sent` is written as the request goes out: on a loaded machine the agent had read one of the
-    // three when it was frozen, and never logged the others. Frozen once it has read all three.
-    await until(
-      'the agent got the three tasks',
-      async () => dying.deliveries(),
-      (d) => d.length === 3,
-    );
+    // Frozen once it has read all three: on a loaded machine it had read one when it was frozen.
+    await dying.waitForDeliveries(3);
     // Frozen: no heartbeats, no answers, connections left open.
     dying.signal('SIGSTOP');
     const heir = await agent({ mode: 'ok', type: 'death', name: 'death-heir' });

@@ -22,6 +22,8 @@ export interface ConsolePage {
   page: Page;
   /** Uncaught exceptions thrown in the page (its console's red lines), in order. */
   errors: string[];
+  /** The path and query of every request the page sent, in order. */
+  requested: string[];
   /** Saves the whole page as test-results/console/<name>.png and returns the file's path. */
   screenshot: (name: string) => Promise<string>;
 }
@@ -35,11 +37,17 @@ export async function startConsoleBrowser(): Promise<ConsoleBrowser> {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.stack ?? err.message));
+      const requested: string[] = [];
+      page.on('request', (req) => {
+        const url = new URL(req.url());
+        requested.push(url.pathname + url.search);
+      });
       // A confirm() (are you sure you want to cancel?) is answered yes, as the user of the test means it.
       page.on('dialog', (dialog) => void dialog.accept());
       return {
         page,
         errors,
+        requested,
         screenshot: async (name) => {
           const file = path.join(SCREENSHOTS, `${name}.png`);
           await page.screenshot({ path: file, fullPage: true });

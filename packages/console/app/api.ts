@@ -61,7 +61,7 @@ export interface CallOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
-  /** A waiting read (`?wait=N`): the API may hold it N seconds before it answers, on top of the deadline. */
+  /** A waiting read: asks the API to hold its answer up to N seconds (`?wait=N`), and waits that long beyond the deadline. */
   waitSeconds?: number;
 }
 
@@ -87,12 +87,14 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const deadlineMs = (options.waitSeconds ?? 0) * 1000 + CALL_DEADLINE_MS;
+  const wait = options.waitSeconds ?? 0;
+  const url = wait > 0 ? `${path}${path.includes('?') ? '&' : '?'}wait=${wait}` : path;
+  const deadlineMs = wait * 1000 + CALL_DEADLINE_MS;
   const deadline = AbortSignal.timeout(deadlineMs);
   let res: Response;
   let body: unknown;
   try {
-    res = await fetch(path, {
+    res = await fetch(url, {
       method: options.method ?? 'GET',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),

@@ -29,8 +29,7 @@ function useLiveTask(id: string, again: number): { task?: TaskStatusResponse; er
       let first = true;
       while (!stop.signal.aborted) {
         try {
-          const waitSeconds = first ? 0 : WAIT_SECONDS;
-          const task = await call<TaskStatusResponse>(first ? path : `${path}?wait=${waitSeconds}`, { signal: stop.signal, waitSeconds });
+          const task = await call<TaskStatusResponse>(path, { signal: stop.signal, waitSeconds: first ? 0 : WAIT_SECONDS });
           first = false;
           setLive({ task });
           if (isTerminal(task.status)) return;

@@ -14,10 +14,6 @@ export interface ConsoleOptions {
 export const CONSOLE_PATH = '/ui';
 
 /**
- * For every /ui answer: the page runs only its own script and style and talks only to its own
- * origin, cannot be framed, and sends no Referer (a task id in the URL stays on the page).
- */
-/**
  * How long the servers of the page (the local runtime's API server, `optiinfra console`) keep an idle
  * keep-alive connection: longer than clients keep theirs (undici 4 s; browsers longer than Node's
  * default of 5 s), so a client never sends its next call, a submit included, on a connection the
@@ -25,6 +21,10 @@ export const CONSOLE_PATH = '/ui';
  */
 export const SERVER_KEEP_ALIVE_MS = 65_000;
 
+/**
+ * For every /ui answer: the page runs only its own script and style and talks only to its own
+ * origin, cannot be framed, and sends no Referer (a task id in the URL stays on the page).
+ */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
