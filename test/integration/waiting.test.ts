@@ -2,7 +2,8 @@
  * Waiting without polling on the local runtime (in this process, so every dispatcher invocation is
  * counted), with a real redis-server and a real agent process: tasks that find the agent full park
  * and cost no invocation while nothing frees; a freed slot starts the highest priority first, then
- * the oldest; a cancelled waiter is never delivered; the console's figures count them.
+ * the oldest; a cancelled waiter is never delivered; the console's figures count them; an agent that
+ * registers hands its free slot to a waiter (the agents API starts it: test/iam counts on that call).
  */
 import { consoleMetricsSchema } from '@optiinfra/contract/dashboard-metrics';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -114,3 +115,28 @@ it('parks tasks while the agent is full, with no dispatcher invocation; a freed 
   // Five waiters parked behind the blocker: the last to park saw all five.
   expect(Math.max(...(series.waiting_tasks?.points.map((p) => p.v) ?? []))).toBe(5);
 }, 90_000);
+
+it('starts a waiting task on an agent that registers while it waits, though the agent it waited for is still full', async () => {
+  const full = await startFaultAgent(runtime.url, { mode: 'hang', type: 'newcomer', maxConcurrency: 1 });
+  agents.push(full);
+  const blocker = await submit({ task_type: 'work', agent_type: 'newcomer', timeout_seconds: 60, max_retries: 0 });
+  await waitForTask(runtime.url, blocker, (t) => t.status === 'sent');
+  const before = dispatches;
+  const waiter = await submit({ task_type: 'work', agent_type: 'newcomer', max_retries: 0, queue_timeout_seconds: 120 });
+  // Its one dispatch step found the only agent full: it parked, and nothing polls for it.
+  await waitUntil(
+    'the waiter ran its dispatch step',
+    () => dispatches,
+    (n) => n >= before + 1,
+  );
+  expect(await waitForTask(runtime.url, waiter, () => true)).toMatchObject({ status: 'pending', attempts: 0 });
+  // The registration (or the new agent's first heartbeat: the agents API either way) hands it the slot.
+  const newcomer = await startFaultAgent(runtime.url, { mode: 'ok', type: 'newcomer' });
+  agents.push(newcomer);
+  const done = await waitForTask(runtime.url, waiter, isTerminal, 20_000);
+  expect(done).toMatchObject({ status: 'completed', agent_id: newcomer.id, attempts: 1 });
+  expect(newcomer.deliveries().map((d) => d.task_id)).toEqual([waiter]);
+  // The agent it waited for still holds the blocker: no freed slot started it.
+  expect(await waitForTask(runtime.url, blocker, () => true)).toMatchObject({ status: 'sent' });
+  expect((await call(runtime.url, 'DELETE', `/tasks/${blocker}`)).status).toBe(200);
+}, 60_000);
