@@ -71,9 +71,9 @@ const UNIT = [
  */
 const MEASURED_SECONDS: Record<string, number> = {
   'test/browser/console.test.ts': 42,
+  'test/integration/waiting.test.ts': 36,
   'test/integration/task-callbacks.test.ts': 35,
   'test/integration/task-wait.test.ts': 30,
-  'test/integration/waiting.test.ts': 30,
   'test/integration/cli.test.ts': 24,
   'test/integration/restart.test.ts': 19,
   'test/integration/fuzz.test.ts': 8,

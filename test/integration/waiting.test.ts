@@ -72,11 +72,14 @@ it('parks tasks while the agent is full, with no dispatcher invocation; a freed 
   });
   const blocker = await submit(task(5, 12));
   await waitForTask(runtime.url, blocker, (t) => t.status === 'sent');
-  const low = await submit(task(1, 1));
-  const normal1 = await submit(task(5, 1));
-  const normal2 = await submit(task(5, 1));
-  const cancelled = await submit(task(15, 1));
-  const critical = await submit(task(15, 1));
+  // Each waiter's attempt times out after 3 s, not 1: the agent logs a delivery once it has read it,
+  // and on a loaded machine it had not read the last one within 1 s (nothing is read from a connection
+  // the orchestrator closed at the timeout).
+  const low = await submit(task(1, 3));
+  const normal1 = await submit(task(5, 3));
+  const normal2 = await submit(task(5, 3));
+  const cancelled = await submit(task(15, 3));
+  const critical = await submit(task(15, 3));
   const waiters = [low, normal1, normal2, cancelled, critical];
   // Each waiter runs one dispatch step, parks, and its execution ends.
   await waitUntil(
